@@ -1,0 +1,78 @@
+# The one front door: CI runs `make test`, newcomers run `make test` and `make demo`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+CLUSTER := $(BIN)/python tests/cluster/localcluster.py
+CLUSTERS ?= local-a local-b
+export CLUSTERS
+# Our venv and our kubectl/istioctl come first for every recipe.
+export PATH := $(CURDIR)/$(BIN):$(CURDIR)/.localcluster/bin:$(PATH)
+# ansible-test wants the collection at ansible_collections/<namespace>/<name>, as real files.
+SANITY_ROOT := .build/ansible_collections/meshops/aws_egress
+
+.PHONY: help setup lint sanity unit integration test demo cluster-build cluster-up cluster-down cluster-status clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.ready .collections/ansible_collections/meshops/aws_egress ## Python venv with pinned requirements
+
+$(VENV)/.ready: requirements/runtime.txt requirements/dev.txt
+	@command -v $(PYTHON) >/dev/null || { echo "setup: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }
+	@echo "setup: creating $(VENV) from requirements/dev.txt"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	@touch $@
+
+.collections/ansible_collections/meshops/aws_egress:
+	@mkdir -p $(@D) && ln -sfn ../../.. $@
+
+lint: setup ## ansible-lint (production profile) and the changelog linter
+	$(BIN)/ansible-lint --profile production
+	$(BIN)/antsibull-changelog lint
+
+sanity: setup ## ansible-test sanity on a copy under ansible_collections/
+	@mkdir -p ~/.ansible/test/cache
+	@cp tests/sanity/get_pip.py ~/.ansible/test/cache/get_pip_24_2.py
+	@rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
+	@git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C $(SANITY_ROOT)
+	@# A repository of its own, or ansible-test sees the copy as ignored by ours.
+	@cd $(SANITY_ROOT) && git init -q && git add -A
+	cd $(SANITY_ROOT) && PATH=$(CURDIR)/$(BIN):$$PATH ansible-test sanity --venv --python 3.11 --color no
+
+unit: setup ## unit and property tests of the filter and helpers
+	$(BIN)/pytest tests/unit -q -n auto
+
+integration: setup cluster-build ## integration tests against local clusters (or MESHOPS_TEST_KUBECONFIG)
+	@if [ -n "$${MESHOPS_TEST_KUBECONFIG:-}" ]; then \
+		echo "integration: using the existing cluster(s) in MESHOPS_TEST_KUBECONFIG=$$MESHOPS_TEST_KUBECONFIG"; \
+		$(BIN)/pytest tests/integration -q; \
+	else \
+		$(CLUSTER) up; \
+		status=0; $(BIN)/pytest tests/integration -q || status=$$?; \
+		$(CLUSTER) down; exit $$status; \
+	fi
+
+test: setup lint sanity unit integration ## everything CI runs: lint, sanity, unit, integration
+
+demo: setup cluster-up ## bring up local clusters and roll the egress out to them
+	@echo "demo: local clusters are up; the rollout playbooks are not written yet."
+
+cluster-build: setup ## build kube-apiserver, kubectl and istioctl (cached)
+	@$(CLUSTER) build
+
+cluster-up: cluster-build ## start the local clusters ($$CLUSTERS)
+	@$(CLUSTER) up
+
+cluster-down: ## stop the local clusters and delete their state
+	@if [ -x $(BIN)/python ]; then $(CLUSTER) down; else echo "no venv, so no clusters"; fi
+
+cluster-status: ## show the local clusters
+	@$(CLUSTER) status
+
+clean: cluster-down ## remove the venv, build copies and local state
+	rm -rf $(VENV) .build .collections .localcluster

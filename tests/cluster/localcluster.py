@@ -1,0 +1,579 @@
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Local Kubernetes control planes for tests and the demo.
+
+Each cluster is one kube-apiserver process (etcd runs inside it) on free
+loopback ports, with Istio's CRDs installed. Everything lives in
+``.localcluster/``; binaries are built from Go modules once and cached outside
+the working tree, keyed by version and by a hash of the Go sources.
+
+    localcluster.py build                  build or reuse the binaries
+    localcluster.py up [NAME ...]          start clusters ($CLUSTERS, default "local-a local-b")
+    localcluster.py down [NAME ...]        stop clusters we started and delete their state
+    localcluster.py stop NAME / start NAME stop or restart one API server, keeping its data
+    localcluster.py status                 one line per cluster
+
+The Makefile, the tests and the demo all drive clusters through this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import concurrent.futures
+import datetime
+import hashlib
+import ipaddress
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+STATE = Path(os.environ.get("LOCALCLUSTER_DIR", ROOT / ".localcluster"))
+BIN = STATE / "bin"
+KUBECONFIG = STATE / "kubeconfig"
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "meshops-aws-egress"
+DEFAULT_CLUSTERS = "local-a local-b"
+
+KUBERNETES_VERSION = "v1.36.3"
+ISTIO_API_VERSION = "v1.30.8"
+ISTIO_BRANCH = "1.30"
+READY_TIMEOUT = float(os.environ.get("LOCALCLUSTER_READY_TIMEOUT", "90"))
+
+# Every user the static token file knows. admin can do anything; the others
+# are bound to nothing, so tests can grant them exactly the rights they test.
+USERS = {
+    "admin": "system:masters",
+    "unprivileged": "",
+    "operator": "",
+}
+
+AUDIT_POLICY = """\
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    verbs: [create, update, patch, delete, deletecollection]
+  - level: None
+"""
+
+
+class ClusterError(Exception):
+    """A problem a user can fix; printed as one line, no traceback."""
+
+
+# --------------------------------------------------------------------------
+# Binaries
+
+
+@dataclass(frozen=True)
+class Binary:
+    name: str
+    module_dir: Path
+    package: str
+    ldflags: tuple[str, ...]
+
+
+def _binaries() -> list[Binary]:
+    k8s_version = [
+        f"-X k8s.io/component-base/version.gitVersion={KUBERNETES_VERSION}",
+        "-X k8s.io/component-base/version.gitMajor=1",
+        f"-X k8s.io/component-base/version.gitMinor={KUBERNETES_VERSION.split('.')[1]}",
+        "-X k8s.io/component-base/version.gitTreeState=clean",
+        "-X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z",
+        f"-X k8s.io/client-go/pkg/version.gitVersion={KUBERNETES_VERSION}",
+    ]
+    istio_version = [
+        f"-X istio.io/istio/pkg/version.buildVersion={ISTIO_BRANCH}-dev",
+        "-X istio.io/istio/pkg/version.buildStatus=Clean",
+    ]
+    return [
+        Binary("kube-apiserver", HERE / "k8s", "./cmd/kube-apiserver", tuple(k8s_version)),
+        Binary("kubectl", HERE / "k8s", "./cmd/kubectl", tuple(k8s_version)),
+        Binary("istioctl", HERE / "istio", "./cmd/istioctl", tuple(istio_version)),
+    ]
+
+
+def _source_hash(module_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(module_dir.rglob("*")):
+        if path.is_file() and path.suffix in {".go", ".mod", ".sum"}:
+            digest.update(path.relative_to(module_dir).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _go() -> str:
+    go = shutil.which("go")
+    if not go:
+        raise ClusterError("the Go toolchain is not on PATH: install Go 1.26 or newer and run again")
+    return go
+
+
+def build() -> None:
+    """Build missing binaries into the cache and link them into .localcluster/bin."""
+    BIN.mkdir(parents=True, exist_ok=True)
+    for binary in _binaries():
+        version = KUBERNETES_VERSION if binary.module_dir.name == "k8s" else f"istio-{ISTIO_BRANCH}"
+        target = CACHE / f"{binary.name}-{version}-{_source_hash(binary.module_dir)}" / binary.name
+        if not target.exists():
+            print(f"building {binary.name} {version} (first time only, several minutes) ...", flush=True)
+            started = time.monotonic()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(".partial")
+            cmd = [_go(), "build", "-mod=readonly", "-trimpath", "-buildvcs=false",
+                   "-ldflags", " ".join(("-s", "-w") + binary.ldflags), "-o", str(partial), binary.package]
+            result = subprocess.run(cmd, cwd=binary.module_dir, env={**os.environ, "CGO_ENABLED": "0"},
+                                    capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                tail = "\n".join(result.stderr.strip().splitlines()[-15:])
+                raise ClusterError(f"go build of {binary.name} failed:\n{tail}")
+            partial.rename(target)
+            print(f"built {binary.name} in {time.monotonic() - started:.0f}s", flush=True)
+        link = BIN / binary.name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(target)
+
+
+def istio_crds() -> Path:
+    """Istio's CRD file, read from the istio.io/api module in the Go module cache."""
+    result = subprocess.run([_go(), "mod", "download", "-json", f"istio.io/api@{ISTIO_API_VERSION}"],
+                            cwd=HERE / "istio", capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ClusterError(f"cannot download istio.io/api {ISTIO_API_VERSION}: {result.stderr.strip()}")
+    path = Path(json.loads(result.stdout)["Dir"]) / "kubernetes" / "customresourcedefinitions.gen.yaml"
+    if not path.exists():
+        raise ClusterError(f"istio.io/api {ISTIO_API_VERSION} has no {path.name}")
+    return path
+
+
+# --------------------------------------------------------------------------
+# One cluster's files
+
+
+@dataclass
+class Cluster:
+    name: str
+
+    @property
+    def dir(self) -> Path:
+        return STATE / self.name
+
+    @property
+    def info_file(self) -> Path:
+        return self.dir / "cluster.json"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.dir / "kube-apiserver.pid"
+
+    @property
+    def audit_log(self) -> Path:
+        return self.dir / "audit.log"
+
+    def info(self) -> dict:
+        if not self.info_file.exists():
+            raise ClusterError(f"cluster {self.name} has never been started: run `make cluster-up`")
+        return json.loads(self.info_file.read_text())
+
+    def pid(self) -> int | None:
+        """The pid of the API server we started, or None (stale pid files are removed)."""
+        try:
+            pid = int(self.pid_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        if _is_ours(pid, self.dir):
+            return pid
+        self.pid_file.unlink(missing_ok=True)
+        return None
+
+
+def _is_ours(pid: int, cluster_dir: Path) -> bool:
+    """True only for a live kube-apiserver started for this cluster directory.
+
+    A pid file can outlive its process and the pid can be reused by anything,
+    so the command line must name our binary and our data directory.
+    """
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    if stat.rsplit(")", 1)[-1].split()[0] == "Z":
+        return False
+    return bool(cmdline) and cmdline[0].endswith(b"kube-apiserver") and \
+        f"--embedded-etcd-dir={cluster_dir / 'etcd'}".encode() in cmdline
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _port_busy(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _write_pki(cluster_dir: Path) -> None:
+    """A CA, a serving certificate for 127.0.0.1 and a service-account key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    valid = (now - datetime.timedelta(hours=1), now + datetime.timedelta(days=365))
+
+    def pem_key(key) -> bytes:
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"localcluster-ca-{cluster_dir.name}")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(valid[0]).not_valid_after(valid[1])
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                       content_commitment=False, key_encipherment=False,
+                                       data_encipherment=False, key_agreement=False,
+                                       encipher_only=False, decipher_only=False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(valid[0]).not_valid_after(valid[1])
+            .add_extension(x509.SubjectAlternativeName([
+                x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    sa_key = ec.generate_private_key(ec.SECP256R1())
+
+    pki = cluster_dir / "pki"
+    pki.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (pki / "ca.crt").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (pki / "apiserver.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (pki / "apiserver.key").write_bytes(pem_key(key))
+    (pki / "sa.key").write_bytes(pem_key(sa_key))
+    (pki / "sa.pub").write_bytes(sa_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+
+
+def _prepare(cluster: Cluster) -> dict:
+    """First start: ports, PKI, tokens and audit policy. Later starts reuse them."""
+    if cluster.info_file.exists():
+        return cluster.info()
+    cluster.dir.mkdir(parents=True, exist_ok=True)
+    _write_pki(cluster.dir)
+    tokens = {user: secrets.token_hex(24) for user in USERS}
+    lines = [f'{tokens[user]},{user},{user},"{group}"' if group else f"{tokens[user]},{user},{user}"
+             for user, group in USERS.items()]
+    token_file = cluster.dir / "tokens.csv"
+    token_file.write_text("\n".join(lines) + "\n")
+    token_file.chmod(0o600)
+    (cluster.dir / "audit-policy.yaml").write_text(AUDIT_POLICY)
+    ports = set()
+    while len(ports) < 3:
+        ports.add(_free_port())
+    api, etcd_client, etcd_peer = sorted(ports)
+    info = {
+        "name": cluster.name,
+        "server": f"https://127.0.0.1:{api}",
+        "ports": {"apiserver": api, "etcd_client": etcd_client, "etcd_peer": etcd_peer},
+        "ca_file": str(cluster.dir / "pki" / "ca.crt"),
+        "tokens": tokens,
+        "audit_log": str(cluster.audit_log),
+    }
+    cluster.info_file.write_text(json.dumps(info, indent=2) + "\n")
+    cluster.info_file.chmod(0o600)
+    return info
+
+
+def _apiserver_args(cluster: Cluster, info: dict) -> list[str]:
+    d, ports, pki = cluster.dir, info["ports"], cluster.dir / "pki"
+    etcd = f"http://127.0.0.1:{ports['etcd_client']}"
+    return [
+        str(BIN / "kube-apiserver"),
+        f"--embedded-etcd-dir={d / 'etcd'}",
+        f"--embedded-etcd-client-url={etcd}",
+        f"--embedded-etcd-peer-url=http://127.0.0.1:{ports['etcd_peer']}",
+        f"--etcd-servers={etcd}",
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        f"--secure-port={ports['apiserver']}",
+        f"--cert-dir={pki}",
+        f"--tls-cert-file={pki / 'apiserver.crt'}",
+        f"--tls-private-key-file={pki / 'apiserver.key'}",
+        f"--token-auth-file={d / 'tokens.csv'}",
+        "--authorization-mode=RBAC",
+        "--service-cluster-ip-range=10.96.0.0/24",
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+        f"--service-account-key-file={pki / 'sa.pub'}",
+        f"--service-account-signing-key-file={pki / 'sa.key'}",
+        f"--audit-policy-file={d / 'audit-policy.yaml'}",
+        f"--audit-log-path={cluster.audit_log}",
+        "--audit-log-format=json",
+        "--audit-log-maxsize=0",
+        # No controller-manager runs; the kubernetes Service endpoints need no upkeep.
+        "--endpoint-reconciler-type=none",
+        "--profiling=false",
+    ]
+
+
+def _spawn(cluster: Cluster, info: dict) -> None:
+    busy = [f"{role} port {port}" for role, port in info["ports"].items() if _port_busy(port)]
+    if busy:
+        raise ClusterError(f"cluster {cluster.name}: {', '.join(busy)} on 127.0.0.1 is in use by another "
+                           f"process; free it or delete {cluster.dir} to choose new ports")
+    log = open(cluster.dir / "kube-apiserver.log", "ab")  # pylint: disable=consider-using-with
+    process = subprocess.Popen(_apiserver_args(cluster, info), stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True, cwd=cluster.dir)
+    log.close()
+    cluster.pid_file.write_text(f"{process.pid}\n")
+
+
+def _request(info: dict, path: str, timeout: float = 5.0) -> tuple[int, str]:
+    context = ssl.create_default_context(cafile=info["ca_file"])
+    request = urllib.request.Request(info["server"] + path,
+                                     headers={"Authorization": f"Bearer {info['tokens']['admin']}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode(errors="replace")
+
+
+def _wait_ready(cluster: Cluster, info: dict) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        if cluster.pid() is None:
+            tail = _log_tail(cluster)
+            raise ClusterError(f"kube-apiserver of {cluster.name} exited during start: {tail}")
+        try:
+            status, body = _request(info, "/readyz", timeout=2)
+            if status == 200:
+                return
+            last = f"/readyz answered {status}: {body.strip().splitlines()[-1] if body.strip() else ''}"
+        except (OSError, ssl.SSLError) as err:
+            last = str(err)
+        time.sleep(0.25)
+    raise ClusterError(f"cluster {cluster.name} not ready after {READY_TIMEOUT:.0f}s ({last}); "
+                       f"see {cluster.dir / 'kube-apiserver.log'}")
+
+
+def _log_tail(cluster: Cluster) -> str:
+    try:
+        lines = (cluster.dir / "kube-apiserver.log").read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "no log"
+    errors = [line for line in lines if "already in use" in line or line.startswith(("E", "F", "Error"))]
+    return (errors or lines or ["no log"])[-1][:300]
+
+
+def kubectl(cluster: str, *args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    """Run our kubectl against one cluster as admin."""
+    return subprocess.run([str(BIN / "kubectl"), f"--kubeconfig={KUBECONFIG}", f"--context={cluster}", *args],
+                          capture_output=True, text=True, check=check, **kwargs)
+
+
+def _install_istio(cluster: Cluster) -> None:
+    """Istio's CRDs, Established, and the istio-system namespace. Idempotent."""
+    crds = istio_crds()
+    for args in (["apply", "--server-side", "--force-conflicts", "-f", str(crds)],
+                 ["wait", "--for=condition=Established", "--timeout=60s", "-f", str(crds)],
+                 ["create", "namespace", "istio-system"]):
+        result = kubectl(cluster.name, *args, check=False)
+        if result.returncode != 0 and "AlreadyExists" not in result.stderr:
+            raise ClusterError(f"cluster {cluster.name}: kubectl {args[0]} failed: {result.stderr.strip()}")
+
+
+def _write_kubeconfig() -> None:
+    """One context per cluster ever started (running or not), named after it."""
+    clusters, users, contexts = [], [], []
+    for info_file in sorted(STATE.glob("*/cluster.json")):
+        info = json.loads(info_file.read_text())
+        name = info["name"]
+        ca = base64.b64encode(Path(info["ca_file"]).read_bytes()).decode()
+        clusters.append({"name": name, "cluster": {"server": info["server"], "certificate-authority-data": ca}})
+        users.append({"name": f"{name}-admin", "user": {"token": info["tokens"]["admin"]}})
+        contexts.append({"name": name, "context": {"cluster": name, "user": f"{name}-admin"}})
+    config = {"apiVersion": "v1", "kind": "Config", "clusters": clusters, "users": users,
+              "contexts": contexts, "current-context": contexts[0]["name"] if contexts else ""}
+    KUBECONFIG.parent.mkdir(parents=True, exist_ok=True)
+    tmp = KUBECONFIG.with_suffix(".tmp")
+    tmp.write_text(json.dumps(config, indent=2) + "\n")
+    tmp.chmod(0o600)
+    tmp.rename(KUBECONFIG)
+
+
+# --------------------------------------------------------------------------
+# Commands
+
+
+def names_from(args: list[str] | None) -> list[str]:
+    names = args or os.environ.get("CLUSTERS", DEFAULT_CLUSTERS).split()
+    for name in names:
+        if not name.replace("-", "").isalnum() or not name[0].isalpha() or len(name) > 40:
+            raise ClusterError(f"{name!r} is not a valid cluster name (letters, digits and '-', starting with a letter)")
+    return names
+
+
+def start(names: list[str]) -> list[str]:
+    """Start the named clusters that are not running; return the ones started."""
+    build()
+    clusters = [Cluster(name) for name in names]
+    to_start = [c for c in clusters if c.pid() is None]
+    infos = {c.name: _prepare(c) for c in to_start}
+    _write_kubeconfig()
+    for cluster in to_start:
+        _spawn(cluster, infos[cluster.name])
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(to_start))) as pool:
+        futures = [pool.submit(_ready_and_installed, c, infos[c.name]) for c in to_start]
+        errors = [f.exception() for f in futures if f.exception()]
+    if errors:
+        raise errors[0]
+    return [c.name for c in to_start]
+
+
+def _ready_and_installed(cluster: Cluster, info: dict) -> None:
+    _wait_ready(cluster, info)
+    _install_istio(cluster)
+
+
+def up(names: list[str]) -> None:
+    started_at = time.monotonic()
+    running = [n for n in names if Cluster(n).pid() is not None]
+    started = start(names)
+    if not started:
+        print(f"already running: {' '.join(running)} (nothing to do); kubeconfig: {KUBECONFIG}")
+        return
+    print(f"started {' '.join(started)} in {time.monotonic() - started_at:.1f}s; kubeconfig: {KUBECONFIG}")
+
+
+def stop(names: list[str], timeout: float = 20.0) -> list[str]:
+    """Stop the API servers we started (and only those); keep their data."""
+    stopped = []
+    for cluster in map(Cluster, names):
+        pid = cluster.pid()
+        if pid is None:
+            continue
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _is_ours(pid, cluster.dir) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _is_ours(pid, cluster.dir):
+            os.killpg(pid, signal.SIGKILL)
+            while _is_ours(pid, cluster.dir):
+                time.sleep(0.05)
+        cluster.pid_file.unlink(missing_ok=True)
+        stopped.append(cluster.name)
+    return stopped
+
+
+def kill(name: str) -> None:
+    """SIGKILL one API server, as a crash would."""
+    cluster = Cluster(name)
+    pid = cluster.pid()
+    if pid is None:
+        raise ClusterError(f"cluster {name} is not running")
+    os.killpg(pid, signal.SIGKILL)
+    while _is_ours(pid, cluster.dir):
+        time.sleep(0.05)
+    cluster.pid_file.unlink(missing_ok=True)
+
+
+def down(names: list[str] | None) -> None:
+    """Stop clusters and delete their state. Without names: every cluster in .localcluster."""
+    if names is None:
+        names = sorted(p.parent.name for p in STATE.glob("*/cluster.json"))
+    stopped = stop(names)
+    for name in names:
+        shutil.rmtree(Cluster(name).dir, ignore_errors=True)
+    _write_kubeconfig()
+    print(f"stopped {' '.join(stopped) or 'nothing (no cluster was running)'}")
+
+
+def status() -> int:
+    rows = 0
+    for info_file in sorted(STATE.glob("*/cluster.json")):
+        cluster = Cluster(info_file.parent.name)
+        info = cluster.info()
+        pid = cluster.pid()
+        state = "stopped"
+        if pid is not None:
+            try:
+                code = _request(info, "/readyz", timeout=2)[0]
+                state = "ready" if code == 200 else f"not ready ({code})"
+            except (OSError, ssl.SSLError) as err:
+                state = f"not answering ({err})"
+            rss = _rss_mib(pid)
+            state += f", pid {pid}, {rss:.0f} MiB"
+        print(f"{cluster.name:12} {info['server']:28} {state}")
+        rows += 1
+    if not rows:
+        print("no local clusters; start them with `make cluster-up`")
+    return 0
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["build", "up", "down", "stop", "start", "kill", "status", "crds"])
+    parser.add_argument("names", nargs="*")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "build":
+            build()
+        elif args.command == "crds":
+            print(istio_crds())
+        elif args.command == "up":
+            up(names_from(args.names))
+        elif args.command == "start":
+            start(names_from(args.names))
+        elif args.command == "down":
+            down(names_from(args.names) if args.names else None)
+        elif args.command == "stop":
+            print(f"stopped {' '.join(stop(names_from(args.names))) or 'nothing'}")
+        elif args.command == "kill":
+            for name in names_from(args.names):
+                kill(name)
+        elif args.command == "status":
+            return status()
+    except ClusterError as err:
+        print(f"localcluster: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

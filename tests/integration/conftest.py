@@ -1,0 +1,130 @@
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fixtures for tests against real Kubernetes API servers.
+
+By default the clusters are the local ones from tests/cluster/localcluster.py
+(started here if they are not running). With MESHOPS_TEST_KUBECONFIG set, the
+tests use the contexts of that kubeconfig instead; tests that need what only a
+local cluster has (its audit log, its process) are then skipped, saying why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "cluster"))
+
+import localcluster  # noqa: E402  pylint: disable=wrong-import-position
+
+EXTERNAL_KUBECONFIG = os.environ.get("MESHOPS_TEST_KUBECONFIG")
+
+
+class AuditLog:
+    """Writes the API server recorded, read from its audit log."""
+
+    # The API server's own bookkeeping (leases, its identity) is not ours.
+    IGNORED_USERS = ("system:apiserver", "system:kube-controller-manager", "system:kube-scheduler")
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset = 0
+
+    def mark(self) -> None:
+        """Forget everything recorded so far."""
+        self.offset = self.path.stat().st_size if self.path.exists() else 0
+
+    def writes(self) -> list[dict]:
+        """Write requests (create/update/patch/delete) since the last mark."""
+        if not self.path.exists():
+            return []
+        with self.path.open("rb") as log:
+            log.seek(self.offset)
+            events = [json.loads(line) for line in log.read().splitlines() if line.strip()]
+        return [e for e in events
+                if e["verb"] in ("create", "update", "patch", "delete", "deletecollection")
+                and e["user"]["username"] not in self.IGNORED_USERS]
+
+
+class LocalCluster:
+    """One local cluster: its context, tokens, audit log and process."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.info = localcluster.Cluster(name).info()
+        self.context = name
+        self.kubeconfig = str(localcluster.KUBECONFIG)
+        self.audit = AuditLog(Path(self.info["audit_log"]))
+
+    def kubectl(self, *args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+        return localcluster.kubectl(self.name, *args, check=check, **kwargs)
+
+    def token(self, user: str) -> str:
+        return self.info["tokens"][user]
+
+
+class ExternalCluster:
+    """A context of the kubeconfig in MESHOPS_TEST_KUBECONFIG."""
+
+    def __init__(self, kubeconfig: str, context: str):
+        self.name = self.context = context
+        self.kubeconfig = kubeconfig
+
+    def kubectl(self, *args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+        return subprocess.run([str(localcluster.BIN / "kubectl"), f"--kubeconfig={self.kubeconfig}",
+                               f"--context={self.context}", *args], capture_output=True, text=True,
+                              check=check, **kwargs)
+
+
+def _require_local(reason: str) -> None:
+    if EXTERNAL_KUBECONFIG:
+        pytest.skip(f"{reason}: MESHOPS_TEST_KUBECONFIG points at an existing cluster")
+
+
+@pytest.fixture(scope="session")
+def cluster_names() -> list[str]:
+    if EXTERNAL_KUBECONFIG:
+        return []
+    names = localcluster.names_from(None)
+    localcluster.start(names)
+    return names
+
+
+@pytest.fixture(scope="session")
+def local_cluster(cluster_names) -> LocalCluster:
+    """The first local cluster."""
+    _require_local("needs a local cluster (audit log, process control)")
+    return LocalCluster(cluster_names[0])
+
+
+@pytest.fixture(scope="session")
+def target_cluster(cluster_names):
+    """The cluster under test: the first local one, or the external one."""
+    if EXTERNAL_KUBECONFIG:
+        context = os.environ.get("MESHOPS_TEST_CONTEXT") or subprocess.run(
+            [str(localcluster.BIN / "kubectl"), f"--kubeconfig={EXTERNAL_KUBECONFIG}", "config", "current-context"],
+            capture_output=True, text=True, check=True).stdout.strip()
+        return ExternalCluster(EXTERNAL_KUBECONFIG, context)
+    return LocalCluster(cluster_names[0])
+
+
+@pytest.fixture(scope="session")
+def bin_dir() -> Path:
+    return localcluster.BIN
+
+
+@pytest.fixture(scope="session")
+def istioctl(bin_dir) -> str:
+    return str(bin_dir / "istioctl")
+
+
+def pytest_report_header(config):  # pylint: disable=unused-argument
+    if EXTERNAL_KUBECONFIG:
+        return f"integration: existing cluster(s) from MESHOPS_TEST_KUBECONFIG={EXTERNAL_KUBECONFIG}"
+    return f"integration: local clusters {os.environ.get('CLUSTERS', localcluster.DEFAULT_CLUSTERS)}"
