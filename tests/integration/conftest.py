@@ -82,6 +82,32 @@ class ExternalCluster:
                               check=check, **kwargs)
 
 
+def ansible_env(**extra: str) -> dict:
+    """The environment ansible-playbook runs in: our venv, our ansible.cfg, our binaries first."""
+    env = dict(os.environ)
+    env.update(
+        PATH=os.pathsep.join([str(ROOT / ".venv" / "bin"), str(localcluster.BIN), env.get("PATH", "")]),
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+    )
+    env.update(extra)
+    return env
+
+
+def run_playbook(playbook: str | Path, *args: str, extra_vars: dict | None = None, check: bool = False,
+                 env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run ansible-playbook from the repository root; output is returned, not printed."""
+    cmd = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), str(playbook), *args]
+    if extra_vars:
+        cmd += ["--extra-vars", json.dumps(extra_vars)]
+    result = subprocess.run(cmd, cwd=ROOT, env=env or ansible_env(), capture_output=True, text=True,
+                            timeout=timeout, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd[:2])} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
+    return result
+
+
 def _require_local(reason: str) -> None:
     if EXTERNAL_KUBECONFIG:
         pytest.skip(f"{reason}: MESHOPS_TEST_KUBECONFIG points at an existing cluster")
