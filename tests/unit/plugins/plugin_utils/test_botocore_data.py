@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""What we read from botocore, checked against botocore's own loader."""
+
+from __future__ import annotations
+
+import json
+
+import botocore.loaders
+import pytest
+
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils import botocore_data, sdk_hosts
+
+
+@pytest.fixture(scope="module")
+def reference_loader():
+    return botocore.loaders.create_loader()
+
+
+def test_service_names_are_the_boto3_client_names(reference_loader):
+    assert botocore_data.service_names() == frozenset(reference_loader.list_available_services("service-2"))
+
+
+@pytest.mark.parametrize("service", ["s3", "dynamodb", "logs", "neptune-graph", "timestream-query", "ec2", "sts"])
+def test_operation_traits_match_the_full_model(service, reference_loader):
+    model = json.loads(json.dumps(reference_loader.load_service_model(service, "service-2")))
+    expected = {botocore_data._traits_of(name, op, model["shapes"])[1:] for name, op in model["operations"].items()}  # pylint: disable=protected-access
+    assert {t[1:] for t in botocore_data.operation_traits(service)} == expected
+
+
+def test_models_without_endpoint_traits_are_not_parsed():
+    assert botocore_data.operation_traits("ec2") == (botocore_data.PLAIN_OPERATION,)
+
+
+def test_arn_inputs_that_pick_hosts_all_have_a_template():
+    # A new ARN input in a future botocore must be looked at, not silently left unset.
+    known = set(sdk_hosts._ARN_TEMPLATES)  # pylint: disable=protected-access
+    for service in sorted(botocore_data.service_names()):
+        parameters = botocore_data.ruleset_parameters(service)
+        for traits in botocore_data.operation_traits(service):
+            for name, required in traits.input_params:
+                if name.lower().endswith("arn") and parameters.get(name, (None,))[0] is str:
+                    assert (service, name) in known or (service, name) == ("s3control", "ResourceArn"), (service, name)
+
+
+def test_rulesets_are_botocores(reference_loader):
+    provider = botocore_data.endpoint_provider("ecr")
+    assert provider.resolve_endpoint(Region="eu-west-1", UseFIPS=False, UseDualStack=False).url == "https://api.ecr.eu-west-1.amazonaws.com"
