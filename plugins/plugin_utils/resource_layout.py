@@ -1,0 +1,163 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""endpoints -> layout: which Istio resources an egress set needs, and what goes in them.
+
+The role's templates turn the layout into YAML; every decision is made here:
+
+* one ServiceEntry per endpoint;
+* in egress_gateway mode, exact API hosts (TLS, resolution DNS) go through the
+  gateway: one Gateway, DestinationRule and VirtualService in the egress set's
+  namespace and one AuthorizationPolicy in the gateway's namespace, all named
+  `<prefix>-egress-gateway`.  Wildcard hosts (resolution NONE) stay direct,
+  because a TLS passthrough gateway can only forward a wildcard to one upstream
+  and AWS serves wildcard names (buckets, account hosts) from many.  Link-local
+  credential endpoints are on the node and always stay direct;
+* one Sidecar per listed namespace, named `<prefix>-egress`, that limits the
+  namespace's egress to the declared hosts plus istio-system.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, input_error, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.resource_labels import ownership_labels, provenance_annotations
+
+MODES = ("sidecar", "egress_gateway")
+GATEWAY_KEYS = ("selector", "namespace", "service")
+GATEWAY_PORT = 443
+# Workloads always need the control plane (istiod, and by default the gateways).
+CONTROL_PLANE_NAMESPACE = "istio-system"
+CONTROL_PLANE_HOSTS = f"{CONTROL_PLANE_NAMESPACE}/*"
+# exportTo: all namespaces, the entry's own, nowhere; or a namespace name.
+EXPORT_TO_KEYWORDS = ("*", ".", "~")
+
+
+def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None, sidecars=(), export_to=("*",)):
+    """The resources of egress set `name`, as plain data for the templates.
+
+    Options are checked first; a bad one raises AnsibleFilterError whose path
+    is the option's name ("sidecars[1]: ...").
+    """
+    _check_options(name, namespace, mode, sidecars, export_to)
+    entries = [_service_entry(endpoint, mode) for endpoint in endpoints]
+    routed = [e for e, entry in zip(endpoints, entries) if entry["route"] == "gateway"]
+    settings = _gateway_settings(gateway) if mode == "egress_gateway" else None
+    gateway_layout = _gateway(routed, namespace, name_prefix, settings) if routed else None
+    return {
+        "namespace": namespace,
+        "labels": ownership_labels(name),
+        "export_to": list(export_to),
+        "service_entries": entries,
+        "gateway": gateway_layout,
+        "sidecars": [_sidecar(ns, endpoints, namespace, name_prefix, gateway_layout) for ns in sorted(set(sidecars))],
+        "direct_in_gateway_mode": [entry["name"] for entry in entries if mode == "egress_gateway" and entry["route"] == "direct"],
+    }
+
+
+def _check_options(name, namespace, mode, sidecars, export_to):
+    _check_label(name, "name", "an egress set name")
+    _check_label(namespace, "namespace", "a namespace name")
+    if mode not in MODES:
+        raise input_error("mode", f"expected one of {', '.join(MODES)}, got {described(mode)}")
+    for index, sidecar_namespace in enumerate(_list(sidecars, "sidecars")):
+        _check_label(sidecar_namespace, f"sidecars[{index}]", "a namespace name")
+    seen = set()
+    for index, target in enumerate(_list(export_to, "export_to")):
+        path = f"export_to[{index}]"
+        if target not in EXPORT_TO_KEYWORDS:
+            _check_label(target, path, "'*', '.', '~' or a namespace name")
+        if target in seen:
+            raise input_error(path, f"{shown(target)} is listed twice; Istio refuses duplicates in exportTo")
+        seen.add(target)
+
+
+def _list(value, path):
+    if not isinstance(value, (list, tuple)):
+        raise input_error(path, f"expected a list, got {described(value)}")
+    return value
+
+
+def _check_label(value, path, what):
+    if not isinstance(value, str) or not naming.is_dns_label(value):
+        raise input_error(path, f"{shown(value)} is not {what} (a DNS-1123 label: lowercase letters, digits and '-', "
+                                f"starting and ending with a letter or digit, at most {naming.MAX_NAME_LENGTH} characters)")
+
+
+def goes_through_gateway(endpoint):
+    """Exact API hosts can be forwarded by SNI; wildcards and link-local endpoints cannot."""
+    return endpoint["kind"] == "api" and endpoint["resolution"] == "DNS" and endpoint["protocol"] == "TLS"
+
+
+def _service_entry(endpoint, mode):
+    entry = {
+        "name": endpoint["name"],
+        "hosts": list(endpoint["hosts"]),
+        "port": endpoint["port"],
+        "port_name": endpoint["protocol"].lower(),
+        "protocol": endpoint["protocol"],
+        "resolution": endpoint["resolution"],
+        "addresses": list(endpoint.get("addresses") or []),
+        "endpoints": [dict(e) for e in endpoint.get("endpoints") or []],
+        "annotations": provenance_annotations(_sources(endpoint), endpoint.get("regions") or []),
+        "route": "gateway" if mode == "egress_gateway" and goes_through_gateway(endpoint) else "direct",
+    }
+    return entry
+
+
+def _sources(endpoint):
+    # What asked for the endpoint: service names and "credential_source:<name>".
+    return endpoint.get("sources") or [endpoint["service"]]
+
+
+def _union(endpoints, key):
+    values = set()
+    for endpoint in endpoints:
+        values.update(_sources(endpoint) if key == "sources" else endpoint.get(key) or [])
+    return values
+
+
+def _gateway_settings(gateway):
+    if not isinstance(gateway, dict):
+        raise input_error("gateway", f"egress_gateway mode needs a dict with {', '.join(GATEWAY_KEYS)}, got {described(gateway)}")
+    missing = [key for key in GATEWAY_KEYS if not gateway.get(key)]
+    if missing:
+        raise input_error("gateway", f"egress_gateway mode needs {', '.join(GATEWAY_KEYS)}; missing or empty: {', '.join(missing)}")
+    selector = gateway["selector"]
+    if not isinstance(selector, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in selector.items()):
+        raise input_error("gateway.selector", f"expected a dict of pod labels (strings to strings), got {described(selector)}")
+    _check_label(gateway["namespace"], "gateway.namespace", "a namespace name")
+    _check_label(gateway["service"], "gateway.service", "a Service name")
+    return gateway
+
+
+def _gateway(routed, namespace, name_prefix, settings):
+    hosts = sorted({host for endpoint in routed for host in endpoint["hosts"]})
+    return {
+        "name": naming.resource_name(name_prefix, "egress-gateway"),
+        "namespace": namespace,
+        "hosts": hosts,
+        "port": GATEWAY_PORT,
+        "selector": dict(settings["selector"]),
+        "policy_namespace": settings["namespace"],
+        "service_host": f"{settings['service']}.{settings['namespace']}.svc.cluster.local",
+        # One subset per egress set, so that two sets can share the gateway.
+        "subset": name_prefix,
+        "annotations": provenance_annotations(_union(routed, "sources"), _union(routed, "regions")),
+    }
+
+
+def _sidecar(sidecar_namespace, endpoints, namespace, name_prefix, gateway_layout):
+    hosts = {CONTROL_PLANE_HOSTS}
+    # istio-system/* already admits everything there; Istio warns about duplicates.
+    if namespace != CONTROL_PLANE_NAMESPACE:
+        hosts.update(f"{namespace}/{host}" for endpoint in endpoints for host in endpoint["hosts"])
+    if gateway_layout and gateway_layout["policy_namespace"] != CONTROL_PLANE_NAMESPACE:
+        hosts.add(f"{gateway_layout['policy_namespace']}/{gateway_layout['service_host']}")
+    return {
+        "name": naming.resource_name(name_prefix, "egress"),
+        "namespace": sidecar_namespace,
+        "hosts": sorted(hosts),
+        "annotations": provenance_annotations(_union(endpoints, "sources"), _union(endpoints, "regions")),
+    }

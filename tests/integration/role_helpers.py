@@ -1,0 +1,99 @@
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Running the istio_aws_egress role the way a user does: ansible-playbook, from the checkout.
+
+The playbooks are in targets/istio_aws_egress/; every test passes the role's
+variables as extra vars and reads the result from the PLAY RECAP, the
+cluster (kubectl) and the API server's audit log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = ROOT / "tests" / "integration" / "targets" / "istio_aws_egress"
+BIN = Path(sys.executable).parent
+OURS = "app.kubernetes.io/managed-by=meshops.aws_egress"
+_RECAP = re.compile(r"^cluster\s+:\s+(.*)$", re.MULTILINE)
+
+
+@dataclass
+class RoleRun:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def recap(self) -> dict:
+        match = _RECAP.search(self.stdout)
+        assert match, f"no PLAY RECAP in the output:\n{self.stdout}\n{self.stderr}"
+        return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}
+
+    @property
+    def changed(self) -> int:
+        return self.recap["changed"]
+
+    def said(self, text: str) -> bool:
+        """Whether the output holds `text`, however the callback wrapped its lines."""
+        return " ".join(text.split()) in " ".join(self.stdout.split())
+
+    def assert_ok(self) -> "RoleRun":
+        assert self.returncode == 0 and self.recap["failed"] == 0, f"the play failed:\n{self.stdout}\n{self.stderr}"
+        return self
+
+
+def run_role(cluster, variables: dict, tmp_path: Path, *, playbook: str = "apply.yml", check: bool = False) -> RoleRun:
+    """ansible-playbook <playbook> with the role's variables; `cluster` None means no cluster at all."""
+    if cluster is not None:
+        variables = {"istio_aws_egress_kubeconfig": cluster.kubeconfig, "istio_aws_egress_context": cluster.context, **variables}
+    extra = tmp_path / f"vars-{uuid.uuid4().hex[:8]}.json"
+    extra.write_text(json.dumps(variables))
+    command = [str(BIN / "ansible-playbook"), "-i", str(TARGET / "inventory.yml"), str(TARGET / playbook), "-e", f"@{extra}"]
+    if check:
+        command += ["--check", "--diff"]
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=600)
+    return RoleRun(result.returncode, result.stdout, result.stderr)
+
+
+def expect_failure(cluster, variables: dict, tmp_path: Path, *messages: str) -> RoleRun:
+    """Run the role, which must fail with every one of `messages` in its failure."""
+    run = run_role(cluster, {**variables, "expected_messages": list(messages)}, tmp_path, playbook="expect_failure.yml")
+    assert run.returncode == 0 and run.recap["failed"] == 0 and run.recap["rescued"] >= 1, f"the role did not fail as expected:\n{run.stdout}\n{run.stderr}"
+    return run
+
+
+def unique_name(prefix: str) -> str:
+    """An egress set name no other test or earlier run uses: a set's Sidecars are found cluster-wide."""
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def fresh_namespace(cluster, prefix: str) -> str:
+    """A namespace no other test uses (namespaces are never deleted: there is no controller-manager)."""
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    cluster.kubectl("create", "namespace", name)
+    return name
+
+
+def objects(cluster, kind: str, namespace: str | None = None, selector: str | None = None, managed_fields: bool = False) -> dict[str, dict]:
+    """Live objects of `kind` by 'namespace/name'."""
+    args = ["get", kind, "-o", "json", f"--show-managed-fields={str(managed_fields).lower()}"]
+    args += ["-n", namespace] if namespace else ["--all-namespaces"]
+    if selector:
+        args += ["-l", selector]
+    items = json.loads(cluster.kubectl(*args).stdout)["items"]
+    return {f"{o['metadata']['namespace']}/{o['metadata']['name']}": o for o in items}
+
+
+def writes(audit) -> list[tuple[str, str, str, str]]:
+    """(verb, resource, namespace, name) of every write since the audit log's last mark."""
+    return [(w["verb"], w["objectRef"].get("resource"), w["objectRef"].get("namespace"), w["objectRef"].get("name"))
+            for w in audit.writes()]

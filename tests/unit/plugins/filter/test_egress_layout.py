@@ -1,0 +1,146 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Which Istio resources an egress set gets, from real endpoints of the aws_endpoints filter."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.meshops.aws_egress.plugins.filter.aws_endpoints import aws_endpoints
+from ansible_collections.meshops.aws_egress.plugins.filter.egress_layout import FilterModule, egress_layout
+
+GATEWAY = {"selector": {"istio": "egressgateway"}, "namespace": "istio-system", "service": "istio-egressgateway"}
+
+
+def endpoints(services=("sqs", "s3"), name="default", **options):
+    options.setdefault("regions", ["eu-west-1"])
+    return aws_endpoints(list(services), name_prefix=f"aws-{name}", **options)
+
+
+def layout(found, name="default", **options):
+    options.setdefault("namespace", "istio-system")
+    return egress_layout(found, name=name, name_prefix=f"aws-{name}", **options)
+
+
+def test_the_filter_is_registered():
+    assert FilterModule().filters() == {"egress_layout": egress_layout}
+
+
+def test_sidecar_mode_is_one_service_entry_per_endpoint_and_nothing_else():
+    found = endpoints(credential_sources=["imds"])
+    result = layout(found)
+    assert [e["name"] for e in result["service_entries"]] == [e["name"] for e in found]
+    assert result["gateway"] is None and result["sidecars"] == [] and result["direct_in_gateway_mode"] == []
+    assert result["labels"] == {"app.kubernetes.io/managed-by": "meshops.aws_egress", "meshops.io/egress-set": "default"}
+    assert result["export_to"] == ["*"]
+    assert {e["route"] for e in result["service_entries"]} == {"direct"}
+
+
+def test_service_entries_carry_what_they_were_opened_for():
+    found = endpoints(services=["sqs"], credential_sources=["irsa", "imds"])
+    entries = {e["name"]: e for e in layout(found)["service_entries"]}
+    assert entries["aws-default-sqs-eu-west-1"]["annotations"] == {"meshops.io/aws-services": "sqs", "meshops.io/aws-regions": "eu-west-1"}
+    assert entries["aws-default-sts-eu-west-1"]["annotations"]["meshops.io/aws-services"] == "credential_source:irsa"
+    imds = entries["aws-default-credentials-imds"]
+    assert imds["annotations"] == {"meshops.io/aws-services": "credential_source:imds"}  # no regions: the node's endpoint
+    assert (imds["port"], imds["port_name"], imds["protocol"], imds["resolution"]) == (80, "http", "HTTP", "STATIC")
+    assert imds["addresses"] == ["169.254.169.254"] and imds["endpoints"] == [{"address": "169.254.169.254"}]
+    assert entries["aws-default-sqs-eu-west-1"]["port_name"] == "tls"
+
+
+def test_gateway_mode_routes_exact_hosts_and_keeps_wildcards_and_credentials_direct():
+    found = endpoints(services=["sqs", "s3"], credential_sources=["imds"])
+    result = layout(found, mode="egress_gateway", gateway={**GATEWAY, "namespace": "egress"})
+    routes = {e["name"]: e["route"] for e in result["service_entries"]}
+    assert routes["aws-default-sqs-eu-west-1"] == "gateway"
+    assert routes["aws-default-s3-eu-west-1"] == "gateway"
+    assert routes["aws-default-s3-eu-west-1-wildcard"] == "direct"
+    assert routes["aws-default-credentials-imds"] == "direct"
+    assert result["direct_in_gateway_mode"] == ["aws-default-credentials-imds", "aws-default-s3-eu-west-1-wildcard"]
+    gateway = result["gateway"]
+    routed_hosts = sorted(h for e in found if routes[e["name"]] == "gateway" for h in e["hosts"])
+    assert gateway["hosts"] == routed_hosts and not any(h.startswith("*") for h in gateway["hosts"])
+    assert gateway["name"] == "aws-default-egress-gateway"
+    assert gateway["namespace"] == "istio-system" and gateway["policy_namespace"] == "egress"
+    assert gateway["service_host"] == "istio-egressgateway.egress.svc.cluster.local"
+    assert gateway["subset"] == "aws-default" and gateway["port"] == 443
+    assert gateway["annotations"]["meshops.io/aws-services"] == "s3,sqs"
+
+
+def test_gateway_mode_with_nothing_to_route_has_no_gateway_resources():
+    result = layout(endpoints(services=[], credential_sources=["imds"]), mode="egress_gateway", gateway=GATEWAY)
+    assert result["gateway"] is None
+    assert result["direct_in_gateway_mode"] == ["aws-default-credentials-imds"]
+
+
+def test_sidecars_admit_the_declared_hosts_and_the_control_plane():
+    found = endpoints(services=["sqs"])
+    result = layout(found, namespace="aws-egress", sidecars=["orders", "billing", "orders"])
+    assert [s["namespace"] for s in result["sidecars"]] == ["billing", "orders"]
+    sidecar = result["sidecars"][0]
+    assert sidecar["name"] == "aws-default-egress"
+    assert sidecar["hosts"] == ["aws-egress/sqs.eu-west-1.amazonaws.com", "istio-system/*"]
+
+
+def test_sidecars_do_not_repeat_hosts_istio_system_already_admits():
+    result = layout(endpoints(services=["sqs"]), namespace="istio-system", sidecars=["orders"])
+    assert result["sidecars"][0]["hosts"] == ["istio-system/*"]
+
+
+def test_sidecars_reach_a_gateway_outside_istio_system():
+    result = layout(endpoints(services=["sqs"]), namespace="aws-egress", sidecars=["orders"], mode="egress_gateway",
+                    gateway={**GATEWAY, "namespace": "egress"})
+    assert "egress/istio-egressgateway.egress.svc.cluster.local" in result["sidecars"][0]["hosts"]
+
+
+def test_two_egress_sets_never_share_a_name():
+    first = layout(endpoints(name="alpha"), name="alpha", mode="egress_gateway", gateway=GATEWAY, sidecars=["a"])
+    second = layout(endpoints(name="beta"), name="beta", mode="egress_gateway", gateway=GATEWAY, sidecars=["a"])
+
+    def names(result):
+        return {e["name"] for e in result["service_entries"]} | {result["gateway"]["name"]} | {s["name"] for s in result["sidecars"]}
+    assert not names(first) & names(second)
+
+
+def test_names_stay_dns_labels_for_the_longest_set_name():
+    name = "a" * 30
+    result = layout(endpoints(name=name, services=["sqs"], regions=["ap-southeast-2"]), name=name, mode="egress_gateway",
+                    gateway=GATEWAY, sidecars=["x"])
+    for found in result["service_entries"] + [result["gateway"]] + result["sidecars"]:
+        assert len(found["name"]) <= 63 and found["name"].startswith(f"aws-{name}-")
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"namespace": "Istio_System"}, "namespace: 'Istio_System' is not a namespace name"),
+    ({"name": "-x"}, "name: '-x' is not an egress set name"),
+    ({"mode": "gateway"}, "mode: expected one of sidecar, egress_gateway, got str 'gateway'"),
+    ({"sidecars": ["orders", "Billing"]}, "sidecars[1]: 'Billing' is not a namespace name"),
+    ({"sidecars": "orders"}, "sidecars: expected a list, got str 'orders'"),
+    ({"export_to": ["*", "*"]}, "export_to[1]: '*' is listed twice; Istio refuses duplicates in exportTo"),
+    ({"export_to": ["all"]}, None),  # a namespace may be called "all"
+    ({"export_to": ["a/b"]}, "export_to[0]: 'a/b' is not '*', '.', '~' or a namespace name"),
+    ({"mode": "egress_gateway", "gateway": {"selector": {"istio": "egressgateway"}}},
+     "gateway: egress_gateway mode needs selector, namespace, service; missing or empty: namespace, service"),
+    ({"mode": "egress_gateway", "gateway": {**GATEWAY, "selector": "istio=egressgateway"}},
+     "gateway.selector: expected a dict of pod labels (strings to strings), got str 'istio=egressgateway'"),
+    ({"mode": "egress_gateway", "gateway": {**GATEWAY, "namespace": "Egress"}}, "gateway.namespace: 'Egress' is not a namespace name"),
+    ({"mode": "egress_gateway", "gateway": None}, "gateway: egress_gateway mode needs a dict with selector, namespace, service, got None"),
+    ({"gateway": None}, None),  # sidecar mode does not use the gateway
+])
+def test_bad_options_name_the_option(options, message):
+    name = options.pop("name", "default")
+    options.setdefault("namespace", "istio-system")
+    if message is None:
+        egress_layout(endpoints(), name=name, name_prefix="aws-default", **options)
+        return
+    with pytest.raises(AnsibleFilterError) as raised:
+        egress_layout(endpoints(), name=name, name_prefix="aws-default", **options)
+    assert str(raised.value.message).startswith(f"meshops.aws_egress.egress_layout: {message}")
+
+
+def test_endpoints_that_are_not_endpoints_are_a_clear_error():
+    with pytest.raises(AnsibleFilterError, match="expected endpoint dicts from meshops.aws_egress.aws_endpoints"):
+        layout([{"name": "x"}])
