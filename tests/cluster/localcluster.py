@@ -227,6 +227,9 @@ def _free_port() -> int:
 
 def _port_busy(port: int) -> bool:
     with socket.socket() as sock:
+        # As Go's listeners do: connections of a stopped server lingering in
+        # TIME_WAIT do not keep its successor from listening.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -341,7 +344,7 @@ def _apiserver_args(cluster: Cluster, info: dict) -> list[str]:
     ]
 
 
-def _spawn(cluster: Cluster, info: dict) -> None:
+def _spawn(cluster: Cluster, info: dict) -> subprocess.Popen:
     busy = [f"{role} port {port}" for role, port in info["ports"].items() if _port_busy(port)]
     if busy:
         raise ClusterError(f"cluster {cluster.name}: {', '.join(busy)} on 127.0.0.1 is in use by another "
@@ -351,6 +354,7 @@ def _spawn(cluster: Cluster, info: dict) -> None:
                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=cluster.dir)
     log.close()
     cluster.pid_file.write_text(f"{process.pid}\n")
+    return process
 
 
 def _request(info: dict, path: str, timeout: float = 5.0) -> tuple[int, str]:
@@ -364,11 +368,13 @@ def _request(info: dict, path: str, timeout: float = 5.0) -> tuple[int, str]:
         return err.code, err.read().decode(errors="replace")
 
 
-def _wait_ready(cluster: Cluster, info: dict) -> None:
+def _wait_ready(cluster: Cluster, info: dict, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
     last = "no answer yet"
     while time.monotonic() < deadline:
-        if cluster.pid() is None:
+        # The Popen handle, not the pid file: right after the fork the child's
+        # command line is still ours, not kube-apiserver's.
+        if process.poll() is not None:
             tail = _log_tail(cluster)
             raise ClusterError(f"kube-apiserver of {cluster.name} exited during start: {tail}")
         try:
@@ -447,18 +453,17 @@ def start(names: list[str]) -> list[str]:
     to_start = [c for c in clusters if c.pid() is None]
     infos = {c.name: _prepare(c) for c in to_start}
     _write_kubeconfig()
-    for cluster in to_start:
-        _spawn(cluster, infos[cluster.name])
+    processes = {cluster.name: _spawn(cluster, infos[cluster.name]) for cluster in to_start}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(to_start))) as pool:
-        futures = [pool.submit(_ready_and_installed, c, infos[c.name]) for c in to_start]
+        futures = [pool.submit(_ready_and_installed, c, infos[c.name], processes[c.name]) for c in to_start]
         errors = [f.exception() for f in futures if f.exception()]
     if errors:
         raise errors[0]
     return [c.name for c in to_start]
 
 
-def _ready_and_installed(cluster: Cluster, info: dict) -> None:
-    _wait_ready(cluster, info)
+def _ready_and_installed(cluster: Cluster, info: dict, process: subprocess.Popen) -> None:
+    _wait_ready(cluster, info, process)
     _install_istio(cluster)
 
 
