@@ -108,80 +108,22 @@ waited:
   type: float
 """
 
-import copy
 import getpass
 import socket
 import time
 import uuid
 
-from ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule import AnsibleModule
-from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+from ansible_collections.meshops.aws_egress.plugins.module_utils.k8s_module import run_k8s_module
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import LeaseHeld, LeaseLock, describe
-
-MANAGED_BY = {"app.kubernetes.io/managed-by": "meshops.aws_egress"}
-
-
-class LeaseStore:
-    """Reads and writes one Lease through the Kubernetes API, as plain dicts."""
-
-    def __init__(self, api_client, name, namespace):
-        from kubernetes.client import CoordinationV1Api
-
-        self.api_client = api_client
-        self.api = CoordinationV1Api(api_client)
-        self.name = name
-        self.namespace = namespace
-
-    def _plain(self, obj):
-        return self.api_client.sanitize_for_serialization(obj)
-
-    def read(self):
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            return self._plain(self.api.read_namespaced_lease(self.name, self.namespace))
-        except ApiException as err:
-            if err.status == 404:
-                return None
-            raise
-
-    def _write(self, call, *args):
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            return self._plain(call(*args))
-        except ApiException as err:
-            if err.status == 409:
-                raise LeaseLock.Conflict() from err
-            raise
-
-    def create(self, body):
-        return self._write(self.api.create_namespaced_lease, self.namespace, body)
-
-    def replace(self, body):
-        return self._write(self.api.replace_namespaced_lease, self.name, self.namespace, body)
+from ansible_collections.meshops.aws_egress.plugins.module_utils.lease_store import MANAGED_BY, LeaseStore
 
 
 def default_holder():
-    return f"{getpass.getuser()}@{socket.gethostname()}/{uuid.uuid4().hex[:8]}"
-
-
-def api_error(err):
-    """A short reason for an API failure; never the request (it carries the token)."""
-    status = getattr(err, "status", None)
-    reason = getattr(err, "reason", None) or type(err).__name__
-    body = getattr(err, "body", None)
-    detail = ""
-    if body:
-        try:
-            import json
-
-            detail = json.loads(body).get("message", "")
-        except (ValueError, AttributeError):
-            detail = ""
-    return f"{status} {reason}: {detail}".strip() if status else str(err).splitlines()[0]
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}/{uuid.uuid4().hex[:8]}"
 
 
 def run(module, client):
@@ -216,29 +158,18 @@ def run(module, client):
 
 
 def main():
-    argument_spec = copy.deepcopy(AUTH_ARG_SPEC)
-    argument_spec.update(
-        name=dict(type="str", default="meshops-aws-egress"),
-        namespace=dict(type="str", required=True),
-        state=dict(type="str", choices=["acquired", "released"], default="acquired"),
-        holder=dict(type="str"),
-        duration=dict(type="int", default=120),
-        timeout=dict(type="int", default=300),
+    run_k8s_module(
+        dict(
+            name=dict(type="str", default="meshops-aws-egress"),
+            namespace=dict(type="str", required=True),
+            state=dict(type="str", choices=["acquired", "released"], default="acquired"),
+            holder=dict(type="str"),
+            duration=dict(type="int", default=120),
+            timeout=dict(type="int", default=300),
+        ),
+        run,
+        lambda params: f"rollout_lease {params['namespace']}/{params['name']}",
     )
-    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec, supports_check_mode=True)
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-
-    try:
-        run(module, get_api_client(module=module))
-    except CoreException as err:
-        module.fail_from_exception(err)
-    except Exception as err:  # pylint: disable=broad-exception-caught
-        from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError
-
-        if isinstance(err, (ApiException, HTTPError, OSError)):
-            module.fail_json(msg=f"rollout_lease {module.params['namespace']}/{module.params['name']}: {api_error(err)}")
-        raise
 
 
 if __name__ == "__main__":

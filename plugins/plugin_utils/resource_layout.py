@@ -71,6 +71,9 @@ def _check_options(name, namespace, mode, sidecars, export_to):
         if target in seen:
             raise input_error(path, f"{shown(target)} is listed twice; Istio refuses duplicates in exportTo")
         seen.add(target)
+    for alone, meaning in (("*", "every namespace"), ("~", "no namespace")):
+        if alone in seen and len(seen) > 1:
+            raise input_error("export_to", f"{shown(alone)} ({meaning}) cannot be listed with other entries; Istio refuses {sorted(seen)}")
 
 
 def _list(value, path):

@@ -93,7 +93,37 @@ def objects(cluster, kind: str, namespace: str | None = None, selector: str | No
     return {f"{o['metadata']['namespace']}/{o['metadata']['name']}": o for o in items}
 
 
+LOCK_NAME = "meshops-aws-egress"
+
+
+def is_rollout_bookkeeping(event: dict) -> bool:
+    """A request the role makes around its writes, not a write of a resource it manages.
+
+    Before writing, the role asks which of its writes it may make
+    (SelfSubjectAccessReviews: the API server answers them and stores nothing,
+    but the audit log records them as creates); while writing, it holds the
+    rollout lease (a coordination.k8s.io Lease it creates, renews and releases).
+    """
+    ref = event["objectRef"]
+    return ref.get("resource") == "selfsubjectaccessreviews" or (ref.get("resource") == "leases" and ref.get("name") == LOCK_NAME)
+
+
+def resource_events(audit) -> list[dict]:
+    """Audit events of writes since the last mark; the rollout bookkeeping is left out when the run wrote
+    anything else, and kept when it did not, so that a run that should write nothing and yet took the
+    lease or reviewed its rights is still seen."""
+    events = audit.writes()
+    others = [e for e in events if not is_rollout_bookkeeping(e)]
+    return others if others else events
+
+
 def writes(audit) -> list[tuple[str, str, str, str]]:
-    """(verb, resource, namespace, name) of every write since the audit log's last mark."""
+    """(verb, resource, namespace, name) of every write since the audit log's last mark (see resource_events)."""
     return [(w["verb"], w["objectRef"].get("resource"), w["objectRef"].get("namespace"), w["objectRef"].get("name"))
-            for w in audit.writes()]
+            for w in resource_events(audit)]
+
+
+def bookkeeping(audit) -> list[tuple[str, str, str, str]]:
+    """(verb, resource, namespace, name) of the rollout bookkeeping since the last mark, in order."""
+    return [(w["verb"], w["objectRef"].get("resource"), w["objectRef"].get("namespace"), w["objectRef"].get("name"))
+            for w in audit.writes() if is_rollout_bookkeeping(w)]

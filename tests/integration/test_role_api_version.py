@@ -12,7 +12,7 @@ import time
 import pytest
 
 from conftest import ROOT, LocalCluster, localcluster
-from role_helpers import expect_failure, fresh_namespace, run_role, unique_name, writes
+from role_helpers import expect_failure, fresh_namespace, resource_events, run_role, unique_name, writes
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +58,7 @@ def test_falls_back_to_v1beta1_when_v1_is_not_served(v1_not_served, tmp_path):
     cluster.audit.mark()
     run = run_role(cluster, egress(namespace, name), tmp_path).assert_ok()
     assert f"Egress set {name} on {cluster.context}, networking.istio.io/v1beta1" in run.stdout
-    written = [(w["objectRef"]["apiVersion"], w["objectRef"]["name"]) for w in cluster.audit.writes()]
+    written = [(w["objectRef"]["apiVersion"], w["objectRef"]["name"]) for w in resource_events(cluster.audit)]
     assert written == [("v1beta1", f"aws-{name}-sqs-us-east-1")]
     stored = json.loads(cluster.kubectl("get", "serviceentries.v1beta1.networking.istio.io", "-n", namespace, "-o", "json").stdout)["items"]
     assert [o["apiVersion"] for o in stored] == ["networking.istio.io/v1beta1"]
@@ -75,7 +75,7 @@ def test_a_pinned_version_is_used(local_cluster, tmp_path):
     namespace, name = fresh_namespace(local_cluster, "role-pinned"), unique_name("pinned")
     local_cluster.audit.mark()
     run_role(local_cluster, egress(namespace, name, istio_aws_egress_api_version="v1alpha3"), tmp_path).assert_ok()
-    assert [w["objectRef"]["apiVersion"] for w in local_cluster.audit.writes()] == ["v1alpha3"]
+    assert [w["objectRef"]["apiVersion"] for w in resource_events(local_cluster.audit)] == ["v1alpha3"]
     # The same objects seen through v1 are unchanged: versions share one schema.
     local_cluster.audit.mark()
     assert run_role(local_cluster, egress(namespace, name), tmp_path).assert_ok().changed == 0

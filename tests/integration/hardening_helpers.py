@@ -1,0 +1,167 @@
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Helpers for the hardening tests: scratch clusters, users' kubeconfigs, runs in the background,
+and the role's templates rendered the way the role renders them."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import re
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import yaml
+
+from conftest import LocalCluster, localcluster
+from role_helpers import BIN, ROOT, TARGET, RoleRun
+from role_templates import render_all
+
+HARDENING = ROOT / "tests" / "integration" / "targets" / "hardening"
+OURS = "app.kubernetes.io/managed-by=meshops.aws_egress"
+
+
+@contextlib.contextmanager
+def scratch_clusters(prefix: str, count: int = 1):
+    """`count` clusters of their own (killed and restarted by the test), removed afterwards."""
+    names = [f"{prefix}-{uuid.uuid4().hex[:5]}" for unused in range(count)]
+    try:
+        localcluster.start(names)
+        yield [LocalCluster(name) for name in names]
+    finally:
+        with contextlib.redirect_stdout(None):
+            localcluster.down(names)
+
+
+def user_kubeconfig(cluster, user: str, path: Path, *, server: str | None = None, inline: bool = True, context: str = "hardening") -> Path:
+    """A kubeconfig for one of the cluster's token users. `inline`: the token and the CA in the file itself
+    (`token`, `certificate-authority-data`); otherwise both in files next to it (`tokenFile`, `certificate-authority`)."""
+    ca_file = cluster.info["ca_file"]
+    if inline:
+        cluster_entry = {"server": server or cluster.info["server"],
+                         "certificate-authority-data": base64.b64encode(Path(ca_file).read_bytes()).decode()}
+        user_entry = {"token": cluster.token(user)}
+    else:
+        token_file = path.with_suffix(".token")
+        token_file.write_text(cluster.token(user))
+        cluster_entry = {"server": server or cluster.info["server"], "certificate-authority": ca_file}
+        user_entry = {"tokenFile": str(token_file)}
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": context,
+        "clusters": [{"name": "scratch", "cluster": cluster_entry}],
+        "users": [{"name": user, "user": user_entry}],
+        "contexts": [{"name": context, "context": {"cluster": "scratch", "user": user}}]}))
+    path.chmod(0o600)
+    return path
+
+
+def role_command(variables: dict, tmp_path: Path, *, playbook: Path | None = None, inventory: Path | None = None,
+                 args: tuple[str, ...] = ()) -> list[str]:
+    extra = tmp_path / f"vars-{uuid.uuid4().hex[:8]}.json"
+    extra.write_text(json.dumps(variables))
+    return [str(BIN / "ansible-playbook"), "-i", str(inventory or TARGET / "inventory.yml"),
+            str(playbook or TARGET / "apply.yml"), "-e", f"@{extra}", *args]
+
+
+def role_env() -> dict:
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
+
+
+class Background:
+    """ansible-playbook running while the test does something else; its output is kept in files."""
+
+    def __init__(self, command: list[str], tmp_path: Path):
+        tag = uuid.uuid4().hex[:6]
+        self.stdout_path, self.stderr_path = tmp_path / f"out-{tag}.txt", tmp_path / f"err-{tag}.txt"
+        with self.stdout_path.open("w") as out, self.stderr_path.open("w") as err:
+            self.process = subprocess.Popen(command, cwd=ROOT, env=role_env(), stdout=out, stderr=err,  # pylint: disable=consider-using-with
+                                            stdin=subprocess.DEVNULL)
+
+    def wait(self, timeout: float = 300) -> RoleRun:
+        self.process.wait(timeout=timeout)
+        return RoleRun(self.process.returncode, self.stdout_path.read_text(), self.stderr_path.read_text())
+
+
+def run(command: list[str], timeout: float = 300) -> RoleRun:
+    result = subprocess.run(command, cwd=ROOT, env=role_env(), capture_output=True, text=True, check=False, timeout=timeout)
+    return RoleRun(result.returncode, result.stdout, result.stderr)
+
+
+def host_recaps(result: RoleRun) -> dict[str, dict[str, int]]:
+    """changed and failed of every host in the PLAY RECAP."""
+    recap = result.stdout.rsplit("PLAY RECAP", 1)[-1]
+    return {match.group(1): {"changed": int(match.group(2)), "failed": int(match.group(3))}
+            for match in re.finditer(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", recap, re.MULTILINE)}
+
+
+def wait_for(condition, timeout: float, interval: float = 0.01, what: str = "the condition"):
+    """Poll until `condition()` is truthy; return its value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"{what} did not happen within {timeout}s")
+
+
+def labelled(cluster, kind: str, namespace: str, egress_set: str) -> list[str]:
+    """Names of the egress set's objects of `kind` in `namespace`, as the API server lists them."""
+    out = cluster.kubectl("get", kind, "-n", namespace, "-l", f"{OURS},meshops.io/egress-set={egress_set}",
+                          "-o", "jsonpath={.items[*].metadata.name}").stdout
+    return out.split()
+
+
+def lease_holder(cluster, namespace: str) -> str | None:
+    """The rollout lease's holder; None when there is no lease, '' when it is free."""
+    got = cluster.kubectl("get", "lease", "meshops-aws-egress", "-n", namespace, "-o", "json", check=False)
+    if got.returncode != 0:
+        return None
+    return json.loads(got.stdout)["spec"].get("holderIdentity") or ""
+
+
+def render_role_template(name: str, **template_vars) -> str:
+    """A template of the role, rendered as the role renders it (see role_templates)."""
+    rendered = render_all([(name, template_vars)])[0]
+    if "error" in rendered:
+        raise AssertionError(f"{name} did not render: {rendered['error']}")
+    return rendered["text"]
+
+
+SHIPPED_RBAC_HEADER = """\
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# The RBAC the istio_aws_egress role needs, for the defaults: egress set in
+# istio-system, egress gateway in istio-system, run as the ServiceAccount
+# istio-system/meshops-aws-egress. It is templates/rbac.yaml.j2 rendered for
+# them, as one List (tests/integration/test_role_rbac.py keeps the two equal).
+# The role installs it for you: istio_aws_egress_install_rbac: true and
+# istio_aws_egress_rbac_subject, or tasks_from: rbac. By hand: change the
+# subject and the RoleBindings' namespaces, add a meshops-aws-egress-sidecars
+# RoleBinding in each namespace of istio_aws_egress_sidecars, then
+# `kubectl apply -f rbac.yaml`.
+"""
+SHIPPED_RBAC_FOR = {"namespace": "istio-system", "lock_name": "meshops-aws-egress", "sidecar_namespaces": [],
+                    "gateway_namespace": "istio-system",
+                    "subject": {"kind": "ServiceAccount", "name": "meshops-aws-egress", "namespace": "istio-system"}}
+
+
+def shipped_rbac_text() -> str:
+    """files/rbac.yaml as it must read: the template for the defaults, as one List, its comments kept."""
+    lines = [SHIPPED_RBAC_HEADER.rstrip("\n"), "---", "apiVersion: v1", "kind: List", "items:"]
+    for document in render_role_template("rbac.yaml.j2", **SHIPPED_RBAC_FOR).split("\n---\n"):
+        started = False
+        for line in document.strip().strip("-").strip("\n").splitlines():
+            if not line.strip():
+                continue
+            if line.startswith("#") and not started:
+                lines.append(f"  {line}")
+            else:
+                lines.append(f"    {line.rstrip()}" if started else f"  - {line.rstrip()}")
+                started = True
+    return "\n".join(lines) + "\n"
