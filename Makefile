@@ -63,8 +63,15 @@ integration: setup cluster-build ## integration tests against local clusters (or
 
 test: setup lint sanity unit integration ## everything CI runs: lint, sanity, unit, integration
 
-demo: setup cluster-up ## bring up local clusters and roll the egress out to them
-	@echo "demo: local clusters are up; the rollout playbooks are not written yet."
+demo: cluster-up ## start the local clusters if needed and roll the egress out to them
+	ansible-playbook playbooks/site.yml
+	@echo
+	@echo "The clusters keep running. Look around:"
+	@echo "  export KUBECONFIG=$(CURDIR)/.localcluster/kubeconfig"
+	@echo "  .localcluster/bin/kubectl --context local-a get serviceentries -n istio-system"
+	@echo "  .venv/bin/ansible-playbook playbooks/verify.yml   # drift check"
+	@echo "  make demo                                         # again: changed=0"
+	@echo "  make cluster-down                                 # stop them"
 
 cluster-build: setup ## build kube-apiserver, kubectl and istioctl (cached)
 	@$(CLUSTER) build
