@@ -30,9 +30,6 @@ RESOURCES = {
     "Lease": ("coordination.k8s.io", "leases"),
 }
 
-# The plan's line for a created object (plan_classify._line); tested against build_plan.
-CREATE_LINE = "+ create "
-
 
 class UnknownKind(ValueError):
     """A kind the role never writes: a caller's bug."""
@@ -67,7 +64,7 @@ def plan_checks(plan, lease_namespace=None, lease_name=None):
     def need(verb, group, resource, namespace, purpose, name=None):
         needs.setdefault((verb, group, resource, namespace or None, name), []).append(purpose)
 
-    created = {line[len(CREATE_LINE):] for line in plan.get("lines") or [] if line.startswith(CREATE_LINE)}
+    created = set(plan.get("create") or [])
     for action, objects in (("apply", plan.get("apply") or []), ("prune", plan.get("prune") or [])):
         groups = {}
         for obj in objects:

@@ -80,11 +80,13 @@ def _step(resource, obj, set_name, adopt):
 
 def _plan_from_steps(steps):
     counts = {action: 0 for action in ACTIONS}
-    lines, apply, prune, conflicts = [], [], [], []
+    lines, apply, create, prune, conflicts = [], [], [], [], []
     for action, obj, details in steps:
         counts[action] += 1
         if action in ("create", "update", "adopt"):
             apply.append(obj)
+            if action == "create":
+                create.append(describe(obj))
         elif action == "prune":
             prune.append(_reference(obj))
         elif action == "conflict":
@@ -101,6 +103,7 @@ def _plan_from_steps(steps):
         summary += f", {counts['conflict']} in conflict"
     return {
         "apply": apply,
+        "create": create,
         "prune": prune,
         "conflicts": conflicts,
         "counts": counts,

@@ -68,7 +68,15 @@ def test_missing_objects_are_created():
     assert result["counts"]["create"] == 1
     assert [r["metadata"]["name"] for r in result["apply"]] == ["aws-default-sqs-us-east-1"]
     assert result["lines"] == ["+ create ServiceEntry istio-system/aws-default-sqs-us-east-1"]
+    assert result["create"] == ["ServiceEntry istio-system/aws-default-sqs-us-east-1"]
     assert result["changed"] is True
+
+
+def test_only_missing_objects_are_listed_as_created():
+    changed = entry("b", hosts=("sqs.eu-west-1.amazonaws.com",))
+    result = plan([entry("a"), changed, entry("c")], [served(entry("a")), served(entry("b"))])
+    assert [r["metadata"]["name"] for r in result["apply"]] == ["b", "c"]
+    assert result["create"] == ["ServiceEntry istio-system/c"]
 
 
 def test_what_the_server_adds_is_not_a_change():
