@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
 import re
 import subprocess
 import time
@@ -17,12 +16,11 @@ from pathlib import Path
 
 import yaml
 
-from conftest import LocalCluster, localcluster
-from role_helpers import BIN, ROOT, TARGET, RoleRun
+from conftest import LocalCluster, ansible_env, localcluster
+from role_helpers import OURS, ROOT, RoleRun
 from role_templates import render_all
 
 HARDENING = ROOT / "tests" / "integration" / "targets" / "hardening"
-OURS = "app.kubernetes.io/managed-by=meshops.aws_egress"
 
 
 @contextlib.contextmanager
@@ -59,18 +57,6 @@ def user_kubeconfig(cluster, user: str, path: Path, *, server: str | None = None
     return path
 
 
-def role_command(variables: dict, tmp_path: Path, *, playbook: Path | None = None, inventory: Path | None = None,
-                 args: tuple[str, ...] = ()) -> list[str]:
-    extra = tmp_path / f"vars-{uuid.uuid4().hex[:8]}.json"
-    extra.write_text(json.dumps(variables))
-    return [str(BIN / "ansible-playbook"), "-i", str(inventory or TARGET / "inventory.yml"),
-            str(playbook or TARGET / "apply.yml"), "-e", f"@{extra}", *args]
-
-
-def role_env() -> dict:
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
-
-
 class Background:
     """ansible-playbook running while the test does something else; its output is kept in files."""
 
@@ -78,17 +64,12 @@ class Background:
         tag = uuid.uuid4().hex[:6]
         self.stdout_path, self.stderr_path = tmp_path / f"out-{tag}.txt", tmp_path / f"err-{tag}.txt"
         with self.stdout_path.open("w") as out, self.stderr_path.open("w") as err:
-            self.process = subprocess.Popen(command, cwd=ROOT, env=role_env(), stdout=out, stderr=err,  # pylint: disable=consider-using-with
+            self.process = subprocess.Popen(command, cwd=ROOT, env=ansible_env(), stdout=out, stderr=err,  # pylint: disable=consider-using-with
                                             stdin=subprocess.DEVNULL)
 
     def wait(self, timeout: float = 300) -> RoleRun:
         self.process.wait(timeout=timeout)
         return RoleRun(self.process.returncode, self.stdout_path.read_text(), self.stderr_path.read_text())
-
-
-def run(command: list[str], timeout: float = 300) -> RoleRun:
-    result = subprocess.run(command, cwd=ROOT, env=role_env(), capture_output=True, text=True, check=False, timeout=timeout)
-    return RoleRun(result.returncode, result.stdout, result.stderr)
 
 
 def host_recaps(result: RoleRun) -> dict[str, dict[str, int]]:

@@ -10,13 +10,14 @@ cluster (kubectl) and the API server's audit log.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from conftest import ansible_env
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = ROOT / "tests" / "integration" / "targets" / "istio_aws_egress"
@@ -50,18 +51,25 @@ class RoleRun:
         return self
 
 
+def role_command(variables: dict, tmp_path: Path, *, playbook: Path | None = None, inventory: Path | None = None,
+                 args: tuple[str, ...] = ()) -> list[str]:
+    """ansible-playbook <playbook> (targets/istio_aws_egress/apply.yml) with `variables` as extra vars."""
+    extra = tmp_path / f"vars-{uuid.uuid4().hex[:8]}.json"
+    extra.write_text(json.dumps(variables))
+    return [str(BIN / "ansible-playbook"), "-i", str(inventory or TARGET / "inventory.yml"),
+            str(playbook or TARGET / "apply.yml"), "-e", f"@{extra}", *args]
+
+
+def run(command: list[str], timeout: float = 600) -> RoleRun:
+    result = subprocess.run(command, cwd=ROOT, env=ansible_env(), capture_output=True, text=True, check=False, timeout=timeout)
+    return RoleRun(result.returncode, result.stdout, result.stderr)
+
+
 def run_role(cluster, variables: dict, tmp_path: Path, *, playbook: str = "apply.yml", check: bool = False) -> RoleRun:
     """ansible-playbook <playbook> with the role's variables; `cluster` None means no cluster at all."""
     if cluster is not None:
         variables = {"istio_aws_egress_kubeconfig": cluster.kubeconfig, "istio_aws_egress_context": cluster.context, **variables}
-    extra = tmp_path / f"vars-{uuid.uuid4().hex[:8]}.json"
-    extra.write_text(json.dumps(variables))
-    command = [str(BIN / "ansible-playbook"), "-i", str(TARGET / "inventory.yml"), str(TARGET / playbook), "-e", f"@{extra}"]
-    if check:
-        command += ["--check", "--diff"]
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=600)
-    return RoleRun(result.returncode, result.stdout, result.stderr)
+    return run(role_command(variables, tmp_path, playbook=TARGET / playbook, args=("--check", "--diff") if check else ()))
 
 
 def expect_failure(cluster, variables: dict, tmp_path: Path, *messages: str) -> RoleRun:

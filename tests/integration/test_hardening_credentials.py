@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from hardening_helpers import HARDENING, role_command, role_env, run, scratch_clusters, user_kubeconfig
-from role_helpers import ROOT, RoleRun, fresh_namespace, unique_name
+from conftest import ansible_env
+from hardening_helpers import HARDENING, scratch_clusters, user_kubeconfig
+from role_helpers import ROOT, RoleRun, fresh_namespace, role_command, run, unique_name
 
 pytestmark = pytest.mark.integration
 
@@ -111,7 +112,7 @@ def outputs(cluster, tmp_path_factory):
         # An egress set per run, so that both verbosities apply (and print) something.
         variables = {**variables, "istio_aws_egress_name": unique_name("creds")}
         command = role_command(variables, tmp, args=() if key[1] == "default" else (key[1],))
-        result = subprocess.run(command, cwd=ROOT, env={**role_env(), **env}, capture_output=True, text=True, check=False, timeout=300)
+        result = subprocess.run(command, cwd=ROOT, env=ansible_env(**env), capture_output=True, text=True, check=False, timeout=300)
         return key, (RoleRun(result.returncode, result.stdout, result.stderr), said)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:

@@ -13,9 +13,8 @@ import pytest
 import yaml
 
 from conftest import ROOT, localcluster
-from hardening_helpers import (Background, host_recaps, labelled, lease_holder, role_command, run, scratch_clusters,
-                               wait_for)
-from role_helpers import fresh_namespace, run_role, unique_name
+from hardening_helpers import Background, host_recaps, labelled, lease_holder, scratch_clusters, wait_for
+from role_helpers import fresh_namespace, role_command, run, run_role, unique_name
 
 pytestmark = pytest.mark.integration
 

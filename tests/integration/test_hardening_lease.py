@@ -12,9 +12,8 @@ import itertools
 
 import pytest
 
-from hardening_helpers import (HARDENING, Background, labelled, lease_holder, role_command, run, scratch_clusters,
-                               user_kubeconfig)
-from role_helpers import fresh_namespace, is_rollout_bookkeeping, run_role, unique_name
+from hardening_helpers import HARDENING, Background, labelled, lease_holder, scratch_clusters, user_kubeconfig
+from role_helpers import fresh_namespace, is_rollout_bookkeeping, role_command, run, run_role, unique_name
 
 pytestmark = pytest.mark.integration
 

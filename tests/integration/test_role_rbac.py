@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from hardening_helpers import HARDENING, SHIPPED_RBAC_FOR, render_role_template, role_command, run, shipped_rbac_text, user_kubeconfig
-from role_helpers import fresh_namespace, run_role, unique_name
+from hardening_helpers import HARDENING, SHIPPED_RBAC_FOR, render_role_template, shipped_rbac_text, user_kubeconfig
+from role_helpers import fresh_namespace, role_command, run, run_role, unique_name
 from role_templates import ROLE
 
 pytestmark = pytest.mark.integration
