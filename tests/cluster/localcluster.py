@@ -26,6 +26,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -33,6 +34,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -51,6 +53,9 @@ KUBERNETES_VERSION = "v1.36.3"
 ISTIO_API_VERSION = "v1.30.8"
 ISTIO_BRANCH = "1.30"
 READY_TIMEOUT = float(os.environ.get("LOCALCLUSTER_READY_TIMEOUT", "90"))
+# How often a start picks new ports when another process took one between the
+# check and the bind.
+PORT_ATTEMPTS = 3
 
 # Every user the static token file knows. admin can do anything; the others
 # are bound to nothing, so tests can grant them exactly the rights they test.
@@ -73,6 +78,10 @@ rules:
 
 class ClusterError(Exception):
     """A problem a user can fix; printed as one line, no traceback."""
+
+
+class PortTakenError(ClusterError):
+    """kube-apiserver could not listen on a port that was free when we chose it."""
 
 
 # --------------------------------------------------------------------------
@@ -219,10 +228,50 @@ def _is_ours(pid: int, cluster_dir: Path) -> bool:
         f"--embedded-etcd-dir={cluster_dir / 'etcd'}".encode() in cmdline
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def _choose_ports(count: int, avoid: set[int]) -> list[int]:
+    """Free loopback ports below the kernel's ephemeral range.
+
+    Outgoing connections take ephemeral ports, kube-apiserver's own to its
+    embedded etcd among them; one landing on the secure port before the server
+    listens on it fails the start. Ports outside that range are never handed out
+    that way, so only another listener can take them.
+    """
+    low, high = _ephemeral_range()
+    pool = range(10000, low) if low > 11000 else range(high + 1, 65536)
+    chosen: list[int] = []
+    for port in random.SystemRandom().sample(pool, k=min(len(pool), 500)):
+        if port not in avoid and not _port_busy(port):
+            chosen.append(port)
+            if len(chosen) == count:
+                return sorted(chosen)
+    raise ClusterError(f"no {count} free loopback ports outside the ephemeral range {low}-{high}")
+
+
+def _ports_of_other_clusters(name: str) -> set[int]:
+    ports: set[int] = set()
+    for info_file in STATE.glob("*/cluster.json"):
+        if info_file.parent.name != name:
+            ports.update(json.loads(info_file.read_text())["ports"].values())
+    return ports
+
+
+def _assign_ports(cluster: Cluster, info: dict) -> dict:
+    """Give a cluster new ports, keep the rest of its state, and save it."""
+    avoid = _ports_of_other_clusters(cluster.name) | set(info.get("ports", {}).values())
+    api, etcd_client, etcd_peer = _choose_ports(3, avoid)
+    info = {**info, "server": f"https://127.0.0.1:{api}",
+            "ports": {"apiserver": api, "etcd_client": etcd_client, "etcd_peer": etcd_peer}}
+    cluster.info_file.write_text(json.dumps(info, indent=2) + "\n")
+    cluster.info_file.chmod(0o600)
+    return info
 
 
 def _port_busy(port: int) -> bool:
@@ -296,21 +345,12 @@ def _prepare(cluster: Cluster) -> dict:
     token_file.write_text("\n".join(lines) + "\n")
     token_file.chmod(0o600)
     (cluster.dir / "audit-policy.yaml").write_text(AUDIT_POLICY)
-    ports = set()
-    while len(ports) < 3:
-        ports.add(_free_port())
-    api, etcd_client, etcd_peer = sorted(ports)
-    info = {
+    return _assign_ports(cluster, {
         "name": cluster.name,
-        "server": f"https://127.0.0.1:{api}",
-        "ports": {"apiserver": api, "etcd_client": etcd_client, "etcd_peer": etcd_peer},
         "ca_file": str(cluster.dir / "pki" / "ca.crt"),
         "tokens": tokens,
         "audit_log": str(cluster.audit_log),
-    }
-    cluster.info_file.write_text(json.dumps(info, indent=2) + "\n")
-    cluster.info_file.chmod(0o600)
-    return info
+    })
 
 
 def _apiserver_args(cluster: Cluster, info: dict) -> list[str]:
@@ -376,7 +416,8 @@ def _wait_ready(cluster: Cluster, info: dict, process: subprocess.Popen) -> None
         # command line is still ours, not kube-apiserver's.
         if process.poll() is not None:
             tail = _log_tail(cluster)
-            raise ClusterError(f"kube-apiserver of {cluster.name} exited during start: {tail}")
+            error = PortTakenError if "address already in use" in tail else ClusterError
+            raise error(f"kube-apiserver of {cluster.name} exited during start: {tail}")
         try:
             status, body = _request(info, "/readyz", timeout=2)
             if status == 200:
@@ -462,8 +503,24 @@ def start(names: list[str]) -> list[str]:
     return [c.name for c in to_start]
 
 
+# Threads that move a cluster to new ports must not choose the same ones or
+# write the kubeconfig at the same time.
+_PORTS_LOCK = threading.Lock()
+
+
 def _ready_and_installed(cluster: Cluster, info: dict, process: subprocess.Popen) -> None:
-    _wait_ready(cluster, info, process)
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        try:
+            _wait_ready(cluster, info, process)
+            break
+        except PortTakenError:
+            # Free at our check, taken at the bind: another process won the race.
+            if attempt == PORT_ATTEMPTS:
+                raise
+            with _PORTS_LOCK:
+                info = _assign_ports(cluster, info)
+                _write_kubeconfig()
+            process = _spawn(cluster, info)
     _install_istio(cluster)
 
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -197,6 +198,37 @@ def test_busy_port_is_a_one_line_cause(scratch):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert f"port {port}" in lines[0] and "in use" in lines[0]
+
+
+def test_ports_stay_out_of_the_ephemeral_range(scratch):
+    # The API server's own connections to its etcd take ephemeral ports; one of
+    # them once took the secure port before the server listened on it.
+    assert _launcher("up", scratch.name).returncode == 0
+    low, high = localcluster._ephemeral_range()  # pylint: disable=protected-access
+    ports = scratch.info()["ports"].values()
+    assert len(set(ports)) == 3
+    assert all(not low <= port <= high for port in ports), (ports, low, high)
+
+
+def test_a_port_taken_after_the_check_moves_the_cluster(scratch, monkeypatch):
+    assert _launcher("up", scratch.name).returncode == 0
+    old = scratch.info()["ports"]
+    assert _launcher("stop", scratch.name).returncode == 0
+    real_check = localcluster._port_busy  # pylint: disable=protected-access
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", old["apiserver"]))
+        squatter.listen()
+        # The check misses the squatter, as when it binds between check and start.
+        monkeypatch.setattr(localcluster, "_port_busy", lambda port: port != old["apiserver"] and real_check(port))
+        with contextlib.redirect_stdout(None):
+            started = localcluster.start([scratch.name])
+    assert started == [scratch.name]
+    info = scratch.info()
+    assert info["ports"]["apiserver"] != old["apiserver"]
+    kubeconfig = yaml.safe_load(localcluster.KUBECONFIG.read_text())
+    servers = {c["name"]: c["cluster"]["server"] for c in kubeconfig["clusters"]}
+    assert servers[scratch.name] == info["server"]
+    assert localcluster.kubectl(scratch.name, "get", "--raw", "/readyz").stdout == "ok"
 
 
 def test_missing_go_toolchain_is_a_one_line_cause(scratch, tmp_path):
