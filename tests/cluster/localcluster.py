@@ -228,6 +228,28 @@ def _is_ours(pid: int, cluster_dir: Path) -> bool:
         f"--embedded-etcd-dir={cluster_dir / 'etcd'}".encode() in cmdline
 
 
+def _wait_exited(pid: int, timeout: float | None = None) -> bool:
+    """Wait until a process we signalled has closed everything; False on timeout.
+
+    Not `_is_ours`: an exiting process's command line reads empty once its memory
+    is released, before its sockets close, and a restart must find its ports
+    free. Nor the leader's zombie state alone: kube-apiserver's other threads
+    still hold the sockets until each of them has exited.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+            threads = [task.name for task in Path(f"/proc/{pid}/task").iterdir()]
+        except OSError:
+            return True
+        if state in ("Z", "X") and threads in ([], [str(pid)]):
+            return True
+        if deadline is not None and time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
 def _ephemeral_range() -> tuple[int, int]:
     try:
         low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
@@ -542,13 +564,9 @@ def stop(names: list[str], timeout: float = 20.0) -> list[str]:
         if pid is None:
             continue
         os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while _is_ours(pid, cluster.dir) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _is_ours(pid, cluster.dir):
+        if not _wait_exited(pid, timeout):
             os.killpg(pid, signal.SIGKILL)
-            while _is_ours(pid, cluster.dir):
-                time.sleep(0.05)
+            _wait_exited(pid)
         cluster.pid_file.unlink(missing_ok=True)
         stopped.append(cluster.name)
     return stopped
@@ -561,8 +579,7 @@ def kill(name: str) -> None:
     if pid is None:
         raise ClusterError(f"cluster {name} is not running")
     os.killpg(pid, signal.SIGKILL)
-    while _is_ours(pid, cluster.dir):
-        time.sleep(0.05)
+    _wait_exited(pid)
     cluster.pid_file.unlink(missing_ok=True)
 
 
