@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -46,7 +47,10 @@ class AuditLog:
             return []
         with self.path.open("rb") as log:
             log.seek(self.offset)
-            events = [json.loads(line) for line in log.read().splitlines() if line.strip()]
+            data = log.read()
+        # The API server may be halfway through writing the last line.
+        whole = data[:data.rfind(b"\n") + 1]
+        events = [json.loads(line) for line in whole.splitlines() if line.strip()]
         return [e for e in events
                 if e["verb"] in ("create", "update", "patch", "delete", "deletecollection")
                 and e["user"]["username"] not in self.IGNORED_USERS]
@@ -106,6 +110,21 @@ def run_playbook(playbook: str | Path, *args: str, extra_vars: dict | None = Non
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(cmd[:2])} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
     return result
+
+
+# ansible-playbook runs that tests start in the background (hardening_helpers.Background).
+# A test that fails before waiting for one must not leave it writing during the next test.
+BACKGROUND_RUNS: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def no_background_run_outlives_its_test():
+    yield
+    while BACKGROUND_RUNS:
+        process = BACKGROUND_RUNS.pop()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def _require_local(reason: str) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import LocalCluster, ansible_env, localcluster
+from conftest import BACKGROUND_RUNS, LocalCluster, ansible_env, localcluster
 from role_helpers import OURS, ROOT, RoleRun
 from role_templates import render_all
 
@@ -65,7 +65,8 @@ class Background:
         self.stdout_path, self.stderr_path = tmp_path / f"out-{tag}.txt", tmp_path / f"err-{tag}.txt"
         with self.stdout_path.open("w") as out, self.stderr_path.open("w") as err:
             self.process = subprocess.Popen(command, cwd=ROOT, env=ansible_env(), stdout=out, stderr=err,  # pylint: disable=consider-using-with
-                                            stdin=subprocess.DEVNULL)
+                                            stdin=subprocess.DEVNULL, start_new_session=True)
+        BACKGROUND_RUNS.append(self.process)
 
     def wait(self, timeout: float = 300) -> RoleRun:
         self.process.wait(timeout=timeout)

@@ -42,15 +42,17 @@ def entries(name: str, services: list[str]) -> list[str]:
     return sorted(f"aws-{name}-{service}-{region}" for service in services for region in REGIONS)
 
 
-def writes_of(cluster, verb: str) -> int:
-    return sum(1 for w in cluster.audit.writes() if w["verb"] == verb and w["objectRef"]["resource"] == "serviceentries")
+def writes_of(cluster, verb: str, namespace: str) -> int:
+    return sum(1 for w in cluster.audit.writes() if w["verb"] == verb and w["objectRef"]["resource"] == "serviceentries"
+               and w["objectRef"].get("namespace") == namespace)
 
 
-def kill_once_written(cluster, verb: str, at_least: int) -> int:
-    """SIGKILL the API server once it has made `at_least` writes of `verb`; return how many it had made."""
-    wait_for(lambda: writes_of(cluster, verb) >= at_least, timeout=120, interval=0.005, what=f"{at_least} {verb} requests")
+def kill_once_written(cluster, verb: str, at_least: int, namespace: str) -> int:
+    """SIGKILL the API server once it has made `at_least` writes of `verb` in `namespace`; return how many it had made."""
+    wait_for(lambda: writes_of(cluster, verb, namespace) >= at_least, timeout=120, interval=0.005,
+             what=f"{at_least} {verb} requests")
     localcluster.kill(cluster.name)
-    return writes_of(cluster, verb)
+    return writes_of(cluster, verb, namespace)
 
 
 def restart(cluster) -> None:
@@ -79,7 +81,7 @@ def test_killed_while_applying_then_while_pruning(clusters, tmp_path):
     cluster.audit.mark()
     rollout = Background(role_command({**declared(namespace, name, SERVICES), "istio_aws_egress_kubeconfig": cluster.kubeconfig,
                                        "istio_aws_egress_context": cluster.context}, tmp_path), tmp_path)
-    assert 40 <= kill_once_written(cluster, "patch", 40) < 200
+    assert 40 <= kill_once_written(cluster, "patch", 40, namespace) < 200
     failed = rollout.wait()
     assert failed.returncode != 0 and failed.recap["failed"] == 1
     assert failed.said(f"applying 200 resources to {cluster.context} failed:")
@@ -102,7 +104,7 @@ def test_killed_while_applying_then_while_pruning(clusters, tmp_path):
     cluster.audit.mark()
     rollout = Background(role_command({**declared(namespace, name, fewer), "istio_aws_egress_kubeconfig": cluster.kubeconfig,
                                        "istio_aws_egress_context": cluster.context}, tmp_path), tmp_path)
-    assert 30 <= kill_once_written(cluster, "delete", 30) < 150
+    assert 30 <= kill_once_written(cluster, "delete", 30, namespace) < 150
     failed = rollout.wait()
     assert failed.returncode != 0
     assert failed.said(f"pruning 150 resources on {cluster.context} failed:")
@@ -141,7 +143,7 @@ def test_one_cluster_killed_in_a_multi_cluster_rollout(clusters, tmp_path):
         for cluster in clusters:
             cluster.audit.mark()
         rollout = Background(multi_cluster(clusters, tmp_path, rollout_vars, serial=serial), tmp_path)
-        kill_once_written(first, "patch", after_patches)
+        kill_once_written(first, "patch", after_patches, namespace)
         failed = rollout.wait()
         assert failed.returncode != 0
         assert failed.said(f"applying {expect_applying} resources to {first.context} failed:")
