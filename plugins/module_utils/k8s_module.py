@@ -20,24 +20,23 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions imp
 from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors import api_error
 
 
-def run_k8s_module(options, run, doing):
-    """Build the module from kubernetes.core's auth options plus `options`, then `run(module, client)`.
-
-    `doing(params)` says what the module was doing, for the failure message.
-    """
+def k8s_module(options):
+    """The module, from kubernetes.core's auth options plus `options` (it fails when kubernetes is missing)."""
     argument_spec = copy.deepcopy(AUTH_ARG_SPEC)
     argument_spec.update(options)
-    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec, supports_check_mode=True)
+    return AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec, supports_check_mode=True)
+
+
+def run_with_client(module, run, doing):
+    """`run(module, client)`; `doing(params)` says what the module was doing, for the failure message."""
+    # Importable now: building the module checked that kubernetes is installed.
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
 
     try:
         run(module, get_api_client(module=module))
     except CoreException as err:
         module.fail_from_exception(err)
-    except Exception as err:  # pylint: disable=broad-exception-caught
-        from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError
-
-        if isinstance(err, (ApiException, HTTPError, OSError)):
-            module.fail_json(msg=f"{doing(module.params)}: {api_error(err)}")
-        raise
+    except (ApiException, HTTPError, OSError) as err:
+        module.fail_json(msg=f"{doing(module.params)}: {api_error(err)}")

@@ -20,11 +20,33 @@ options:
   checks:
     description:
       - What to check, as returned by the P(meshops.aws_egress.egress_access#filter) filter.
-      - Each item has C(verb), C(group), C(resource), C(namespace), and optionally C(name) (one object),
-        C(permission) (the check as text) and C(purpose) (what needs it).
     type: list
     elements: dict
     required: true
+    suboptions:
+      verb:
+        description: The verb, for example C(patch).
+        type: str
+        required: true
+      group:
+        description: The API group; empty or omitted for the core group.
+        type: str
+      resource:
+        description: The resource, plural, for example C(serviceentries).
+        type: str
+        required: true
+      namespace:
+        description: The namespace; omitted for cluster-scoped resources and cluster-wide checks.
+        type: str
+      name:
+        description: One object's name; omitted for every object.
+        type: str
+      permission:
+        description: The check as text; made from the other keys when omitted.
+        type: str
+      purpose:
+        description: What needs the permission, for the failure message.
+        type: str
   cluster:
     description: The cluster's name in the failure message; the context, by default.
     type: str
@@ -65,18 +87,16 @@ check_mode:
 """
 
 
-from ansible_collections.meshops.aws_egress.plugins.module_utils.k8s_module import run_k8s_module
+from ansible_collections.meshops.aws_egress.plugins.module_utils.k8s_module import k8s_module, run_with_client
+from ansible_collections.meshops.aws_egress.plugins.module_utils.permissions import permission
 
 ATTRIBUTES = ("verb", "group", "resource", "namespace", "name")
 
 
 def describe_check(check):
     """The check as text, when the caller did not give it."""
-    if check.get("permission"):
-        return check["permission"]
-    resource = ".".join(part for part in (check.get("resource"), check.get("group")) if part)
-    target = f"{resource} {check['name']}" if check.get("name") else resource
-    return f"{check.get('verb')} {target}" + (f" in namespace {check['namespace']}" if check.get("namespace") else "")
+    return check.get("permission") or permission(check["verb"], check.get("group"), check["resource"], check.get("namespace"),
+                                                 check.get("name"))
 
 
 def missing_message(cluster, missing):
@@ -96,15 +116,9 @@ def review(api, check):
 def run(module, client):
     from kubernetes.client import AuthorizationV1Api
 
-    checks = module.params["checks"]
-    for index, check in enumerate(checks):
-        if not check.get("verb") or not check.get("resource"):
-            module.fail_json(msg=f"access_review: checks[{index}] needs a verb and a resource, got {sorted(check)}")
-    if module.check_mode:
-        module.exit_json(changed=False, allowed=[], missing=[], check_mode=True, msg="check mode: no access review sent")
     api = AuthorizationV1Api(client.client.client)
     allowed, missing = [], []
-    for check in checks:
+    for check in module.params["checks"]:
         if review(api, check):
             allowed.append(describe_check(check))
         else:
@@ -115,15 +129,29 @@ def run(module, client):
     module.exit_json(changed=False, allowed=allowed, missing=[], check_mode=False)
 
 
+CHECK_OPTIONS = dict(
+    verb=dict(type="str", required=True),
+    group=dict(type="str"),
+    resource=dict(type="str", required=True),
+    namespace=dict(type="str"),
+    name=dict(type="str"),
+    permission=dict(type="str"),
+    purpose=dict(type="str"),
+)
+
+
 def main():
-    run_k8s_module(
-        dict(
-            checks=dict(type="list", elements="dict", required=True),
-            cluster=dict(type="str"),
-        ),
-        run,
-        lambda params: f"access_review on {params['cluster'] or params.get('context')}",
-    )
+    module = k8s_module(dict(
+        checks=dict(type="list", elements="dict", required=True, options=CHECK_OPTIONS),
+        cluster=dict(type="str"),
+    ))
+    for index, check in enumerate(module.params["checks"]):
+        if not check["verb"] or not check["resource"]:
+            module.fail_json(msg=f"access_review: checks[{index}] needs a verb and a resource, got {check}")
+    # Before any client is made: a review sends a request, and check mode sends none.
+    if module.check_mode:
+        module.exit_json(changed=False, allowed=[], missing=[], check_mode=True, msg="check mode: no access review sent")
+    run_with_client(module, run, lambda params: f"access_review on {params['cluster'] or params.get('context')}")
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ import socket
 import time
 import uuid
 
-from ansible_collections.meshops.aws_egress.plugins.module_utils.k8s_module import run_k8s_module
+from ansible_collections.meshops.aws_egress.plugins.module_utils.k8s_module import k8s_module, run_with_client
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import LeaseHeld, LeaseLock, describe
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease_store import MANAGED_BY, LeaseStore
 
@@ -158,18 +158,15 @@ def run(module, client):
 
 
 def main():
-    run_k8s_module(
-        dict(
-            name=dict(type="str", default="meshops-aws-egress"),
-            namespace=dict(type="str", required=True),
-            state=dict(type="str", choices=["acquired", "released"], default="acquired"),
-            holder=dict(type="str"),
-            duration=dict(type="int", default=120),
-            timeout=dict(type="int", default=300),
-        ),
-        run,
-        lambda params: f"rollout_lease {params['namespace']}/{params['name']}",
-    )
+    module = k8s_module(dict(
+        name=dict(type="str", default="meshops-aws-egress"),
+        namespace=dict(type="str", required=True),
+        state=dict(type="str", choices=["acquired", "released"], default="acquired"),
+        holder=dict(type="str"),
+        duration=dict(type="int", default=120),
+        timeout=dict(type="int", default=300),
+    ))
+    run_with_client(module, run, lambda params: f"rollout_lease {params['namespace']}/{params['name']}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ already run, and a missing read right has already failed the run.
 
 from __future__ import annotations
 
+from ansible_collections.meshops.aws_egress.plugins.module_utils.permissions import permission
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.plan_classify import describe, identity
 
 # kind -> (API group, resource): the kinds the role writes.
@@ -40,13 +41,6 @@ def resource_of(kind):
         return RESOURCES[kind]
     except KeyError:
         raise UnknownKind(f"no resource known for kind {kind!r}; known: {', '.join(sorted(RESOURCES))}") from None
-
-
-def permission(verb, group, resource, namespace, name=None):
-    """'patch serviceentries.networking.istio.io in namespace istio-system': what a check asks for."""
-    qualified = f"{resource}.{group}" if group else resource
-    target = f"{qualified} {name}" if name else qualified
-    return f"{verb} {target} in namespace {namespace}" if namespace else f"{verb} {target}"
 
 
 def _count(number, what="resource"):
