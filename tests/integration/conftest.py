@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT / "tests" / "cluster"))
 import localcluster  # noqa: E402  pylint: disable=wrong-import-position
 
 EXTERNAL_KUBECONFIG = os.environ.get("MESHOPS_TEST_KUBECONFIG")
+ANSIBLE_PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
 
 
 class AuditLog:
@@ -102,7 +103,7 @@ def ansible_env(**extra: str) -> dict:
 def run_playbook(playbook: str | Path, *args: str, extra_vars: dict | None = None, check: bool = False,
                  env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run ansible-playbook from the repository root; output is returned, not printed."""
-    cmd = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), str(playbook), *args]
+    cmd = [str(ANSIBLE_PLAYBOOK), str(playbook), *args]
     if extra_vars:
         cmd += ["--extra-vars", json.dumps(extra_vars)]
     result = subprocess.run(cmd, cwd=ROOT, env=env or ansible_env(), capture_output=True, text=True,

@@ -12,16 +12,14 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import ansible_env
+from conftest import ANSIBLE_PLAYBOOK, ansible_env
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = ROOT / "tests" / "integration" / "targets" / "istio_aws_egress"
-BIN = Path(sys.executable).parent
 OURS = "app.kubernetes.io/managed-by=meshops.aws_egress"
 _RECAP = re.compile(r"^cluster\s+:\s+(.*)$", re.MULTILINE)
 
@@ -56,12 +54,14 @@ def role_command(variables: dict, tmp_path: Path, *, playbook: Path | None = Non
     """ansible-playbook <playbook> (targets/istio_aws_egress/apply.yml) with `variables` as extra vars."""
     extra = tmp_path / f"vars-{uuid.uuid4().hex[:8]}.json"
     extra.write_text(json.dumps(variables))
-    return [str(BIN / "ansible-playbook"), "-i", str(inventory or TARGET / "inventory.yml"),
+    return [str(ANSIBLE_PLAYBOOK), "-i", str(inventory or TARGET / "inventory.yml"),
             str(playbook or TARGET / "apply.yml"), "-e", f"@{extra}", *args]
 
 
-def run(command: list[str], timeout: float = 600) -> RoleRun:
-    result = subprocess.run(command, cwd=ROOT, env=ansible_env(), capture_output=True, text=True, check=False, timeout=timeout)
+def run(command: list[str], timeout: float = 600, env: dict | None = None) -> RoleRun:
+    """Run an ansible-playbook command from the checkout; `env` adds to ansible_env()."""
+    result = subprocess.run(command, cwd=ROOT, env=ansible_env(**(env or {})), capture_output=True, text=True, check=False,
+                            timeout=timeout)
     return RoleRun(result.returncode, result.stdout, result.stderr)
 
 
@@ -129,9 +129,3 @@ def writes(audit) -> list[tuple[str, str, str, str]]:
     """(verb, resource, namespace, name) of every write since the audit log's last mark (see resource_events)."""
     return [(w["verb"], w["objectRef"].get("resource"), w["objectRef"].get("namespace"), w["objectRef"].get("name"))
             for w in resource_events(audit)]
-
-
-def bookkeeping(audit) -> list[tuple[str, str, str, str]]:
-    """(verb, resource, namespace, name) of the rollout bookkeeping since the last mark, in order."""
-    return [(w["verb"], w["objectRef"].get("resource"), w["objectRef"].get("namespace"), w["objectRef"].get("name"))
-            for w in audit.writes() if is_rollout_bookkeeping(w)]

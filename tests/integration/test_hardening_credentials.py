@@ -12,15 +12,12 @@ import base64
 import concurrent.futures
 import datetime
 import json
-import socket
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import ansible_env
 from hardening_helpers import HARDENING, scratch_clusters, user_kubeconfig
-from role_helpers import ROOT, RoleRun, fresh_namespace, role_command, run, unique_name
+from role_helpers import LOCK_NAME, fresh_namespace, role_command, run, unique_name
 
 pytestmark = pytest.mark.integration
 
@@ -43,17 +40,11 @@ def secrets_of(cluster) -> dict[str, str]:
     return found
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def hold_lease(cluster, namespace: str, holder: str) -> None:
     """A lease another run holds for the next ten minutes."""
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     cluster.kubectl("apply", "-f", "-", input=json.dumps({
-        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "meshops-aws-egress", "namespace": namespace},
+        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": LOCK_NAME, "namespace": namespace},
         "spec": {"holderIdentity": holder, "leaseDurationSeconds": 600, "acquireTime": now, "renewTime": now}}))
 
 
@@ -73,8 +64,9 @@ def scenarios(cluster, tmp: Path) -> dict[str, tuple[dict, dict, list[str]]]:
         return {"istio_aws_egress_kubeconfig": str(user_kubeconfig(cluster, user, tmp / f"{label}.kubeconfig", **options)),
                 "istio_aws_egress_context": "hardening"}
 
-    def egress(label, **extra):
-        return {"istio_aws_egress_name": label, "istio_aws_egress_namespace": namespace, "istio_aws_egress_services": ["sqs"],
+    def egress(**extra):
+        # The egress set's name is given per run (see outputs).
+        return {"istio_aws_egress_namespace": namespace, "istio_aws_egress_services": ["sqs"],
                 "istio_aws_egress_regions": ["us-east-1"], **extra}
 
     def environment(user):
@@ -82,20 +74,20 @@ def scenarios(cluster, tmp: Path) -> dict[str, tuple[dict, dict, list[str]]]:
 
     forbidden_read = ["reading the ServiceEntry CustomResourceDefinition from", "403 Forbidden", 'User \\"unprivileged\\" cannot get']
     return {
-        "applies, token in the kubeconfig": ({**egress("inline"), **kubeconfig("admin", "inline")}, {}, ["1 to create"]),
-        "applies, token in a file": ({**egress("file"), **kubeconfig("admin", "file", inline=False)}, {}, ["1 to create"]),
-        "applies, token in the environment": (egress("env"), environment("admin"), ["1 to create"]),
-        "forbidden to read, token in the kubeconfig": ({**egress("read"), **kubeconfig("unprivileged", "read")}, {}, forbidden_read),
-        "forbidden to read, token in a file": ({**egress("readf"), **kubeconfig("unprivileged", "readf", inline=False)}, {}, forbidden_read),
-        "forbidden to read, token in the environment": (egress("reade"), environment("unprivileged"), forbidden_read),
-        "forbidden to write": ({**egress("write"), **kubeconfig("operator", "write")}, {}, [
+        "applies, token in the kubeconfig": ({**egress(), **kubeconfig("admin", "inline")}, {}, ["1 to create"]),
+        "applies, token in a file": ({**egress(), **kubeconfig("admin", "file", inline=False)}, {}, ["1 to create"]),
+        "applies, token in the environment": (egress(), environment("admin"), ["1 to create"]),
+        "forbidden to read, token in the kubeconfig": ({**egress(), **kubeconfig("unprivileged", "read")}, {}, forbidden_read),
+        "forbidden to read, token in a file": ({**egress(), **kubeconfig("unprivileged", "readf", inline=False)}, {}, forbidden_read),
+        "forbidden to read, token in the environment": (egress(), environment("unprivileged"), forbidden_read),
+        "forbidden to write": ({**egress(), **kubeconfig("operator", "write")}, {}, [
             f"missing permission on hardening: cannot get serviceentries.networking.istio.io in namespace {namespace}",
             f"cannot patch serviceentries.networking.istio.io in namespace {namespace}"]),
-        "server unreachable": ({**egress("gone"), **kubeconfig("admin", "gone", server=f"https://127.0.0.1:{closed_port()}")}, {},
+        "server unreachable": ({**egress(), **kubeconfig("admin", "gone", server="https://127.0.0.1:1")}, {},
                                ["cannot reach the API server at 127.0.0.1:", "Connection refused"]),
-        "no such context": ({**egress("nocontext"), **kubeconfig("admin", "nocontext"), "istio_aws_egress_context": "nope"}, {},
+        "no such context": ({**egress(), **kubeconfig("admin", "nocontext"), "istio_aws_egress_context": "nope"}, {},
                             ["cannot create an API client", "Expected object with name nope"]),
-        "lease held by another run": ({**egress("held", istio_aws_egress_namespace=held, istio_aws_egress_lock_timeout=1),
+        "lease held by another run": ({**egress(istio_aws_egress_namespace=held, istio_aws_egress_lock_timeout=1),
                                        **kubeconfig("admin", "held")}, {},
                                       ["taking the rollout lease on hardening failed", "is held by someone@elsewhere/1"]),
     }
@@ -106,14 +98,15 @@ def outputs(cluster, tmp_path_factory):
     """Every scenario at both verbosities, three runs at a time: (scenario, verbosity) -> (run, what it must say)."""
     tmp = tmp_path_factory.mktemp("credentials")
     planned = scenarios(cluster, tmp)
+    # Every scenario run is checked by a test below, and only those.
+    assert set(planned) == set(SCENARIOS) and MODULES_RUN <= set(SCENARIOS)
 
     def one(key):
         variables, env, said = planned[key[0]]
         # An egress set per run, so that both verbosities apply (and print) something.
         variables = {**variables, "istio_aws_egress_name": unique_name("creds")}
         command = role_command(variables, tmp, args=() if key[1] == "default" else (key[1],))
-        result = subprocess.run(command, cwd=ROOT, env=ansible_env(**env), capture_output=True, text=True, check=False, timeout=300)
-        return key, (RoleRun(result.returncode, result.stdout, result.stderr), said)
+        return key, (run(command, timeout=300, env=env), said)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
         return dict(pool.map(one, [(name, verbosity) for name in planned for verbosity in VERBOSITIES]))
