@@ -19,6 +19,8 @@ class LeaseStore:
         self.api = CoordinationV1Api(api_client)
         self.name = name
         self.namespace = namespace
+        # The Lease as the last read or write returned it (None: there is none).
+        self.last = None
 
     def _plain(self, obj):
         return self.api_client.sanitize_for_serialization(obj)
@@ -27,17 +29,19 @@ class LeaseStore:
         from kubernetes.client.exceptions import ApiException
 
         try:
-            return self._plain(self.api.read_namespaced_lease(self.name, self.namespace))
+            self.last = self._plain(self.api.read_namespaced_lease(self.name, self.namespace))
         except ApiException as err:
-            if err.status == 404:
-                return None
-            raise
+            if err.status != 404:
+                raise
+            self.last = None
+        return self.last
 
     def _write(self, call, *args):
         from kubernetes.client.exceptions import ApiException
 
         try:
-            return self._plain(call(*args))
+            self.last = self._plain(call(*args))
+            return self.last
         except ApiException as err:
             if err.status == 409:
                 raise LeaseLock.Conflict() from err

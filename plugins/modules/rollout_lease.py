@@ -137,9 +137,11 @@ def run(module, client):
     if params["state"] == "released":
         if not holder:
             module.fail_json(msg="rollout_lease: holder is required to release a lease")
-        if not module.check_mode:
+        if module.check_mode:
+            lease = store.read()
+        else:
             lock.release(holder)
-        lease = store.read()
+            lease = store.last  # what releasing read or wrote: no second read to report it
         module.exit_json(changed=False, holder=holder, waited=0.0, **({"lease": describe(lease)} if lease else {}))
 
     holder = holder or default_holder()

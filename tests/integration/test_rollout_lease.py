@@ -58,6 +58,8 @@ def test_acquire_then_a_second_holder_waits_and_fails_naming_the_first(local_clu
     released = lease(local_cluster, namespace, state="released", holder=first["holder"])
     assert not released.get("failed")
     assert not live_lease(local_cluster, namespace)["spec"].get("holderIdentity")
+    # What it reports is the lease as released.
+    assert released["lease"]["holder"] == "" and released["lease"]["name"] == "meshops-aws-egress"
 
 
 def test_an_expired_lease_is_taken_over(local_cluster, namespace):
