@@ -34,7 +34,7 @@ import json, resource, sys, time
 start = time.perf_counter()
 from ansible_collections.meshops.aws_egress.plugins.filter import aws_endpoints
 from ansible_collections.meshops.aws_egress.plugins.filter.aws_endpoints import FilterModule
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils import botocore_data, partitions
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import botocore_data, partitions
 aws_endpoints.warn = lambda message: None  # measure the expansion, not terminal output
 aws_endpoints = FilterModule().filters()["aws_endpoints"]
 imported = time.perf_counter()

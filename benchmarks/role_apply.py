@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT / "tests" / "cluster"))
 sys.path.insert(0, str(ROOT / ".collections"))
 
 import localcluster  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils import partitions  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.expand import expand  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import partitions  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.expand import expand  # noqa: E402  pylint: disable=wrong-import-position
 
 BIN = Path(sys.executable).parent
 # Services whose hosts in a region make exactly one ServiceEntry.

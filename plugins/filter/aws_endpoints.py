@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.expand import expand
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.expand import expand
 
 PLUGIN_NAME = "meshops.aws_egress.aws_endpoints"
 
@@ -29,7 +29,7 @@ def warn(message):
     Display().warning(message)
 
 
-def aws_endpoints(services, /, **options):
+def aws_endpoints(services, /, variable_prefix="", **options):
     """Expand AWS services into one endpoint dict per ServiceEntry.
 
     `services` is positional-only, so `services=` among the keyword arguments
@@ -38,7 +38,8 @@ def aws_endpoints(services, /, **options):
     try:
         expansion = expand(services, **options)
     except AnsibleFilterError as exc:
-        raise AnsibleFilterError(f"{PLUGIN_NAME}: {exc.message}") from None
+        # With the caller's variable prefix, the path names the caller's variable alone.
+        raise AnsibleFilterError(f"{variable_prefix}{exc.message}" if variable_prefix else f"{PLUGIN_NAME}: {exc.message}") from None
     except Exception as exc:  # pylint: disable=broad-except
         # Input errors are all checked above; anything else is a bug or a
         # botocore surprise, and still reaches the user as a filter error.

@@ -11,13 +11,29 @@ already ours. A holder that crashed never releases; its lease expires after
 from __future__ import annotations
 
 import datetime
+import getpass
+import socket
 import time
+import uuid
 
 LEASE_API_VERSION = "coordination.k8s.io/v1"
 
 
 class LeaseHeld(Exception):
     """Another holder kept the lease for the whole wait."""
+
+
+class LeaseLost(Exception):
+    """The lease we held expired and another holder took it."""
+
+
+def default_holder():
+    """A run's identity: who, where, and a random part so that two runs of one user differ."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}/{uuid.uuid4().hex[:8]}"
 
 
 def now_utc() -> datetime.datetime:
@@ -128,14 +144,45 @@ class LeaseLock:
                 raise LeaseHeld(describe(lease))
             self.sleep(min(poll, remaining))
 
-    def release(self, holder: str) -> bool:
-        """Give the lease up if we hold it; True when something was written."""
+    def take(self, lease: dict | None, holder: str, duration: int) -> dict | None:
+        """One attempt to hold the lease as `lease` (read earlier) shows it.
+
+        The write carries that read's resourceVersion, so it succeeds only when
+        nobody took, renewed or released the lease since: then no other rollout
+        wrote since that read. None when the lease is held or changed since.
+        """
+        moment = self.clock()
+        if lease is not None and not is_free_for(lease, holder, moment):
+            return None
+        body = taken(lease, self.name, self.namespace, holder, duration, moment, self.labels)
+        try:
+            return (self.store.create if lease is None else self.store.replace)(body)
+        except self.Conflict:
+            return None
+
+    def renew(self, holder: str, duration: int, lease: dict) -> dict:
+        """Renew the lease we hold, as our last write left it; LeaseLost when another holder has taken it."""
         while True:
-            lease = self.store.read()
+            if (lease.get("spec") or {}).get("holderIdentity") != holder:
+                raise LeaseLost(describe(lease))
+            try:
+                return self.store.replace(taken(lease, self.name, self.namespace, holder, duration, self.clock(), self.labels))
+            except self.Conflict:
+                lease = self.store.read()
+                if lease is None:
+                    raise LeaseLost({"name": self.name, "namespace": self.namespace, "holder": ""}) from None
+
+    def release(self, holder: str, lease: dict | None = None) -> bool:
+        """Give the lease up if we hold it; True when something was written.
+
+        `lease`, our last write of it, saves a read when nobody touched it since.
+        """
+        while True:
+            lease = lease if lease is not None else self.store.read()
             if lease is None or (lease.get("spec") or {}).get("holderIdentity") != holder:
                 return False
             try:
                 self.store.replace(released(lease))
                 return True
             except self.Conflict:
-                continue
+                lease = None

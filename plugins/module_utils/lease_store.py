@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import LeaseLock
 
-MANAGED_BY = {"app.kubernetes.io/managed-by": "meshops.aws_egress"}
-
 
 class LeaseStore:
     """Reads and writes one Lease through the Kubernetes API, as plain dicts."""

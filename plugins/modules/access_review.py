@@ -88,41 +88,12 @@ check_mode:
 
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.k8s_module import k8s_module, run_with_client
-from ansible_collections.meshops.aws_egress.plugins.module_utils.permissions import permission
+from ansible_collections.meshops.aws_egress.plugins.module_utils.access import missing_message, review_all
 
-ATTRIBUTES = ("verb", "group", "resource", "namespace", "name")
-
-
-def describe_check(check):
-    """The check as text, when the caller did not give it."""
-    return check.get("permission") or permission(check["verb"], check.get("group"), check["resource"], check.get("namespace"),
-                                                 check.get("name"))
-
-
-def missing_message(cluster, missing):
-    """One line naming every missing permission and what needed it."""
-    parts = [f"cannot {describe_check(check)}" + (f" ({check['purpose']})" if check.get("purpose") else "") for check in missing]
-    return f"missing permission on {cluster}: " + "; ".join(parts)
-
-
-def review(api, check):
-    """True when the API server allows the check to the current user."""
-    attributes = {key: check[key] for key in ATTRIBUTES if check.get(key) not in (None, "")}
-    body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": {"resourceAttributes": attributes}}
-    status = api.create_self_subject_access_review(body).status
-    return bool(status and status.allowed)
 
 
 def run(module, client):
-    from kubernetes.client import AuthorizationV1Api
-
-    api = AuthorizationV1Api(client.client.client)
-    allowed, missing = [], []
-    for check in module.params["checks"]:
-        if review(api, check):
-            allowed.append(describe_check(check))
-        else:
-            missing.append(check)
+    allowed, missing = review_all(client.client.client, module.params["checks"])
     if missing:
         cluster = module.params["cluster"] or module.params.get("context") or "the cluster"
         module.fail_json(msg=missing_message(cluster, missing), allowed=allowed, missing=missing)

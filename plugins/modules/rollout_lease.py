@@ -108,22 +108,12 @@ waited:
   type: float
 """
 
-import getpass
-import socket
 import time
-import uuid
 
+from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import LOCK_NAME, MANAGED_BY
 from ansible_collections.meshops.aws_egress.plugins.module_utils.k8s_module import k8s_module, run_with_client
-from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import LeaseHeld, LeaseLock, describe
-from ansible_collections.meshops.aws_egress.plugins.module_utils.lease_store import MANAGED_BY, LeaseStore
-
-
-def default_holder():
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # a container user without a passwd entry
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}/{uuid.uuid4().hex[:8]}"
+from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import LeaseHeld, LeaseLock, default_holder, describe
+from ansible_collections.meshops.aws_egress.plugins.module_utils.lease_store import LeaseStore
 
 
 def run(module, client):
@@ -161,7 +151,7 @@ def run(module, client):
 
 def main():
     module = k8s_module(dict(
-        name=dict(type="str", default="meshops-aws-egress"),
+        name=dict(type="str", default=LOCK_NAME),
         namespace=dict(type="str", required=True),
         state=dict(type="str", choices=["acquired", "released"], default="acquired"),
         holder=dict(type="str"),

@@ -17,8 +17,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshops.aws_egress.plugins.filter import aws_endpoints as plugin
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.credentials import credential_source_names
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.service_spec import FILTER_OPTIONS
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.credentials import credential_source_names
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.service_spec import FILTER_OPTIONS
 
 PREFIX = "meshops.aws_egress.aws_endpoints: "
 US = ["us-east-1"]

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.meshops.aws_egress.plugins.filter.egress_plan import FilterModule, egress_plan
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.plan_fields import FieldChange, format_change, format_path, owned_paths
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.fields import FieldChange, format_change, format_path, owned_paths
 
 MANAGER = "meshops.aws_egress"
 OUR_LABELS = {"app.kubernetes.io/managed-by": MANAGER, "meshops.io/egress-set": "default"}

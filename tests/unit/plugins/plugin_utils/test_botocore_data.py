@@ -11,7 +11,7 @@ import json
 import botocore.loaders
 import pytest
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils import botocore_data, sdk_hosts
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import botocore_data, sdk_hosts
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.endpoints import Contribution, admits, build_endpoints
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.endpoints import Contribution, admits, build_endpoints
 
 
 def _c(host, service="svc", region="us-east-1", regional=True, source=None, partition="aws"):

@@ -12,7 +12,7 @@ import random
 
 import pytest
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.expand import expand
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.expand import expand
 
 US = ["us-east-1"]
 

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.listed_regions import unlisted_regions_warning
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.listed_regions import unlisted_regions_warning
 
 
 def test_listed_region_no_warning():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils import partitions
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import partitions
 
 
 def test_every_partition_botocore_knows():

@@ -15,10 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.meshops.aws_egress.plugins.filter import aws_endpoints as plugin
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils import botocore_data, credentials, naming, partitions
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.endpoints import admits
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.expand import expand
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.service_spec import FILTER_OPTIONS, SERVICE_KEYS
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import botocore_data, credentials, partitions
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.endpoints import admits
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.expand import expand
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.service_spec import FILTER_OPTIONS, SERVICE_KEYS
 
 SERVICES = sorted(botocore_data.service_names())
 REGIONS = list(partitions.all_regions())

@@ -28,9 +28,9 @@ from botocore.awsrequest import AWSResponse  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from botocore.exceptions import EndpointResolutionError, MissingDependencyException, NoRegionError, ParamValidationError  # noqa: E402
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.endpoints import admits  # noqa: E402
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.expand import expand  # noqa: E402
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.partitions import partition_of  # noqa: E402
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.endpoints import admits  # noqa: E402
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.expand import expand  # noqa: E402
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.partitions import partition_of  # noqa: E402
 
 ACCOUNT = "111122223333"
 OTHER_ACCOUNT = "444455556666"

@@ -11,36 +11,17 @@ What each write sends (kubernetes.core.k8s, object by object):
 * prune: a GET of the object, then a DELETE;
 * the rollout lease: GET and UPDATE of the named Lease, CREATE the first time.
 
-Reads (the list calls of the plan, the CRD) are not checked here: they have
+Reads (the list calls of the plan, the CRDs) are not checked here: they have
 already run, and a missing read right has already failed the run.
 """
 
 from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.permissions import permission
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.plan_classify import describe, identity
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import kind_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import describe, identity
 
-# kind -> (API group, resource): the kinds the role writes.
-RESOURCES = {
-    "ServiceEntry": ("networking.istio.io", "serviceentries"),
-    "Gateway": ("networking.istio.io", "gateways"),
-    "DestinationRule": ("networking.istio.io", "destinationrules"),
-    "VirtualService": ("networking.istio.io", "virtualservices"),
-    "Sidecar": ("networking.istio.io", "sidecars"),
-    "AuthorizationPolicy": ("security.istio.io", "authorizationpolicies"),
-    "Lease": ("coordination.k8s.io", "leases"),
-}
-
-
-class UnknownKind(ValueError):
-    """A kind the role never writes: a caller's bug."""
-
-
-def resource_of(kind):
-    try:
-        return RESOURCES[kind]
-    except KeyError:
-        raise UnknownKind(f"no resource known for kind {kind!r}; known: {', '.join(sorted(RESOURCES))}") from None
+LEASE = ("coordination.k8s.io", "leases")
 
 
 def _count(number, what="resource"):
@@ -48,7 +29,7 @@ def _count(number, what="resource"):
 
 
 def plan_checks(plan, lease_namespace=None, lease_name=None):
-    """The checks a plan's writes need, in a stable order.
+    """The checks the writes of `plan` (a Plan) need, in a stable order.
 
     Each check is a dict with verb, group, resource, namespace, name (or None),
     permission (the text above) and purpose ('needed to apply 3 resources').
@@ -58,12 +39,12 @@ def plan_checks(plan, lease_namespace=None, lease_name=None):
     def need(verb, group, resource, namespace, purpose, name=None):
         needs.setdefault((verb, group, resource, namespace or None, name), []).append(purpose)
 
-    created = set(plan.get("create") or [])
-    for action, objects in (("apply", plan.get("apply") or []), ("prune", plan.get("prune") or [])):
+    created = set(plan.create)
+    for action, objects in (("apply", plan.apply), ("prune", plan.prune)):
         groups = {}
         for obj in objects:
-            _group, kind, namespace, _name = identity(obj)
-            key = resource_of(kind) + (namespace,)
+            kind = kind_of(obj)
+            key = (kind.group, kind.plural, identity(obj)[2])
             counts = groups.setdefault(key, {"all": 0, "new": 0})
             counts["all"] += 1
             counts["new"] += action == "apply" and describe(obj) in created
@@ -74,7 +55,7 @@ def plan_checks(plan, lease_namespace=None, lease_name=None):
             if counts["new"]:
                 need("create", group, resource, namespace, f"create {_count(counts['new'])}")
     if lease_namespace:
-        group, resource = RESOURCES["Lease"]
+        group, resource = LEASE
         for verb, name in (("get", lease_name), ("create", None), ("update", lease_name)):
             need(verb, group, resource, lease_namespace, "hold the rollout lease", name=name)
     return [

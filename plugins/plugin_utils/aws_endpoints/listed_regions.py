@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils import botocore_data, partitions
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import botocore_data, partitions
 
 _REGION = "{region}"
 

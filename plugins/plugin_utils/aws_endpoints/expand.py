@@ -16,8 +16,8 @@ import contextlib
 import gc
 from collections import namedtuple
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils import listed_regions, partitions, sdk_hosts, service_spec
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.endpoints import Contribution, build_endpoints
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import listed_regions, partitions, sdk_hosts, service_spec
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.endpoints import Contribution, build_endpoints
 
 Expansion = namedtuple("Expansion", ["endpoints", "warnings"])
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils import credentials, naming
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import credentials
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
 
 API_PORT = 443
 API_PROTOCOL = "TLS"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections import namedtuple
 
+# What we set on most kinds; the kinds table gives each kind its own (kinds.py).
 COMPARED_ROOTS = (("spec",), ("metadata", "labels"), ("metadata", "annotations"))
 _SHOWN_LENGTH = 300
 
@@ -34,10 +35,10 @@ def _leaves(value, prefix):
         yield prefix, value
 
 
-def desired_fields(resource):
-    """{path: value} for every leaf we set: spec leaves, labels and annotations."""
+def desired_fields(resource, roots=COMPARED_ROOTS):
+    """{path: value} for every leaf we set under `roots`: spec leaves, labels and annotations."""
     fields = {}
-    for root in COMPARED_ROOTS:
+    for root in roots:
         fields.update(_leaves(value_at(resource, root), root))
     return fields
 
@@ -50,13 +51,13 @@ def value_at(obj, path):
     return obj
 
 
-def owned_paths(live, manager):
-    """Leaf paths (under the compared roots) that `manager` owns through server-side apply."""
+def owned_paths(live, manager, roots=COMPARED_ROOTS):
+    """Leaf paths (under `roots`) that `manager` owns through server-side apply."""
     paths = set()
     for entry in (live.get("metadata") or {}).get("managedFields") or []:
         if entry.get("manager") == manager and entry.get("operation") == "Apply":
             paths.update(_field_paths(entry.get("fieldsV1") or {}, ()))
-    return {p for p in paths if any(p[: len(root)] == root for root in COMPARED_ROOTS)}
+    return {p for p in paths if any(p[: len(root)] == root for root in roots)}
 
 
 def _field_paths(node, prefix):
@@ -72,11 +73,11 @@ def _field_paths(node, prefix):
         yield from _field_paths(child or {}, prefix + (name,))
 
 
-def field_changes(desired, live, manager):
-    """FieldChanges that an apply of `desired` would make to `live`, sorted by path."""
-    wanted = desired_fields(desired)
+def field_changes(desired, live, manager, roots=COMPARED_ROOTS):
+    """FieldChanges that an apply of `desired` would make to `live` under `roots`, sorted by path."""
+    wanted = desired_fields(desired, roots)
     changes = [FieldChange(path, value_at(live, path), value) for path, value in wanted.items() if value_at(live, path) != value]
-    for path in owned_paths(live, manager):
+    for path in owned_paths(live, manager, roots):
         still_wanted = path in wanted or any(w[: len(path)] == path or path[: len(w)] == w for w in wanted)
         if not still_wanted and value_at(live, path) is not None:
             changes.append(FieldChange(path, value_at(live, path), None))

@@ -14,33 +14,40 @@ The role's templates turn the layout into YAML; every decision is made here:
   because a TLS passthrough gateway can only forward a wildcard to one upstream
   and AWS serves wildcard names (buckets, account hosts) from many.  Link-local
   credential endpoints are on the node and always stay direct;
-* one Sidecar per listed namespace, named `<prefix>-egress`, that limits the
-  namespace's egress to the declared hosts plus istio-system.
+* one Sidecar per listed namespace, named `<prefix>-egress`, whose egress
+  hosts are the namespace's own services (`./*`), the declared hosts by their
+  exact `<namespace>/<host>`, the egress gateway's Service in gateway mode, and
+  the in-mesh hosts the user lists (by default every in-mesh service,
+  `*/*.svc.cluster.local`): AWS narrows to the declared hosts, the mesh stays.
 """
 
 from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, input_error, shown
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.resource_labels import ownership_labels, provenance_annotations
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels, provenance_annotations
 
 MODES = ("sidecar", "egress_gateway")
 GATEWAY_KEYS = ("selector", "namespace", "service")
 GATEWAY_PORT = 443
-# Workloads always need the control plane (istiod, and by default the gateways).
-CONTROL_PLANE_NAMESPACE = "istio-system"
-CONTROL_PLANE_HOSTS = f"{CONTROL_PLANE_NAMESPACE}/*"
+# A Sidecar always keeps its namespace's own services.
+OWN_NAMESPACE_HOSTS = "./*"
+# What a Sidecar keeps of the mesh unless told otherwise: every in-mesh service.
+DEFAULT_SIDECAR_HOSTS = ("*/*.svc.cluster.local",)
 # exportTo: all namespaces, the entry's own, nowhere; or a namespace name.
 EXPORT_TO_KEYWORDS = ("*", ".", "~")
+# A Sidecar egress host's namespace part: any, the Sidecar's own, or a name.
+SIDECAR_HOST_NAMESPACES = ("*", ".")
 
 
-def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None, sidecars=(), export_to=("*",)):
+def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None, sidecars=(), export_to=("*",),
+           sidecar_hosts=DEFAULT_SIDECAR_HOSTS):
     """The resources of egress set `name`, as plain data for the templates.
 
     Options are checked first; a bad one raises AnsibleFilterError whose path
     is the option's name ("sidecars[1]: ...").
     """
-    _check_options(name, namespace, mode, sidecars, export_to)
+    _check_options(name, namespace, mode, sidecars, export_to, sidecar_hosts)
     entries = [_service_entry(endpoint, mode) for endpoint in endpoints]
     routed = [e for e, entry in zip(endpoints, entries) if entry["route"] == "gateway"]
     settings = _gateway_settings(gateway) if mode == "egress_gateway" else None
@@ -51,18 +58,22 @@ def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None
         "export_to": list(export_to),
         "service_entries": entries,
         "gateway": gateway_layout,
-        "sidecars": [_sidecar(ns, endpoints, namespace, name_prefix, gateway_layout) for ns in sorted(set(sidecars))],
+        "sidecars": [_sidecar(ns, endpoints, namespace, name_prefix, gateway_layout, sidecar_hosts) for ns in sorted(set(sidecars))],
         "direct_in_gateway_mode": [entry["name"] for entry in entries if mode == "egress_gateway" and entry["route"] == "direct"],
+        # What must be true of the gateway before anything routes to it (checked against the cluster).
+        "gateway_check": _gateway_check(gateway_layout, settings),
     }
 
 
-def _check_options(name, namespace, mode, sidecars, export_to):
+def _check_options(name, namespace, mode, sidecars, export_to, sidecar_hosts):
     _check_label(name, "name", "an egress set name")
     _check_label(namespace, "namespace", "a namespace name")
     if mode not in MODES:
         raise input_error("mode", f"expected one of {', '.join(MODES)}, got {described(mode)}")
     for index, sidecar_namespace in enumerate(_list(sidecars, "sidecars")):
         _check_label(sidecar_namespace, f"sidecars[{index}]", "a namespace name")
+    for index, host in enumerate(_list(sidecar_hosts, "sidecar_hosts")):
+        _check_sidecar_host(host, f"sidecar_hosts[{index}]")
     seen = set()
     for index, target in enumerate(_list(export_to, "export_to")):
         path = f"export_to[{index}]"
@@ -80,6 +91,18 @@ def _list(value, path):
     if not isinstance(value, (list, tuple)):
         raise input_error(path, f"expected a list, got {described(value)}")
     return value
+
+
+def _check_sidecar_host(value, path):
+    """`<namespace>/<dnsName>` as a Sidecar's egress hosts take it: `*/*.svc.cluster.local`, `./*`, `payments/*`."""
+    namespace, slash, dns = value.partition("/") if isinstance(value, str) else ("", "", "")
+    dns_labels = dns[2:].split(".") if dns.startswith("*.") else dns.split(".")
+    valid_namespace = namespace in SIDECAR_HOST_NAMESPACES or naming.is_dns_label(namespace)
+    valid_dns = dns == "*" or all(naming.is_dns_label(label) for label in dns_labels)
+    if not (slash and valid_namespace and valid_dns):
+        raise input_error(path, f"{shown(value)} is not a Sidecar egress host: '<namespace>/<host>', where the namespace is "
+                                f"'*', '.' or a name and the host is '*', a DNS name or '*.' and a DNS name "
+                                f"(for example '*/*.svc.cluster.local' or 'payments/*')")
 
 
 def _check_label(value, path, what):
@@ -151,12 +174,20 @@ def _gateway(routed, namespace, name_prefix, settings):
     }
 
 
-def _sidecar(sidecar_namespace, endpoints, namespace, name_prefix, gateway_layout):
-    hosts = {CONTROL_PLANE_HOSTS}
-    # istio-system/* already admits everything there; Istio warns about duplicates.
-    if namespace != CONTROL_PLANE_NAMESPACE:
+def _gateway_check(gateway_layout, settings):
+    if not gateway_layout:
+        return None
+    return {"namespace": settings["namespace"], "service": settings["service"], "selector": dict(settings["selector"]),
+            "port": GATEWAY_PORT}
+
+
+def _sidecar(sidecar_namespace, endpoints, namespace, name_prefix, gateway_layout, sidecar_hosts):
+    hosts = {OWN_NAMESPACE_HOSTS} | set(sidecar_hosts)
+    # The declared hosts by their exact namespace: other egress sets' hosts stay
+    # out of sight. `./*` already holds those of the Sidecar's own namespace.
+    if namespace != sidecar_namespace:
         hosts.update(f"{namespace}/{host}" for endpoint in endpoints for host in endpoint["hosts"])
-    if gateway_layout and gateway_layout["policy_namespace"] != CONTROL_PLANE_NAMESPACE:
+    if gateway_layout and gateway_layout["policy_namespace"] != sidecar_namespace:
         hosts.add(f"{gateway_layout['policy_namespace']}/{gateway_layout['service_host']}")
     return {
         "name": naming.resource_name(name_prefix, "egress"),

@@ -15,7 +15,7 @@ import functools
 import re
 from collections import namedtuple
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils import botocore_data
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import botocore_data
 
 Partition = namedtuple("Partition", ["name", "dns_suffix", "dualstack_dns_suffix", "regions", "region_pattern"])
 

@@ -26,7 +26,7 @@ import functools
 import itertools
 from collections import namedtuple
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils import botocore_data, partitions
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import botocore_data, partitions
 
 HostFinding = namedtuple("HostFinding", ["host", "regional"])  # host may be a "*." wildcard
 

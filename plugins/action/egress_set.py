@@ -1,0 +1,82 @@
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""meshops.aws_egress.egress_set: bring one cluster to an egress set's declared resources.
+
+A thin entry point: the options are checked, one client is made from
+kubernetes.core's authentication options, and plugin_utils/egress/rollout.py
+does the run. kubernetes.core.k8s applies and prunes, through this action's
+own module execution.
+"""
+
+from __future__ import annotations
+
+import os
+
+import yaml
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_set_options import argument_spec
+from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import default_holder
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rollout import Request, Run
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.target import ClusterNotNamed, check_named, client_for
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        _validation, args = self.validate_argument_spec(argument_spec=argument_spec())
+        auth = {key: args[key] for key in AUTH_ARG_SPEC if args.get(key) not in (None, "")}
+        if isinstance(auth.get("kubeconfig"), str):
+            auth["kubeconfig"] = os.path.expanduser(auth["kubeconfig"])
+        cluster = args["cluster"] or auth.get("context") or "the current context"
+        request = Request(
+            name=args["name"], namespace=args["namespace"], resources=_manifests(args["resources"]), cluster=cluster,
+            owner=args["owner"], state=args["state"], prune=args["prune"], adopt=args["adopt"], api_version=args["api_version"],
+            gateway=args["gateway"], accept=args["accept"], lock_timeout=args["lock_timeout"], lock_duration=args["lock_duration"],
+            check_mode=bool(self._play_context.check_mode), variable_prefix=args["variable_prefix"])
+        try:
+            check_named(auth, args["variable_prefix"])
+            api_client = client_for(auth, cluster)
+            outcome = Run(request, api_client, lambda module_args: self._k8s(module_args, auth, task_vars), default_holder()).run()
+        except ClusterNotNamed as err:
+            return {**result, "failed": True, "msg": str(err), "failed_step": "target"}
+        except EgressFailure as failure:
+            return {**result, "failed": True, "msg": failure.message, **failure.result()}
+        result.update(outcome)
+        return result
+
+    def _k8s(self, module_args, auth, task_vars):
+        """kubernetes.core.k8s, run as a module of this task; its echo of the arguments is dropped."""
+        outcome = self._execute_module(module_name="kubernetes.core.k8s", module_args={**module_args, **auth}, task_vars=task_vars)
+        outcome.pop("invocation", None)
+        return outcome
+
+
+def _manifests(resources):
+    """The declared resources: a list of objects, or a YAML stream as the role's template renders it."""
+    if isinstance(resources, str):
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        try:
+            resources = [doc for doc in yaml.load_all(str(resources), Loader=loader) if doc]
+        except yaml.YAMLError as exc:
+            raise AnsibleActionFail(f"resources: not a YAML stream of Kubernetes objects: {exc}") from None
+    if not isinstance(resources, list) or not all(isinstance(item, dict) for item in resources):
+        raise AnsibleActionFail(f"resources: expected a list of Kubernetes objects or a YAML stream of them, got {type(resources).__name__}")
+    return [_plain(item) for item in resources]
+
+
+def _plain(value):
+    """Plain dicts, lists and scalars: Ansible's lazy containers cost on every access."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, str):
+        return str(value)
+    return value

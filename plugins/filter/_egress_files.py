@@ -1,0 +1,33 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The _egress_files filter (internal to the role): rendered resources in, the render directory's files out.
+
+Documentation: _egress_files.yml beside this file.  File names come from the
+kinds table (plugin_utils/egress/files.py).
+"""
+
+from __future__ import annotations
+
+import yaml
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.files import render_files
+
+
+def egress_files(manifests, set_name):
+    """{"files", "prune_pattern", "prune_marker"} for meshops.aws_egress.manifest_dir."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        resources = [doc for doc in yaml.load_all(str(manifests or ""), Loader=loader) if doc]
+    except yaml.YAMLError as exc:
+        raise AnsibleFilterError(f"meshops.aws_egress._egress_files: not a YAML stream of Kubernetes objects: {exc}") from None
+    return render_files(resources, str(set_name))
+
+
+class FilterModule:
+    """Ansible filter plugin entry point."""
+
+    def filters(self):
+        return {"_egress_files": egress_files}

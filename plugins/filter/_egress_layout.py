@@ -1,0 +1,39 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The _egress_layout filter (internal to the role): endpoints in, the Istio resources an egress set needs out.
+
+Documentation: _egress_layout.yml beside this file.  The decisions are in
+plugin_utils/egress/layout.py.
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import DEFAULT_SIDECAR_HOSTS, layout
+
+PLUGIN_NAME = "meshops.aws_egress._egress_layout"
+
+
+def egress_layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None, sidecars=None, export_to=None,
+                  sidecar_hosts=None, variable_prefix=""):
+    """The resources of egress set `name`, as plain data for the role's templates."""
+    try:
+        return layout(endpoints, name=name, namespace=namespace, name_prefix=name_prefix, mode=mode, gateway=gateway,
+                      sidecars=[] if sidecars is None else sidecars, export_to=["*"] if export_to is None else export_to,
+                      sidecar_hosts=list(DEFAULT_SIDECAR_HOSTS) if sidecar_hosts is None else sidecar_hosts)
+    except AnsibleFilterError as exc:
+        # Called with the caller's variable prefix, the path names the caller's variable alone.
+        raise AnsibleFilterError(f"{variable_prefix}{exc.message}" if variable_prefix else f"{PLUGIN_NAME}: {exc.message}") from None
+    except (KeyError, TypeError, AttributeError) as exc:
+        # Endpoints come from aws_endpoints; anything else here is a caller's bug.
+        raise AnsibleFilterError(f"{PLUGIN_NAME}: expected endpoint dicts from meshops.aws_egress.aws_endpoints ({type(exc).__name__}: {exc})") from exc
+
+
+class FilterModule:
+    """Ansible filter plugin entry point."""
+
+    def filters(self):
+        return {"_egress_layout": egress_layout}

@@ -1,0 +1,30 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The _egress_rbac filter (internal to the role): where the role writes in, the RBAC it needs out.
+
+Documentation: _egress_rbac.yml beside this file.  The rules are built from
+the kinds table in plugin_utils/egress/rbac.py.
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rbac import rbac
+
+
+def egress_rbac(namespace, sidecar_namespaces=None, gateway_namespace=None, subject=None, variable_prefix=""):
+    """The RBAC of the role for an egress set in `namespace`, bound to `subject`."""
+    try:
+        return rbac(namespace, sidecar_namespaces or [], gateway_namespace, subject)
+    except AnsibleFilterError as exc:
+        raise AnsibleFilterError(f"{variable_prefix}{exc.message}") from None
+
+
+class FilterModule:
+    """Ansible filter plugin entry point."""
+
+    def filters(self):
+        return {"_egress_rbac": egress_rbac}

@@ -1,0 +1,243 @@
+#!/usr/bin/python
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: egress_set
+short_description: Bring one cluster to an egress set's declared resources, safely
+version_added: 0.1.0
+author:
+  - meshops maintainers (@meshops)
+description:
+  - The engine of the P(meshops.aws_egress.istio_aws_egress#role) role; use the role unless you render resources yourself.
+  - Reads what the cluster holds (the served versions of every kind it writes, every object of those kinds, the namespaces
+    and the gateway Service it needs), plans what to create, update, adopt and prune, and refuses, before any write,
+    whatever would harm the mesh (see O(accept)).
+  - When the plan writes, and not in check mode, it checks with SelfSubjectAccessReviews that every planned write is
+    allowed, holds the rollout lease of O(namespace) (a C(coordination.k8s.io) Lease), has C(kubernetes.core.k8s) apply
+    (server-side, field manager C(meshops.aws_egress)) and prune, and releases the lease.
+  - The lease is taken with the version the plan read it at; when that succeeds no other rollout wrote since the plan, and
+    the plan stands. Otherwise the run waits for the lease (up to O(lock_timeout)) and plans again under it.
+  - Runs on the controller, with one client made from C(kubernetes.core)'s authentication options. A rerun with nothing to
+    change sends no write request.
+options:
+  name:
+    description: The egress set; its resources carry the label C(meshops.io/egress-set=<name>).
+    type: str
+    required: true
+  namespace:
+    description: The egress set's namespace, where its rollout lease lives.
+    type: str
+    required: true
+  resources:
+    description:
+      - The declared resources, complete objects with their ownership labels, as a list or a YAML stream (as a template
+        renders it). Each is written in the newest version of its kind the cluster serves.
+      - Empty with O(state=absent).
+    type: raw
+    default: []
+  state:
+    description: V(absent) prunes every resource of the egress set, whatever O(prune) says.
+    type: str
+    choices: [present, absent]
+    default: present
+  owner:
+    description:
+      - V(egress_set) for an egress set's resources. V(rbac) for the RBAC the role installs (labelled
+        C(app.kubernetes.io/component=rbac)), which is never pruned and written without the lease.
+    type: str
+    choices: [egress_set, rbac]
+    default: egress_set
+  prune:
+    description: Delete the egress set's resources that are no longer declared. With V(false) the plan lists them as kept.
+    type: bool
+    default: true
+  adopt:
+    description: Take over same-name objects that are not labelled as managed by this collection.
+    type: bool
+    default: false
+  api_version:
+    description:
+      - The C(networking.istio.io) version to write (C(security.istio.io) follows it), or V(auto) for the newest served.
+    type: str
+    choices: [auto, v1, v1beta1, v1alpha3]
+    default: auto
+  gateway:
+    description: The egress gateway the resources route through, checked before any write.
+    type: dict
+    suboptions:
+      namespace:
+        description: The gateway's namespace.
+        type: str
+        required: true
+      service:
+        description: The gateway's Service, which must exist and have O(gateway.port).
+        type: str
+        required: true
+      selector:
+        description: The gateway pods' labels.
+        type: dict
+        required: true
+      port:
+        description: The Service port the mesh routes to.
+        type: int
+        default: 443
+  accept:
+    description:
+      - Refusals to turn into notes, for what a user may knowingly want.
+      - V(missing_gateway) writes egress-gateway routing although the gateway Service (or its port) is not there, for
+        example to stage it before the gateway is installed; until then the routed hosts are black-holed.
+      - V(cut_shared_gateway) writes the ALLOW policy on a gateway that other Gateways use while no other ALLOW policy
+        covers them; their traffic is then denied.
+    type: list
+    elements: str
+    choices: [missing_gateway, cut_shared_gateway]
+    default: []
+  lock_timeout:
+    description: Seconds to wait for another run's rollout lease.
+    type: int
+    default: 300
+  lock_duration:
+    description: Seconds the lease stays valid after it is taken or renewed (how long a crashed run blocks others).
+    type: int
+    default: 120
+  cluster:
+    description: The cluster's name in messages; the context by default.
+    type: str
+  variable_prefix:
+    description: Prefix of the option names in messages, so that they name the caller's variables (the role passes C(istio_aws_egress_)).
+    type: str
+    default: ""
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+requirements:
+  - kubernetes >= 24.2.0
+notes:
+  - Without O(context), a kubeconfig with more than one context is refused, so that no run writes into a cluster nobody
+    named.
+  - Check mode plans and refuses like a real run, and sends no write, not even an access review or a dry run.
+attributes:
+  check_mode:
+    support: full
+    description: Plans and reports what would change; writes nothing.
+  diff_mode:
+    support: none
+    description: The plan's RV(lines) say per resource and field what changes.
+  platform:
+    support: full
+    platforms: posix
+    description: Runs on the controller; C(kubernetes.core.k8s) runs on the inventory host, normally with C(ansible_connection=local).
+"""
+
+EXAMPLES = r"""
+- name: Apply resources rendered elsewhere as egress set "payments"
+  meshops.aws_egress.egress_set:
+    name: payments
+    namespace: istio-system
+    resources: "{{ lookup('ansible.builtin.file', 'payments-egress.yaml') }}"
+    context: prod-use1
+  register: payments_plan
+
+- name: Show what changed
+  ansible.builtin.debug:
+    msg: "{{ [payments_plan.summary] + payments_plan.lines }}"
+"""
+
+RETURN = r"""
+changed:
+  description: Whether anything was written (in check mode, whether anything would be).
+  returned: always
+  type: bool
+counts:
+  description: How many resources get each action.
+  returned: success
+  type: dict
+  sample: {create: 1, update: 1, adopt: 0, unchanged: 10, prune: 1, keep: 0, conflict: 0}
+summary:
+  description: One line with the counts.
+  returned: success
+  type: str
+  sample: "1 to create, 1 to update, 0 to adopt, 1 to prune, 10 unchanged"
+lines:
+  description:
+    - One line per resource that changes (C(+ create), C(~ update), C(~ adopt), C(- prune), C(= keep)), each update followed
+      by one indented line per changed field.
+  returned: success
+  type: list
+  elements: str
+apply:
+  description: The resources created, updated or adopted, as C(<kind> <namespace>/<name>).
+  returned: success
+  type: list
+  elements: str
+create:
+  description: The resources of RV(apply) that did not exist.
+  returned: success
+  type: list
+  elements: str
+prune:
+  description: The resources deleted, as C(<kind> <namespace>/<name>).
+  returned: success
+  type: list
+  elements: str
+conflicts:
+  description: Always empty on success; a run with conflicts fails, naming them.
+  returned: success
+  type: list
+  elements: str
+notes:
+  description: What the run found and did not refuse (other Gateways on the egress gateway, ServiceEntries a Sidecar hides, accepted refusals).
+  returned: success
+  type: list
+  elements: str
+api_versions:
+  description: The C(<apiVersion>/<kind>) of each kind the cluster serves, as read and written.
+  returned: success
+  type: list
+  elements: str
+unserved_kinds:
+  description: Kinds the cluster does not serve (no CustomResourceDefinition), so none of ours can exist there.
+  returned: success
+  type: list
+  elements: str
+waited:
+  description: Seconds spent waiting for another run's rollout lease.
+  returned: success
+  type: float
+timings:
+  description: Seconds per step (read, plan, access_review, lease, apply, prune).
+  returned: success
+  type: dict
+failed_step:
+  description: On failure, the step that failed (target, read, refuse, access, lease, apply, renew, prune).
+  returned: failure
+  type: str
+failed_object:
+  description: On failure, the object the API server named, as C(<kind> <namespace>/<name>), if any.
+  returned: failure
+  type: str
+api_status:
+  description: On failure, the API server's Status (code, reason, message, details), if it answered.
+  returned: failure
+  type: dict
+converges:
+  description: On failure, whether a rerun (after a transient fault) converges by itself.
+  returned: failure
+  type: bool
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_set_options import argument_spec
+
+
+def main():
+    # Everything runs in the action plugin, on the controller; this file documents it.
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module.fail_json(msg="meshops.aws_egress.egress_set runs on the controller through its action plugin")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,298 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""One run against one cluster: read, plan, refuse or write.
+
+    read the live objects (reads.py) -> plan (plan.py) -> refuse what would
+    harm the mesh (safety.py) -> [not in check mode, and only if the plan
+    writes] access review -> rollout lease -> apply -> prune -> release
+
+kubernetes.core.k8s applies and prunes; everything around it runs here, in
+the controller, on one client.  The lease is taken with the resourceVersion
+the plan read it at: when that write succeeds, no other rollout wrote since
+the plan's reads, and the plan stands.  Otherwise the run waits for the lease
+and plans again under it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+from ansible_collections.meshops.aws_egress.plugins.module_utils.access import missing_message, review_all
+from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import FIELD_MANAGER, LOCK_NAME, MANAGED_BY
+from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import LeaseHeld, LeaseLock, LeaseLost
+from ansible_collections.meshops.aws_egress.plugins.module_utils.lease_store import LeaseStore
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import safety
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.access import plan_checks
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import (
+    EgressFailure, reason_of, status_of_exception, status_of_module_failure, write_failure)
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import KINDS, RBAC_KINDS, UnknownKind, kind_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels, rbac_labels
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import build_plan, describe, identity, reference
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.reads import ClusterReader, read_live
+
+
+@dataclass
+class Request:
+    """What the role asks of one cluster: the egress_set module's options."""
+
+    name: str
+    namespace: str  # the egress set's namespace: its rollout lease lives there
+    resources: list
+    cluster: str
+    owner: str = "egress_set"  # or "rbac": the role's RBAC, installed by an administrator; no lease, never pruned
+    state: str = "present"
+    prune: bool = True
+    adopt: bool = False
+    api_version: str = "auto"
+    gateway: dict | None = None
+    accept: list = field(default_factory=list)
+    lock_timeout: int = 300
+    lock_duration: int = 120
+    check_mode: bool = False
+    variable_prefix: str = ""
+
+    @property
+    def owner_labels(self):
+        return rbac_labels() if self.owner == "rbac" else ownership_labels(self.name)
+
+    @property
+    def kinds(self):
+        return RBAC_KINDS if self.owner == "rbac" else KINDS
+
+    @property
+    def locked(self):
+        return self.owner != "rbac"
+
+    @property
+    def prunes(self):
+        return self.owner != "rbac" and (self.prune or self.state == "absent")
+
+
+class Run:
+    """One run: its client, what it found, and how long each step took."""
+
+    def __init__(self, request, api_client, execute_k8s, holder, clock=time.monotonic):
+        self.request = request
+        self.api_client = api_client
+        self.execute_k8s = execute_k8s  # module args -> the kubernetes.core.k8s result
+        self.holder = holder
+        self.clock = clock
+        self.timings = {}
+        self.notes = []
+        self.waited = 0.0
+
+    def run(self):
+        """The run's result (the plan, notes, timings); raises EgressFailure."""
+        request = self.request
+        self._check_kinds()
+        state, plan = self._read_and_plan()
+        if request.check_mode or not plan.changed:
+            return self._result(state, plan, changed=plan.changed if request.check_mode else False)
+        allowed = self._review(plan)
+        lock, lease = self._take_lease(state) if request.locked else (None, None)
+        try:
+            if lock is not None and lease is None:
+                lease = self._wait_for_lease(lock)
+                state, plan = self._plan_again(plan, allowed)
+            lease = self._write(plan, lock, lease)
+        finally:
+            if lock is not None and lease is not None:
+                self._release(lock, lease)
+        return self._result(state, plan, changed=plan.changed)
+
+    # -- reading and planning ---------------------------------------------------
+
+    def _check_kinds(self):
+        for index, obj in enumerate(self.request.resources):
+            try:
+                kind_of(obj)
+            except UnknownKind as err:
+                raise EgressFailure("refuse", f"planning egress set {self.request.name} on {self.request.cluster}",
+                                    f"resources[{index}]: {err}") from None
+
+    def _read_and_plan(self):
+        request, started = self.request, self.clock()
+        gateway = request.gateway
+        state = read_live(
+            ClusterReader(self.api_client, request.cluster), request.kinds, request.resources, request.owner_labels,
+            pin=request.api_version,
+            namespaces={identity(obj)[2] for obj in request.resources if identity(obj)[2]},
+            services=[(gateway["namespace"], gateway["service"])] if gateway else [],
+            lease=(request.namespace, LOCK_NAME) if request.locked and not request.check_mode else None)
+        self._lap("read", started)
+        started = self.clock()
+        desired = self._versioned(state)
+        plan = build_plan(desired, state.objects, request.owner_labels, adopt=request.adopt, prune=request.prunes)
+        refusals = []
+        if request.owner == "egress_set":
+            refusals, notes = safety.check(desired, state.objects, request.owner_labels, gateway=gateway,
+                                           services=state.services, missing_namespaces=state.missing_namespaces)
+            accepted = [finding for finding in refusals if finding.override in request.accept]
+            refusals = [finding for finding in refusals if finding.override not in request.accept]
+            self.notes = notes + [f"accepted ({finding.override}): {finding.problem}" for finding in accepted]
+        if request.state == "absent" and state.unserved:
+            unserved = ", ".join(kind.kind for kind in state.unserved)
+            everything = len(state.unserved) == len(request.kinds)
+            self.notes.append(f"Istio is not installed on {request.cluster}: egress set {request.name} has nothing to remove"
+                              if everything else f"{request.cluster} serves no {unserved}: none of egress set {request.name} can be there")
+        self._lap("plan", started)
+        if refusals or plan.conflicts:
+            raise self._refusal(plan, refusals)
+        return state, plan
+
+    def _versioned(self, state):
+        """The desired resources, each in the version the cluster serves (the one the plan read)."""
+        versions = {kind.key: (kind, version) for kind, version in state.versions.items()}
+        versioned, unserved = [], {}
+        for obj in self.request.resources:
+            kind = kind_of(obj)
+            if kind.key not in versions:
+                unserved.setdefault(kind, []).append(describe(obj))
+                continue
+            api_version = kind.api_version(versions[kind.key][1])
+            versioned.append(obj if obj.get("apiVersion") == api_version else {**obj, "apiVersion": api_version})
+        if unserved:
+            raise EgressFailure("refuse", f"planning egress set {self.request.name} on {self.request.cluster}",
+                                "; ".join(self._unserved(kind, objects, state) for kind, objects in unserved.items()))
+        return versioned
+
+    def _unserved(self, kind, objects, state):
+        served = sorted(state.served.get(kind) or [])
+        cluster = self.request.cluster
+        if not served:
+            istio = "Istio is not installed on " if kind.group.endswith(".istio.io") else ""
+            return (f"{istio}{cluster}: it serves no {kind.kind} ({kind.describe()}), which {_listed(objects)} need: "
+                    f"install its CustomResourceDefinition {kind.crd}, then run again")
+        return (f"{self.request.variable_prefix}api_version: {json.dumps(self.request.api_version)} is not served by {cluster} "
+                f"(it serves {kind.group} {', '.join(served)})")
+
+    def _refusal(self, plan, refusals):
+        request = self.request
+        lines = list(plan.conflicts) + [finding.text(f"{request.variable_prefix}accept") for finding in refusals]
+        if plan.conflicts and not refusals:
+            heading = f"{len(plan.conflicts)} resource(s) of egress set {request.name} on {request.cluster} are in the way"
+        else:
+            heading = f"egress set {request.name} on {request.cluster} was refused before any write"
+        return EgressFailure("refuse", heading, "nothing was written:\n" + "\n".join(lines))
+
+    # -- writing ------------------------------------------------------------------
+
+    def _review(self, plan, allowed=()):
+        started = self.clock()
+        lease_namespace = self.request.namespace if self.request.locked else None
+        checks = [check for check in plan_checks(plan, lease_namespace, LOCK_NAME) if check["permission"] not in allowed]
+        granted, missing = review_all(self.api_client, checks)
+        self._lap("access_review", started)
+        if missing:
+            raise EgressFailure("access", f"checking the rights of the planned writes on {self.request.cluster}",
+                                missing_message(self.request.cluster, missing) + "; nothing was written")
+        return list(allowed) + granted
+
+    def _lock(self):
+        store = LeaseStore(self.api_client, LOCK_NAME, self.request.namespace)
+        return LeaseLock(store, LOCK_NAME, self.request.namespace, labels=dict(MANAGED_BY))
+
+    def _take_lease(self, state):
+        started, lock = self.clock(), self._lock()
+        try:
+            lease = lock.take(state.lease, self.holder, self.request.lock_duration)
+        except Exception as err:  # noqa: BLE001  an API failure, named below
+            raise self._lease_failure(err, "taking") from None
+        self._lap("lease", started)
+        return lock, lease
+
+    def _wait_for_lease(self, lock):
+        started = self.clock()
+        try:
+            lease = lock.acquire(self.holder, self.request.lock_duration, self.request.lock_timeout)
+        except LeaseHeld as held:
+            info = held.args[0]
+            raise EgressFailure(
+                "lease", f"taking the rollout lease on {self.request.cluster}",
+                f"rollout lease {lock.namespace}/{lock.name} is held by {info['holder']} (since {info['acquire_time']}, "
+                f"expires {info['expires']} unless renewed); gave up after waiting {self.request.lock_timeout}s") from None
+        except Exception as err:  # noqa: BLE001
+            raise self._lease_failure(err, "taking") from None
+        self.waited = self.clock() - started
+        self._lap("lease", started)
+        return lease
+
+    def _plan_again(self, planned, allowed):
+        """Under the lease, after waiting for another rollout: plan from what it left."""
+        state, plan = self._read_and_plan()
+        if plan.lines != planned.lines:
+            self.notes.append(f"egress set {self.request.name} on {self.request.cluster} changed while this run waited "
+                              f"{self.waited:.0f}s for the rollout lease; the plan now is: {plan.summary}")
+            self._review(plan, allowed)
+        return state, plan
+
+    def _write(self, plan, lock, lease):
+        request, taken_at = self.request, self.clock()
+        if plan.apply:
+            started = self.clock()
+            self._k8s("apply", f"applying {len(plan.apply)} resources to {request.cluster}", plan.apply, {
+                "definition": plan.apply, "apply": True,
+                # We are the declared owner of these fields: the plan refused what is not ours.
+                "server_side_apply": {"field_manager": FIELD_MANAGER, "force_conflicts": True}})
+            self._lap("apply", started)
+        if plan.prune:
+            # An unexpired lease is still ours; past half its duration, make sure before deleting.
+            if lock is not None and self.clock() - taken_at > request.lock_duration / 2:
+                lease = self._renew(lock, lease)
+            started = self.clock()
+            self._k8s("prune", f"pruning {len(plan.prune)} resources on {request.cluster}", plan.prune,
+                      {"definition": [reference(obj) for obj in plan.prune], "state": "absent"})
+            self._lap("prune", started)
+        return lease
+
+    def _k8s(self, step, doing, objects, args):
+        result = self.execute_k8s(args)
+        if result.get("failed"):
+            raise write_failure(step, doing, status_of_module_failure(result), result.get("msg", ""),
+                                [describe(obj) for obj in objects])
+
+    def _renew(self, lock, lease):
+        try:
+            return lock.renew(self.holder, self.request.lock_duration, lease)
+        except LeaseLost as lost:
+            raise EgressFailure("renew", f"renewing the rollout lease on {self.request.cluster}",
+                                f"it expired during the apply and is held by {lost.args[0].get('holder') or 'nobody'} now, "
+                                f"so nothing was pruned", fix="raise the lock duration above the apply's duration",
+                                converges=True) from None
+        except Exception as err:  # noqa: BLE001
+            raise self._lease_failure(err, "renewing") from None
+
+    def _release(self, lock, lease):
+        try:
+            lock.release(self.holder, lease)
+        except Exception as err:  # noqa: BLE001  never hides the failure that brought us here
+            self.notes.append(f"the rollout lease {lock.namespace}/{lock.name} on {self.request.cluster} could not be released "
+                              f"({reason_of(status_of_exception(err), str(err))}); it expires {self.request.lock_duration}s "
+                              f"after its last renewal, and until then other runs wait for it")
+
+    def _lease_failure(self, err, doing):
+        status = status_of_exception(err)
+        return EgressFailure("lease", f"{doing} the rollout lease on {self.request.cluster}", reason_of(status, str(err)),
+                             status=status, converges=not status or status["code"] >= 500)
+
+    # -- reporting ---------------------------------------------------------------
+
+    def _lap(self, step, started):
+        self.timings[step] = self.timings.get(step, 0.0) + self.clock() - started
+
+    def _result(self, state, plan, changed):
+        result = plan.public()
+        result.update(
+            changed=changed, notes=list(self.notes), cluster=self.request.cluster, waited=round(self.waited, 1),
+            api_versions={kind.group: version for kind, version in state.versions.items()},
+            unserved_kinds=[f"{kind.kind} ({kind.describe()})" for kind in state.unserved],
+            timings={step: round(seconds, 3) for step, seconds in self.timings.items()})
+        return result
+
+
+def _listed(items, shown=5):
+    return ", ".join(items[:shown]) + (f" and {len(items) - shown} more" if len(items) > shown else "")

@@ -1,0 +1,187 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Never leave a mesh worse than we found it: what to refuse, and what to point out, before a write.
+
+A plan can be free of name conflicts and still harm the mesh.  These checks
+look at the declared resources beside everything else the cluster holds:
+
+* a second Sidecar without a workload selector in a namespace (Istio applies
+  one; with two the behaviour is undefined, istioctl analyze IST0111);
+* a host another ServiceEntry in the same namespace already declares (Istio
+  keeps one of them, the older);
+* egress-gateway routing for a gateway Service that does not exist, or has no
+  port 443 (every routed host would be black-holed);
+* an ALLOW policy on a gateway other Gateways use while no other ALLOW policy
+  covers them (their traffic would be denied);
+* a namespace a resource needs that does not exist.
+
+Each refusal names the object in the way and what to do.  Where a user may
+knowingly want it (staging config before the gateway is installed), an
+override named in `accept` turns the refusal into a note.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import COLLECTION, MANAGED_BY_LABEL
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import OURS, labels_of, other_owner, owner_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import describe, identity
+
+# The overrides a run can accept, and what each accepts.
+OVERRIDES = {
+    "missing_gateway": "egress_gateway mode without the gateway Service (or its port 443)",
+    "cut_shared_gateway": "an ALLOW policy on a gateway that other Gateways use without an ALLOW policy of their own",
+}
+ROOT_NAMESPACE = "istio-system"
+_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class Finding:
+    problem: str  # what is wrong, naming the object
+    fix: str  # what to do
+    override: str | None = None  # the override that accepts it
+
+    def text(self, accept_option="accept"):
+        accept = f", or accept it ({accept_option}: [{self.override}])" if self.override else ""
+        return f"{self.problem}: {self.fix}{accept}"
+
+
+def check(desired, live, owner_labels, gateway=None, services=None, missing_namespaces=(), root_namespace=ROOT_NAMESPACE):
+    """(refusals, notes) for writing `desired` into a cluster holding `live`."""
+    refusals, notes = [], []
+    desired_ids = {identity(obj) for obj in desired}
+    others = [obj for obj in live if identity(obj) not in desired_ids and owner_of(obj, owner_labels) != OURS]
+    refusals += _missing_namespaces(desired, missing_namespaces)
+    refusals += _second_sidecars(desired, others)
+    refusals += _duplicate_hosts(desired, others)
+    notes += _hidden_entries(desired, others)
+    if gateway:
+        refusals += _gateway_service(gateway, (services or {}).get((gateway["namespace"], gateway["service"])))
+        shared_refusals, shared_notes = _shared_gateway(gateway, others, root_namespace)
+        refusals += shared_refusals
+        notes += shared_notes
+    return refusals, notes
+
+
+def _of_kind(objects, kind, group="networking.istio.io"):
+    return [obj for obj in objects if identity(obj)[:2] == (group, kind)]
+
+
+def _owner_text(obj):
+    return f"of {other_owner(obj)}" if labels_of(obj).get(MANAGED_BY_LABEL) == COLLECTION else f"not managed by {COLLECTION}"
+
+
+def _missing_namespaces(desired, missing):
+    findings = []
+    for namespace in missing:
+        needing = [describe(obj) for obj in desired if identity(obj)[2] == namespace]
+        findings.append(Finding(f"namespace {namespace} does not exist ({_listed(needing)} would go there)",
+                                "create it first, or stop declaring resources there"))
+    return findings
+
+
+def _second_sidecars(desired, others):
+    findings = []
+    for ours in _of_kind(desired, "Sidecar"):
+        if (ours.get("spec") or {}).get("workloadSelector"):
+            continue
+        namespace = identity(ours)[2]
+        for other in _of_kind(others, "Sidecar"):
+            if identity(other)[2] == namespace and not (other.get("spec") or {}).get("workloadSelector"):
+                findings.append(Finding(
+                    f"namespace {namespace} already has {describe(other)} without a workload selector ({_owner_text(other)}); "
+                    f"Istio applies one such Sidecar per namespace and two give undefined behaviour (istioctl analyze IST0111)",
+                    f"stop listing {namespace} among the Sidecar namespaces of this egress set, or remove that Sidecar "
+                    f"or give it a workloadSelector"))
+    return findings
+
+
+def _duplicate_hosts(desired, others):
+    findings = []
+    for ours in _of_kind(desired, "ServiceEntry"):
+        namespace, hosts = identity(ours)[2], set((ours.get("spec") or {}).get("hosts") or [])
+        for other in _of_kind(others, "ServiceEntry"):
+            shared = sorted(hosts & set((other.get("spec") or {}).get("hosts") or []))
+            if identity(other)[2] == namespace and shared:
+                findings.append(Finding(
+                    f"{describe(other)} ({_owner_text(other)}) already declares {', '.join(shared)}, which {describe(ours)} "
+                    f"declares too; Istio keeps one ServiceEntry per host and namespace, the older",
+                    "declare each host in one egress set only, or put the egress sets in different namespaces"))
+    return findings
+
+
+def _hidden_entries(desired, others):
+    """ServiceEntries our Sidecars would hide from their namespaces, which see them today."""
+    notes = []
+    entries = _of_kind(others, "ServiceEntry")
+    for ours in _of_kind(desired, "Sidecar"):
+        namespace = identity(ours)[2]
+        patterns = [host for egress in (ours.get("spec") or {}).get("egress") or [] for host in egress.get("hosts") or []]
+        hidden = [f"{describe(entry)} ({', '.join(entry['spec'].get('hosts') or [])})" for entry in entries
+                  if _exported_to(entry, namespace)
+                  and not all(_admits(patterns, namespace, identity(entry)[2], host) for host in entry["spec"].get("hosts") or [])]
+        if hidden:
+            notes.append(f"{describe(ours)} hides from namespace {namespace} what it sees today: {_listed(hidden)}; "
+                         f"add what {namespace} needs to the Sidecar hosts of this egress set")
+    return notes
+
+
+def _exported_to(entry, namespace):
+    export_to = (entry.get("spec") or {}).get("exportTo") or ["*"]
+    return "*" in export_to or namespace in export_to or ("." in export_to and identity(entry)[2] == namespace)
+
+
+def _admits(patterns, sidecar_namespace, entry_namespace, host):
+    """Whether a Sidecar's egress hosts (`namespace/dnsName`) import `host` of `entry_namespace`."""
+    for pattern in patterns:
+        namespace, _, dns = pattern.partition("/")
+        namespace_matches = namespace in ("*", entry_namespace) or (namespace == "." and entry_namespace == sidecar_namespace)
+        host_matches = dns in ("*", host) or (dns.startswith("*.") and host.endswith(dns[1:]))
+        if namespace_matches and host_matches:
+            return True
+    return False
+
+
+def _gateway_service(gateway, service):
+    where = f"Service {gateway['namespace']}/{gateway['service']}"
+    if service is None:
+        return [Finding(f"the egress gateway's {where} does not exist, so every host routed to the gateway would be black-holed",
+                        "install the egress gateway first, or fix the gateway's namespace and service", "missing_gateway")]
+    ports = [port.get("port") for port in (service.get("spec") or {}).get("ports") or []]
+    if gateway["port"] not in ports:
+        return [Finding(f"the egress gateway's {where} has no port {gateway['port']} (it has {ports or 'none'}), so every host "
+                        f"routed to the gateway would be black-holed", f"give the gateway Service a port {gateway['port']}",
+                        "missing_gateway")]
+    return []
+
+
+def _overlaps(selector, labels):
+    """Whether two label selectors can pick the same pods: one holds the other."""
+    selector, labels = selector or {}, labels or {}
+    return all(labels.get(k) == v for k, v in selector.items()) or all(selector.get(k) == v for k, v in labels.items())
+
+
+def _shared_gateway(gateway, others, root_namespace):
+    """Other Gateways on the same gateway pods, and whether our ALLOW policy would cut them."""
+    bound = [obj for obj in _of_kind(others, "Gateway") if _overlaps((obj.get("spec") or {}).get("selector"), gateway["selector"])]
+    if not bound:
+        return [], []
+    names = _listed([describe(obj) for obj in bound])
+    allowing = [policy for policy in _of_kind(others, "AuthorizationPolicy", "security.istio.io")
+                if (policy.get("spec") or {}).get("action", "ALLOW") == "ALLOW"
+                and identity(policy)[2] in (gateway["namespace"], root_namespace)
+                and _overlaps(((policy.get("spec") or {}).get("selector") or {}).get("matchLabels"), gateway["selector"])]
+    if allowing:
+        return [], [f"the egress gateway also serves {names}; ALLOW policies already limit it "
+                    f"({_listed([describe(p) for p in allowing])}), and ours only adds the declared hosts"]
+    return [Finding(f"the egress gateway also serves {names}, and no other ALLOW policy covers it: our ALLOW policy would deny "
+                    f"their traffic", "add an ALLOW AuthorizationPolicy for that traffic first", "cut_shared_gateway")], []
+
+
+def _listed(items):
+    shown = ", ".join(items[:_SHOWN])
+    return shown + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")

@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Which cluster a run talks to, never guessed, and one client for it.
+
+Without a context, kubernetes clients use the kubeconfig's current one. With
+one context that is the only cluster there is; with several it is whichever
+was used last, so a run without a context would write into a cluster nobody
+named. That is refused before any request.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure, reason_of
+
+DEFAULT_KUBECONFIG = "~/.kube/config"
+
+
+class ClusterNotNamed(Exception):
+    """The kubeconfig has several contexts and none was named."""
+
+
+def check_named(auth, variable_prefix=""):
+    """Raise ClusterNotNamed when `auth` (kubernetes.core's options) leaves the cluster to the current context of many."""
+    if auth.get("context") or auth.get("host") or os.environ.get("K8S_AUTH_CONTEXT") or os.environ.get("K8S_AUTH_HOST"):
+        return
+    kubeconfig = auth.get("kubeconfig") or os.environ.get("K8S_AUTH_KUBECONFIG") or os.environ.get("KUBECONFIG") or DEFAULT_KUBECONFIG
+    contexts = _contexts(kubeconfig)
+    if len(contexts) > 1:
+        where = "the kubeconfig given" if isinstance(kubeconfig, dict) else kubeconfig
+        raise ClusterNotNamed(
+            f"{variable_prefix}context is not set, and {where} has {len(contexts)} contexts ({', '.join(contexts)}): set "
+            f"{variable_prefix}context to the cluster to work on; nothing was read or written")
+
+
+def _contexts(kubeconfig):
+    """The context names of a kubeconfig (a dict, a path, or a KUBECONFIG list of paths); [] when there is none."""
+    import yaml
+
+    if isinstance(kubeconfig, dict):
+        return [c.get("name") for c in kubeconfig.get("contexts") or []]
+    names = []
+    for path in str(kubeconfig).split(os.pathsep):
+        path = os.path.expanduser(path)
+        if not path or not os.path.isfile(path):
+            continue
+        with open(path, encoding="utf-8") as handle:
+            config = yaml.safe_load(handle) or {}
+        names += [c.get("name") for c in config.get("contexts") or [] if c.get("name") not in names]
+    return names
+
+
+def client_for(auth, cluster):
+    """A kubernetes.client.ApiClient for `auth`, made by kubernetes.core (its options, environment variables and cache)."""
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+
+    try:
+        return get_api_client(**auth).client.client
+    except CoreException as err:
+        raise EgressFailure("read", f"connecting to {cluster}", reason_of(None, str(err))) from None
