@@ -35,8 +35,10 @@ class ActionModule(ActionBase):
         if isinstance(auth.get("kubeconfig"), str):
             auth["kubeconfig"] = os.path.expanduser(auth["kubeconfig"])
         cluster = args["cluster"] or auth.get("context") or "the current context"
+        resources = _manifests(args["resources"])
+        invocation = self._invocation(args, len(resources))
         request = Request(
-            name=args["name"], namespace=args["namespace"], resources=_manifests(args["resources"]), cluster=cluster,
+            name=args["name"], namespace=args["namespace"], resources=resources, cluster=cluster,
             owner=args["owner"], state=args["state"], prune=args["prune"], adopt=args["adopt"], api_version=args["api_version"],
             gateway=args["gateway"], accept=args["accept"], lock_timeout=args["lock_timeout"], lock_duration=args["lock_duration"],
             check_mode=bool(self._play_context.check_mode), variable_prefix=args["variable_prefix"])
@@ -45,11 +47,21 @@ class ActionModule(ActionBase):
             api_client = client_for(auth, cluster)
             outcome = Run(request, api_client, lambda module_args: self._k8s(module_args, auth, task_vars), default_holder()).run()
         except ClusterNotNamed as err:
-            return {**result, "failed": True, "msg": str(err), "failed_step": "target"}
+            return {**result, **invocation, "failed": True, "msg": str(err), "failed_step": "target"}
         except EgressFailure as failure:
-            return {**result, "failed": True, "msg": failure.message, **failure.result()}
-        result.update(outcome)
+            return {**result, **invocation, "failed": True, "msg": failure.message, **failure.result()}
+        result.update(outcome, **invocation)
         return result
+
+    def _invocation(self, args, resources):
+        """The arguments, as modules report them: secrets masked, and the resources counted, not echoed."""
+        if self._play_context.no_log:
+            return {"invocation": "CENSORED: no_log is set"}
+        spec = argument_spec()
+        shown = {key: "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" if spec.get(key, {}).get("no_log") and value is not None else value
+                 for key, value in args.items() if key != "resources"}
+        shown["resources"] = f"({resources} resources)"
+        return {"invocation": {"module_args": shown}}
 
     def _k8s(self, module_args, auth, task_vars):
         """kubernetes.core.k8s, run as a module of this task; its echo of the arguments is dropped."""

@@ -128,7 +128,7 @@ SHIPPED_RBAC_HEADER = """\
 # RoleBinding in each namespace of istio_aws_egress_sidecars, then
 # `kubectl apply -f rbac.yaml`.
 """
-SHIPPED_RBAC_FOR = {"namespace": "istio-system", "lock_name": "meshops-aws-egress", "sidecar_namespaces": [],
+SHIPPED_RBAC_FOR = {"namespace": "istio-system", "sidecar_namespaces": [],
                     "gateway_namespace": "istio-system",
                     "subject": {"kind": "ServiceAccount", "name": "meshops-aws-egress", "namespace": "istio-system"}}
 

@@ -91,6 +91,35 @@ def fresh_namespace(cluster, prefix: str) -> str:
     return name
 
 
+def egress_gateway_service(cluster, namespace: str, selector: dict | None = None, name: str = "istio-egressgateway",
+                           ports: tuple[int, ...] = (80, 443)) -> None:
+    """The Service of an egress gateway as Istio's charts install it (no pods: no scheduler runs here)."""
+    selector = selector or {"istio": "egressgateway"}
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace, "labels": selector},
+               "spec": {"selector": selector,
+                        "ports": [{"name": "http2" if port == 80 else "https", "port": port, "targetPort": port + 8000} for port in ports]}}
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(service))
+
+
+def egress_gateway(cluster, prefix: str, ports: tuple[int, ...] = (80, 443)) -> dict:
+    """An egress gateway of the test's own: a namespace with its Service, for pods labelled for this test alone.
+
+    Istio binds a Gateway to the gateway pods its selector matches in every namespace, so tests sharing a cluster
+    must not share a gateway's labels: each would find the others' Gateways on its gateway, and the role refuses an
+    ALLOW policy that would cut them. Returns the role's istio_aws_egress_gateway.
+    """
+    namespace = fresh_namespace(cluster, prefix)
+    selector = {"istio": f"egressgateway-{namespace}"}
+    egress_gateway_service(cluster, namespace, selector, ports=ports)
+    # Its pod, as an object (no kubelet runs it): istioctl analyze looks for what a Gateway's selector selects.
+    cluster.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "istio-egressgateway", "namespace": namespace}},
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "istio-egressgateway-0", "namespace": namespace, "labels": selector},
+         "spec": {"serviceAccountName": "istio-egressgateway", "automountServiceAccountToken": False,
+                  "containers": [{"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.30.0"}]}}]}))
+    return {"namespace": namespace, "selector": selector}
+
+
 def objects(cluster, kind: str, namespace: str | None = None, selector: str | None = None, managed_fields: bool = False) -> dict[str, dict]:
     """Live objects of `kind` by 'namespace/name'."""
     args = ["get", kind, "-o", "json", f"--show-managed-fields={str(managed_fields).lower()}"]

@@ -72,7 +72,8 @@ def scenarios(cluster, tmp: Path) -> dict[str, tuple[dict, dict, list[str]]]:
     def environment(user):
         return {"K8S_AUTH_HOST": cluster.info["server"], "K8S_AUTH_SSL_CA_CERT": cluster.info["ca_file"], "K8S_AUTH_API_KEY": cluster.token(user)}
 
-    forbidden_read = ["reading the ServiceEntry CustomResourceDefinition from", "403 Forbidden", 'User \\"unprivileged\\" cannot get']
+    forbidden_read = ["reading the CustomResourceDefinition serviceentries.networking.istio.io from hardening failed", "403 Forbidden",
+                      'User "unprivileged" cannot get']
     return {
         "applies, token in the kubeconfig": ({**egress(), **kubeconfig("admin", "inline")}, {}, ["1 to create"]),
         "applies, token in a file": ({**egress(), **kubeconfig("admin", "file", inline=False)}, {}, ["1 to create"]),
@@ -103,8 +104,11 @@ def outputs(cluster, tmp_path_factory):
 
     def one(key):
         variables, env, said = planned[key[0]]
-        # An egress set per run, so that both verbosities apply (and print) something.
+        # An egress set per run, so that both verbosities apply (and print) something; where it applies, in a
+        # namespace of its own (two sets declaring one host in a namespace are refused).
         variables = {**variables, "istio_aws_egress_name": unique_name("creds")}
+        if key[0].startswith("applies"):
+            variables["istio_aws_egress_namespace"] = fresh_namespace(cluster, "creds-applies")
         command = role_command(variables, tmp, args=() if key[1] == "default" else (key[1],))
         return key, (run(command, timeout=300, env=env), said)
 
@@ -117,7 +121,7 @@ SCENARIOS = ["applies, token in the kubeconfig", "applies, token in a file", "ap
              "forbidden to write", "server unreachable", "no such context", "lease held by another run"]
 
 
-# Scenarios that get as far as our modules (access_review, rollout_lease) and kubernetes.core.k8s, whose arguments -vvv prints.
+# Scenarios that get as far as the egress_set action and kubernetes.core.k8s, whose arguments -vvv prints.
 MODULES_RUN = {"applies, token in the kubeconfig", "applies, token in a file", "applies, token in the environment", "forbidden to write",
                "lease held by another run"}
 

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.meshops.aws_egress.plugins.filter.aws_endpoints import aws_endpoints
-from ansible_collections.meshops.aws_egress.plugins.filter.egress_layout import egress_layout
+from ansible_collections.meshops.aws_egress.plugins.filter._egress_layout import egress_layout
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import botocore_data, credentials, partitions
 from role_templates import render_all
 

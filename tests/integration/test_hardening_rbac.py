@@ -53,8 +53,8 @@ def test_install_rbac_writes_once_then_the_subject_runs_the_role(cluster, tmp_pa
     operator = {**egress(namespace, name, istio_aws_egress_sidecars=[apps], istio_aws_egress_services=["sqs", "kms"]),
                 "istio_aws_egress_kubeconfig": str(user_kubeconfig(cluster, "operator", tmp_path / "operator.kubeconfig")),
                 "istio_aws_egress_context": "hardening"}
-    # kms created and the Sidecar updated (the apply task), sns pruned (the prune task).
-    assert run_role(None, operator, tmp_path).assert_ok().changed == 2
+    # kms created, sns pruned: one task applies and prunes.
+    assert run_role(None, operator, tmp_path).assert_ok().changed == 1
     assert sorted(labelled(cluster, "serviceentries", namespace, name)) == [f"aws-{name}-kms-eu-west-1", f"aws-{name}-sqs-eu-west-1"]
 
 
@@ -66,15 +66,16 @@ def test_the_shipped_file_applies_as_it_is(cluster):
 def shipped_rbac_without(namespace: str, tag: str, removed: dict[str, set[str]]) -> list[dict]:
     """The role's RBAC for user `unprivileged`, with the ClusterRoles renamed for this test and `removed` verbs taken out."""
     docs = [d for d in yaml.safe_load_all(render_role_template(
-        "rbac.yaml.j2", namespace=namespace, lock_name="meshops-aws-egress", sidecar_namespaces=[], gateway_namespace=None,
+        "rbac.yaml.j2", namespace=namespace, sidecar_namespaces=[], gateway_namespace=None,
         subject={"kind": "User", "name": "unprivileged", "apiGroup": "rbac.authorization.k8s.io"})) if d]
     for doc in docs:
         if doc["kind"] == "ClusterRole":
             doc["metadata"]["name"] += f"-{tag}"
-            for rule in doc["rules"]:
-                for resource in rule["resources"]:
-                    rule["verbs"] = [v for v in rule["verbs"] if v not in removed.get(resource, set())]
-            doc["rules"] = [rule for rule in doc["rules"] if rule["verbs"]]
+            # One rule per resource, so that a verb is taken from that resource alone.
+            rules = [{**rule, "resources": [resource]} for rule in doc["rules"] for resource in rule["resources"]]
+            for rule in rules:
+                rule["verbs"] = [v for v in rule["verbs"] if v not in removed.get(rule["resources"][0], set())]
+            doc["rules"] = [rule for rule in rules if rule["verbs"]]
         else:
             doc["metadata"]["name"] += f"-{tag}"
             doc["roleRef"]["name"] += f"-{tag}"
@@ -88,7 +89,7 @@ MISSING = {
     "delete": ({"serviceentries": {"delete"}}, True, [
         "missing permission on hardening: cannot delete serviceentries.networking.istio.io in namespace {ns} (needed to prune 1 resource)"]),
     "list": ({"sidecars": {"list"}}, False, [
-        "reading the live objects from hardening failed (kubernetes.core.k8s lookup): 403 Forbidden:",
+        "listing sidecars.networking.istio.io cluster-wide from hardening failed: 403 Forbidden:",
         'User "unprivileged" cannot list resource "sidecars" in API group "networking.istio.io" at the cluster scope']),
 }
 

@@ -90,7 +90,7 @@ def cluster_without_istio(local_cluster):  # pylint: disable=unused-argument
     try:
         assert started.returncode == 0, started.stderr
         cluster = LocalCluster(name)
-        cluster.kubectl("delete", "crd", CRD, "--wait=true", "--timeout=60s")
+        cluster.kubectl("delete", "-f", str(localcluster.istio_crds()), "--wait=true", "--timeout=60s")
         yield cluster
     finally:
         subprocess.run([*launcher, "down", name], capture_output=True, text=True, check=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from role_helpers import OURS, fresh_namespace, objects, run_role, unique_name, writes
+from role_helpers import OURS, egress_gateway, fresh_namespace, objects, run_role, unique_name, writes
 
 pytestmark = pytest.mark.integration
 
@@ -81,8 +81,9 @@ def test_sidecars_follow_the_listed_namespaces(local_cluster, tmp_path):
     assert set(sidecars) == {f"{orders}/aws-{name}-egress", f"{billing}/aws-{name}-egress"}
     spec = sidecars[f"{orders}/aws-{name}-egress"]["spec"]
     assert spec["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"}
-    assert spec["egress"][0]["hosts"] == sorted(["istio-system/*", f"{namespace}/imds.aws.internal", f"{namespace}/sns.us-east-1.amazonaws.com",
-                                                 f"{namespace}/sqs.us-east-1.amazonaws.com"])
+    # The namespace's own services, every in-mesh service, and of the AWS hosts exactly the declared ones.
+    assert spec["egress"][0]["hosts"] == sorted(["./*", "*/*.svc.cluster.local", f"{namespace}/imds.aws.internal",
+                                                 f"{namespace}/sns.us-east-1.amazonaws.com", f"{namespace}/sqs.us-east-1.amazonaws.com"])
 
     local_cluster.audit.mark()
     run_role(local_cluster, egress(namespace, name, istio_aws_egress_sidecars=[orders]), tmp_path).assert_ok()
@@ -97,9 +98,11 @@ def test_another_egress_set_is_never_touched(local_cluster, tmp_path):
     beta_sidecar = objects(local_cluster, "sidecars", orders)
     assert len(beta) == 3 and len(beta_sidecar) == 1
 
+    # alpha declares other hosts: two sets declaring one host in a namespace are refused (test_mesh_safety).
+    alone = {"istio_aws_egress_services": ["sts"], "istio_aws_egress_credential_sources": []}
     local_cluster.audit.mark()
-    run_role(local_cluster, egress(namespace, alpha), tmp_path).assert_ok()
-    run_role(local_cluster, egress(namespace, alpha, istio_aws_egress_services=["kms"]), tmp_path).assert_ok()
+    run_role(local_cluster, egress(namespace, alpha, **alone), tmp_path).assert_ok()
+    run_role(local_cluster, egress(namespace, alpha, **{**alone, "istio_aws_egress_services": ["kms"]}), tmp_path).assert_ok()
     run_role(local_cluster, egress(namespace, alpha, istio_aws_egress_state="absent"), tmp_path).assert_ok()
     touched = {write[3] for write in writes(local_cluster.audit)}
     assert touched and all(name.startswith(f"aws-{alpha}-") for name in touched)
@@ -111,33 +114,39 @@ def test_another_egress_set_is_never_touched(local_cluster, tmp_path):
 
 def test_egress_gateway_mode(local_cluster, tmp_path):
     namespace, set_name = fresh_namespace(local_cluster, "role-gw"), unique_name("gw")
-    gateway_namespace = fresh_namespace(local_cluster, "role-gw-gateway")
+    gateway = egress_gateway(local_cluster, "role-gw-gateway")
+    gateway_namespace, selector = gateway["namespace"], gateway["selector"]
     variables = egress(namespace, set_name, istio_aws_egress_services=["sqs", "s3"], istio_aws_egress_mode="egress_gateway",
-                       istio_aws_egress_gateway={"namespace": gateway_namespace})  # selector and service keep their defaults
-    first = run_role(local_cluster, variables, tmp_path).assert_ok()
-    assert first.said(f"! not through the egress gateway (wildcard or link-local hosts): aws-{set_name}-credentials-imds,"
-                      f" aws-{set_name}-s3-aws-global-wildcard, aws-{set_name}-s3-us-east-1-wildcard")
+                       istio_aws_egress_gateway=gateway)  # the service keeps its default
+    try:
+        first = run_role(local_cluster, variables, tmp_path).assert_ok()
+        assert first.said(f"! not through the egress gateway (wildcard or link-local hosts): aws-{set_name}-credentials-imds,"
+                          f" aws-{set_name}-s3-aws-global-wildcard, aws-{set_name}-s3-us-east-1-wildcard")
 
-    name = f"aws-{set_name}-egress-gateway"
-    gateway = objects(local_cluster, "gateways", namespace)[f"{namespace}/{name}"]["spec"]
-    assert gateway["selector"] == {"istio": "egressgateway"}
-    assert gateway["servers"][0]["tls"] == {"mode": "PASSTHROUGH"} and "sqs.us-east-1.amazonaws.com" in gateway["servers"][0]["hosts"]
-    assert not any(host.startswith("*") for host in gateway["servers"][0]["hosts"])
-    rule = objects(local_cluster, "destinationrules", namespace)[f"{namespace}/{name}"]["spec"]
-    assert rule == {"host": f"istio-egressgateway.{gateway_namespace}.svc.cluster.local", "subsets": [{"name": f"aws-{set_name}"}]}
-    routes = objects(local_cluster, "virtualservices", namespace)[f"{namespace}/{name}"]["spec"]
-    assert routes["gateways"] == ["mesh", name] and len(routes["tls"]) == 1 + len(gateway["servers"][0]["hosts"])
-    policy = objects(local_cluster, "authorizationpolicies", gateway_namespace)[f"{gateway_namespace}/{name}"]["spec"]
-    assert policy["action"] == "ALLOW" and policy["selector"] == {"matchLabels": {"istio": "egressgateway"}}
-    assert policy["rules"] == [{"when": [{"key": "connection.sni", "values": gateway["servers"][0]["hosts"]}]}]
+        name = f"aws-{set_name}-egress-gateway"
+        gateway = objects(local_cluster, "gateways", namespace)[f"{namespace}/{name}"]["spec"]
+        assert gateway["selector"] == selector
+        assert gateway["servers"][0]["tls"] == {"mode": "PASSTHROUGH"} and "sqs.us-east-1.amazonaws.com" in gateway["servers"][0]["hosts"]
+        assert not any(host.startswith("*") for host in gateway["servers"][0]["hosts"])
+        rule = objects(local_cluster, "destinationrules", namespace)[f"{namespace}/{name}"]["spec"]
+        assert rule == {"host": f"istio-egressgateway.{gateway_namespace}.svc.cluster.local", "subsets": [{"name": f"aws-{set_name}"}],
+                        "exportTo": ["*"]}
+        routes = objects(local_cluster, "virtualservices", namespace)[f"{namespace}/{name}"]["spec"]
+        assert routes["gateways"] == ["mesh", name] and len(routes["tls"]) == 1 + len(gateway["servers"][0]["hosts"])
+        policy = objects(local_cluster, "authorizationpolicies", gateway_namespace)[f"{gateway_namespace}/{name}"]["spec"]
+        assert policy["action"] == "ALLOW" and policy["selector"] == {"matchLabels": selector}
+        assert policy["rules"] == [{"when": [{"key": "connection.sni", "values": gateway["servers"][0]["hosts"]}]}]
 
-    local_cluster.audit.mark()
-    assert run_role(local_cluster, variables, tmp_path).assert_ok().changed == 0
-    assert writes(local_cluster.audit) == []
+        local_cluster.audit.mark()
+        assert run_role(local_cluster, variables, tmp_path).assert_ok().changed == 0
+        assert writes(local_cluster.audit) == []
 
-    # Back to sidecar mode: the routing through the gateway is pruned, the entries stay.
-    local_cluster.audit.mark()
-    run_role(local_cluster, {**variables, "istio_aws_egress_mode": "sidecar"}, tmp_path).assert_ok()
-    assert sorted(writes(local_cluster.audit)) == sorted([
-        ("delete", "authorizationpolicies", gateway_namespace, name), ("delete", "destinationrules", namespace, name),
-        ("delete", "gateways", namespace, name), ("delete", "virtualservices", namespace, name)])
+        # Back to sidecar mode: the routing through the gateway is pruned, the entries stay.
+        local_cluster.audit.mark()
+        run_role(local_cluster, {**variables, "istio_aws_egress_mode": "sidecar"}, tmp_path).assert_ok()
+        assert sorted(writes(local_cluster.audit)) == sorted([
+            ("delete", "authorizationpolicies", gateway_namespace, name), ("delete", "destinationrules", namespace, name),
+            ("delete", "gateways", namespace, name), ("delete", "virtualservices", namespace, name)])
+    finally:
+        # Routes of the mesh must not outlive the test: another set routing the same hosts would be refused.
+        run_role(local_cluster, {**variables, "istio_aws_egress_state": "absent"}, tmp_path).assert_ok()

@@ -86,15 +86,37 @@ def status_of_module_failure(result):
     return {key: decoded[key] for key in ("code", "reason", "message", "details") if key in decoded}
 
 
-def reason_of(status, fallback_text):
-    """'404 NotFound: namespaces "orders" not found', or the one line that matters in `fallback_text`."""
+# What a connection that broke mid-request says, without naming the server.
+_BROKEN_CONNECTION = {
+    "RemoteDisconnected": "the connection was closed", "Connection aborted": "the connection was closed",
+    "Connection reset": "the connection was reset", "ProtocolError": "the connection was closed",
+    "timed out": "no answer in time", "Read timed out": "no answer in time",
+}
+
+
+def failure_text(result):
+    """What a failed module said: its message, or when it could not even report (kubernetes.core.k8s fails to
+    serialise a connection error's reason under ansible-core 2.19), the error Ansible captured instead."""
+    return "\n".join(str(result[key]) for key in ("msg", "exception", "module_stderr") if result.get(key))
+
+
+def reason_of(status, fallback_text, server=None):
+    """'404 NotFound: namespaces "orders" not found', or the one line that matters in `fallback_text`.
+
+    A connection that broke mid-request is reported with the server it was to, when known.
+    """
     if not status:
-        return failure_reason(fallback_text)
+        reason = failure_reason(fallback_text)
+        if server and not reason.startswith("cannot reach"):
+            broken = next((why for marker, why in _BROKEN_CONNECTION.items() if marker in str(fallback_text)), None)
+            if broken:
+                return f"cannot reach the API server at {server.removeprefix('https://').removeprefix('http://')}: {broken}"
+        return reason
     head = " ".join(str(part) for part in (status.get("code"), status.get("reason")) if part)
     return f"{head}: {status['message']}" if status.get("message") else head
 
 
-def write_failure(step, doing, status, text, objects):
+def write_failure(step, doing, status, text, objects, server=None):
     """The failure of a kubernetes.core.k8s write: the object it names, and whether a rerun helps."""
     details = (status or {}).get("details") or {}
     code = (status or {}).get("code")
@@ -112,7 +134,7 @@ def write_failure(step, doing, status, text, objects):
     else:
         # Lost connections, timeouts, a busy or restarting server, another writer's conflict.
         converges = True
-    return EgressFailure(step, doing, reason_of(status, text), obj=obj, status=status, fix=fix, converges=converges)
+    return EgressFailure(step, doing, reason_of(status, text, server), obj=obj, status=status, fix=fix, converges=converges)
 
 
 def _failed_object(details, objects):

@@ -32,9 +32,9 @@ class Kind:
     # namespace), or "rbac" (installed by an administrator, cluster-wide).
     writer: str
     # How the plan reads it: "cluster" lists every object cluster-wide (another
-    # owner's objects of this kind matter anywhere: Sidecars, hosts, gateway
-    # bindings, policies); "namespaces" lists where we write, unfiltered, and
-    # ours everywhere else by label.
+    # owner's objects of this kind matter anywhere: Sidecars, hosts, routes for
+    # the mesh, gateway bindings, policies); "namespaces" lists where we write,
+    # unfiltered, and ours everywhere else by label.
     read: str
     # The fields the plan compares: what we set.
     compared: tuple = SPEC + OUR_METADATA
@@ -70,7 +70,7 @@ KINDS = (
     Kind("DestinationRule", "networking.istio.io", "destinationrules", ISTIO_NETWORKING, "destinationrules.networking.istio.io",
          writer="entries", read="namespaces"),
     Kind("VirtualService", "networking.istio.io", "virtualservices", ISTIO_NETWORKING, "virtualservices.networking.istio.io",
-         writer="entries", read="namespaces"),
+         writer="entries", read="cluster"),
     Kind("Sidecar", "networking.istio.io", "sidecars", ISTIO_NETWORKING, "sidecars.networking.istio.io",
          writer="sidecars", read="cluster"),
     Kind("AuthorizationPolicy", "security.istio.io", "authorizationpolicies", ISTIO_SECURITY, "authorizationpolicies.security.istio.io",

@@ -140,12 +140,10 @@ def _record(plan, action, obj, details):
         plan.lines.extend(f"    {detail}" for detail in details)
 
 
-def reference(obj, preconditions=False):
-    """Just enough of a live object to delete it (with its uid and resourceVersion as preconditions, if asked)."""
+def reference(obj):
+    """Just enough of a live object to delete it."""
     metadata = obj.get("metadata") or {}
     ref = {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": {"name": metadata.get("name")}}
     if metadata.get("namespace"):
         ref["metadata"]["namespace"] = metadata["namespace"]
-    if preconditions:
-        ref["preconditions"] = {"uid": metadata.get("uid"), "resourceVersion": metadata.get("resourceVersion")}
     return ref

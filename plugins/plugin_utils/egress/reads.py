@@ -64,7 +64,7 @@ class ClusterReader:
                 return None
             raise EgressFailure("read", f"{doing} from {self.cluster}", reason_of(status, str(err)), status=status) from None
         except (HTTPError, OSError) as err:
-            raise EgressFailure("read", f"{doing} from {self.cluster}", reason_of(None, str(err))) from None
+            raise EgressFailure("read", f"{doing} from {self.cluster}", reason_of(None, str(err), self.api_client.configuration.host)) from None
 
     def served_versions(self, kind):
         """The versions of `kind` the cluster serves ([] without its CustomResourceDefinition)."""
@@ -75,6 +75,20 @@ class ClusterReader:
         if crd is None:
             return []
         return [v["name"] for v in crd.get("spec", {}).get("versions", []) if v.get("served")]
+
+    def lease(self, namespace, name):
+        """(read, lease): the rollout lease as it is now (None: there is none); not read when reading is not allowed.
+
+        Reading the lease only saves the plan a second round of reads; a user
+        without the right is told by the access review that follows.
+        """
+        try:
+            return True, self.get(f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}",
+                                  f"reading the rollout lease {namespace}/{name}", missing_ok=True)
+        except EgressFailure as failure:
+            if failure.status and failure.status["code"] == 403:
+                return False, None
+            raise
 
     def list(self, kind, version, namespace=None, label_selector=None):
         where = f"in namespace {namespace}" if namespace else "cluster-wide"
@@ -112,8 +126,7 @@ def read_live(reader, kinds, desired, owner_labels, pin=None, namespaces=(), ser
         service_reads = {key: pool.submit(reader.get, f"/api/v1/namespaces/{key[0]}/services/{key[1]}",
                                           f"reading Service {key[0]}/{key[1]}", missing_ok=True)
                          for key in services}
-        lease_read = lease and pool.submit(reader.get, f"/apis/coordination.k8s.io/v1/namespaces/{lease[0]}/leases/{lease[1]}",
-                                           f"reading the rollout lease {lease[0]}/{lease[1]}", missing_ok=True)
+        lease_read = lease and pool.submit(reader.lease, *lease)
         seen = set()
         for future in lists:
             for obj in future.result():
@@ -123,7 +136,7 @@ def read_live(reader, kinds, desired, owner_labels, pin=None, namespaces=(), ser
         state.missing_namespaces = [name for name, future in namespace_reads.items() if future.result() is None]
         state.services = {key: future.result() for key, future in service_reads.items()}
         if lease_read:
-            state.lease, state.lease_read = lease_read.result(), True
+            state.lease_read, state.lease = lease_read.result()
     return state
 
 

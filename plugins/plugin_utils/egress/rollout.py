@@ -28,7 +28,7 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.lease_store imp
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import safety
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.access import plan_checks
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import (
-    EgressFailure, reason_of, status_of_exception, status_of_module_failure, write_failure)
+    EgressFailure, failure_text, reason_of, status_of_exception, status_of_module_failure, write_failure)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import KINDS, RBAC_KINDS, UnknownKind, kind_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels, rbac_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import build_plan, describe, identity, reference
@@ -198,6 +198,8 @@ class Run:
 
     def _take_lease(self, state):
         started, lock = self.clock(), self._lock()
+        if not state.lease_read:
+            return lock, None
         try:
             lease = lock.take(state.lease, self.holder, self.request.lock_duration)
         except Exception as err:  # noqa: BLE001  an API failure, named below
@@ -252,8 +254,8 @@ class Run:
     def _k8s(self, step, doing, objects, args):
         result = self.execute_k8s(args)
         if result.get("failed"):
-            raise write_failure(step, doing, status_of_module_failure(result), result.get("msg", ""),
-                                [describe(obj) for obj in objects])
+            raise write_failure(step, doing, status_of_module_failure(result), failure_text(result),
+                                [describe(obj) for obj in objects], server=self.api_client.configuration.host)
 
     def _renew(self, lock, lease):
         try:
@@ -288,7 +290,7 @@ class Run:
         result = plan.public()
         result.update(
             changed=changed, notes=list(self.notes), cluster=self.request.cluster, waited=round(self.waited, 1),
-            api_versions={kind.group: version for kind, version in state.versions.items()},
+            api_versions={kind.describe(): kind.api_version(version) for kind, version in state.versions.items()},
             unserved_kinds=[f"{kind.kind} ({kind.describe()})" for kind in state.unserved],
             timings={step: round(seconds, 3) for step, seconds in self.timings.items()})
         return result

@@ -11,6 +11,8 @@ look at the declared resources beside everything else the cluster holds:
   one; with two the behaviour is undefined, istioctl analyze IST0111);
 * a host another ServiceEntry in the same namespace already declares (Istio
   keeps one of them, the older);
+* a host another VirtualService already routes for the mesh where ours would
+  be seen too (istioctl analyze IST0109: undefined which route applies);
 * egress-gateway routing for a gateway Service that does not exist, or has no
   port 443 (every routed host would be black-holed);
 * an ALLOW policy on a gateway other Gateways use while no other ALLOW policy
@@ -58,6 +60,7 @@ def check(desired, live, owner_labels, gateway=None, services=None, missing_name
     refusals += _missing_namespaces(desired, missing_namespaces)
     refusals += _second_sidecars(desired, others)
     refusals += _duplicate_hosts(desired, others)
+    refusals += _duplicate_mesh_routes(desired, others)
     notes += _hidden_entries(desired, others)
     if gateway:
         refusals += _gateway_service(gateway, (services or {}).get((gateway["namespace"], gateway["service"])))
@@ -112,6 +115,43 @@ def _duplicate_hosts(desired, others):
                     f"declares too; Istio keeps one ServiceEntry per host and namespace, the older",
                     "declare each host in one egress set only, or put the egress sets in different namespaces"))
     return findings
+
+
+def _duplicate_mesh_routes(desired, others):
+    findings = []
+    for ours in _of_kind(desired, "VirtualService"):
+        if not _routes_mesh(ours):
+            continue
+        hosts = set((ours.get("spec") or {}).get("hosts") or [])
+        for other in _of_kind(others, "VirtualService"):
+            shared = sorted(hosts & set((other.get("spec") or {}).get("hosts") or []))
+            if shared and _routes_mesh(other) and _seen_together(ours, other):
+                findings.append(Finding(
+                    f"{describe(other)} ({_owner_text(other)}) already routes {_listed(shared)} for the mesh, where "
+                    f"{describe(ours)} would be seen too; which route applies is undefined (istioctl analyze IST0109)",
+                    "route each host through one egress set only, or give the sets exportTo that do not overlap"))
+    return findings
+
+
+def _routes_mesh(virtual_service):
+    gateways = (virtual_service.get("spec") or {}).get("gateways")
+    return not gateways or "mesh" in gateways
+
+
+def _seen_together(first, second):
+    """Whether two objects' exportTo share a namespace."""
+    first_seen, second_seen = _seen_in(first), _seen_in(second)
+    if first_seen is None or second_seen is None:
+        return bool(first_seen if second_seen is None else second_seen) or first_seen is second_seen
+    return bool(first_seen & second_seen)
+
+
+def _seen_in(obj):
+    """The namespaces an object is exported to; None for every namespace."""
+    export_to = (obj.get("spec") or {}).get("exportTo") or ["*"]
+    if "*" in export_to:
+        return None
+    return {identity(obj)[2] if name == "." else name for name in export_to if name != "~"}
 
 
 def _hidden_entries(desired, others):

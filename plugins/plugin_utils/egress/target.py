@@ -55,10 +55,16 @@ def _contexts(kubeconfig):
 
 def client_for(auth, cluster):
     """A kubernetes.client.ApiClient for `auth`, made by kubernetes.core (its options, environment variables and cache)."""
+    from kubernetes.config import ConfigException
+    from urllib3.exceptions import HTTPError
+
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 
     try:
         return get_api_client(**auth).client.client
-    except CoreException as err:
+    except (CoreException, ConfigException) as err:
+        raise EgressFailure("read", f"making a client for {cluster}", f"cannot create an API client: {err}") from None
+    except (HTTPError, OSError) as err:
+        # Without a discovery cache for this configuration, making the client asks for the server's version.
         raise EgressFailure("read", f"connecting to {cluster}", reason_of(None, str(err))) from None

@@ -202,7 +202,8 @@ def test_ansible_doc_renders_the_documentation_and_it_matches_the_code():
     result = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
     docs = json.loads(result.stdout)["meshops.aws_egress.aws_endpoints"]
     options = docs["doc"]["options"]
-    assert set(options) == {"_input", *FILTER_OPTIONS}
+    # variable_prefix shapes messages at the entry point; the rest are the expansion's options.
+    assert set(options) == {"_input", "variable_prefix", *FILTER_OPTIONS}
     assert set(options["credential_sources"]["choices"]) == set(credential_source_names())
     assert options["name_prefix"]["default"] == "aws"
     returned = plugin.aws_endpoints([], regions=US, credential_sources=["imds"])[0]

@@ -10,7 +10,7 @@ import datetime
 import pytest
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import (
-    LeaseHeld, LeaseLock, describe, is_free_for, micro_time)
+    LeaseHeld, LeaseLock, LeaseLost, describe, is_free_for, micro_time)
 
 T0 = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
 
@@ -148,3 +148,67 @@ def test_describe_says_who_and_until_when():
     assert info == {"name": "meshops-aws-egress", "namespace": "istio-system", "holder": "them",
                     "acquire_time": "2026-01-01T12:00:00.000000Z", "renew_time": "2026-01-01T12:00:00.000000Z",
                     "duration": 90, "expires": "2026-01-01T12:01:30.000000Z"}
+
+
+# --- one write on what the plan read: take, renew and release without reading again ----------
+
+
+def test_take_succeeds_only_on_the_lease_as_it_was_read():
+    store, clock = MemoryStore(held_by("done", renewed=T0, duration=1)), Clock()
+    clock.elapsed = 5
+    read = store.read()
+    lease = lock_for(store, clock).take(read, "me", duration=60)
+    assert lease["spec"]["holderIdentity"] == "me" and store.writes == ["replace"]
+
+    # Someone renewed, took or released it since the read: the write's resourceVersion is stale.
+    store, clock = MemoryStore(held_by("done", duration=1)), Clock()
+    clock.elapsed = 5
+    read = store.read()
+    store.lease["spec"]["holderIdentity"] = "other"
+    store.version += 1
+    assert lock_for(store, clock).take(read, "me", duration=60) is None
+    assert not store.writes
+
+
+def test_take_creates_a_missing_lease_unless_someone_created_it_first():
+    store, clock = MemoryStore(), Clock()
+    assert lock_for(store, clock).take(None, "me", duration=60)["spec"]["holderIdentity"] == "me"
+    store = MemoryStore(held_by("quick", duration=600))
+    assert lock_for(store, clock).take(None, "me", duration=60) is None
+
+
+def test_take_never_writes_over_a_live_holder():
+    store, clock = MemoryStore(held_by("them", duration=600)), Clock()
+    assert lock_for(store, clock).take(store.read(), "me", duration=60) is None
+    assert not store.writes
+
+
+def test_renew_writes_once_from_our_last_write_and_notices_a_new_holder():
+    store, clock = MemoryStore(), Clock()
+    lock = lock_for(store, clock)
+    ours = lock.take(None, "me", duration=60)
+    clock.elapsed = 30
+    renewed = lock.renew("me", 60, ours)
+    assert store.writes == ["create", "replace"]
+    assert renewed["spec"]["renewTime"] == micro_time(T0 + datetime.timedelta(seconds=30))
+
+    clock.elapsed = 200  # expired, and taken over by another run
+    lock_for(store, clock).acquire("them", duration=60, timeout=0)
+    with pytest.raises(LeaseLost) as lost:
+        lock.renew("me", 60, renewed)
+    assert lost.value.args[0]["holder"] == "them"
+
+
+def test_release_from_our_last_write_saves_the_read_and_falls_back_to_one():
+    store, clock = MemoryStore(), Clock()
+    lock = lock_for(store, clock)
+    ours = lock.take(None, "me", duration=60)
+    assert lock.release("me", ours) is True and store.writes == ["create", "replace"]
+    assert store.lease["spec"]["holderIdentity"] is None
+
+    store = MemoryStore()
+    lock = lock_for(store, clock)
+    ours = lock.take(None, "me", duration=60)
+    store.version += 1  # touched since (a renewal through another client): read, then release
+    assert lock.release("me", ours) is True
+    assert store.lease["spec"]["holderIdentity"] is None

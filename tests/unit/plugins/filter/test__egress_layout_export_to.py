@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshops.aws_egress.plugins.filter.egress_layout import egress_layout
+from ansible_collections.meshops.aws_egress.plugins.filter._egress_layout import egress_layout
 
 
 def decide(export_to):
@@ -24,7 +24,7 @@ def decide(export_to):
 def test_star_and_tilde_stand_alone(export_to, message):
     with pytest.raises(AnsibleFilterError) as refused:
         decide(export_to)
-    assert str(refused.value) == f"meshops.aws_egress.egress_layout: {message}"
+    assert str(refused.value) == f"meshops.aws_egress._egress_layout: {message}"
 
 
 @pytest.mark.parametrize("export_to", [["*"], ["~"], ["."], [".", "team-a"], ["team-a", "team-b"]])

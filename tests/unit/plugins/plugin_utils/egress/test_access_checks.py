@@ -13,10 +13,11 @@ from __future__ import annotations
 import copy
 
 import pytest
-from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshops.aws_egress.plugins.filter.egress_access import FilterModule, egress_access
-from ansible_collections.meshops.aws_egress.plugins.filter.egress_plan import egress_plan
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.access import plan_checks
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import UnknownKind
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import Plan, build_plan
 
 LABELS = {"app.kubernetes.io/managed-by": "meshops.aws_egress", "meshops.io/egress-set": "default"}
 
@@ -32,8 +33,12 @@ def live(obj, **spec):
     return served
 
 
+def egress_plan(desired, live_objects, set_name):
+    return build_plan(desired, live_objects, ownership_labels(set_name))
+
+
 def checks(plan, **options):
-    return {(c["verb"], c["permission"]): c["purpose"] for c in egress_access(plan, **options)}
+    return {(c["verb"], c["permission"]): c["purpose"] for c in plan_checks(plan, **options)}
 
 
 def test_apply_needs_get_patch_and_create_only_for_new_objects():
@@ -71,7 +76,7 @@ def test_prune_needs_delete_per_resource_and_namespace():
 
 def test_the_lease_needs_get_and_update_of_its_name_and_create():
     plan = egress_plan([resource("ServiceEntry", "aws-default-sqs")], [], set_name="default")
-    found = [c for c in egress_access(plan, lease_namespace="mesh", lease_name="lock") if c["resource"] == "leases"]
+    found = [c for c in plan_checks(plan, lease_namespace="mesh", lease_name="lock") if c["resource"] == "leases"]
     assert [(c["verb"], c["name"], c["permission"], c["purpose"]) for c in found] == [
         ("get", "lock", "get leases.coordination.k8s.io lock in namespace mesh", "needed to hold the rollout lease"),
         ("create", None, "create leases.coordination.k8s.io in namespace mesh", "needed to hold the rollout lease"),
@@ -82,19 +87,9 @@ def test_the_lease_needs_get_and_update_of_its_name_and_create():
 
 def test_a_plan_without_writes_needs_nothing():
     entry = resource("ServiceEntry", "aws-default-sqs")
-    assert egress_access(egress_plan([entry], [live(entry)], set_name="default")) == []
-
-
-@pytest.mark.parametrize("bad", [None, [], "plan", {"apply": "x"}])
-def test_not_a_plan(bad):
-    with pytest.raises(AnsibleFilterError, match="meshops.aws_egress.egress_access: expected a plan"):
-        egress_access(bad)
+    assert plan_checks(egress_plan([entry], [live(entry)], set_name="default")) == []
 
 
 def test_a_kind_the_role_never_writes():
-    with pytest.raises(AnsibleFilterError, match="no resource known for kind 'ConfigMap'"):
-        egress_access({"apply": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "y"}}]})
-
-
-def test_filter_entry_point():
-    assert FilterModule().filters() == {"egress_access": egress_access}
+    with pytest.raises(UnknownKind, match="no kind 'ConfigMap' in group 'core' is written by this collection"):
+        plan_checks(Plan(apply=[{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "y"}}]))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.meshops.aws_egress.plugins.filter.k8s_failure import FilterModule, k8s_failure
+from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors import failure_reason as k8s_failure
 
 FORBIDDEN_LOOKUP = """Task failed: Finalization of task args for 'ansible.builtin.set_fact' failed: Error while resolving value for \
 '__istio_aws_egress_served': The lookup plugin 'kubernetes.core.k8s' failed: 403
@@ -64,6 +64,3 @@ def test_one_line_of_bounded_length():
     reason = k8s_failure("x" * 1000 + "\nsecond line")
     assert len(reason) == 300 and reason.endswith("...") and "\n" not in reason
 
-
-def test_filter_entry_point():
-    assert FilterModule().filters() == {"k8s_failure": k8s_failure}

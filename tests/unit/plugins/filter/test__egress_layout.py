@@ -10,7 +10,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshops.aws_egress.plugins.filter.aws_endpoints import aws_endpoints
-from ansible_collections.meshops.aws_egress.plugins.filter.egress_layout import FilterModule, egress_layout
+from ansible_collections.meshops.aws_egress.plugins.filter._egress_layout import FilterModule, egress_layout
 
 GATEWAY = {"selector": {"istio": "egressgateway"}, "namespace": "istio-system", "service": "istio-egressgateway"}
 
@@ -26,7 +26,7 @@ def layout(found, name="default", **options):
 
 
 def test_the_filter_is_registered():
-    assert FilterModule().filters() == {"egress_layout": egress_layout}
+    assert FilterModule().filters() == {"_egress_layout": egress_layout}
 
 
 def test_sidecar_mode_is_one_service_entry_per_endpoint_and_nothing_else():
@@ -76,24 +76,51 @@ def test_gateway_mode_with_nothing_to_route_has_no_gateway_resources():
     assert result["direct_in_gateway_mode"] == ["aws-default-credentials-imds"]
 
 
-def test_sidecars_admit_the_declared_hosts_and_the_control_plane():
+def test_sidecars_keep_their_namespace_and_the_mesh_and_narrow_aws_to_the_declared_hosts():
     found = endpoints(services=["sqs"])
     result = layout(found, namespace="aws-egress", sidecars=["orders", "billing", "orders"])
     assert [s["namespace"] for s in result["sidecars"]] == ["billing", "orders"]
     sidecar = result["sidecars"][0]
     assert sidecar["name"] == "aws-default-egress"
-    assert sidecar["hosts"] == ["aws-egress/sqs.eu-west-1.amazonaws.com", "istio-system/*"]
+    assert sidecar["hosts"] == ["*/*.svc.cluster.local", "./*", "aws-egress/sqs.eu-west-1.amazonaws.com"]
 
 
-def test_sidecars_do_not_repeat_hosts_istio_system_already_admits():
+def test_sidecars_name_the_declared_hosts_exactly_even_in_istio_system():
+    # istio-system/* would admit every other egress set's hosts there too.
     result = layout(endpoints(services=["sqs"]), namespace="istio-system", sidecars=["orders"])
-    assert result["sidecars"][0]["hosts"] == ["istio-system/*"]
+    assert result["sidecars"][0]["hosts"] == ["*/*.svc.cluster.local", "./*", "istio-system/sqs.eu-west-1.amazonaws.com"]
 
 
-def test_sidecars_reach_a_gateway_outside_istio_system():
-    result = layout(endpoints(services=["sqs"]), namespace="aws-egress", sidecars=["orders"], mode="egress_gateway",
-                    gateway={**GATEWAY, "namespace": "egress"})
-    assert "egress/istio-egressgateway.egress.svc.cluster.local" in result["sidecars"][0]["hosts"]
+def test_a_sidecar_in_the_entries_namespace_has_them_through_its_own():
+    result = layout(endpoints(services=["sqs"]), namespace="orders", sidecars=["orders"])
+    assert result["sidecars"][0]["hosts"] == ["*/*.svc.cluster.local", "./*"]
+
+
+def test_the_in_mesh_hosts_are_the_users_to_choose():
+    result = layout(endpoints(services=["sqs"]), namespace="aws-egress", sidecars=["orders"], sidecar_hosts=["payments/*"])
+    assert result["sidecars"][0]["hosts"] == ["./*", "aws-egress/sqs.eu-west-1.amazonaws.com", "payments/*"]
+    assert layout(endpoints(services=[]), sidecars=["orders"], sidecar_hosts=[])["sidecars"][0]["hosts"] == ["./*"]
+
+
+@pytest.mark.parametrize("host", ["payments", "/x", "Payments/*", "payments/foo_bar", "*/**.svc", "payments/a..b", 7])
+def test_a_sidecar_host_that_is_not_namespace_slash_host_is_refused(host):
+    with pytest.raises(AnsibleFilterError, match=r"sidecar_hosts\[0\]: .* is not a Sidecar egress host"):
+        layout(endpoints(services=[]), sidecars=["orders"], sidecar_hosts=[host])
+
+
+def test_sidecars_reach_the_gateway_service():
+    for gateway_namespace in ("egress", "istio-system"):
+        result = layout(endpoints(services=["sqs"]), namespace="aws-egress", sidecars=["orders"], mode="egress_gateway",
+                        gateway={**GATEWAY, "namespace": gateway_namespace})
+        assert f"{gateway_namespace}/istio-egressgateway.{gateway_namespace}.svc.cluster.local" in result["sidecars"][0]["hosts"]
+
+
+def test_what_the_gateway_must_offer_is_said_only_when_hosts_go_through_it():
+    routed = layout(endpoints(services=["sqs"]), mode="egress_gateway", gateway=GATEWAY)
+    assert routed["gateway_check"] == {"namespace": GATEWAY["namespace"], "service": GATEWAY["service"],
+                                       "selector": GATEWAY["selector"], "port": 443}
+    assert layout(endpoints(services=["sqs"]))["gateway_check"] is None
+    assert layout(endpoints(services=[], credential_sources=["imds"]), mode="egress_gateway", gateway=GATEWAY)["gateway_check"] is None
 
 
 def test_two_egress_sets_never_share_a_name():
@@ -138,7 +165,7 @@ def test_bad_options_name_the_option(options, message):
         return
     with pytest.raises(AnsibleFilterError) as raised:
         egress_layout(endpoints(), name=name, name_prefix="aws-default", **options)
-    assert str(raised.value.message).startswith(f"meshops.aws_egress.egress_layout: {message}")
+    assert str(raised.value.message).startswith(f"meshops.aws_egress._egress_layout: {message}")
 
 
 def test_endpoints_that_are_not_endpoints_are_a_clear_error():

@@ -1,0 +1,46 @@
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A run never writes into a cluster nobody named."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.target import ClusterNotNamed, check_named
+
+
+def kubeconfig(tmp_path, *contexts):
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": contexts[0] if contexts else "",
+                                    "contexts": [{"name": name, "context": {"cluster": name}} for name in contexts]}))
+    return str(path)
+
+
+@pytest.fixture(autouse=True)
+def no_environment(monkeypatch):
+    for name in ("K8S_AUTH_CONTEXT", "K8S_AUTH_HOST", "K8S_AUTH_KUBECONFIG", "KUBECONFIG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_several_contexts_and_none_named_is_refused(tmp_path):
+    with pytest.raises(ClusterNotNamed, match=r"^istio_aws_egress_context is not set, and .*kubeconfig has 2 contexts \(a, b\)"):
+        check_named({"kubeconfig": kubeconfig(tmp_path, "a", "b")}, "istio_aws_egress_")
+
+
+def test_a_named_context_one_context_or_no_kubeconfig_is_fine(tmp_path, monkeypatch):
+    check_named({"kubeconfig": kubeconfig(tmp_path, "a", "b"), "context": "b"})
+    check_named({"kubeconfig": kubeconfig(tmp_path, "only")})
+    check_named({"kubeconfig": str(tmp_path / "none")})  # in a pod: the service account
+    check_named({"host": "https://10.0.0.1", "api_key": "t"})
+    monkeypatch.setenv("K8S_AUTH_CONTEXT", "a")
+    check_named({"kubeconfig": kubeconfig(tmp_path, "a", "b")})
+
+
+def test_the_kubeconfig_variable_is_read_like_kubectl_does(tmp_path, monkeypatch):
+    first, second = tmp_path / "one", tmp_path / "two"
+    first.mkdir()
+    second.mkdir()
+    monkeypatch.setenv("KUBECONFIG", f"{kubeconfig(first, 'a')}:{kubeconfig(second, 'b')}")
+    with pytest.raises(ClusterNotNamed, match=r"has 2 contexts \(a, b\)"):
+        check_named({})
