@@ -110,7 +110,7 @@ def test_exact_host_reaches_its_dns_cluster_and_an_undeclared_sni_is_blackholed(
     assert response["proxies"]["app"]["istio_version"] == "1.30.0"
 
     # The blackhole is REGISTRY_ONLY's doing: under ALLOW_ANY the same call passes through.
-    _, results = _simulate(_docs(_entry("sqs", SQS, "DNS")), calls, policy="ALLOW_ANY")
+    results = _simulate(_docs(_entry("sqs", SQS, "DNS")), calls, policy="ALLOW_ANY")[1]
     assert results["undeclared"]["cluster"] == "PassthroughCluster"
     assert results["declared"]["cluster"] == f"outbound|443||{SQS}"
 
@@ -118,7 +118,7 @@ def test_exact_host_reaches_its_dns_cluster_and_an_undeclared_sni_is_blackholed(
 def test_wildcard_without_resolution_is_an_original_destination_cluster_at_the_sidecar():
     calls = [_tls_call("bucket", BUCKET, address="52.216.0.1"),
              _tls_call("other-region", "bucket.s3.us-west-2.amazonaws.com", address="52.216.0.1")]
-    _, results = _simulate(_docs(_entry("s3", S3_WILDCARD, "NONE")), calls)
+    results = _simulate(_docs(_entry("s3", S3_WILDCARD, "NONE")), calls)[1]
 
     assert results["bucket"]["cluster"] == f"outbound|443||{S3_WILDCARD}"
     assert results["bucket"]["cluster_type"] == "ORIGINAL_DST"
@@ -129,7 +129,7 @@ def test_wildcard_without_resolution_is_an_original_destination_cluster_at_the_s
 def test_imds_as_a_made_up_host_reaches_its_static_endpoint_and_unknown_hosts_do_not():
     calls = [_http_call("imds", "169.254.169.254", "169.254.169.254", 80),
              _http_call("unknown", "metadata.example.com", "169.254.169.254", 80)]
-    _, results = _simulate(_docs(IMDS_ENTRY), calls)
+    results = _simulate(_docs(IMDS_ENTRY), calls)[1]
 
     imds = results["imds"]
     assert imds["error"] == ""
@@ -170,7 +170,7 @@ def test_a_sidecar_resource_decides_whether_the_namespace_sees_its_own_services(
                "metadata": {"name": "default", "namespace": "orders"},
                "spec": {"egress": [{"hosts": hosts}]}}
     calls = [_http_call("payments", "payments.orders.svc.cluster.local", "10.96.0.20", 8080)]
-    _, results = _simulate(_docs(sidecar, IMDS_ENTRY), calls, kubernetes=PAYMENTS)
+    results = _simulate(_docs(sidecar, IMDS_ENTRY), calls, kubernetes=PAYMENTS)[1]
 
     assert results["payments"]["error"] == ""
     assert results["payments"]["cluster"] == cluster
@@ -274,8 +274,8 @@ def test_through_the_egress_gateway_sidecar_to_gateway_to_host():
 
 def test_without_the_authorization_policy_the_gateway_chain_has_no_rbac():
     config = _docs(_entry("sqs", SQS, "DNS"), *_through_gateway(SQS, "sqs"))
-    _, results = _simulate(config, GATEWAY_CALLS, proxies={"app": SIDECAR, "egw": EGRESS_GATEWAY},
-                           kubernetes=_gateway_kubernetes())
+    results = _simulate(config, GATEWAY_CALLS, proxies={"app": SIDECAR, "egw": EGRESS_GATEWAY},
+                        kubernetes=_gateway_kubernetes())[1]
     assert results["gateway"]["cluster"] == f"outbound|443||{SQS}"
     assert results["gateway"]["rbac"] == []
     assert "envoy.filters.network.rbac" not in results["gateway"]["network_filters"]
@@ -287,8 +287,8 @@ def test_without_the_authorization_policy_the_gateway_chain_has_no_rbac():
 ], ids=["gateway-pod-unlabelled", "gateway-pod-labelled-istio"])
 def test_the_sidecar_to_gateway_hop_uses_istio_mtls_only_for_labelled_endpoints(pod_labels, mtls):
     config = _docs(_entry("sqs", SQS, "DNS"), *_through_gateway(SQS, "sqs"))
-    _, results = _simulate(config, GATEWAY_CALLS[:1], proxies={"app": SIDECAR, "egw": EGRESS_GATEWAY},
-                           kubernetes=_gateway_kubernetes(pod_labels))
+    results = _simulate(config, GATEWAY_CALLS[:1], proxies={"app": SIDECAR, "egw": EGRESS_GATEWAY},
+                        kubernetes=_gateway_kubernetes(pod_labels))[1]
     assert results["sidecar"]["upstream_tls"] == "auto_mtls"
     assert results["sidecar"]["istio_mtls_endpoints"] == mtls
 
@@ -452,4 +452,3 @@ def _walk(node):
     elif isinstance(node, list):
         for value in node:
             yield from _walk(value)
-
