@@ -416,6 +416,28 @@ def test_a_waypoint_serves_entries_that_use_it_with_policies_bound_to_it(use_way
     assert policies == {"ns[egress]-policy[egress-waypoint-allow]-rule[0]"}
 
 
+@pytest.mark.parametrize("flags, chain", [
+    ({}, ""),
+    ({"ENABLE_WILDCARD_HOST_SERVICE_ENTRIES_FOR_TLS": "true"}, f"inbound-vip|443|tcp|{S3_WILDCARD}"),
+], ids=["default-flags", "wildcard-tls-enabled"])
+def test_istiod_feature_flags_reach_the_generator(flags, chain):
+    # A waypoint serves a DYNAMIC_DNS wildcard over TLS only with this flag
+    # (SNI spoofing risk); sidecars and gateways need none (test_wildcard_at_the_gateway).
+    s3 = _entry("s3", S3_WILDCARD, "DYNAMIC_DNS", namespace="egress")
+    s3["metadata"]["labels"] = {"istio.io/use-waypoint": "egress-waypoint"}
+    s3["status"] = {"addresses": [{"value": "240.240.0.2", "host": S3_WILDCARD}]}
+    proxies = {"wp": {"type": "waypoint", "namespace": "egress", "labels": WAYPOINT_LABELS, "ips": [WAYPOINT_IP]}}
+    calls = [_tls_call("bucket", BUCKET, proxy="wp", address="240.240.0.2")]
+    results = _simulate(_waypoint_config(True) + "---\n" + _docs(s3), calls, proxies=proxies,
+                        kubernetes=WAYPOINT_KUBERNETES, istiod_env=flags)[1]
+
+    assert results["bucket"]["filter_chain"] == chain
+    if chain:
+        assert results["bucket"]["cluster_type"] == "dynamic_forward_proxy"
+    else:
+        assert results["bucket"]["error"] == "no filter chains matched"
+
+
 # --------------------------------------------------------------------------
 # The runner
 

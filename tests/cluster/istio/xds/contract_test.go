@@ -229,6 +229,9 @@ func (r *Request) check() []string {
 	default:
 		errs = append(errs, fmt.Sprintf("mesh.outbound_traffic_policy %q: want ALLOW_ANY or REGISTRY_ONLY", r.Mesh.OutboundTrafficPolicy))
 	}
+	if _, ok := r.IstiodEnv["PILOT_ENABLE_AMBIENT"]; ok {
+		errs = append(errs, "istiod_env.PILOT_ENABLE_AMBIENT: set mesh.ambient instead")
+	}
 	ids := make([]string, 0, len(r.Proxies))
 	for id := range r.Proxies {
 		ids = append(ids, id)

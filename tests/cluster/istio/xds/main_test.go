@@ -60,12 +60,18 @@ func TestMain(m *testing.M) {
 // from it) into package variables at start-up, before any code of ours runs,
 // so the only faithful way to change them is to start again with them set.
 func applyIstiodEnv(req *Request) {
-	want := map[string]string{"PILOT_ENABLE_AMBIENT": fmt.Sprint(req.ambient())}
+	if os.Getenv(reexecMarker) == "1" {
+		return
+	}
+	want := map[string]string{}
 	for k, v := range req.IstiodEnv {
 		want[k] = v
 	}
-	if os.Getenv(reexecMarker) == "1" {
-		return
+	// Unset is istio's default, false: restart only when it must change.
+	if req.ambient() {
+		want["PILOT_ENABLE_AMBIENT"] = "true"
+	} else if v, ok := os.LookupEnv("PILOT_ENABLE_AMBIENT"); ok && v != "false" {
+		want["PILOT_ENABLE_AMBIENT"] = "false"
 	}
 	differs := false
 	for k, v := range want {
