@@ -104,7 +104,7 @@ def test_exact_host_reaches_its_dns_cluster_and_an_undeclared_sni_is_blackholed(
     assert declared["cluster"] == f"outbound|443||{SQS}"
     assert declared["cluster_type"] == "STRICT_DNS"
     assert declared["endpoints"] == [f"{SQS}:443"]
-    assert declared["network_filters"][-1] == "envoy.filters.network.tcp_proxy"
+    assert declared["network_filters"] == ["istio.stats", "envoy.filters.network.tcp_proxy"]
     assert results["undeclared"]["cluster"] == "BlackHoleCluster"
     assert response["rejected_config"] == []
     assert response["proxies"]["app"]["istio_version"] == "1.30.0"
@@ -261,7 +261,8 @@ def test_through_the_egress_gateway_sidecar_to_gateway_to_host():
     assert gateway["listener"] == "0.0.0.0_8443"
     assert gateway["cluster"] == f"outbound|443||{SQS}"
     assert gateway["cluster_type"] == "STRICT_DNS"
-    assert gateway["network_filters"][-2:] == ["envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy"]
+    # Authorization first, then the default install's metrics, then the proxying.
+    assert gateway["network_filters"] == ["envoy.filters.network.rbac", "istio.stats", "envoy.filters.network.tcp_proxy"]
     [rbac] = gateway["rbac"]
     assert rbac["@type"].endswith("envoy.extensions.filters.network.rbac.v3.RBAC")
     assert rbac["rules"].get("action", "ALLOW") == "ALLOW"
@@ -278,7 +279,7 @@ def test_without_the_authorization_policy_the_gateway_chain_has_no_rbac():
                         kubernetes=_gateway_kubernetes())[1]
     assert results["gateway"]["cluster"] == f"outbound|443||{SQS}"
     assert results["gateway"]["rbac"] == []
-    assert "envoy.filters.network.rbac" not in results["gateway"]["network_filters"]
+    assert results["gateway"]["network_filters"] == ["istio.stats", "envoy.filters.network.tcp_proxy"]
 
 
 @pytest.mark.parametrize("pod_labels, mtls", [

@@ -46,8 +46,9 @@ type Mesh struct {
 	// Ambient runs istiod as with PILOT_ENABLE_AMBIENT=true. Unset means:
 	// true when a waypoint proxy is in the request, false otherwise.
 	Ambient *bool `json:"ambient,omitempty"`
-	// Optional MeshConfig YAML, applied over istio's defaults before the
-	// two fields above.
+	// Optional MeshConfig YAML, applied before the two fields above over the
+	// mesh config of a default install: istio's defaults plus
+	// defaultProviders.metrics [prometheus], as the istio-discovery chart writes.
 	Config string `json:"config,omitempty"`
 }
 

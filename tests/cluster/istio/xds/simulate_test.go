@@ -67,8 +67,12 @@ func TestSimulate(t *testing.T) {
 	}
 }
 
+// meshConfig is the mesh config of a default install (istio's defaults plus
+// the Prometheus metrics provider the istio-discovery chart writes, which
+// puts istio.stats on every chain), then the request's.
 func meshConfig(req Mesh) (*meshconfig.MeshConfig, error) {
 	m := mesh.DefaultMeshConfig()
+	m.DefaultProviders = &meshconfig.MeshConfig_DefaultProviders{Metrics: []string{"prometheus"}}
 	if req.Config != "" {
 		applied, err := mesh.ApplyMeshConfig(req.Config, m)
 		if err != nil {
