@@ -5,13 +5,15 @@
 Each cluster is one kube-apiserver process (etcd runs inside it) on free
 loopback ports, with Istio's CRDs installed. Everything lives in
 ``.localcluster/``; binaries are built from Go modules once and cached outside
-the working tree, keyed by version and by a hash of the Go sources.
+the working tree, keyed by version and by a hash of the Go sources. The build
+also makes xds-simulate, the xDS simulation harness (tests/cluster/istio/xds).
 
     localcluster.py build                  build or reuse the binaries
     localcluster.py up [NAME ...]          start clusters ($CLUSTERS, default "local-a local-b")
     localcluster.py down [NAME ...]        stop clusters we started and delete their state
     localcluster.py stop NAME / start NAME stop or restart one API server, keeping its data
     localcluster.py status                 one line per cluster
+    localcluster.py simulation-copy        refresh xds-simulate's copy of istio's simulation (after a pin change)
 
 The Makefile, the tests and the demo all drive clusters through this file.
 """
@@ -27,6 +29,7 @@ import ipaddress
 import json
 import os
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -52,6 +55,8 @@ DEFAULT_CLUSTERS = "local-a local-b"
 KUBERNETES_VERSION = "v1.36.3"
 ISTIO_API_VERSION = "v1.30.8"
 ISTIO_BRANCH = "1.30"
+XDS_PACKAGE = "meshops.io/aws-egress/localcluster/istio/xds"
+SIMULATION_IMPORT = '\t"istio.io/istio/pilot/test/xds"\n'
 READY_TIMEOUT = float(os.environ.get("LOCALCLUSTER_READY_TIMEOUT", "90"))
 # How often a start picks new ports when another process took one between the
 # check and the bind.
@@ -94,6 +99,10 @@ class Binary:
     module_dir: Path
     package: str
     ldflags: tuple[str, ...]
+    # What its cache key hashes, relative to module_dir ("" is the whole module).
+    sources: tuple[str, ...] = ("",)
+    # A test binary (`go test -c`) rather than a command (`go build`).
+    test: bool = False
 
 
 def _binaries() -> list[Binary]:
@@ -109,20 +118,82 @@ def _binaries() -> list[Binary]:
         f"-X istio.io/istio/pkg/version.buildVersion={ISTIO_BRANCH}-dev",
         "-X istio.io/istio/pkg/version.buildStatus=Clean",
     ]
+    # The two Istio binaries share one go.mod but are keyed apart: changing the
+    # harness does not rebuild istioctl, nor the other way round.
     return [
         Binary("kube-apiserver", HERE / "k8s", "./cmd/kube-apiserver", tuple(k8s_version)),
         Binary("kubectl", HERE / "k8s", "./cmd/kubectl", tuple(k8s_version)),
-        Binary("istioctl", HERE / "istio", "./cmd/istioctl", tuple(istio_version)),
+        Binary("istioctl", HERE / "istio", "./cmd/istioctl", tuple(istio_version),
+               sources=("cmd/istioctl", "go.mod", "go.sum")),
+        Binary("xds-simulate", HERE / "istio", "./xds",
+               (f"-X {XDS_PACKAGE}.istioVersion={_istio_module_version()}",),
+               sources=("xds", "go.mod", "go.sum"), test=True),
     ]
 
 
-def _source_hash(module_dir: Path) -> str:
+def _source_hash(module_dir: Path, sources: tuple[str, ...] = ("",)) -> str:
     digest = hashlib.sha256()
-    for path in sorted(module_dir.rglob("*")):
+    files: set[Path] = set()
+    for source in sources:
+        top = module_dir / source
+        files.update([top] if top.is_file() else top.rglob("*"))
+    for path in sorted(files):
         if path.is_file() and path.suffix in {".go", ".mod", ".sum"}:
             digest.update(path.relative_to(module_dir).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
+
+
+def _istio_module_version() -> str:
+    """The istio.io/istio pseudo-version tests/cluster/istio/go.mod pins."""
+    match = re.search(r"^require istio\.io/istio (\S+)$", (HERE / "istio" / "go.mod").read_text(), re.M)
+    if not match:
+        raise ClusterError("tests/cluster/istio/go.mod does not pin istio.io/istio on a `require` line of its own")
+    return match.group(1)
+
+
+def _istio_module_dir() -> Path:
+    version = _istio_module_version()
+    result = subprocess.run([_go(), "mod", "download", "-json", f"istio.io/istio@{version}"],
+                            cwd=HERE / "istio", capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ClusterError(f"cannot download istio.io/istio {version}: {result.stderr.strip()}")
+    return Path(json.loads(result.stdout)["Dir"])
+
+
+def simulation_copy(upstream: str) -> str:
+    """istio's pilot/pkg/simulation/traffic.go as the harness keeps it.
+
+    Only NewSimulation goes, with the pilot/test/xds import it needs: that
+    package imports one the Go module proxy does not serve (see
+    tests/cluster/istio/xds/simulation/doc.go).
+    """
+    new_simulation = re.findall(r"^func NewSimulation\(.*?^}\n\n", upstream, re.S | re.M)
+    if upstream.count(SIMULATION_IMPORT) != 1 or len(new_simulation) != 1:
+        raise ClusterError("istio's pilot/pkg/simulation/traffic.go no longer has exactly one NewSimulation "
+                           "and one pilot/test/xds import; see tests/cluster/istio/xds/simulation/doc.go")
+    return upstream.replace(SIMULATION_IMPORT, "").replace(new_simulation[0], "")
+
+
+def simulation_files() -> tuple[Path, Path]:
+    """istio's simulator in the module cache, and the harness's copy of it."""
+    return (_istio_module_dir() / "pilot" / "pkg" / "simulation" / "traffic.go",
+            HERE / "istio" / "xds" / "simulation" / "traffic.go")
+
+
+def refresh_simulation_copy() -> None:
+    """Rewrite the harness's copy of istio's simulation from the pinned istio.io/istio."""
+    upstream, ours = simulation_files()
+    ours.write_text(simulation_copy(upstream.read_text()))
+    print(f"wrote {ours.relative_to(ROOT)} from istio.io/istio {_istio_module_version()}")
+
+
+def _check_simulation_copy() -> None:
+    """Refuse to build the harness on a copy of istio's simulation that is not the pinned one."""
+    upstream, ours = simulation_files()
+    if ours.read_text() != simulation_copy(upstream.read_text()):
+        raise ClusterError(f"{ours.relative_to(ROOT)} is not istio's {upstream.name} at {_istio_module_version()} "
+                           f"less NewSimulation; refresh it with `{Path(__file__).name} simulation-copy`")
 
 
 def _go() -> str:
@@ -137,13 +208,16 @@ def build() -> None:
     BIN.mkdir(parents=True, exist_ok=True)
     for binary in _binaries():
         version = KUBERNETES_VERSION if binary.module_dir.name == "k8s" else f"istio-{ISTIO_BRANCH}"
-        target = CACHE / f"{binary.name}-{version}-{_source_hash(binary.module_dir)}" / binary.name
+        target = CACHE / f"{binary.name}-{version}-{_source_hash(binary.module_dir, binary.sources)}" / binary.name
         if not target.exists():
+            if binary.name == "xds-simulate":
+                _check_simulation_copy()
             print(f"building {binary.name} {version} (first time only, several minutes) ...", flush=True)
             started = time.monotonic()
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_suffix(".partial")
-            cmd = [_go(), "build", "-mod=readonly", "-trimpath", "-buildvcs=false",
+            verb = ["test", "-c"] if binary.test else ["build"]
+            cmd = [_go(), *verb, "-mod=readonly", "-trimpath", "-buildvcs=false",
                    "-ldflags", " ".join(("-s", "-w") + binary.ldflags), "-o", str(partial), binary.package]
             result = subprocess.run(cmd, cwd=binary.module_dir, env={**os.environ, "CGO_ENABLED": "0"},
                                     capture_output=True, text=True, check=False)
@@ -625,7 +699,8 @@ def _rss_mib(pid: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["build", "up", "down", "stop", "start", "kill", "status", "crds"])
+    parser.add_argument("command", choices=["build", "up", "down", "stop", "start", "kill", "status", "crds",
+                                            "simulation-copy"])
     parser.add_argument("names", nargs="*")
     args = parser.parse_args(argv)
     try:
@@ -633,6 +708,8 @@ def main(argv: list[str] | None = None) -> int:
             build()
         elif args.command == "crds":
             print(istio_crds())
+        elif args.command == "simulation-copy":
+            refresh_simulation_copy()
         elif args.command == "up":
             up(names_from(args.names))
         elif args.command == "start":

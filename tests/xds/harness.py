@@ -1,0 +1,71 @@
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run the xDS simulation harness (xds-simulate) on one request.
+
+xds-simulate runs istiod's own config generation in-process and reports what a
+sidecar, gateway or waypoint proxy would do with given calls. The request and
+response formats are described in tests/cluster/istio/xds/contract_test.go and
+in the README ("The xDS simulation harness").
+
+    from harness import simulate
+    response = simulate({"mesh": {...}, "config": "...", "proxies": {...}, "calls": [...]})
+
+Self-contained on purpose (standard library only, no Ansible): it can move
+into the collection's Python package as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+# Where `make cluster-build` links it; XDS_SIMULATE overrides.
+DEFAULT_BINARY = Path(__file__).resolve().parents[2] / ".localcluster" / "bin" / "xds-simulate"
+BUILD_HINT = "build it with `make cluster-build`"
+TAIL_LINES = 20
+
+
+class HarnessError(RuntimeError):
+    """The harness could not produce a response: missing, failed or timed out."""
+
+
+def default_binary() -> Path:
+    return Path(os.environ.get("XDS_SIMULATE") or DEFAULT_BINARY)
+
+
+def simulate(request: dict, binary: Path | None = None, timeout: float = 120) -> dict:
+    """Run one request through xds-simulate and return its parsed response.
+
+    Raises HarnessError with one line when the binary is missing, and with the
+    tails of its stderr and stdout when it fails.
+    """
+    binary = Path(binary) if binary is not None else default_binary()
+    if not binary.is_file():
+        raise HarnessError(f"xds-simulate not found at {binary}: {BUILD_HINT}")
+    with tempfile.TemporaryDirectory(prefix="xds-simulate-") as tmp:
+        request_file = Path(tmp) / "request.json"
+        response_file = Path(tmp) / "response.json"
+        request_file.write_text(json.dumps(request))
+        cmd = [str(binary), "-test.run=^TestSimulate$", f"-request={request_file}", f"-response={response_file}"]
+        try:
+            result = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as err:
+            raise HarnessError(f"xds-simulate did not finish within {timeout:g}s{_tails(err.stderr, err.stdout)}") from err
+        if result.returncode != 0 or not response_file.exists():
+            raise HarnessError(f"xds-simulate failed (exit {result.returncode}){_tails(result.stderr, result.stdout)}")
+        return json.loads(response_file.read_text())
+
+
+def _tails(stderr: str | bytes | None, stdout: str | bytes | None) -> str:
+    """The last lines of both streams: request errors go to stderr, test failures to stdout."""
+    parts = []
+    for name, text in (("stderr", stderr), ("stdout", stdout)):
+        if isinstance(text, bytes):
+            text = text.decode(errors="replace")
+        lines = (text or "").strip().splitlines()
+        if lines:
+            parts.append(f"--- {name} (last {min(len(lines), TAIL_LINES)} lines):\n" + "\n".join(lines[-TAIL_LINES:]))
+    return (":\n" + "\n".join(parts)) if parts else ""
