@@ -52,6 +52,7 @@ DEFAULT_CLUSTERS = "local-a local-b"
 KUBERNETES_VERSION = "v1.36.3"
 ISTIO_API_VERSION = "v1.30.8"
 ISTIO_BRANCH = "1.30"
+TOXIPROXY_VERSION = "v2.5.0"
 READY_TIMEOUT = float(os.environ.get("LOCALCLUSTER_READY_TIMEOUT", "90"))
 # How often a start picks new ports when another process took one between the
 # check and the bind.
@@ -94,6 +95,8 @@ class Binary:
     module_dir: Path
     package: str
     ldflags: tuple[str, ...]
+    # The cache key's version; empty: Kubernetes' or Istio's, after module_dir.
+    version: str = ""
 
 
 def _binaries() -> list[Binary]:
@@ -135,8 +138,8 @@ def _go() -> str:
 def build() -> None:
     """Build missing binaries into the cache and link them into .localcluster/bin."""
     BIN.mkdir(parents=True, exist_ok=True)
-    for binary in _binaries():
-        version = KUBERNETES_VERSION if binary.module_dir.name == "k8s" else f"istio-{ISTIO_BRANCH}"
+    for binary in [*_binaries(), _toxiproxy_binary()]:
+        version = binary.version or (KUBERNETES_VERSION if binary.module_dir.name == "k8s" else f"istio-{ISTIO_BRANCH}")
         target = CACHE / f"{binary.name}-{version}-{_source_hash(binary.module_dir)}" / binary.name
         if not target.exists():
             print(f"building {binary.name} {version} (first time only, several minutes) ...", flush=True)
@@ -156,6 +159,12 @@ def build() -> None:
         if link.is_symlink() or link.exists():
             link.unlink()
         link.symlink_to(target)
+
+
+def _toxiproxy_binary() -> Binary:
+    """Shopify's toxiproxy server, built from its own module (see toxiproxy/go.mod)."""
+    return Binary("toxiproxy-server", HERE / "toxiproxy", "github.com/Shopify/toxiproxy/v2/cmd/server",
+                  (f"-X github.com/Shopify/toxiproxy/v2.Version={TOXIPROXY_VERSION}",), TOXIPROXY_VERSION)
 
 
 def istio_crds() -> Path:
