@@ -3,15 +3,17 @@
 """Local Kubernetes control planes for tests and the demo.
 
 Each cluster is one kube-apiserver process (etcd runs inside it) on free
-loopback ports, with Istio's CRDs installed. Everything lives in
-``.localcluster/``; binaries are built from Go modules once and cached outside
-the working tree, keyed by version and by a hash of the Go sources.
+loopback ports, with CRDs installed (Istio's, the Gateway API's and Cilium's;
+$LOCALCLUSTER_CRDS picks fewer). Everything lives in ``.localcluster/``;
+binaries are built from Go modules once and cached outside the working tree,
+keyed by version and by a hash of the Go sources.
 
     localcluster.py build                  build or reuse the binaries
     localcluster.py up [NAME ...]          start clusters ($CLUSTERS, default "local-a local-b")
     localcluster.py down [NAME ...]        stop clusters we started and delete their state
     localcluster.py stop NAME / start NAME stop or restart one API server, keeping its data
     localcluster.py status                 one line per cluster
+    localcluster.py crds                   the CRD files $LOCALCLUSTER_CRDS selects
 
 The Makefile, the tests and the demo all drive clusters through this file.
 """
@@ -22,6 +24,7 @@ import argparse
 import base64
 import concurrent.futures
 import datetime
+import functools
 import hashlib
 import ipaddress
 import json
@@ -53,6 +56,8 @@ KUBERNETES_VERSION = "v1.36.3"
 ISTIO_API_VERSION = "v1.30.8"
 ISTIO_BRANCH = "1.30"
 TOXIPROXY_VERSION = "v2.5.0"
+GATEWAY_API_VERSION = "v1.6.3"
+CILIUM_VERSION = "v1.20.2"
 READY_TIMEOUT = float(os.environ.get("LOCALCLUSTER_READY_TIMEOUT", "90"))
 # How often a start picks new ports when another process took one between the
 # check and the bind.
@@ -167,16 +172,74 @@ def _toxiproxy_binary() -> Binary:
                   (f"-X github.com/Shopify/toxiproxy/v2.Version={TOXIPROXY_VERSION}",), TOXIPROXY_VERSION)
 
 
+# --------------------------------------------------------------------------
+# CRDs, read from Go modules in the module cache
+
+# Set name: module, version, and a CRD file or a directory of them in the module.
+CRD_SETS = {
+    "istio": ("istio.io/api", ISTIO_API_VERSION, ("kubernetes/customresourcedefinitions.gen.yaml",)),
+    "gateway-api": ("sigs.k8s.io/gateway-api", GATEWAY_API_VERSION, ("config/crd/standard",)),
+    # The stable cilium.io/v2 CRDs (network policies among them); not the v2alpha1 ones.
+    "cilium": ("github.com/cilium/cilium", CILIUM_VERSION, ("pkg/k8s/apis/cilium.io/client/crds/v2",)),
+}
+DEFAULT_CRD_SETS = ("istio", "gateway-api", "cilium")
+_MODULES_LOCK = threading.Lock()
+
+
+@functools.cache
+def _module_dir(module: str, version: str) -> Path:
+    """A module's directory in the Go module cache, downloaded through the module proxy if missing."""
+    # Outside our own modules, so none of their requirements or replacements apply.
+    result = subprocess.run([_go(), "mod", "download", "-json", f"{module}@{version}"],
+                            cwd=HERE, capture_output=True, text=True, check=False)
+    try:
+        answer = json.loads(result.stdout)
+    except ValueError:
+        answer = {}
+    if result.returncode != 0 or "Dir" not in answer:
+        error = answer.get("Error") or result.stderr.strip() or f"go exited with {result.returncode}"
+        raise ClusterError(f"cannot download {module} {version}: {error}")
+    return Path(answer["Dir"])
+
+
+def _only_crds(path: Path) -> bool:
+    """True if every document in a manifest is a CRD (the Gateway API ships a ValidatingAdmissionPolicy next to its CRDs)."""
+    kinds = [line.split(":", 1)[1].strip() for line in path.read_text().splitlines() if line.startswith("kind:")]
+    return bool(kinds) and all(kind == "CustomResourceDefinition" for kind in kinds)
+
+
+def crd_files(sets: list[str] | tuple[str, ...]) -> list[Path]:
+    """The CRD manifests of the named sets, in the module cache."""
+    files = []
+    for name in sets:
+        module, version, paths = CRD_SETS[name]
+        with _MODULES_LOCK:
+            root = _module_dir(module, version)
+        for relative in paths:
+            path = root / relative
+            found = sorted(p for p in path.glob("*.yaml") if _only_crds(p)) if path.is_dir() else [path]
+            if not found or not found[0].exists():
+                raise ClusterError(f"{module} {version} has no CRDs at {relative}")
+            files += found
+    return files
+
+
 def istio_crds() -> Path:
     """Istio's CRD file, read from the istio.io/api module in the Go module cache."""
-    result = subprocess.run([_go(), "mod", "download", "-json", f"istio.io/api@{ISTIO_API_VERSION}"],
-                            cwd=HERE / "istio", capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise ClusterError(f"cannot download istio.io/api {ISTIO_API_VERSION}: {result.stderr.strip()}")
-    path = Path(json.loads(result.stdout)["Dir"]) / "kubernetes" / "customresourcedefinitions.gen.yaml"
-    if not path.exists():
-        raise ClusterError(f"istio.io/api {ISTIO_API_VERSION} has no {path.name}")
-    return path
+    return crd_files(["istio"])[0]
+
+
+def _crd_sets_from_env() -> list[str]:
+    """$LOCALCLUSTER_CRDS as a list of known sets (comma-separated; unset or empty: all)."""
+    value = os.environ.get("LOCALCLUSTER_CRDS", "").strip()
+    if not value:
+        return list(DEFAULT_CRD_SETS)
+    wanted = {name.strip() for name in value.split(",") if name.strip()}
+    unknown = sorted(wanted - set(CRD_SETS))
+    if unknown or not wanted:
+        raise ClusterError(f"LOCALCLUSTER_CRDS: {f'unknown CRD set {unknown[0]!r}' if unknown else 'no CRD set'}; "
+                           f"use a comma-separated list of {', '.join(CRD_SETS)}")
+    return [name for name in CRD_SETS if name in wanted]
 
 
 # --------------------------------------------------------------------------
@@ -294,15 +357,19 @@ def _ports_of_other_clusters(name: str) -> set[int]:
     return ports
 
 
+def _save(cluster: Cluster, info: dict) -> dict:
+    cluster.info_file.write_text(json.dumps(info, indent=2) + "\n")
+    cluster.info_file.chmod(0o600)
+    return info
+
+
 def _assign_ports(cluster: Cluster, info: dict) -> dict:
     """Give a cluster new ports, keep the rest of its state, and save it."""
     avoid = _ports_of_other_clusters(cluster.name) | set(info.get("ports", {}).values())
     api, etcd_client, etcd_peer = _choose_ports(3, avoid)
     info = {**info, "server": f"https://127.0.0.1:{api}",
             "ports": {"apiserver": api, "etcd_client": etcd_client, "etcd_peer": etcd_peer}}
-    cluster.info_file.write_text(json.dumps(info, indent=2) + "\n")
-    cluster.info_file.chmod(0o600)
-    return info
+    return _save(cluster, info)
 
 
 def _port_busy(port: int) -> bool:
@@ -364,9 +431,11 @@ def _write_pki(cluster_dir: Path) -> None:
 
 
 def _prepare(cluster: Cluster) -> dict:
-    """First start: ports, PKI, tokens and audit policy. Later starts reuse them."""
+    """First start: ports, PKI, tokens, audit policy and CRD sets. Later starts reuse them."""
     if cluster.info_file.exists():
         return cluster.info()
+    # Before anything is written, so a typo leaves no half-made cluster behind.
+    crds = _crd_sets_from_env()
     cluster.dir.mkdir(parents=True, exist_ok=True)
     _write_pki(cluster.dir)
     tokens = {user: secrets.token_hex(24) for user in USERS}
@@ -381,6 +450,7 @@ def _prepare(cluster: Cluster) -> dict:
         "ca_file": str(cluster.dir / "pki" / "ca.crt"),
         "tokens": tokens,
         "audit_log": str(cluster.audit_log),
+        "crds": crds,
     })
 
 
@@ -476,15 +546,45 @@ def kubectl(cluster: str, *args: str, check: bool = True, **kwargs) -> subproces
                           capture_output=True, text=True, check=check, **kwargs)
 
 
-def _install_istio(cluster: Cluster) -> None:
-    """Istio's CRDs, Established, and the istio-system namespace. Idempotent."""
-    crds = istio_crds()
-    for args in (["apply", "--server-side", "--force-conflicts", "-f", str(crds)],
-                 ["wait", "--for=condition=Established", "--timeout=60s", "-f", str(crds)],
-                 ["create", "namespace", "istio-system"]):
-        result = kubectl(cluster.name, *args, check=False)
-        if result.returncode != 0 and "AlreadyExists" not in result.stderr:
-            raise ClusterError(f"cluster {cluster.name}: kubectl {args[0]} failed: {result.stderr.strip()}")
+def _install_crds(cluster: Cluster, info: dict) -> None:
+    """The cluster's CRD sets, Established, and the istio-system namespace. Idempotent.
+
+    One apply for all files, straight to the API server, then one wait. A
+    restart skips the apply when the same files were applied before and all
+    their CRDs are Established.
+    """
+    files = [str(path) for path in crd_files(info.get("crds", DEFAULT_CRD_SETS))]
+    applied = info.get("crds_applied", {})
+    if applied.get("files") != files or _not_established(cluster, info, applied["names"]):
+        args = ["apply", "--server-side", "--force-conflicts", "-o", "name", *(f"-f={path}" for path in files)]
+        result = kubectl(cluster.name, f"--server={info['server']}", *args, check=False)
+        if result.returncode != 0:
+            raise ClusterError(f"cluster {cluster.name}: kubectl apply failed: {result.stderr.strip()}")
+        names = sorted(line.split("/", 1)[1] for line in result.stdout.split())
+        deadline = time.monotonic() + 60
+        while missing := _not_established(cluster, info, names):
+            if time.monotonic() > deadline:
+                raise ClusterError(f"cluster {cluster.name}: {len(missing)} CRDs not Established after 60s, "
+                                   f"{missing[0]} among them")
+            time.sleep(0.1)
+        _save(cluster, {**info, "crds_applied": {"files": files, "names": names}})
+    result = kubectl(cluster.name, f"--server={info['server']}", "create", "namespace", "istio-system", check=False)
+    if result.returncode != 0 and "AlreadyExists" not in result.stderr:
+        raise ClusterError(f"cluster {cluster.name}: kubectl create failed: {result.stderr.strip()}")
+
+
+def _not_established(cluster: Cluster, info: dict, names: list[str]) -> list[str]:
+    """The named CRDs that are missing or not Established, from one list request.
+
+    One request instead of `kubectl wait`, which takes about 0.1 s per object.
+    """
+    status, body = _request(info, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", timeout=30)
+    if status != 200:
+        raise ClusterError(f"cluster {cluster.name}: listing CRDs answered {status}: {body.strip()[:200]}")
+    established = {crd["metadata"]["name"] for crd in json.loads(body)["items"]
+                   if any(condition["type"] == "Established" and condition["status"] == "True"
+                          for condition in (crd.get("status") or {}).get("conditions") or [])}
+    return [name for name in names if name not in established]
 
 
 def _write_kubeconfig() -> None:
@@ -552,7 +652,7 @@ def _ready_and_installed(cluster: Cluster, info: dict, process: subprocess.Popen
                 info = _assign_ports(cluster, info)
                 _write_kubeconfig()
             process = _spawn(cluster, info)
-    _install_istio(cluster)
+    _install_crds(cluster, info)
 
 
 def up(names: list[str]) -> None:
@@ -561,8 +661,19 @@ def up(names: list[str]) -> None:
     started = start(names)
     if not started:
         print(f"already running: {' '.join(running)} (nothing to do); kubeconfig: {KUBECONFIG}")
-        return
-    print(f"started {' '.join(started)} in {time.monotonic() - started_at:.1f}s; kubeconfig: {KUBECONFIG}")
+    else:
+        print(f"started {' '.join(started)} in {time.monotonic() - started_at:.1f}s; kubeconfig: {KUBECONFIG}")
+    _note_kept_settings(names)
+
+
+def _note_kept_settings(names: list[str]) -> None:
+    """Say so when LOCALCLUSTER_CRDS asks for what an existing cluster was not created with."""
+    for name in names:
+        info = Cluster(name).info()
+        if os.environ.get("LOCALCLUSTER_CRDS", "").strip() and \
+                _crd_sets_from_env() != info.get("crds", list(DEFAULT_CRD_SETS)):
+            print(f"note: {name} keeps LOCALCLUSTER_CRDS={','.join(info.get('crds', DEFAULT_CRD_SETS))} "
+                  f"from its creation; `make cluster-down` first to change that", file=sys.stderr)
 
 
 def stop(names: list[str], timeout: float = 20.0) -> list[str]:
@@ -641,7 +752,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             build()
         elif args.command == "crds":
-            print(istio_crds())
+            print("\n".join(map(str, crd_files(_crd_sets_from_env()))))
         elif args.command == "up":
             up(names_from(args.names))
         elif args.command == "start":

@@ -1,6 +1,7 @@
 # Copyright: Contributors to the meshops.aws_egress project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The foundation every other test stands on: a real API server with Istio's CRDs."""
+"""The foundation every other test stands on: a real API server with Istio's CRDs (and the Gateway
+API's and Cilium's)."""
 
 from __future__ import annotations
 
@@ -138,8 +139,10 @@ def test_unprivileged_token_is_forbidden_to_create_a_service_entry(local_cluster
 
 
 def _launcher(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    # Scratch clusters get the defaults unless a test asks otherwise, whatever the run's own settings.
+    inherited = {k: v for k, v in os.environ.items() if k != "LOCALCLUSTER_CRDS"}
     return subprocess.run([sys.executable, str(ROOT / "tests" / "cluster" / "localcluster.py"), *args],
-                          capture_output=True, text=True, check=False, env={**os.environ, **(env or {})})
+                          capture_output=True, text=True, check=False, env={**inherited, **(env or {})})
 
 
 def _our_processes(cluster_dir: Path) -> list[int]:
@@ -243,3 +246,110 @@ def test_a_cluster_that_never_gets_ready_says_so(scratch):
     assert result.returncode == 1
     assert f"cluster {scratch.name} not ready after" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+# --- more CRDs: the Gateway API's and Cilium's ------------------------------------------------
+
+WAYPOINT = {
+    "apiVersion": "gateway.networking.k8s.io/v1",
+    "kind": "Gateway",
+    "metadata": {"name": "foundation-waypoint", "namespace": "default", "labels": {"istio.io/waypoint-for": "service"}},
+    "spec": {"gatewayClassName": "istio-waypoint", "listeners": [{"name": "mesh", "port": 15008, "protocol": "HBONE"}]},
+}
+
+FQDN_POLICY = {
+    "apiVersion": "cilium.io/v2",
+    "kind": "CiliumNetworkPolicy",
+    "metadata": {"name": "foundation-aws-egress", "namespace": "default"},
+    "spec": {
+        "endpointSelector": {"matchLabels": {"app": "uploader"}},
+        "egress": [
+            {"toEndpoints": [{"matchLabels": {"k8s:io.kubernetes.pod.namespace": "kube-system", "k8s:k8s-app": "kube-dns"}}],
+             "toPorts": [{"ports": [{"port": "53", "protocol": "ANY"}], "rules": {"dns": [{"matchPattern": "*"}]}}]},
+            {"toFQDNs": [{"matchName": "sts.amazonaws.com"}, {"matchPattern": "*.s3.us-east-1.amazonaws.com"}],
+             "toPorts": [{"ports": [{"port": "443", "protocol": "TCP"}]}]},
+        ],
+    },
+}
+
+
+def _resources(cluster, group_version: str) -> set[str]:
+    return {r["name"] for r in json.loads(cluster.kubectl("get", "--raw", f"/apis/{group_version}").stdout)["resources"]}
+
+
+def test_default_cluster_serves_the_gateway_api_and_cilium(local_cluster):
+    assert {"gateways", "gatewayclasses", "httproutes", "grpcroutes", "referencegrants"} <= \
+        _resources(local_cluster, "gateway.networking.k8s.io/v1")
+    assert {"ciliumnetworkpolicies", "ciliumclusterwidenetworkpolicies", "ciliumcidrgroups"} <= \
+        _resources(local_cluster, "cilium.io/v2")
+    crds = json.loads(local_cluster.kubectl("get", "crd", "-o", "json").stdout)["items"]
+    added = [c for c in crds if c["spec"]["group"] in ("gateway.networking.k8s.io", "cilium.io")]
+    assert len(added) >= 20
+    for crd in added:
+        assert {"type": "Established", "status": "True"}.items() <= \
+            next(c for c in crd["status"]["conditions"] if c["type"] == "Established").items(), crd["metadata"]["name"]
+    # CRDs only: not the Gateway API's admission policy that sits next to them.
+    policies = local_cluster.kubectl("get", "validatingadmissionpolicies", "-o", "name").stdout
+    assert "gateway.networking.k8s.io" not in policies
+
+
+# The Gateway's schema fills in its default for the listener's allowedRoutes.
+STORED_WAYPOINT = {**WAYPOINT["spec"], "listeners": [
+    {**WAYPOINT["spec"]["listeners"][0], "allowedRoutes": {"namespaces": {"from": "Same"}}}]}
+
+
+@pytest.mark.parametrize("manifest, kind, spec", [(WAYPOINT, "gateways", STORED_WAYPOINT),
+                                                  (FQDN_POLICY, "ciliumnetworkpolicies", FQDN_POLICY["spec"])])
+def test_a_valid_waypoint_and_fqdn_policy_are_accepted(local_cluster, manifest, kind, spec):
+    name = manifest["metadata"]["name"]
+    result = _apply(local_cluster, manifest)
+    try:
+        assert result.returncode == 0, result.stderr
+        stored = json.loads(local_cluster.kubectl("get", kind, name, "-n", "default", "-o", "json").stdout)
+        assert stored["spec"] == spec
+    finally:
+        local_cluster.kubectl("delete", kind, name, "-n", "default", "--ignore-not-found", check=False)
+
+
+def test_the_gateway_schema_refuses_two_listeners_of_one_name(local_cluster):
+    listener = WAYPOINT["spec"]["listeners"][0]
+    bad = {**WAYPOINT, "spec": {**WAYPOINT["spec"], "listeners": [listener, {**listener, "port": 15009}]}}
+    result = _apply(local_cluster, bad, "--dry-run=server")
+    assert result.returncode != 0
+    assert "Listener name must be unique within the Gateway" in result.stderr
+
+
+def test_the_cilium_schema_refuses_a_host_name_with_a_space(local_cluster):
+    rules = FQDN_POLICY["spec"]["egress"]
+    bad = {**FQDN_POLICY, "spec": {**FQDN_POLICY["spec"], "egress": [
+        rules[0], {**rules[1], "toFQDNs": [{"matchName": "my bucket.s3.amazonaws.com"}]}]}}
+    result = _apply(local_cluster, bad, "--dry-run=server")
+    assert result.returncode != 0
+    assert "spec.egress[1].toFQDNs[0].matchName" in result.stderr and "should match" in result.stderr
+
+
+def test_a_cluster_with_only_istio_crds_serves_neither(scratch):
+    started = _launcher("up", scratch.name, env={"LOCALCLUSTER_CRDS": "istio"})
+    assert started.returncode == 0, started.stderr
+    assert scratch.info()["crds"] == ["istio"]
+    # Restarted without the variable, it keeps the sets it was created with.
+    assert _launcher("stop", scratch.name).returncode == 0
+    assert _launcher("up", scratch.name).returncode == 0
+    crds = [c.split("/", 1)[1] for c in localcluster.kubectl(scratch.name, "get", "crd", "-o", "name").stdout.split()]
+    assert "serviceentries.networking.istio.io" in crds
+    assert not any(c.endswith((".gateway.networking.k8s.io", ".cilium.io")) for c in crds), crds
+    for manifest in (WAYPOINT, FQDN_POLICY):
+        result = localcluster.kubectl(scratch.name, "apply", "--dry-run=server", "-f", "-", input=json.dumps(manifest),
+                                      check=False)
+        assert result.returncode != 0
+        assert f'no matches for kind "{manifest["kind"]}"' in result.stderr
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"LOCALCLUSTER_CRDS": "istio,calico"}, "LOCALCLUSTER_CRDS: unknown CRD set 'calico'"),
+])
+def test_a_wrong_setting_is_a_one_line_cause_and_creates_nothing(scratch, env, message):
+    result = _launcher("up", scratch.name, env=env)
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
+    assert not scratch.dir.exists()
