@@ -76,7 +76,7 @@ demo: cluster-up ## start the local clusters if needed and roll the egress out t
 cluster-build: setup ## build kube-apiserver, kubectl, istioctl and toxiproxy (cached)
 	@$(CLUSTER) build
 
-cluster-up: cluster-build ## start the local clusters named in CLUSTERS
+cluster-up: cluster-build ## start the local clusters named in CLUSTERS (LATENCY_MS=N: N ms per round trip)
 	@$(CLUSTER) up
 
 cluster-down: ## stop the local clusters and delete their state
