@@ -73,10 +73,10 @@ demo: cluster-up ## start the local clusters if needed and roll the egress out t
 	@echo "  make demo                                         # again: changed=0"
 	@echo "  make cluster-down                                 # stop them"
 
-cluster-build: setup ## build kube-apiserver, kubectl and istioctl (cached)
+cluster-build: setup ## build kube-apiserver, kubectl, istioctl and toxiproxy (cached)
 	@$(CLUSTER) build
 
-cluster-up: cluster-build ## start the local clusters named in CLUSTERS
+cluster-up: cluster-build ## start the local clusters named in CLUSTERS (LATENCY_MS=N: N ms per round trip)
 	@$(CLUSTER) up
 
 cluster-down: ## stop the local clusters and delete their state

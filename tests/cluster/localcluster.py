@@ -3,16 +3,20 @@
 """Local Kubernetes control planes for tests and the demo.
 
 Each cluster is one kube-apiserver process (etcd runs inside it) on free
-loopback ports, with Istio's CRDs installed. Everything lives in
-``.localcluster/``; binaries are built from Go modules once and cached outside
-the working tree, keyed by version and by a hash of the Go sources. The build
-also makes xds-simulate, the xDS simulation harness (tests/cluster/istio/xds).
+loopback ports, with CRDs installed (Istio's, the Gateway API's and Cilium's;
+$LOCALCLUSTER_CRDS picks fewer). One toxiproxy server puts a proxy in front of
+every API server: the `<name>-proxied` contexts go through it, and with
+$LATENCY_MS the `<name>` contexts too. Everything lives in ``.localcluster/``;
+binaries are built from Go modules once and cached outside the working tree,
+keyed by version and by a hash of the Go sources. The build also makes
+xds-simulate, the xDS simulation harness (tests/cluster/istio/xds).
 
     localcluster.py build                  build or reuse the binaries
     localcluster.py up [NAME ...]          start clusters ($CLUSTERS, default "local-a local-b")
     localcluster.py down [NAME ...]        stop clusters we started and delete their state
     localcluster.py stop NAME / start NAME stop or restart one API server, keeping its data
-    localcluster.py status                 one line per cluster
+    localcluster.py status                 one line per cluster, its proxy and toxiproxy
+    localcluster.py crds                   the CRD files $LOCALCLUSTER_CRDS selects
     localcluster.py simulation-copy        refresh xds-simulate's copy of istio's simulation (after a pin change)
 
 The Makefile, the tests and the demo all drive clusters through this file.
@@ -24,6 +28,7 @@ import argparse
 import base64
 import concurrent.futures
 import datetime
+import functools
 import hashlib
 import ipaddress
 import json
@@ -49,6 +54,10 @@ ROOT = HERE.parent.parent
 STATE = Path(os.environ.get("LOCALCLUSTER_DIR", ROOT / ".localcluster"))
 BIN = STATE / "bin"
 KUBECONFIG = STATE / "kubeconfig"
+# The one toxiproxy server in front of this directory's clusters: its port, pid and log.
+TOXIPROXY_INFO = STATE / "toxiproxy.json"
+TOXIPROXY_PID = STATE / "toxiproxy.pid"
+TOXIPROXY_LOG = STATE / "toxiproxy.log"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "meshops-aws-egress"
 DEFAULT_CLUSTERS = "local-a local-b"
 
@@ -57,6 +66,9 @@ ISTIO_API_VERSION = "v1.30.8"
 ISTIO_BRANCH = "1.30"
 XDS_PACKAGE = "meshops.io/aws-egress/localcluster/istio/xds"
 SIMULATION_IMPORT = '\t"istio.io/istio/pilot/test/xds"\n'
+TOXIPROXY_VERSION = "v2.5.0"
+GATEWAY_API_VERSION = "v1.6.3"
+CILIUM_VERSION = "v1.20.2"
 READY_TIMEOUT = float(os.environ.get("LOCALCLUSTER_READY_TIMEOUT", "90"))
 # How often a start picks new ports when another process took one between the
 # check and the bind.
@@ -103,6 +115,8 @@ class Binary:
     sources: tuple[str, ...] = ("",)
     # A test binary (`go test -c`) rather than a command (`go build`).
     test: bool = False
+    # The cache key's version; empty: Kubernetes' or Istio's, after module_dir.
+    version: str = ""
 
 
 def _binaries() -> list[Binary]:
@@ -206,8 +220,8 @@ def _go() -> str:
 def build() -> None:
     """Build missing binaries into the cache and link them into .localcluster/bin."""
     BIN.mkdir(parents=True, exist_ok=True)
-    for binary in _binaries():
-        version = KUBERNETES_VERSION if binary.module_dir.name == "k8s" else f"istio-{ISTIO_BRANCH}"
+    for binary in [*_binaries(), _toxiproxy_binary()]:
+        version = binary.version or (KUBERNETES_VERSION if binary.module_dir.name == "k8s" else f"istio-{ISTIO_BRANCH}")
         target = CACHE / f"{binary.name}-{version}-{_source_hash(binary.module_dir, binary.sources)}" / binary.name
         if not target.exists():
             if binary.name == "xds-simulate":
@@ -232,16 +246,90 @@ def build() -> None:
         link.symlink_to(target)
 
 
+def _toxiproxy_binary() -> Binary:
+    """Shopify's toxiproxy server, built from its own module (see toxiproxy/go.mod)."""
+    return Binary("toxiproxy-server", HERE / "toxiproxy", "github.com/Shopify/toxiproxy/v2/cmd/server",
+                  (f"-X github.com/Shopify/toxiproxy/v2.Version={TOXIPROXY_VERSION}",), version=TOXIPROXY_VERSION)
+
+
+# --------------------------------------------------------------------------
+# CRDs, read from Go modules in the module cache
+
+# Set name: module, version, and a CRD file or a directory of them in the module.
+CRD_SETS = {
+    "istio": ("istio.io/api", ISTIO_API_VERSION, ("kubernetes/customresourcedefinitions.gen.yaml",)),
+    "gateway-api": ("sigs.k8s.io/gateway-api", GATEWAY_API_VERSION, ("config/crd/standard",)),
+    # The stable cilium.io/v2 CRDs (network policies among them); not the v2alpha1 ones.
+    "cilium": ("github.com/cilium/cilium", CILIUM_VERSION, ("pkg/k8s/apis/cilium.io/client/crds/v2",)),
+}
+DEFAULT_CRD_SETS = ("istio", "gateway-api", "cilium")
+_MODULES_LOCK = threading.Lock()
+
+
+@functools.cache
+def _module_dir(module: str, version: str) -> Path:
+    """A module's directory in the Go module cache, downloaded through the module proxy if missing."""
+    # Outside our own modules, so none of their requirements or replacements apply.
+    result = subprocess.run([_go(), "mod", "download", "-json", f"{module}@{version}"],
+                            cwd=HERE, capture_output=True, text=True, check=False)
+    try:
+        answer = json.loads(result.stdout)
+    except ValueError:
+        answer = {}
+    if result.returncode != 0 or "Dir" not in answer:
+        error = answer.get("Error") or result.stderr.strip() or f"go exited with {result.returncode}"
+        raise ClusterError(f"cannot download {module} {version}: {error}")
+    return Path(answer["Dir"])
+
+
+def _only_crds(path: Path) -> bool:
+    """True if every document in a manifest is a CRD (the Gateway API ships a ValidatingAdmissionPolicy next to its CRDs)."""
+    kinds = [line.split(":", 1)[1].strip() for line in path.read_text().splitlines() if line.startswith("kind:")]
+    return bool(kinds) and all(kind == "CustomResourceDefinition" for kind in kinds)
+
+
+def crd_files(sets: list[str] | tuple[str, ...]) -> list[Path]:
+    """The CRD manifests of the named sets, in the module cache."""
+    files = []
+    for name in sets:
+        module, version, paths = CRD_SETS[name]
+        with _MODULES_LOCK:
+            root = _module_dir(module, version)
+        for relative in paths:
+            path = root / relative
+            found = sorted(p for p in path.glob("*.yaml") if _only_crds(p)) if path.is_dir() else [path]
+            if not found or not found[0].exists():
+                raise ClusterError(f"{module} {version} has no CRDs at {relative}")
+            files += found
+    return files
+
+
 def istio_crds() -> Path:
     """Istio's CRD file, read from the istio.io/api module in the Go module cache."""
-    result = subprocess.run([_go(), "mod", "download", "-json", f"istio.io/api@{ISTIO_API_VERSION}"],
-                            cwd=HERE / "istio", capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise ClusterError(f"cannot download istio.io/api {ISTIO_API_VERSION}: {result.stderr.strip()}")
-    path = Path(json.loads(result.stdout)["Dir"]) / "kubernetes" / "customresourcedefinitions.gen.yaml"
-    if not path.exists():
-        raise ClusterError(f"istio.io/api {ISTIO_API_VERSION} has no {path.name}")
-    return path
+    return crd_files(["istio"])[0]
+
+
+def _crd_sets_from_env() -> list[str]:
+    """$LOCALCLUSTER_CRDS as a list of known sets (comma-separated; unset or empty: all)."""
+    value = os.environ.get("LOCALCLUSTER_CRDS", "").strip()
+    if not value:
+        return list(DEFAULT_CRD_SETS)
+    wanted = {name.strip() for name in value.split(",") if name.strip()}
+    unknown = sorted(wanted - set(CRD_SETS))
+    if unknown or not wanted:
+        raise ClusterError(f"LOCALCLUSTER_CRDS: {f'unknown CRD set {unknown[0]!r}' if unknown else 'no CRD set'}; "
+                           f"use a comma-separated list of {', '.join(CRD_SETS)}")
+    return [name for name in CRD_SETS if name in wanted]
+
+
+def _latency_from_env() -> int:
+    """$LATENCY_MS: milliseconds added per round trip on the main contexts (unset or empty: 0)."""
+    value = os.environ.get("LATENCY_MS", "").strip()
+    if not value:
+        return 0
+    if not value.isdigit():
+        raise ClusterError(f"LATENCY_MS={value!r} is not a whole number of milliseconds")
+    return int(value)
 
 
 # --------------------------------------------------------------------------
@@ -352,22 +440,31 @@ def _choose_ports(count: int, avoid: set[int]) -> list[int]:
 
 
 def _ports_of_other_clusters(name: str) -> set[int]:
+    """Ports recorded for other clusters, their proxies and toxiproxy: taken even while they are stopped."""
     ports: set[int] = set()
     for info_file in STATE.glob("*/cluster.json"):
         if info_file.parent.name != name:
-            ports.update(json.loads(info_file.read_text())["ports"].values())
+            info = json.loads(info_file.read_text())
+            ports.update(info["ports"].values())
+            ports.add(info.get("proxy_port", 0))
+    if TOXIPROXY_INFO.exists():
+        ports.add(json.loads(TOXIPROXY_INFO.read_text())["port"])
     return ports
+
+
+def _save(cluster: Cluster, info: dict) -> dict:
+    cluster.info_file.write_text(json.dumps(info, indent=2) + "\n")
+    cluster.info_file.chmod(0o600)
+    return info
 
 
 def _assign_ports(cluster: Cluster, info: dict) -> dict:
     """Give a cluster new ports, keep the rest of its state, and save it."""
-    avoid = _ports_of_other_clusters(cluster.name) | set(info.get("ports", {}).values())
+    avoid = _ports_of_other_clusters(cluster.name) | set(info.get("ports", {}).values()) | {info.get("proxy_port", 0)}
     api, etcd_client, etcd_peer = _choose_ports(3, avoid)
     info = {**info, "server": f"https://127.0.0.1:{api}",
             "ports": {"apiserver": api, "etcd_client": etcd_client, "etcd_peer": etcd_peer}}
-    cluster.info_file.write_text(json.dumps(info, indent=2) + "\n")
-    cluster.info_file.chmod(0o600)
-    return info
+    return _save(cluster, info)
 
 
 def _port_busy(port: int) -> bool:
@@ -429,9 +526,11 @@ def _write_pki(cluster_dir: Path) -> None:
 
 
 def _prepare(cluster: Cluster) -> dict:
-    """First start: ports, PKI, tokens and audit policy. Later starts reuse them."""
+    """First start: ports, PKI, tokens, audit policy, CRD sets and latency. Later starts reuse them."""
     if cluster.info_file.exists():
         return cluster.info()
+    # Before anything is written, so a typo leaves no half-made cluster behind.
+    crds, latency_ms = _crd_sets_from_env(), _latency_from_env()
     cluster.dir.mkdir(parents=True, exist_ok=True)
     _write_pki(cluster.dir)
     tokens = {user: secrets.token_hex(24) for user in USERS}
@@ -441,12 +540,21 @@ def _prepare(cluster: Cluster) -> dict:
     token_file.write_text("\n".join(lines) + "\n")
     token_file.chmod(0o600)
     (cluster.dir / "audit-policy.yaml").write_text(AUDIT_POLICY)
-    return _assign_ports(cluster, {
+    info = _assign_ports(cluster, {
         "name": cluster.name,
         "ca_file": str(cluster.dir / "pki" / "ca.crt"),
         "tokens": tokens,
         "audit_log": str(cluster.audit_log),
+        "crds": crds,
+        "latency_ms": latency_ms,
     })
+    return _assign_proxy_port(cluster, info)
+
+
+def _assign_proxy_port(cluster: Cluster, info: dict) -> dict:
+    """Give a cluster's proxy a new port and save it."""
+    avoid = _ports_of_other_clusters(cluster.name) | set(info["ports"].values()) | {info.get("proxy_port", 0)}
+    return _save(cluster, {**info, "proxy_port": _choose_ports(1, avoid)[0]})
 
 
 def _apiserver_args(cluster: Cluster, info: dict) -> list[str]:
@@ -541,27 +649,67 @@ def kubectl(cluster: str, *args: str, check: bool = True, **kwargs) -> subproces
                           capture_output=True, text=True, check=check, **kwargs)
 
 
-def _install_istio(cluster: Cluster) -> None:
-    """Istio's CRDs, Established, and the istio-system namespace. Idempotent."""
-    crds = istio_crds()
-    for args in (["apply", "--server-side", "--force-conflicts", "-f", str(crds)],
-                 ["wait", "--for=condition=Established", "--timeout=60s", "-f", str(crds)],
-                 ["create", "namespace", "istio-system"]):
-        result = kubectl(cluster.name, *args, check=False)
-        if result.returncode != 0 and "AlreadyExists" not in result.stderr:
-            raise ClusterError(f"cluster {cluster.name}: kubectl {args[0]} failed: {result.stderr.strip()}")
+def _install_crds(cluster: Cluster, info: dict) -> None:
+    """The cluster's CRD sets, Established, and the istio-system namespace. Idempotent.
+
+    One apply for all files, straight to the API server (a LATENCY_MS proxy
+    would only slow the start down), then one wait. A restart skips the apply
+    when the same files were applied before and all their CRDs are Established.
+    """
+    files = [str(path) for path in crd_files(info.get("crds", DEFAULT_CRD_SETS))]
+    applied = info.get("crds_applied", {})
+    if applied.get("files") != files or _not_established(cluster, info, applied["names"]):
+        args = ["apply", "--server-side", "--force-conflicts", "-o", "name", *(f"-f={path}" for path in files)]
+        result = kubectl(cluster.name, f"--server={info['server']}", *args, check=False)
+        if result.returncode != 0:
+            raise ClusterError(f"cluster {cluster.name}: kubectl apply failed: {result.stderr.strip()}")
+        names = sorted(line.split("/", 1)[1] for line in result.stdout.split())
+        deadline = time.monotonic() + 60
+        while missing := _not_established(cluster, info, names):
+            if time.monotonic() > deadline:
+                raise ClusterError(f"cluster {cluster.name}: {len(missing)} CRDs not Established after 60s, "
+                                   f"{missing[0]} among them")
+            time.sleep(0.1)
+        _save(cluster, {**info, "crds_applied": {"files": files, "names": names}})
+    result = kubectl(cluster.name, f"--server={info['server']}", "create", "namespace", "istio-system", check=False)
+    if result.returncode != 0 and "AlreadyExists" not in result.stderr:
+        raise ClusterError(f"cluster {cluster.name}: kubectl create failed: {result.stderr.strip()}")
+
+
+def _not_established(cluster: Cluster, info: dict, names: list[str]) -> list[str]:
+    """The named CRDs that are missing or not Established, from one list request.
+
+    One request instead of `kubectl wait`, which takes about 0.1 s per object.
+    """
+    status, body = _request(info, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", timeout=30)
+    if status != 200:
+        raise ClusterError(f"cluster {cluster.name}: listing CRDs answered {status}: {body.strip()[:200]}")
+    established = {crd["metadata"]["name"] for crd in json.loads(body)["items"]
+                   if any(condition["type"] == "Established" and condition["status"] == "True"
+                          for condition in (crd.get("status") or {}).get("conditions") or [])}
+    return [name for name in names if name not in established]
 
 
 def _write_kubeconfig() -> None:
-    """One context per cluster ever started (running or not), named after it."""
+    """Two contexts per cluster ever started (running or not): `<name>`, and `<name>-proxied` through its proxy.
+
+    `<name>` goes straight to the API server, or through the proxy too when the
+    cluster was created with LATENCY_MS. The proxy passes TLS through, so both
+    check the same serving certificate (for 127.0.0.1).
+    """
     clusters, users, contexts = [], [], []
     for info_file in sorted(STATE.glob("*/cluster.json")):
         info = json.loads(info_file.read_text())
         name = info["name"]
         ca = base64.b64encode(Path(info["ca_file"]).read_bytes()).decode()
-        clusters.append({"name": name, "cluster": {"server": info["server"], "certificate-authority-data": ca}})
+        proxied = proxied_server(info)
+        servers = {name: proxied if proxied and info.get("latency_ms") else info["server"]}
+        if proxied:
+            servers[f"{name}-proxied"] = proxied
         users.append({"name": f"{name}-admin", "user": {"token": info["tokens"]["admin"]}})
-        contexts.append({"name": name, "context": {"cluster": name, "user": f"{name}-admin"}})
+        for context, server in servers.items():
+            clusters.append({"name": context, "cluster": {"server": server, "certificate-authority-data": ca}})
+            contexts.append({"name": context, "context": {"cluster": context, "user": f"{name}-admin"}})
     config = {"apiVersion": "v1", "kind": "Config", "clusters": clusters, "users": users,
               "contexts": contexts, "current-context": contexts[0]["name"] if contexts else ""}
     KUBECONFIG.parent.mkdir(parents=True, exist_ok=True)
@@ -569,6 +717,257 @@ def _write_kubeconfig() -> None:
     tmp.write_text(json.dumps(config, indent=2) + "\n")
     tmp.chmod(0o600)
     tmp.rename(KUBECONFIG)
+
+
+# --------------------------------------------------------------------------
+# toxiproxy: a network between clients and the API servers
+
+
+class ToxiproxyError(ClusterError):
+    """toxiproxy's API refused a request."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def proxied_server(info: dict) -> str | None:
+    """A cluster's API server through its proxy (None while its state predates proxies: its next start adds one)."""
+    return f"https://127.0.0.1:{info['proxy_port']}" if info.get("proxy_port") else None
+
+
+def _is_our_toxiproxy(pid: int) -> bool:
+    """True only for a live toxiproxy-server started for this state directory (its working directory)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
+    except OSError:
+        return False
+    if stat.rsplit(")", 1)[-1].split()[0] == "Z":
+        return False
+    return cmdline[0].endswith(b"toxiproxy-server") and cwd == STATE.resolve()
+
+
+def toxiproxy_pid() -> int | None:
+    """The pid of our toxiproxy server, or None (a stale pid file is removed)."""
+    try:
+        pid = int(TOXIPROXY_PID.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    if _is_our_toxiproxy(pid):
+        return pid
+    TOXIPROXY_PID.unlink(missing_ok=True)
+    return None
+
+
+def _toxiproxy_port() -> int:
+    try:
+        return json.loads(TOXIPROXY_INFO.read_text())["port"]
+    except FileNotFoundError:
+        raise ClusterError("toxiproxy has never been started: run `make cluster-up`") from None
+
+
+# Loopback only: an HTTP proxy from the environment must not see these calls.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _toxiproxy(method: str, path: str, body: dict | None = None, port: int | None = None):
+    """One call to toxiproxy's HTTP API: its JSON answer, or a ToxiproxyError."""
+    port = port or _toxiproxy_port()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with _DIRECT.open(request, timeout=10) as response:
+            text = response.read()
+    except urllib.error.HTTPError as err:
+        answer = err.read().decode(errors="replace").strip()
+        try:
+            answer = json.loads(answer)["error"]
+        except (ValueError, KeyError, TypeError):
+            pass
+        raise ToxiproxyError(err.code, f"toxiproxy refused {method} {path}: {answer}") from None
+    except OSError as err:
+        raise ClusterError(f"toxiproxy does not answer on port {port} ({err}): "
+                           f"run `make cluster-up`, or see {TOXIPROXY_LOG}") from None
+    return json.loads(text) if response.headers.get_content_type() == "application/json" else text.decode()
+
+
+def _start_toxiproxy() -> int:
+    """Start our toxiproxy server unless it runs; return its API port."""
+    if toxiproxy_pid() is not None:
+        return _toxiproxy_port()
+    port = _toxiproxy_port() if TOXIPROXY_INFO.exists() else 0
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        if not port or _port_busy(port):
+            port = _choose_ports(1, _ports_of_other_clusters(""))[0]
+        TOXIPROXY_INFO.write_text(json.dumps({"port": port}) + "\n")
+        log = open(TOXIPROXY_LOG, "ab")  # pylint: disable=consider-using-with
+        # Errors only: at info level it logs every connection, and a normal close as a warning.
+        process = subprocess.Popen([str(BIN / "toxiproxy-server"), "-host=127.0.0.1", f"-port={port}"],
+                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True, cwd=STATE, env={**os.environ, "LOG_LEVEL": "error"})
+        log.close()
+        TOXIPROXY_PID.write_text(f"{process.pid}\n")
+        deadline = time.monotonic() + 10
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                _toxiproxy("GET", "/version", port=port)
+                return port
+            except ClusterError:
+                time.sleep(0.05)
+        if process.poll() is None:
+            _stop_toxiproxy()
+            raise ClusterError(f"toxiproxy did not answer on port {port} within 10s; see {TOXIPROXY_LOG}")
+        tail = (TOXIPROXY_LOG.read_text(errors="replace").strip().splitlines() or ["no log"])[-1][:300]
+        if "address already in use" not in tail or attempt == PORT_ATTEMPTS:
+            raise ClusterError(f"toxiproxy exited during start: {tail}")
+        port = 0
+    raise AssertionError("unreachable")
+
+
+def _stop_toxiproxy(timeout: float = 10.0) -> bool:
+    """Stop our toxiproxy server, if it runs, and wait until it has closed its sockets."""
+    pid = toxiproxy_pid()
+    if pid is None:
+        return False
+    os.killpg(pid, signal.SIGTERM)
+    if not _wait_exited(pid, timeout):
+        os.killpg(pid, signal.SIGKILL)
+        _wait_exited(pid)
+    TOXIPROXY_PID.unlink(missing_ok=True)
+    return True
+
+
+def _proxy(name: str) -> dict | None:
+    try:
+        return _toxiproxy("GET", f"/proxies/{name}")
+    except ToxiproxyError as err:
+        if err.status == 404:
+            return None
+        raise
+
+
+def _ensure_proxy(cluster: Cluster) -> None:
+    """Create or repair a cluster's proxy: on its port, upstream its API server, with its LATENCY_MS."""
+    info = cluster.info()
+    upstream = info["server"].removeprefix("https://")
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        if not info.get("proxy_port"):
+            info = _assign_proxy_port(cluster, info)
+        listen = f"127.0.0.1:{info['proxy_port']}"
+        current = _proxy(cluster.name)
+        if current and current["enabled"] and current["listen"] == listen:
+            if current["upstream"] != upstream:
+                # The API server moved to new ports: follow it, keeping the toxics.
+                _toxiproxy("POST", f"/proxies/{cluster.name}", {"upstream": upstream})
+            break
+        if current:
+            _toxiproxy("DELETE", f"/proxies/{cluster.name}")
+        if _port_busy(info["proxy_port"]):
+            info = _assign_proxy_port(cluster, info)
+            listen = f"127.0.0.1:{info['proxy_port']}"
+        try:
+            _toxiproxy("POST", "/proxies", {"name": cluster.name, "listen": listen, "upstream": upstream})
+            break
+        except ToxiproxyError as err:
+            # Free at our check, taken at the bind: choose another port.
+            if "address already in use" not in str(err) or attempt == PORT_ATTEMPTS:
+                raise
+            info = _assign_proxy_port(cluster, info)
+    _put_latency(cluster.name, BASE_LATENCY, info.get("latency_ms", 0))
+
+
+# Toxics named after LATENCY_MS belong to the cluster; Toxics.clear() keeps them.
+BASE_LATENCY = "LATENCY_MS"
+STREAMS = ("upstream", "downstream")
+
+
+def _put_toxic(proxy: str, name: str, kind: str, stream: str, attributes: dict) -> None:
+    try:
+        _toxiproxy("POST", f"/proxies/{proxy}/toxics",
+                   {"name": name, "type": kind, "stream": stream, "attributes": attributes})
+    except ToxiproxyError as err:
+        if err.status != 409:
+            raise
+        _toxiproxy("POST", f"/proxies/{proxy}/toxics/{name}", {"attributes": attributes})
+
+
+def _put_latency(proxy: str, prefix: str, ms: int) -> None:
+    """ms per round trip, half each way (0: none): a real link's round trip is two one-way delays."""
+    present = {toxic["name"] for toxic in _toxiproxy("GET", f"/proxies/{proxy}/toxics")}
+    for stream, share in zip(STREAMS, (ms // 2, ms - ms // 2)):
+        name = f"{prefix}-{stream}"
+        if share:
+            _put_toxic(proxy, name, "latency", stream, {"latency": share, "jitter": 0})
+        elif name in present:
+            _toxiproxy("DELETE", f"/proxies/{proxy}/toxics/{name}")
+
+
+class Toxics:
+    """Faults on one cluster's proxy, through toxiproxy's HTTP API.
+
+    They act on every connection through the proxy: the `<name>-proxied`
+    context's always, the `<name>` context's when the cluster has LATENCY_MS.
+    As a context manager it clears them on exit. toxiproxy stops, forgetting
+    them, when the last cluster stops.
+    """
+
+    def __init__(self, cluster: str):
+        self.cluster = cluster
+
+    def latency(self, ms: int) -> Toxics:
+        """Add ms per round trip, half on the way to the API server and half on the way back."""
+        _put_latency(self.cluster, "latency", ms)
+        return self
+
+    def reset_peer(self, after_ms: int = 0) -> Toxics:
+        """Reset connections (TCP RST) after_ms after data first flows."""
+        return self._both_ways("reset_peer", {"timeout": after_ms})
+
+    def timeout(self, ms: int) -> Toxics:
+        """Let no data through; close connections after ms without data (0: never)."""
+        return self._both_ways("timeout", {"timeout": ms})
+
+    def clear(self) -> Toxics:
+        """Remove the toxics set here; the cluster's LATENCY_MS latency stays."""
+        for toxic in self.active():
+            if not toxic["name"].startswith(f"{BASE_LATENCY}-"):
+                _toxiproxy("DELETE", f"/proxies/{self.cluster}/toxics/{toxic['name']}")
+        return self
+
+    def active(self) -> list[dict]:
+        """The toxics on the proxy now, as toxiproxy lists them."""
+        try:
+            return _toxiproxy("GET", f"/proxies/{self.cluster}/toxics")
+        except ToxiproxyError as err:
+            if err.status == 404:
+                raise ClusterError(f"cluster {self.cluster} has no proxy: start it with `make cluster-up`") from None
+            raise
+
+    def _both_ways(self, kind: str, attributes: dict) -> Toxics:
+        for stream in STREAMS:
+            _put_toxic(self.cluster, f"{kind}-{stream}", kind, stream, attributes)
+        return self
+
+    def __enter__(self) -> Toxics:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.clear()
+
+
+def _describe_toxics(toxics: list[dict]) -> str:
+    """'latency 20 ms (LATENCY_MS), reset_peer': one entry per toxic set, both directions together."""
+    entries: dict[tuple[str, str], int] = {}
+    for toxic in toxics:
+        stem, kind = toxic["name"].rsplit("-", 1)[0], toxic["type"]
+        value = toxic["attributes"].get("latency" if kind == "latency" else "timeout", 0)
+        key = (kind, "" if stem == kind else f" ({stem})")
+        entries[key] = entries.get(key, 0) + value if kind == "latency" else value
+    return ", ".join(f"{kind}{f' {value} ms' if value else ''}{source}"
+                     for (kind, source), value in entries.items()) or "none"
 
 
 # --------------------------------------------------------------------------
@@ -584,11 +983,12 @@ def names_from(args: list[str] | None) -> list[str]:
 
 
 def start(names: list[str]) -> list[str]:
-    """Start the named clusters that are not running; return the ones started."""
+    """Start the named clusters that are not running, and the proxies of all; return the ones started."""
     build()
     clusters = [Cluster(name) for name in names]
     to_start = [c for c in clusters if c.pid() is None]
     infos = {c.name: _prepare(c) for c in to_start}
+    _start_toxiproxy()
     _write_kubeconfig()
     processes = {cluster.name: _spawn(cluster, infos[cluster.name]) for cluster in to_start}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(to_start))) as pool:
@@ -596,6 +996,10 @@ def start(names: list[str]) -> list[str]:
         errors = [f.exception() for f in futures if f.exception()]
     if errors:
         raise errors[0]
+    # After the API servers: one that moved to new ports has its final upstream now.
+    for cluster in clusters:
+        _ensure_proxy(cluster)
+    _write_kubeconfig()
     return [c.name for c in to_start]
 
 
@@ -617,7 +1021,7 @@ def _ready_and_installed(cluster: Cluster, info: dict, process: subprocess.Popen
                 info = _assign_ports(cluster, info)
                 _write_kubeconfig()
             process = _spawn(cluster, info)
-    _install_istio(cluster)
+    _install_crds(cluster, info)
 
 
 def up(names: list[str]) -> None:
@@ -626,8 +1030,24 @@ def up(names: list[str]) -> None:
     started = start(names)
     if not started:
         print(f"already running: {' '.join(running)} (nothing to do); kubeconfig: {KUBECONFIG}")
-        return
-    print(f"started {' '.join(started)} in {time.monotonic() - started_at:.1f}s; kubeconfig: {KUBECONFIG}")
+    else:
+        print(f"started {' '.join(started)} in {time.monotonic() - started_at:.1f}s; kubeconfig: {KUBECONFIG}")
+    _note_kept_settings(names)
+
+
+def _note_kept_settings(names: list[str]) -> None:
+    """Say so when LATENCY_MS or LOCALCLUSTER_CRDS ask for what an existing cluster was not created with."""
+    for name in names:
+        info = Cluster(name).info()
+        kept = []
+        if os.environ.get("LATENCY_MS", "").strip() and _latency_from_env() != info.get("latency_ms", 0):
+            kept.append(f"LATENCY_MS={info.get('latency_ms', 0)}")
+        if os.environ.get("LOCALCLUSTER_CRDS", "").strip() and \
+                _crd_sets_from_env() != info.get("crds", list(DEFAULT_CRD_SETS)):
+            kept.append(f"LOCALCLUSTER_CRDS={','.join(info.get('crds', DEFAULT_CRD_SETS))}")
+        if kept:
+            print(f"note: {name} keeps {' and '.join(kept)} from its creation; "
+                  f"`make cluster-down` first to change that", file=sys.stderr)
 
 
 def stop(names: list[str], timeout: float = 20.0) -> list[str]:
@@ -643,6 +1063,9 @@ def stop(names: list[str], timeout: float = 20.0) -> list[str]:
             _wait_exited(pid)
         cluster.pid_file.unlink(missing_ok=True)
         stopped.append(cluster.name)
+    # The proxies outlive one cluster's restart, not the last cluster.
+    if not any(Cluster(info_file.parent.name).pid() for info_file in STATE.glob("*/cluster.json")):
+        _stop_toxiproxy()
     return stopped
 
 
@@ -663,13 +1086,19 @@ def down(names: list[str] | None) -> None:
         names = sorted(p.parent.name for p in STATE.glob("*/cluster.json"))
     stopped = stop(names)
     for name in names:
+        if toxiproxy_pid() is not None and _proxy(name):
+            _toxiproxy("DELETE", f"/proxies/{name}")
         shutil.rmtree(Cluster(name).dir, ignore_errors=True)
+    if not any(STATE.glob("*/cluster.json")):
+        for path in (TOXIPROXY_INFO, TOXIPROXY_LOG):
+            path.unlink(missing_ok=True)
     _write_kubeconfig()
     print(f"stopped {' '.join(stopped) or 'nothing (no cluster was running)'}")
 
 
 def status() -> int:
     rows = 0
+    toxiproxy = toxiproxy_pid()
     for info_file in sorted(STATE.glob("*/cluster.json")):
         cluster = Cluster(info_file.parent.name)
         info = cluster.info()
@@ -684,10 +1113,30 @@ def status() -> int:
             rss = _rss_mib(pid)
             state += f", pid {pid}, {rss:.0f} MiB"
         print(f"{cluster.name:12} {info['server']:28} {state}")
+        print(f"  {'proxy':10} {proxied_server(info) or 'none yet':28} {_proxy_status(info, toxiproxy)}")
         rows += 1
     if not rows:
         print("no local clusters; start them with `make cluster-up`")
+    if toxiproxy is not None:
+        print(f"{'toxiproxy':12} {f'http://127.0.0.1:{_toxiproxy_port()}':28} "
+              f"running, pid {toxiproxy}, {_rss_mib(toxiproxy):.0f} MiB")
+    elif rows:
+        print(f"{'toxiproxy':12} {'':28} stopped")
     return 0
+
+
+def _proxy_status(info: dict, toxiproxy: int | None) -> str:
+    """'-> 127.0.0.1:PORT, toxics: ...', and whether the `<name>` context goes through it."""
+    if toxiproxy is None:
+        return "stopped with toxiproxy"
+    try:
+        proxy = _proxy(info["name"])
+    except ClusterError as err:
+        return str(err)
+    if proxy is None:
+        return "none: start the cluster to create it"
+    via = f"; context {info['name']} goes through it" if info.get("latency_ms") else ""
+    return f"-> {proxy['upstream']}, toxics: {_describe_toxics(proxy['toxics'])}{via}"
 
 
 def _rss_mib(pid: int) -> float:
@@ -707,7 +1156,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             build()
         elif args.command == "crds":
-            print(istio_crds())
+            print("\n".join(map(str, crd_files(_crd_sets_from_env()))))
         elif args.command == "simulation-copy":
             refresh_simulation_copy()
         elif args.command == "up":

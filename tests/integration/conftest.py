@@ -58,17 +58,20 @@ class AuditLog:
 
 
 class LocalCluster:
-    """One local cluster: its context, tokens, audit log and process."""
+    """One local cluster: its contexts, tokens, audit log, process and the faults on its proxy."""
 
     def __init__(self, name: str):
         self.name = name
         self.info = localcluster.Cluster(name).info()
         self.context = name
+        # Through the cluster's toxiproxy proxy, where `toxics` sets faults.
+        self.proxied_context = f"{name}-proxied"
+        self.toxics = localcluster.Toxics(name)
         self.kubeconfig = str(localcluster.KUBECONFIG)
         self.audit = AuditLog(Path(self.info["audit_log"]))
 
-    def kubectl(self, *args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-        return localcluster.kubectl(self.name, *args, check=check, **kwargs)
+    def kubectl(self, *args: str, check: bool = True, proxied: bool = False, **kwargs) -> subprocess.CompletedProcess:
+        return localcluster.kubectl(self.proxied_context if proxied else self.context, *args, check=check, **kwargs)
 
     def token(self, user: str) -> str:
         return self.info["tokens"][user]
@@ -147,6 +150,13 @@ def local_cluster(cluster_names) -> LocalCluster:
     """The first local cluster."""
     _require_local("needs a local cluster (audit log, process control)")
     return LocalCluster(cluster_names[0])
+
+
+@pytest.fixture()
+def toxics(local_cluster):
+    """Faults on the first local cluster's proxy (its proxied context), cleared after the test."""
+    with local_cluster.toxics as faults:
+        yield faults
 
 
 @pytest.fixture(scope="session")

@@ -1,15 +1,18 @@
 # Copyright: Contributors to the meshops.aws_egress project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The foundation every other test stands on: a real API server with Istio's CRDs."""
+"""The foundation every other test stands on: a real API server with Istio's CRDs (and the Gateway
+API's and Cilium's), and a real network in front of it."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 from pathlib import Path
 
@@ -138,8 +141,10 @@ def test_unprivileged_token_is_forbidden_to_create_a_service_entry(local_cluster
 
 
 def _launcher(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    # Scratch clusters get the defaults unless a test asks otherwise, whatever the run's own settings.
+    inherited = {k: v for k, v in os.environ.items() if k not in ("LATENCY_MS", "LOCALCLUSTER_CRDS")}
     return subprocess.run([sys.executable, str(ROOT / "tests" / "cluster" / "localcluster.py"), *args],
-                          capture_output=True, text=True, check=False, env={**os.environ, **(env or {})})
+                          capture_output=True, text=True, check=False, env={**inherited, **(env or {})})
 
 
 def _our_processes(cluster_dir: Path) -> list[int]:
@@ -243,3 +248,286 @@ def test_a_cluster_that_never_gets_ready_says_so(scratch):
     assert result.returncode == 1
     assert f"cluster {scratch.name} not ready after" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+# --- the proxy in front of every API server -------------------------------------------------
+
+
+def _server_of(context: str) -> str:
+    """The server URL the kubeconfig gives a context."""
+    kubeconfig = yaml.safe_load(localcluster.KUBECONFIG.read_text())
+    cluster = next(c["context"]["cluster"] for c in kubeconfig["contexts"] if c["name"] == context)
+    return next(c["cluster"]["server"] for c in kubeconfig["clusters"] if c["name"] == cluster)
+
+
+def _request_ms(info: dict, server: str) -> float:
+    """Milliseconds for GET /readyz on a new connection to `server`, TLS handshake included."""
+    started = time.monotonic()
+    answer = localcluster._request({**info, "server": server}, "/readyz", timeout=20)  # pylint: disable=protected-access
+    elapsed = (time.monotonic() - started) * 1000
+    assert answer == (200, "ok")
+    return elapsed
+
+
+def test_kubectl_works_through_the_proxied_context(local_cluster):
+    proxied = _server_of(local_cluster.proxied_context)
+    assert proxied == localcluster.proxied_server(local_cluster.info) != local_cluster.info["server"]
+    # Without LATENCY_MS the main context goes straight to the API server, as it always did.
+    assert _server_of(local_cluster.context) == local_cluster.info["server"]
+    assert local_cluster.kubectl("get", "--raw", "/readyz", proxied=True).stdout == "ok"
+    names = local_cluster.kubectl("get", "crd", "-o", "name", proxied=True).stdout.split()
+    assert "customresourcedefinition.apiextensions.k8s.io/serviceentries.networking.istio.io" in names
+
+
+def test_a_latency_toxic_slows_requests_through_the_proxy_only(local_cluster, toxics):
+    info, proxied = local_cluster.info, _server_of(local_cluster.proxied_context)
+    assert min(_request_ms(info, proxied) for unused in range(3)) < 100
+    toxics.latency(200)
+    slow = [_request_ms(info, proxied) for unused in range(3)]
+    assert min(slow) >= 200, slow
+    assert min(_request_ms(info, info["server"]) for unused in range(3)) < 100
+    toxics.clear()
+    assert min(_request_ms(info, proxied) for unused in range(3)) < 100
+
+
+def test_reset_peer_fails_requests_until_cleared(local_cluster, toxics):
+    toxics.reset_peer()
+    failed = local_cluster.kubectl("get", "--raw", "/readyz", proxied=True, check=False)
+    assert failed.returncode != 0
+    assert "connection reset by peer" in failed.stderr
+    assert local_cluster.kubectl("get", "--raw", "/readyz").stdout == "ok"
+    toxics.clear()
+    assert toxics.active() == []
+    assert local_cluster.kubectl("get", "--raw", "/readyz", proxied=True).stdout == "ok"
+
+
+def test_timeout_lets_nothing_through_and_closes_the_connection(local_cluster, toxics):
+    toxics.timeout(500)
+    started = time.monotonic()
+    failed = local_cluster.kubectl("--request-timeout=20s", "get", "--raw", "/readyz", proxied=True, check=False)
+    elapsed = time.monotonic() - started
+    assert failed.returncode != 0
+    # Closed by the proxy after its 500 ms, long before kubectl's own timeout.
+    assert "EOF" in failed.stderr
+    assert 0.5 <= elapsed < 15, elapsed
+
+
+def test_status_shows_the_proxy_and_its_toxics(local_cluster, toxics):
+    def proxy_line() -> str:
+        lines = _launcher("status").stdout.splitlines()
+        row = next(i for i, line in enumerate(lines) if line.startswith(f"{local_cluster.name} "))
+        assert lines[row + 1].split()[:2] == ["proxy", _server_of(local_cluster.proxied_context)]
+        return lines[row + 1]
+
+    assert proxy_line().endswith(f"-> {local_cluster.info['server'].removeprefix('https://')}, toxics: none")
+    toxics.latency(200).reset_peer()
+    assert proxy_line().endswith("toxics: latency 200 ms, reset_peer")
+    assert any(line.startswith("toxiproxy ") and " running, pid " in line for line in _launcher("status").stdout.splitlines())
+
+
+def test_the_proxy_survives_a_restart_and_follows_a_move(scratch, monkeypatch):
+    assert _launcher("up", scratch.name).returncode == 0
+    proxied = f"{scratch.name}-proxied"
+    proxied_server = _server_of(proxied)
+    localcluster.Toxics(scratch.name).latency(20)
+
+    assert _launcher("stop", scratch.name).returncode == 0
+    # The proxy forwards to the API server; with the server stopped, nothing answers.
+    assert localcluster.kubectl(proxied, "get", "--raw", "/readyz", check=False).returncode != 0
+    assert _launcher("start", scratch.name).returncode == 0
+    assert localcluster.kubectl(proxied, "get", "--raw", "/readyz").stdout == "ok"
+    assert {t["name"] for t in localcluster.Toxics(scratch.name).active()} == {"latency-upstream", "latency-downstream"}
+
+    old = scratch.info()["ports"]
+    assert _launcher("stop", scratch.name).returncode == 0
+    real_check = localcluster._port_busy  # pylint: disable=protected-access
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", old["apiserver"]))
+        squatter.listen()
+        monkeypatch.setattr(localcluster, "_port_busy", lambda port: port != old["apiserver"] and real_check(port))
+        with contextlib.redirect_stdout(None):
+            assert localcluster.start([scratch.name]) == [scratch.name]
+        new = scratch.info()["ports"]["apiserver"]
+        assert new != old["apiserver"]
+        proxy = localcluster._toxiproxy("GET", f"/proxies/{scratch.name}")  # pylint: disable=protected-access
+        assert proxy["upstream"] == f"127.0.0.1:{new}"
+        assert _server_of(proxied) == proxied_server
+        assert localcluster.kubectl(proxied, "get", "--raw", "/readyz").stdout == "ok"
+
+
+def test_latency_ms_makes_the_main_context_slow(scratch):
+    started = _launcher("up", scratch.name, env={"LATENCY_MS": "300"})
+    assert started.returncode == 0, started.stderr
+    info = scratch.info()
+    main = _server_of(scratch.name)
+    assert main == _server_of(f"{scratch.name}-proxied") != info["server"]
+
+    before = time.monotonic()
+    assert localcluster.kubectl(scratch.name, "get", "--raw", "/readyz").stdout == "ok"
+    assert time.monotonic() - before >= 0.3
+    slow = [_request_ms(info, main) for unused in range(3)]
+    assert min(slow) >= 300, slow
+    assert min(_request_ms(info, info["server"]) for unused in range(3)) < 150
+
+    # A test's clear() leaves it, and a restart without LATENCY_MS keeps what the cluster was created with.
+    localcluster.Toxics(scratch.name).clear()
+    assert _launcher("stop", scratch.name).returncode == 0
+    assert _launcher("up", scratch.name).returncode == 0
+    assert _server_of(scratch.name) == main
+    slow = [_request_ms(info, main) for unused in range(3)]
+    assert min(slow) >= 300, slow
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def _processes_in(state: Path) -> list[int]:
+    """Live processes whose command line or working directory is inside `state`."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if not proc.name.isdigit() or not _alive(int(proc.name)):
+                continue
+            inside = str(state).encode() in (proc / "cmdline").read_bytes() or \
+                os.readlink(proc / "cwd").startswith(str(state))
+        except OSError:
+            continue
+        if inside:
+            pids.append(int(proc.name))
+    return pids
+
+
+def test_down_stops_toxiproxy_with_the_last_cluster_and_leaves_no_process(local_cluster, tmp_path):  # pylint: disable=unused-argument
+    # A state directory of its own, so this cluster is the last one there.
+    state = tmp_path / "localcluster"
+    env = {"LOCALCLUSTER_DIR": str(state)}
+    try:
+        started = _launcher("up", "alone", env=env)
+        assert started.returncode == 0, started.stderr
+        info = json.loads((state / "alone" / "cluster.json").read_text())
+        ports = [info["ports"]["apiserver"], info["proxy_port"], json.loads((state / "toxiproxy.json").read_text())["port"]]
+        pids = [int((state / "alone" / "kube-apiserver.pid").read_text()), int((state / "toxiproxy.pid").read_text())]
+        assert sorted(_processes_in(state)) == sorted(pids)
+        assert all(localcluster._port_busy(port) for port in ports)  # pylint: disable=protected-access
+
+        down = _launcher("down", env=env)
+        assert down.returncode == 0, down.stderr
+        assert _processes_in(state) == []
+        assert not any(localcluster._port_busy(port) for port in ports)  # pylint: disable=protected-access
+        assert sorted(p.name for p in state.iterdir()) == ["bin", "kubeconfig"]
+    finally:
+        # Whatever failed, nothing this test started outlives it.
+        for pid in _processes_in(state):
+            os.killpg(pid, signal.SIGKILL)
+
+
+# --- more CRDs: the Gateway API's and Cilium's ------------------------------------------------
+
+WAYPOINT = {
+    "apiVersion": "gateway.networking.k8s.io/v1",
+    "kind": "Gateway",
+    "metadata": {"name": "foundation-waypoint", "namespace": "default", "labels": {"istio.io/waypoint-for": "service"}},
+    "spec": {"gatewayClassName": "istio-waypoint", "listeners": [{"name": "mesh", "port": 15008, "protocol": "HBONE"}]},
+}
+
+FQDN_POLICY = {
+    "apiVersion": "cilium.io/v2",
+    "kind": "CiliumNetworkPolicy",
+    "metadata": {"name": "foundation-aws-egress", "namespace": "default"},
+    "spec": {
+        "endpointSelector": {"matchLabels": {"app": "uploader"}},
+        "egress": [
+            {"toEndpoints": [{"matchLabels": {"k8s:io.kubernetes.pod.namespace": "kube-system", "k8s:k8s-app": "kube-dns"}}],
+             "toPorts": [{"ports": [{"port": "53", "protocol": "ANY"}], "rules": {"dns": [{"matchPattern": "*"}]}}]},
+            {"toFQDNs": [{"matchName": "sts.amazonaws.com"}, {"matchPattern": "*.s3.us-east-1.amazonaws.com"}],
+             "toPorts": [{"ports": [{"port": "443", "protocol": "TCP"}]}]},
+        ],
+    },
+}
+
+
+def _resources(cluster, group_version: str) -> set[str]:
+    return {r["name"] for r in json.loads(cluster.kubectl("get", "--raw", f"/apis/{group_version}").stdout)["resources"]}
+
+
+def test_default_cluster_serves_the_gateway_api_and_cilium(local_cluster):
+    assert {"gateways", "gatewayclasses", "httproutes", "grpcroutes", "referencegrants"} <= \
+        _resources(local_cluster, "gateway.networking.k8s.io/v1")
+    assert {"ciliumnetworkpolicies", "ciliumclusterwidenetworkpolicies", "ciliumcidrgroups"} <= \
+        _resources(local_cluster, "cilium.io/v2")
+    crds = json.loads(local_cluster.kubectl("get", "crd", "-o", "json").stdout)["items"]
+    added = [c for c in crds if c["spec"]["group"] in ("gateway.networking.k8s.io", "cilium.io")]
+    assert len(added) >= 20
+    for crd in added:
+        assert {"type": "Established", "status": "True"}.items() <= \
+            next(c for c in crd["status"]["conditions"] if c["type"] == "Established").items(), crd["metadata"]["name"]
+    # CRDs only: not the Gateway API's admission policy that sits next to them.
+    policies = local_cluster.kubectl("get", "validatingadmissionpolicies", "-o", "name").stdout
+    assert "gateway.networking.k8s.io" not in policies
+
+
+# The Gateway's schema fills in its default for the listener's allowedRoutes.
+STORED_WAYPOINT = {**WAYPOINT["spec"], "listeners": [
+    {**WAYPOINT["spec"]["listeners"][0], "allowedRoutes": {"namespaces": {"from": "Same"}}}]}
+
+
+@pytest.mark.parametrize("manifest, kind, spec", [(WAYPOINT, "gateways", STORED_WAYPOINT),
+                                                  (FQDN_POLICY, "ciliumnetworkpolicies", FQDN_POLICY["spec"])])
+def test_a_valid_waypoint_and_fqdn_policy_are_accepted(local_cluster, manifest, kind, spec):
+    name = manifest["metadata"]["name"]
+    result = _apply(local_cluster, manifest)
+    try:
+        assert result.returncode == 0, result.stderr
+        stored = json.loads(local_cluster.kubectl("get", kind, name, "-n", "default", "-o", "json").stdout)
+        assert stored["spec"] == spec
+    finally:
+        local_cluster.kubectl("delete", kind, name, "-n", "default", "--ignore-not-found", check=False)
+
+
+def test_the_gateway_schema_refuses_two_listeners_of_one_name(local_cluster):
+    listener = WAYPOINT["spec"]["listeners"][0]
+    bad = {**WAYPOINT, "spec": {**WAYPOINT["spec"], "listeners": [listener, {**listener, "port": 15009}]}}
+    result = _apply(local_cluster, bad, "--dry-run=server")
+    assert result.returncode != 0
+    assert "Listener name must be unique within the Gateway" in result.stderr
+
+
+def test_the_cilium_schema_refuses_a_host_name_with_a_space(local_cluster):
+    rules = FQDN_POLICY["spec"]["egress"]
+    bad = {**FQDN_POLICY, "spec": {**FQDN_POLICY["spec"], "egress": [
+        rules[0], {**rules[1], "toFQDNs": [{"matchName": "my bucket.s3.amazonaws.com"}]}]}}
+    result = _apply(local_cluster, bad, "--dry-run=server")
+    assert result.returncode != 0
+    assert "spec.egress[1].toFQDNs[0].matchName" in result.stderr and "should match" in result.stderr
+
+
+def test_a_cluster_with_only_istio_crds_serves_neither(scratch):
+    started = _launcher("up", scratch.name, env={"LOCALCLUSTER_CRDS": "istio"})
+    assert started.returncode == 0, started.stderr
+    assert scratch.info()["crds"] == ["istio"]
+    # Restarted without the variable, it keeps the sets it was created with.
+    assert _launcher("stop", scratch.name).returncode == 0
+    assert _launcher("up", scratch.name).returncode == 0
+    crds = [c.split("/", 1)[1] for c in localcluster.kubectl(scratch.name, "get", "crd", "-o", "name").stdout.split()]
+    assert "serviceentries.networking.istio.io" in crds
+    assert not any(c.endswith((".gateway.networking.k8s.io", ".cilium.io")) for c in crds), crds
+    for manifest in (WAYPOINT, FQDN_POLICY):
+        result = localcluster.kubectl(scratch.name, "apply", "--dry-run=server", "-f", "-", input=json.dumps(manifest),
+                                      check=False)
+        assert result.returncode != 0
+        assert f'no matches for kind "{manifest["kind"]}"' in result.stderr
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"LOCALCLUSTER_CRDS": "istio,calico"}, "LOCALCLUSTER_CRDS: unknown CRD set 'calico'"),
+    ({"LATENCY_MS": "20ms"}, "LATENCY_MS='20ms' is not a whole number of milliseconds"),
+])
+def test_a_wrong_setting_is_a_one_line_cause_and_creates_nothing(scratch, env, message):
+    result = _launcher("up", scratch.name, env=env)
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
+    assert not scratch.dir.exists()
