@@ -72,7 +72,7 @@ def scenarios(cluster, tmp: Path) -> dict[str, tuple[dict, dict, list[str]]]:
     def environment(user):
         return {"K8S_AUTH_HOST": cluster.info["server"], "K8S_AUTH_SSL_CA_CERT": cluster.info["ca_file"], "K8S_AUTH_API_KEY": cluster.token(user)}
 
-    forbidden_read = ["reading the CustomResourceDefinition serviceentries.networking.istio.io from hardening failed", "403 Forbidden",
+    forbidden_read = ["reading the CustomResourceDefinition serviceentries.networking.istio.io from", "403 Forbidden",
                       'User "unprivileged" cannot get']
     return {
         "applies, token in the kubeconfig": ({**egress(), **kubeconfig("admin", "inline")}, {}, ["1 to create"]),

@@ -10,7 +10,8 @@ from role_helpers import egress_gateway, fresh_namespace, objects, run_role, uni
 
 pytestmark = pytest.mark.integration
 
-KINDS = ("serviceentries", "gateways", "destinationrules", "virtualservices", "authorizationpolicies", "sidecars")
+# Qualified: with the Gateway API installed, "gateways" alone means gateway.networking.k8s.io.
+KINDS = ("serviceentries", "gateways.networking.istio.io", "destinationrules", "virtualservices", "authorizationpolicies", "sidecars")
 
 
 def egress(namespace: str, name: str, **overrides) -> dict:
@@ -31,22 +32,26 @@ def test_absent_removes_the_whole_set_and_twice_is_fine(local_cluster, tmp_path)
     # A region no other gateway test routes: a host routed for the mesh by two sets is refused.
     full = egress(namespace, gone_name, istio_aws_egress_mode="egress_gateway", istio_aws_egress_sidecars=[apps],
                   istio_aws_egress_gateway=gateway, istio_aws_egress_regions=["eu-west-2"])
-    run_role(local_cluster, full, tmp_path).assert_ok()
-    # Another set in the namespace, with hosts of its own (one host in two sets of a namespace is refused).
-    run_role(local_cluster, egress(namespace, stays_name, istio_aws_egress_services=["sns"], istio_aws_egress_credential_sources=[]),
-             tmp_path).assert_ok()
-    assert len(owned(local_cluster, gone_name)) == 7  # 2 entries, Gateway, DestinationRule, VirtualService, AuthorizationPolicy, Sidecar
-    stays = owned(local_cluster, stays_name)
-    assert len(stays) == 1
+    try:
+        run_role(local_cluster, full, tmp_path).assert_ok()
+        # Another set in the namespace, with hosts of its own (one host in two sets of a namespace is refused).
+        run_role(local_cluster, egress(namespace, stays_name, istio_aws_egress_services=["sns"], istio_aws_egress_credential_sources=[]),
+                 tmp_path).assert_ok()
+        assert len(owned(local_cluster, gone_name)) == 7  # 2 entries, Gateway, DestinationRule, VirtualService, AuthorizationPolicy, Sidecar
+        stays = owned(local_cluster, stays_name)
+        assert len(stays) == 1
 
-    local_cluster.audit.mark()
-    # The service variables no longer matter; bad ones would not even be read.
-    gone = run_role(local_cluster, {**full, "istio_aws_egress_state": "absent", "istio_aws_egress_services": ["no-such-service"]}, tmp_path)
-    assert gone.assert_ok().changed == 1
-    assert len(writes(local_cluster.audit)) == 7 and {write[0] for write in writes(local_cluster.audit)} == {"delete"}
-    assert owned(local_cluster, gone_name) == set()
-    assert owned(local_cluster, stays_name) == stays
+        local_cluster.audit.mark()
+        # The service variables no longer matter; bad ones would not even be read.
+        gone = run_role(local_cluster, {**full, "istio_aws_egress_state": "absent", "istio_aws_egress_services": ["no-such-service"]}, tmp_path)
+        assert gone.assert_ok().changed == 1
+        assert len(writes(local_cluster.audit)) == 7 and {write[0] for write in writes(local_cluster.audit)} == {"delete"}
+        assert owned(local_cluster, gone_name) == set()
+        assert owned(local_cluster, stays_name) == stays
 
-    local_cluster.audit.mark()
-    again = run_role(local_cluster, {**full, "istio_aws_egress_state": "absent"}, tmp_path).assert_ok()
-    assert again.changed == 0 and writes(local_cluster.audit) == []
+        local_cluster.audit.mark()
+        again = run_role(local_cluster, {**full, "istio_aws_egress_state": "absent"}, tmp_path).assert_ok()
+        assert again.changed == 0 and writes(local_cluster.audit) == []
+    finally:
+        # Routes of the mesh must not outlive the test: another set routing the same hosts would be refused.
+        run_role(local_cluster, {**full, "istio_aws_egress_state": "absent"}, tmp_path)

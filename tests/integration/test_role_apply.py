@@ -124,7 +124,7 @@ def test_egress_gateway_mode(local_cluster, tmp_path):
                           f" aws-{set_name}-s3-aws-global-wildcard, aws-{set_name}-s3-us-east-1-wildcard")
 
         name = f"aws-{set_name}-egress-gateway"
-        gateway = objects(local_cluster, "gateways", namespace)[f"{namespace}/{name}"]["spec"]
+        gateway = objects(local_cluster, "gateways.networking.istio.io", namespace)[f"{namespace}/{name}"]["spec"]
         assert gateway["selector"] == selector
         assert gateway["servers"][0]["tls"] == {"mode": "PASSTHROUGH"} and "sqs.us-east-1.amazonaws.com" in gateway["servers"][0]["hosts"]
         assert not any(host.startswith("*") for host in gateway["servers"][0]["hosts"])

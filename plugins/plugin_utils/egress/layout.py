@@ -51,7 +51,7 @@ def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None
     entries = [_service_entry(endpoint, mode) for endpoint in endpoints]
     routed = [e for e, entry in zip(endpoints, entries) if entry["route"] == "gateway"]
     settings = _gateway_settings(gateway) if mode == "egress_gateway" else None
-    gateway_layout = _gateway(routed, namespace, name_prefix, settings) if routed else None
+    gateway_layout = _gateway(routed, namespace, name_prefix, settings, export_to) if routed else None
     return {
         "namespace": namespace,
         "labels": ownership_labels(name),
@@ -158,9 +158,12 @@ def _gateway_settings(gateway):
     return gateway
 
 
-def _gateway(routed, namespace, name_prefix, settings):
+def _gateway(routed, namespace, name_prefix, settings, export_to):
     hosts = sorted({host for endpoint in routed for host in endpoint["hosts"]})
     return {
+        # The routing is seen where the entries are; "~" (nowhere) is for ServiceEntries only, and
+        # routes of entries nobody sees stay in their own namespace.
+        "export_to": list(dict.fromkeys("." if target == "~" else target for target in export_to)),
         "name": naming.resource_name(name_prefix, "egress-gateway"),
         "namespace": namespace,
         "hosts": hosts,

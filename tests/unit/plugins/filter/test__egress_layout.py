@@ -171,3 +171,10 @@ def test_bad_options_name_the_option(options, message):
 def test_endpoints_that_are_not_endpoints_are_a_clear_error():
     with pytest.raises(AnsibleFilterError, match="expected endpoint dicts from meshops.aws_egress.aws_endpoints"):
         layout([{"name": "x"}])
+
+
+def test_the_gateway_routing_is_seen_where_the_entries_are():
+    routed = layout(endpoints(services=["sqs"]), mode="egress_gateway", gateway=GATEWAY, export_to=["orders", "billing"])
+    assert routed["gateway"]["export_to"] == ["orders", "billing"]
+    # "~" is for ServiceEntries only (istioctl validate refuses it elsewhere): routes of unseen entries stay home.
+    assert layout(endpoints(services=["sqs"]), mode="egress_gateway", gateway=GATEWAY, export_to=["~"])["gateway"]["export_to"] == ["."]
