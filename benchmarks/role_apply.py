@@ -1,26 +1,35 @@
 # Copyright: Contributors to the meshops.aws_egress project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The istio_aws_egress role against `kubectl apply --server-side`, on a local cluster.
+"""The istio_aws_egress role against its two peers, on one local cluster, in one run.
 
-For each N (ServiceEntries), in fresh namespaces of the same cluster, in the
-same run:
+For each N (ServiceEntries), in fresh namespaces of the same cluster:
 
-  role apply       ansible-playbook running the role, nothing there yet
-  role no-op       the same again: nothing to change
-  kubectl apply    kubectl apply --server-side -f <every file the role rendered for it>
-  kubectl no-op    the same again
+  role       ansible-playbook running the role: plan, access review, lease,
+             kubernetes.core.k8s apply and prune, release
+  naive      the play an Ansible user writes without the role: one
+             kubernetes.core.k8s task, apply: true, server_side_apply, over the
+             same manifests (the role's render mode wrote them)
+  kubectl    kubectl apply --server-side over the same manifests
 
-Wall time of the whole command each (ansible-playbook and kubectl start-up
-included), the best of --repeat runs, and the ratios role/kubectl. N comes
-from real services x regions: the same entries the role makes for users.
+each twice: "apply" (nothing there yet) and "no-op" (the same again). Wall
+time of the whole command (ansible-playbook and kubectl start-up included),
+the best of --repeat runs, and the ratios role/naive and role/kubectl.
+N comes from real services x regions: the same entries the role makes for users.
 
-    .venv/bin/python benchmarks/role_apply.py                  # N = 10, 100, 500
-    .venv/bin/python benchmarks/role_apply.py --sizes 50 --profile
+With --latency-ms, every command talks to the API server through the
+cluster's toxiproxy proxy with that much latency per round trip.
+
+    .venv/bin/python benchmarks/role_apply.py                     # N = 10, 25, 100, 500, best of 3
+    .venv/bin/python benchmarks/role_apply.py --latency-ms 20
+    .venv/bin/python benchmarks/role_apply.py --sizes 25 --profile
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import contextlib
+import datetime
 import json
 import os
 import subprocess
@@ -44,8 +53,9 @@ SERVICES = ["sqs", "sns", "kms", "secretsmanager", "ssm", "logs", "ecr", "lambda
             "cloudformation", "ec2", "elasticache", "rds", "ecs", "eks", "acm", "apigateway", "codebuild", "xray", "ses",
             "sesv2", "appconfig", "batch", "cloudtrail", "config", "autoscaling", "elbv2"]
 MAX_REGIONS = 25
+STEPS = ("role apply", "naive apply", "kubectl apply", "role no-op", "naive no-op", "kubectl no-op")
 
-PLAYBOOK = """\
+ROLE_PLAY = """\
 - name: Benchmark the istio_aws_egress role
   hosts: all
   gather_facts: false
@@ -53,6 +63,26 @@ PLAYBOOK = """\
     - name: Run the role
       ansible.builtin.include_role:
         name: meshops.aws_egress.istio_aws_egress
+"""
+PROFILE_TASK = """\
+    - name: Where the time went, in the role's own steps
+      ansible.builtin.debug:
+        msg: "TIMINGS {{ istio_aws_egress_plan.timings | to_json | b64encode }}"
+"""
+# What an Ansible user writes to apply a directory of manifests without the role.
+NAIVE_PLAY = """\
+- name: Apply the manifests with kubernetes.core.k8s
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Server-side apply every manifest
+      kubernetes.core.k8s:
+        src: "{{ manifests }}"
+        apply: true
+        server_side_apply:
+          field_manager: naive
+        kubeconfig: "{{ kubeconfig }}"
+        context: "{{ context }}"
 """
 
 
@@ -70,13 +100,17 @@ def services_and_regions(count: int) -> tuple[list[str], list[str]]:
 
 
 class Bench:
-    def __init__(self, cluster: str, workdir: Path, profile: bool):
+    def __init__(self, cluster: str, context: str, workdir: Path):
         self.cluster = cluster
+        self.context = context  # the cluster's own, or its -proxied one (through toxiproxy)
         self.workdir = workdir
-        self.profile = profile
         (workdir / "inventory.yml").write_text(json.dumps({"all": {"hosts": {cluster: {
             "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}))
-        (workdir / "playbook.yml").write_text(PLAYBOOK)
+        (workdir / "role.yml").write_text(ROLE_PLAY)
+        (workdir / "profile.yml").write_text(ROLE_PLAY + PROFILE_TASK)
+        (workdir / "naive.yml").write_text(NAIVE_PLAY)
+        self.env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "ANSIBLE_NOCOLOR": "1",
+                    "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
 
     def kubectl(self, *args: str) -> subprocess.CompletedProcess:
         return localcluster.kubectl(self.cluster, *args)
@@ -86,96 +120,119 @@ class Bench:
         self.kubectl("create", "namespace", name)
         return name
 
-    def role(self, variables: dict, profile: bool = False) -> tuple[float, str]:
+    def playbook(self, playbook: str, variables: dict) -> tuple[float, str]:
         extra = self.workdir / f"vars-{uuid.uuid4().hex[:6]}.json"
-        extra.write_text(json.dumps({"istio_aws_egress_kubeconfig": str(localcluster.KUBECONFIG),
-                                     "istio_aws_egress_context": self.cluster, **variables}))
-        env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "ANSIBLE_NOCOLOR": "1"}
-        if profile:
-            env["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
-        command = [str(BIN / "ansible-playbook"), "-i", str(self.workdir / "inventory.yml"), str(self.workdir / "playbook.yml"), "-e", f"@{extra}"]
+        extra.write_text(json.dumps(variables))
+        command = [str(BIN / "ansible-playbook"), "-i", str(self.workdir / "inventory.yml"), str(self.workdir / playbook),
+                   "-e", f"@{extra}"]
         started = time.perf_counter()
-        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        done = subprocess.run(command, cwd=ROOT, env=self.env, capture_output=True, text=True, check=False)
         elapsed = time.perf_counter() - started
         if done.returncode != 0:
-            raise SystemExit(f"the role failed:\n{done.stdout}\n{done.stderr}")
+            raise SystemExit(f"{playbook} failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}")
         return elapsed, done.stdout
 
-    def kubectl_apply(self, files: list[Path]) -> float:
-        args = [str(localcluster.BIN / "kubectl"), f"--kubeconfig={localcluster.KUBECONFIG}", f"--context={self.cluster}",
-                "apply", "--server-side"]
-        for path in files:
-            args += ["-f", str(path)]
+    def role(self, variables: dict, playbook: str = "role.yml") -> tuple[float, str]:
+        return self.playbook(playbook, {"istio_aws_egress_kubeconfig": str(localcluster.KUBECONFIG),
+                                        "istio_aws_egress_context": self.context, **variables})
+
+    def naive(self, manifests: Path) -> float:
+        return self.playbook("naive.yml", {"manifests": str(manifests), "kubeconfig": str(localcluster.KUBECONFIG),
+                                           "context": self.context})[0]
+
+    def kubectl_apply(self, manifests: Path) -> float:
         started = time.perf_counter()
-        subprocess.run(args, capture_output=True, text=True, check=True)
+        subprocess.run([str(localcluster.BIN / "kubectl"), f"--kubeconfig={localcluster.KUBECONFIG}", f"--context={self.context}",
+                        "apply", "--server-side", "--field-manager=kubectl-bench", "-f", str(manifests)],
+                       capture_output=True, text=True, check=True)
         return time.perf_counter() - started
 
     def entries(self, namespace: str) -> int:
         return len(json.loads(self.kubectl("get", "serviceentries", "-n", namespace, "-o", "json").stdout)["items"])
 
+    def manifests(self, variables: dict, namespace: str) -> Path:
+        """The role's own manifests for `namespace`, as one multi-document file."""
+        rendered = self.workdir / f"rendered-{namespace}"
+        self.role({**variables, "istio_aws_egress_namespace": namespace, "istio_aws_egress_render_dir": str(rendered)})
+        stream = self.workdir / f"{namespace}.yaml"
+        stream.write_text("".join(f"---\n{p.read_text()}" for p in sorted(rendered.iterdir()) if p.name != "kustomization.yaml"))
+        return stream
+
     def measure(self, count: int, repeat: int) -> dict:
         services, regions = services_and_regions(count)
         variables = {"istio_aws_egress_name": "bench", "istio_aws_egress_services": services, "istio_aws_egress_regions": regions}
-        times = {"role apply": [], "role no-op": [], "kubectl apply": [], "kubectl no-op": []}
+        times = {step: [] for step in STEPS}
         for _run in range(repeat):
             role_ns = self.namespace("bench-role")
-            elapsed = self.role({**variables, "istio_aws_egress_namespace": role_ns})[0]
-            times["role apply"].append(elapsed)
+            times["role apply"].append(self.role({**variables, "istio_aws_egress_namespace": role_ns})[0])
             elapsed, output = self.role({**variables, "istio_aws_egress_namespace": role_ns})
             times["role no-op"].append(elapsed)
             if f"0 to create, 0 to update, 0 to adopt, 0 to prune, {count} unchanged" not in output or self.entries(role_ns) != count:
                 raise SystemExit(f"the role's rerun at N={count} was not a no-op:\n{output}")
 
-            kubectl_ns = self.namespace("bench-kubectl")
-            rendered = self.workdir / f"rendered-{kubectl_ns}"
-            self.role({**variables, "istio_aws_egress_namespace": kubectl_ns, "istio_aws_egress_render_dir": str(rendered)})
-            files = sorted(p for p in rendered.iterdir() if p.name != "kustomization.yaml")
-            times["kubectl apply"].append(self.kubectl_apply(files))
-            times["kubectl no-op"].append(self.kubectl_apply(files))
-            if self.entries(kubectl_ns) != count:
-                raise SystemExit(f"kubectl applied {self.entries(kubectl_ns)} entries, not {count}")
-            for namespace in (role_ns, kubectl_ns):  # keep the cluster small; namespaces themselves never go away
+            for peer, apply in (("naive", self.naive), ("kubectl", self.kubectl_apply)):
+                namespace = self.namespace(f"bench-{peer}")
+                manifests = self.manifests(variables, namespace)
+                times[f"{peer} apply"].append(apply(manifests))
+                times[f"{peer} no-op"].append(apply(manifests))
+                if self.entries(namespace) != count:
+                    raise SystemExit(f"{peer} applied {self.entries(namespace)} entries, not {count}")
                 self.kubectl("delete", "serviceentries", "--all", "-n", namespace, "--wait=false")
+            self.kubectl("delete", "serviceentries", "--all", "-n", role_ns, "--wait=false")
         return {step: min(values) for step, values in times.items()}
 
-    def show_profile(self, count: int) -> None:
+    def profile(self, count: int) -> None:
+        """The role's own timings (plan reads, access review, lease, apply, prune) at N=count."""
         services, regions = services_and_regions(count)
         namespace = self.namespace("bench-profile")
         variables = {"istio_aws_egress_name": "bench", "istio_aws_egress_services": services, "istio_aws_egress_regions": regions,
                      "istio_aws_egress_namespace": namespace}
         for label in ("apply", "no-op"):
-            elapsed, output = self.role(variables, profile=True)
-            recap = output[output.index("TASKS RECAP"):].splitlines()[3:13]
-            print(f"\nrole {label} at N={count}: {elapsed:.2f}s wall; slowest tasks:")
-            print("\n".join("  " + line.replace("meshops.aws_egress.istio_aws_egress : ", "") for line in recap))
+            elapsed, output = self.role(variables, playbook="profile.yml")
+            timings = json.loads(base64.b64decode(output.split("TIMINGS ", 1)[1].split()[0].strip("'\"")))
+            steps = ", ".join(f"{step} {seconds:.2f}s" for step, seconds in timings.items())
+            print(f"role {label} at N={count}: {elapsed:.2f}s wall; in the egress_set task: {steps}")
         self.kubectl("delete", "serviceentries", "--all", "-n", namespace, "--wait=false")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cluster", default="local-a", help="local cluster to use; started when not running (default: local-a)")
-    parser.add_argument("--sizes", default="10,100,500", help="numbers of ServiceEntries, comma-separated (default: 10,100,500)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per size; the best time of each step counts (default: 1)")
-    parser.add_argument("--profile", action="store_true", help="also show the role's slowest tasks at the largest size")
+    parser.add_argument("--sizes", default="10,25,100,500", help="numbers of ServiceEntries, comma-separated (default: 10,25,100,500)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size; the best time of each step counts (default: 3)")
+    parser.add_argument("--latency-ms", type=int, default=0, help="talk through the cluster's proxy with this latency per round trip")
+    parser.add_argument("--profile", action="store_true", help="also show the role's own timings at the largest size")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
 
     localcluster.start([args.cluster])
-    with tempfile.TemporaryDirectory(prefix="role-bench-") as workdir:
-        bench = Bench(args.cluster, Path(workdir), args.profile)
-        # Warm both discovery caches, so neither side pays for the first discovery.
+    context = f"{args.cluster}-proxied" if args.latency_ms else args.cluster
+    latency = localcluster.Toxics(args.cluster).latency(args.latency_ms) if args.latency_ms else contextlib.nullcontext()
+    with latency, tempfile.TemporaryDirectory(prefix="role-bench-") as workdir:
+        bench = Bench(args.cluster, context, Path(workdir))
+        # Warm the discovery caches, so no side pays for the first discovery.
+        warm = bench.namespace("bench-warmup")
         bench.role({**dict(zip(("istio_aws_egress_services", "istio_aws_egress_regions"), services_and_regions(1))),
-                    "istio_aws_egress_name": "bench-warmup", "istio_aws_egress_namespace": bench.namespace("bench-warmup")})
+                    "istio_aws_egress_name": "bench-warmup", "istio_aws_egress_namespace": warm})
+        bench.naive(bench.manifests({"istio_aws_egress_name": "bench-warmup", "istio_aws_egress_services": ["sqs"],
+                                     "istio_aws_egress_regions": ["us-east-1"]}, warm))
         bench.kubectl("api-resources", "--api-group=networking.istio.io")
 
-        print(f"{'N':>5} | {'role apply':>10} | {'kubectl apply':>13} | {'ratio':>5} | {'role no-op':>10} | {'kubectl no-op':>13} | {'ratio':>5}")
-        print("-" * 80)
+        where = f"through toxiproxy, {args.latency_ms} ms per round trip" if args.latency_ms else "on loopback"
+        print(f"{datetime.date.today()}, {os.cpu_count()} cores, {where}; wall time, best of {args.repeat}")
+        print(f"{'N':>4} | {'role':>6} {'naive':>6} {'kubectl':>7} | {'/naive':>6} {'/kubectl':>8} || "
+              f"{'role':>6} {'naive':>6} {'kubectl':>7} | {'/naive':>6} {'/kubectl':>8}")
+        print(f"{'':>4} | {'apply':^22} | {'':^15} || {'no-op':^22} |")
+        print("-" * 96)
         for count in sizes:
             t = bench.measure(count, args.repeat)
-            print(f"{count:>5} | {t['role apply']:>9.2f}s | {t['kubectl apply']:>12.2f}s | {t['role apply'] / t['kubectl apply']:>5.2f} | "
-                  f"{t['role no-op']:>9.2f}s | {t['kubectl no-op']:>12.2f}s | {t['role no-op'] / t['kubectl no-op']:>5.2f}", flush=True)
+            cells = []
+            for kind in ("apply", "no-op"):
+                role, naive, kubectl = (t[f"{who} {kind}"] for who in ("role", "naive", "kubectl"))
+                cells.append(f"{role:>5.2f}s {naive:>5.2f}s {kubectl:>6.2f}s | {role / naive:>6.2f} {role / kubectl:>8.2f}")
+            print(f"{count:>4} | {cells[0]} || {cells[1]}", flush=True)
         if args.profile:
-            bench.show_profile(max(sizes))
+            bench.profile(max(sizes))
 
 
 if __name__ == "__main__":

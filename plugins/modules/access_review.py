@@ -91,7 +91,6 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.k8s_module impo
 from ansible_collections.meshops.aws_egress.plugins.module_utils.access import missing_message, review_all
 
 
-
 def run(module, client):
     allowed, missing = review_all(client.client.client, module.params["checks"])
     if missing:

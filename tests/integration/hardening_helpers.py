@@ -20,7 +20,7 @@ from conftest import BACKGROUND_RUNS, LocalCluster, ansible_env, localcluster
 from role_helpers import OURS, ROOT, RoleRun
 from role_templates import render_all
 
-HARDENING = ROOT / "tests" / "integration" / "targets" / "hardening"
+HARDENING = ROOT / "tests" / "integration" / "playbooks" / "hardening"
 
 
 @contextlib.contextmanager

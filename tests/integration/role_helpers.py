@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Running the istio_aws_egress role the way a user does: ansible-playbook, from the checkout.
 
-The playbooks are in targets/istio_aws_egress/; every test passes the role's
+The playbooks are in playbooks/istio_aws_egress/ (run by pytest, not ansible-test); every test passes the role's
 variables as extra vars and reads the result from the PLAY RECAP, the
 cluster (kubectl) and the API server's audit log.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 from conftest import ANSIBLE_PLAYBOOK, ansible_env
 
 ROOT = Path(__file__).resolve().parents[2]
-TARGET = ROOT / "tests" / "integration" / "targets" / "istio_aws_egress"
+TARGET = ROOT / "tests" / "integration" / "playbooks" / "istio_aws_egress"
 OURS = "app.kubernetes.io/managed-by=meshops.aws_egress"
 _RECAP = re.compile(r"^cluster\s+:\s+(.*)$", re.MULTILINE)
 
@@ -51,7 +51,7 @@ class RoleRun:
 
 def role_command(variables: dict, tmp_path: Path, *, playbook: Path | None = None, inventory: Path | None = None,
                  args: tuple[str, ...] = ()) -> list[str]:
-    """ansible-playbook <playbook> (targets/istio_aws_egress/apply.yml) with `variables` as extra vars."""
+    """ansible-playbook <playbook> (playbooks/istio_aws_egress/apply.yml) with `variables` as extra vars."""
     extra = tmp_path / f"vars-{uuid.uuid4().hex[:8]}.json"
     extra.write_text(json.dumps(variables))
     return [str(ANSIBLE_PLAYBOOK), "-i", str(inventory or TARGET / "inventory.yml"),

@@ -271,6 +271,9 @@ def analyze(cluster, istioctl: str, *namespaces: str) -> list[dict]:
     result = subprocess.run([istioctl, "analyze", f"--kubeconfig={cluster.kubeconfig}", f"--context={cluster.context}", "-A", "-o", "json"],
                             capture_output=True, text=True, check=False)
     assert result.stdout.strip(), result.stderr
-    return [m for m in json.loads(result.stdout) if any(f" {ns}/" in m.get("origin", "") or f"({ns})" in m.get("origin", "")
-                                                         or m.get("origin", "").endswith(f" {ns}") for ns in namespaces)]
+    return [m for m in json.loads(result.stdout) if any(about(m.get("origin", ""), namespace) for namespace in namespaces)]
 
+
+def about(origin: str, namespace: str) -> bool:
+    """Whether an analyzer message's origin ("ServiceEntry ns/name", "Namespace ns") is in `namespace`."""
+    return f" {namespace}/" in origin or origin.endswith(f" {namespace}")

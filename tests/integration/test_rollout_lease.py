@@ -18,7 +18,7 @@ from conftest import ROOT, run_playbook
 
 pytestmark = pytest.mark.integration
 
-PLAYBOOK = ROOT / "tests" / "integration" / "targets" / "rollout_lease" / "lease.yml"
+PLAYBOOK = ROOT / "tests" / "integration" / "playbooks" / "rollout_lease" / "lease.yml"
 
 
 @pytest.fixture()

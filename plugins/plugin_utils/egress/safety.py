@@ -178,7 +178,7 @@ def _exported_to(entry, namespace):
 def _admits(patterns, sidecar_namespace, entry_namespace, host):
     """Whether a Sidecar's egress hosts (`namespace/dnsName`) import `host` of `entry_namespace`."""
     for pattern in patterns:
-        namespace, _, dns = pattern.partition("/")
+        namespace, dns = pattern.split("/", 1) if "/" in pattern else (pattern, "")
         namespace_matches = namespace in ("*", entry_namespace) or (namespace == "." and entry_namespace == sidecar_namespace)
         host_matches = dns in ("*", host) or (dns.startswith("*.") and host.endswith(dns[1:]))
         if namespace_matches and host_matches:

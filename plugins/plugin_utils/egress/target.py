@@ -12,6 +12,7 @@ named. That is refused before any request.
 
 from __future__ import annotations
 
+import json
 import os
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure, reason_of
@@ -20,11 +21,15 @@ DEFAULT_KUBECONFIG = "~/.kube/config"
 
 
 class ClusterNotNamed(Exception):
-    """The kubeconfig has several contexts and none was named."""
+    """The kubeconfig is missing, or has several contexts and none was named."""
 
 
 def check_named(auth, variable_prefix=""):
-    """Raise ClusterNotNamed when `auth` (kubernetes.core's options) leaves the cluster to the current context of many."""
+    """Raise ClusterNotNamed when `auth` (kubernetes.core's options) names a kubeconfig that is not there, or leaves the
+    cluster to the current context of many."""
+    given = auth.get("kubeconfig")
+    if isinstance(given, str) and not os.path.isfile(given):
+        raise ClusterNotNamed(f"{variable_prefix}kubeconfig: {json.dumps(given)} is not a file; nothing was read or written")
     if auth.get("context") or auth.get("host") or os.environ.get("K8S_AUTH_CONTEXT") or os.environ.get("K8S_AUTH_HOST"):
         return
     kubeconfig = auth.get("kubeconfig") or os.environ.get("K8S_AUTH_KUBECONFIG") or os.environ.get("KUBECONFIG") or DEFAULT_KUBECONFIG

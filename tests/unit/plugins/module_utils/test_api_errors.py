@@ -63,4 +63,3 @@ def test_reason(message, reason):
 def test_one_line_of_bounded_length():
     reason = k8s_failure("x" * 1000 + "\nsecond line")
     assert len(reason) == 300 and reason.endswith("...") and "\n" not in reason
-

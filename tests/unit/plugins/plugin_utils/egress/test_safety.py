@@ -37,7 +37,7 @@ def test_a_second_selectorless_sidecar_is_refused_whoever_owns_it():
     ours = sidecar("orders", "aws-mine-egress", OURS)
     for other, owner in ((sidecar("orders", "default"), "not managed by meshops.aws_egress"),
                          (sidecar("orders", "aws-theirs-egress", THEIRS), "of egress set 'theirs'")):
-        refused, _ = check([ours], [other])
+        refused, unused = check([ours], [other])
         assert len(refused) == 1
         assert f"namespace orders already has {other['kind']} orders/{other['metadata']['name']} without a workload selector ({owner})" in refused[0]
         assert "IST0111" in refused[0] and "stop listing orders" in refused[0]
@@ -54,7 +54,7 @@ def test_sidecars_that_can_coexist_are_not_refused():
 def test_a_host_another_entry_of_the_namespace_declares_is_refused():
     ours = entry("istio-system", "aws-mine-sqs", ["sqs.us-east-1.amazonaws.com", "sqs-fips.us-east-1.amazonaws.com"], OURS)
     theirs = entry("istio-system", "aws-theirs-sqs", ["sqs.us-east-1.amazonaws.com"], THEIRS)
-    refused, _ = check([ours], [theirs])
+    refused, unused = check([ours], [theirs])
     assert refused == [
         "ServiceEntry istio-system/aws-theirs-sqs (of egress set 'theirs') already declares sqs.us-east-1.amazonaws.com, which "
         "ServiceEntry istio-system/aws-mine-sqs declares too; Istio keeps one ServiceEntry per host and namespace, the older: "
@@ -70,17 +70,17 @@ def test_the_same_host_in_another_namespace_or_a_wildcard_beside_an_exact_host_i
 
 
 def test_a_missing_namespace_is_refused_naming_what_needs_it():
-    refused, _ = check([sidecar("orders", "aws-mine-egress", OURS)], [], missing_namespaces=["orders"])
+    refused, unused = check([sidecar("orders", "aws-mine-egress", OURS)], [], missing_namespaces=["orders"])
     assert refused == ["namespace orders does not exist (Sidecar orders/aws-mine-egress would go there): "
                        "create it first, or stop declaring resources there"]
 
 
 def test_gateway_routing_needs_the_gateway_service_with_its_port():
     desired = [entry("istio-system", "aws-mine-sqs", ["sqs.us-east-1.amazonaws.com"], OURS)]
-    missing, _ = check(desired, [], gateway=GATEWAY, services={})
+    missing, unused = check(desired, [], gateway=GATEWAY, services={})
     assert len(missing) == 1 and "Service istio-system/istio-egressgateway does not exist" in missing[0]
     assert missing[0].endswith("or accept it (accept: [missing_gateway])")
-    no_port, _ = check(desired, [], gateway=GATEWAY, services={("istio-system", "istio-egressgateway"): {"spec": {"ports": [{"port": 80}]}}})
+    no_port, unused = check(desired, [], gateway=GATEWAY, services={("istio-system", "istio-egressgateway"): {"spec": {"ports": [{"port": 80}]}}})
     assert "has no port 443 (it has [80])" in no_port[0]
     assert check(desired, [], gateway=GATEWAY, services={("istio-system", "istio-egressgateway"): GATEWAY_SERVICE}) == ([], [])
 
@@ -88,7 +88,7 @@ def test_gateway_routing_needs_the_gateway_service_with_its_port():
 def test_an_allow_policy_on_a_shared_gateway_is_refused_unless_other_allow_policies_cover_it():
     services = {("istio-system", "istio-egressgateway"): GATEWAY_SERVICE}
     other_gateway = obj("Gateway", "payments", "stripe-egress", selector={"istio": "egressgateway"})
-    refused, _ = check([], [other_gateway], gateway=GATEWAY, services=services)
+    refused, unused = check([], [other_gateway], gateway=GATEWAY, services=services)
     assert len(refused) == 1
     assert "the egress gateway also serves Gateway payments/stripe-egress, and no other ALLOW policy covers it" in refused[0]
     assert refused[0].endswith("(accept: [cut_shared_gateway])")
@@ -110,7 +110,7 @@ def test_entries_a_sidecar_would_hide_are_pointed_out():
     private = entry("payments", "vault", ["vault.payments.svc.cluster.local"])
     own = entry("orders", "db", ["db.example.com"])
     not_exported = entry("billing", "mail", ["smtp.example.com"], exportTo=["."])
-    _, notes = check([ours], [stripe, private, own, not_exported])
+    unused, notes = check([ours], [stripe, private, own, not_exported])
     assert notes == ["Sidecar orders/aws-mine-egress hides from namespace orders what it sees today: "
                      "ServiceEntry payments/stripe (api.stripe.com); add what orders needs to the Sidecar hosts of this egress set"]
 
@@ -134,7 +134,7 @@ def routes(namespace, name, hosts, labels=None, gateways=("mesh", "gw"), export_
 def test_a_host_another_virtual_service_routes_for_the_mesh_is_refused_where_both_are_seen():
     ours = routes("egress-a", "aws-mine-egress-gateway", ["sqs.us-east-1.amazonaws.com", "kms.us-east-1.amazonaws.com"], OURS)
     theirs = routes("egress-b", "aws-theirs-egress-gateway", ["sqs.us-east-1.amazonaws.com"], THEIRS)
-    refused, _ = check([ours], [theirs])
+    refused, unused = check([ours], [theirs])
     assert refused == [
         "VirtualService egress-b/aws-theirs-egress-gateway (of egress set 'theirs') already routes sqs.us-east-1.amazonaws.com for the "
         "mesh, where VirtualService egress-a/aws-mine-egress-gateway would be seen too; which route applies is undefined "

@@ -18,9 +18,10 @@ def kubeconfig(tmp_path, *contexts):
 
 
 @pytest.fixture(autouse=True)
-def no_environment(monkeypatch):
+def no_environment(monkeypatch, tmp_path):
     for name in ("K8S_AUTH_CONTEXT", "K8S_AUTH_HOST", "K8S_AUTH_KUBECONFIG", "KUBECONFIG"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/.kube/config
 
 
 def test_several_contexts_and_none_named_is_refused(tmp_path):
@@ -31,7 +32,7 @@ def test_several_contexts_and_none_named_is_refused(tmp_path):
 def test_a_named_context_one_context_or_no_kubeconfig_is_fine(tmp_path, monkeypatch):
     check_named({"kubeconfig": kubeconfig(tmp_path, "a", "b"), "context": "b"})
     check_named({"kubeconfig": kubeconfig(tmp_path, "only")})
-    check_named({"kubeconfig": str(tmp_path / "none")})  # in a pod: the service account
+    check_named({})  # in a pod, without a kubeconfig: the service account
     check_named({"host": "https://10.0.0.1", "api_key": "t"})
     monkeypatch.setenv("K8S_AUTH_CONTEXT", "a")
     check_named({"kubeconfig": kubeconfig(tmp_path, "a", "b")})
@@ -44,3 +45,8 @@ def test_the_kubeconfig_variable_is_read_like_kubectl_does(tmp_path, monkeypatch
     monkeypatch.setenv("KUBECONFIG", f"{kubeconfig(first, 'a')}:{kubeconfig(second, 'b')}")
     with pytest.raises(ClusterNotNamed, match=r"has 2 contexts \(a, b\)"):
         check_named({})
+
+
+def test_a_kubeconfig_that_is_not_there_is_named(tmp_path):
+    with pytest.raises(ClusterNotNamed, match=r'^istio_aws_egress_kubeconfig: ".*/nowhere" is not a file'):
+        check_named({"kubeconfig": str(tmp_path / "nowhere"), "context": "a"}, "istio_aws_egress_")
