@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/$(BIN):$(CURDIR)/.localcluster/bin:$(PATH)
 # ansible-test wants the collection at ansible_collections/<namespace>/<name>, as real files.
 SANITY_ROOT := .build/ansible_collections/meshops/aws_egress
 
-.PHONY: help setup lint sanity unit integration test demo cluster-build cluster-up cluster-down cluster-status clean
+.PHONY: help setup copy lint sanity unit integration test demo cluster-build cluster-up cluster-down cluster-status clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -32,20 +32,25 @@ $(VENV)/.ready: requirements/runtime.txt requirements/dev.txt
 .collections/ansible_collections/meshops/aws_egress:
 	@mkdir -p $(@D) && ln -sfn ../../.. $@
 
-lint: setup ## ansible-lint (production profile) and the changelog linter
-	$(BIN)/ansible-lint --profile production
-	$(BIN)/antsibull-changelog lint
-
-sanity: setup ## ansible-test sanity on a copy under ansible_collections/
-	@mkdir -p ~/.ansible/test/cache
-	@cp tests/sanity/get_pip.py ~/.ansible/test/cache/get_pip_24_2.py
+# A copy of the checkout under ansible_collections/meshops/aws_egress, kubernetes.core beside it: ansible-test
+# and antsibull-docs want the collection where Ansible finds collections, as real files.
+copy: setup
 	@rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
 	@git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C $(SANITY_ROOT)
-	@# kubernetes.core beside it, so import and validate-modules tests resolve our imports of it.
 	@rm -rf .build/ansible_collections/kubernetes && mkdir -p .build/ansible_collections/kubernetes
 	@cp -r $$($(BIN)/python -c 'import ansible_collections.kubernetes.core as m; print(m.__path__[0])') .build/ansible_collections/kubernetes/core
 	@# A repository of its own, or ansible-test sees the copy as ignored by ours.
 	@cd $(SANITY_ROOT) && git init -q && git add -A
+
+lint: copy ## ansible-lint (production profile), the changelog linter and the documentation linter
+	$(BIN)/ansible-lint --profile production
+	$(BIN)/antsibull-changelog lint
+	cd $(SANITY_ROOT) && ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.build $(CURDIR)/$(BIN)/antsibull-docs lint-collection-docs \
+		--plugin-docs --validate-collection-refs all --disallow-unknown-collection-refs .
+
+sanity: copy ## ansible-test sanity on the copy under ansible_collections/
+	@mkdir -p ~/.ansible/test/cache
+	@cp tests/sanity/get_pip.py ~/.ansible/test/cache/get_pip_24_2.py
 	cd $(SANITY_ROOT) && PATH=$(CURDIR)/$(BIN):$$PATH ansible-test sanity --venv --python 3.11 --color no
 
 unit: setup ## unit and property tests of the filter and helpers

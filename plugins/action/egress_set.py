@@ -45,13 +45,25 @@ class ActionModule(ActionBase):
         try:
             check_named(auth, args["variable_prefix"])
             api_client = client_for(auth, cluster)
-            outcome = Run(request, api_client, lambda module_args: self._k8s(module_args, auth, task_vars), default_holder()).run()
+            outcome = Run(request, api_client, lambda module_args: self._k8s(module_args, auth, task_vars), default_holder(),
+                          check_modules=lambda: self._check_module_python(cluster, task_vars)).run()
         except ClusterNotNamed as err:
             return {**result, **invocation, "failed": True, "msg": str(err), "failed_step": "target"}
         except EgressFailure as failure:
             return {**result, **invocation, "failed": True, "msg": failure.message, **failure.result()}
         result.update(outcome, **invocation)
         return result
+
+    def _check_module_python(self, cluster, task_vars):
+        """kubernetes.core.k8s runs in the host's module Python: it must have the kubernetes client."""
+        found = self._execute_module(module_name="meshops.aws_egress.module_python", module_args={"packages": ["kubernetes"]},
+                                     task_vars=task_vars)
+        if found.get("failed"):
+            reason = found.get("msg") or "it did not start"
+            if "ansible_python_interpreter" not in reason:
+                reason += ("; set ansible_python_interpreter to a Python with the kubernetes client (with ansible_connection: "
+                           "local, \"{{ ansible_playbook_python }}\" is the one running Ansible)")
+            raise EgressFailure("target", f"checking the Python that runs modules for {cluster}", f"{reason}; nothing was written")
 
     def _invocation(self, args, resources):
         """The arguments, as modules report them: secrets masked, and the resources counted, not echoed."""

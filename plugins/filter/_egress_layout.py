@@ -13,6 +13,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import DEFAULT_SIDECAR_HOSTS, layout
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
 
 PLUGIN_NAME = "meshops.aws_egress._egress_layout"
 
@@ -24,9 +25,9 @@ def egress_layout(endpoints, name, namespace, name_prefix, mode="sidecar", gatew
         return layout(endpoints, name=name, namespace=namespace, name_prefix=name_prefix, mode=mode, gateway=gateway,
                       sidecars=[] if sidecars is None else sidecars, export_to=["*"] if export_to is None else export_to,
                       sidecar_hosts=list(DEFAULT_SIDECAR_HOSTS) if sidecar_hosts is None else sidecar_hosts)
-    except AnsibleFilterError as exc:
-        # Called with the caller's variable prefix, the path names the caller's variable alone.
-        raise AnsibleFilterError(f"{variable_prefix}{exc.message}" if variable_prefix else f"{PLUGIN_NAME}: {exc.message}") from None
+    except InputError as exc:
+        # Called with the caller's variable prefix, the message names the caller's variables alone.
+        raise AnsibleFilterError(exc.named(variable_prefix) if variable_prefix else f"{PLUGIN_NAME}: {exc.named()}") from None
     except (KeyError, TypeError, AttributeError) as exc:
         # Endpoints come from aws_endpoints; anything else here is a caller's bug.
         raise AnsibleFilterError(f"{PLUGIN_NAME}: expected endpoint dicts from meshops.aws_egress.aws_endpoints ({type(exc).__name__}: {exc})") from exc

@@ -13,14 +13,15 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rbac import rbac
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
 
 
 def egress_rbac(namespace, sidecar_namespaces=None, gateway_namespace=None, subject=None, variable_prefix=""):
     """The RBAC of the role for an egress set in `namespace`, bound to `subject`."""
     try:
         return rbac(namespace, sidecar_namespaces or [], gateway_namespace, subject)
-    except AnsibleFilterError as exc:
-        raise AnsibleFilterError(f"{variable_prefix}{exc.message}") from None
+    except InputError as exc:
+        raise AnsibleFilterError(exc.named(variable_prefix)) from None
 
 
 class FilterModule:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.expand import expand
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
 
 PLUGIN_NAME = "meshops.aws_egress.aws_endpoints"
 
@@ -37,9 +38,11 @@ def aws_endpoints(services, /, variable_prefix="", **options):
     """
     try:
         expansion = expand(services, **options)
+    except InputError as exc:
+        # With the caller's variable prefix, the message names the caller's variables alone.
+        raise AnsibleFilterError(exc.named(variable_prefix) if variable_prefix else f"{PLUGIN_NAME}: {exc.named()}") from None
     except AnsibleFilterError as exc:
-        # With the caller's variable prefix, the path names the caller's variable alone.
-        raise AnsibleFilterError(f"{variable_prefix}{exc.message}" if variable_prefix else f"{PLUGIN_NAME}: {exc.message}") from None
+        raise AnsibleFilterError(f"{PLUGIN_NAME}: {exc.message}") from None
     except Exception as exc:  # pylint: disable=broad-except
         # Input errors are all checked above; anything else is a bug or a
         # botocore surprise, and still reaches the user as a filter error.

@@ -19,7 +19,8 @@ description:
 options:
   checks:
     description:
-      - What to check, as returned by the P(meshops.aws_egress.egress_access#filter) filter.
+      - What to check, one SelfSubjectAccessReview each. The P(meshops.aws_egress.egress_set#module) module makes the same
+        checks for the writes of its plan before its first write.
     type: list
     elements: dict
     required: true
@@ -59,9 +60,11 @@ notes:
 """
 
 EXAMPLES = r"""
-- name: Check the rights of the planned writes and of the rollout lease
+- name: Check that the pipeline's user may write ServiceEntries and hold the rollout lease
   meshops.aws_egress.access_review:
-    checks: "{{ istio_aws_egress_plan | meshops.aws_egress.egress_access(lease_namespace='istio-system') }}"
+    checks:
+      - {verb: patch, group: networking.istio.io, resource: serviceentries, namespace: istio-system, purpose: needed to apply}
+      - {verb: update, group: coordination.k8s.io, resource: leases, namespace: istio-system, name: meshops-aws-egress}
     cluster: prod-eu-west-1
     context: prod-eu-west-1
 """

@@ -12,15 +12,39 @@ it: "services[3].regions[0]: 'eu_west_1' is not an AWS region; did you mean
 from __future__ import annotations
 
 import difflib
+import re
 
 from ansible.errors import AnsibleFilterError
 
 _SHOWN_VALUE_LENGTH = 60
+_OPTION = re.compile("\x1f(\\w+)\x1f")
+
+
+class InputError(AnsibleFilterError):
+    """A bad value at `path`; its message names options as the caller knows them (see `named`)."""
+
+    def __init__(self, path, problem):
+        self.path = path
+        self.problem = problem
+        super().__init__(self.named())
+
+    def named(self, variable_prefix=""):
+        """The message, with the path and the options it mentions named as the caller's variables
+        (`istio_aws_egress_regions[1]: ...`), or as the filter's options without a prefix."""
+        def option(match):
+            return f"{variable_prefix}{match.group(1)}" if variable_prefix else f"the filter's {match.group(1)}"
+
+        return f"{variable_prefix}{self.path}: {_OPTION.sub(option, self.problem)}"
 
 
 def input_error(path, problem):
     """The error for a bad value at `path` ("services[1].regions[0]")."""
-    return AnsibleFilterError(f"{path}: {problem}")
+    return InputError(path, problem)
+
+
+def option_ref(name):
+    """Another option, in a problem's text: named by the caller's variable, or as the filter's option."""
+    return f"\x1f{name}\x1f"
 
 
 def type_name(value):

@@ -35,6 +35,16 @@ def team_sidecar(namespace: str, name: str = "default", **spec) -> dict:
             "spec": {"egress": [{"hosts": ["./*", "istio-system/*"]}], **spec}}
 
 
+@pytest.fixture()
+def removed_after(local_cluster, tmp_path):
+    """Egress sets the test writes, removed when it ends: its routes for the mesh must not outlive it (another set
+    routing one of their hosts would be refused)."""
+    written: list[dict] = []
+    yield written.append
+    for variables in written:
+        run_role(local_cluster, {**variables, "istio_aws_egress_state": "absent"}, tmp_path)
+
+
 def refused(cluster, variables: dict, tmp_path, *messages: str) -> None:
     """The role fails with every message and the cluster records not one write."""
     cluster.audit.mark()
@@ -74,21 +84,19 @@ def test_a_host_another_egress_set_of_the_namespace_declares_is_refused(local_cl
              tmp_path).assert_ok()
 
 
-def test_a_host_another_egress_set_routes_through_a_gateway_is_refused(local_cluster, tmp_path):
+def test_a_host_another_egress_set_routes_through_a_gateway_is_refused(local_cluster, tmp_path, removed_after):
     gateway = egress_gateway(local_cluster, "safe-routes-gw")
     first, second = unique_name("first"), unique_name("second")
     routed = {"istio_aws_egress_mode": "egress_gateway", "istio_aws_egress_gateway": gateway, "istio_aws_egress_regions": ["sa-east-1"]}
     first_namespace = fresh_namespace(local_cluster, "safe-routes")
-    run_role(local_cluster, egress(first_namespace, first, istio_aws_egress_services=["sqs", "sns"], **routed), tmp_path).assert_ok()
-    try:
-        refused(local_cluster, egress(fresh_namespace(local_cluster, "safe-routes-2"), second, istio_aws_egress_services=["sns"], **routed),
-                tmp_path, f"VirtualService {first_namespace}/aws-{first}-egress-gateway (of egress set '{first}') already routes "
-                          "sns.sa-east-1.amazonaws.com for the mesh", "IST0109", "route each host through one egress set only")
-    finally:
-        run_role(local_cluster, egress(first_namespace, first, istio_aws_egress_state="absent", **routed), tmp_path).assert_ok()
+    removed_after(first_set := egress(first_namespace, first, istio_aws_egress_services=["sqs", "sns"], **routed))
+    run_role(local_cluster, first_set, tmp_path).assert_ok()
+    refused(local_cluster, egress(fresh_namespace(local_cluster, "safe-routes-2"), second, istio_aws_egress_services=["sns"], **routed),
+            tmp_path, f"VirtualService {first_namespace}/aws-{first}-egress-gateway (of egress set '{first}') already routes "
+                      "sns.sa-east-1.amazonaws.com for the mesh", "IST0109", "route each host through one egress set only")
 
 
-def test_egress_gateway_mode_needs_the_gateway_service_unless_accepted(local_cluster, tmp_path):
+def test_egress_gateway_mode_needs_the_gateway_service_unless_accepted(local_cluster, tmp_path, removed_after):
     namespace, gateway, name = fresh_namespace(local_cluster, "safe-gw"), fresh_namespace(local_cluster, "safe-gw-gw"), unique_name("gw")
     selector = {"istio": f"egressgateway-{gateway}"}  # this test's gateway pods alone (role_helpers.egress_gateway)
     # Each gateway test routes hosts of a region of its own: a host routed for the mesh by two sets is refused.
@@ -101,6 +109,7 @@ def test_egress_gateway_mode_needs_the_gateway_service_unless_accepted(local_clu
     refused(local_cluster, variables, tmp_path, f"Service {gateway}/istio-egressgateway has no port 443 (it has [80])")
 
     # Staged knowingly before the gateway is ready: written, and the plan says what it accepted.
+    removed_after(variables)
     staged = run_role(local_cluster, {**variables, "istio_aws_egress_accept": ["missing_gateway"]}, tmp_path).assert_ok()
     assert staged.changed == 1 and staged.said(f"! accepted (missing_gateway): the egress gateway's Service {gateway}/istio-egressgateway has no port 443")
     egress_gateway_service(local_cluster, gateway, selector)
@@ -109,7 +118,7 @@ def test_egress_gateway_mode_needs_the_gateway_service_unless_accepted(local_clu
     assert writes(local_cluster.audit) == []
 
 
-def test_an_allow_policy_on_a_shared_gateway_is_refused_until_other_traffic_has_its_own(local_cluster, tmp_path):
+def test_an_allow_policy_on_a_shared_gateway_is_refused_until_other_traffic_has_its_own(local_cluster, tmp_path, removed_after):
     namespace, name = fresh_namespace(local_cluster, "safe-share"), unique_name("share")
     gateway = egress_gateway(local_cluster, "safe-share-gw")
     # Another team's Gateway on the same gateway pods, with no ALLOW policy.
@@ -129,6 +138,7 @@ def test_an_allow_policy_on_a_shared_gateway_is_refused_until_other_traffic_has_
         "apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy", "metadata": {"name": "partner-api", "namespace": gateway["namespace"]},
         "spec": {"selector": {"matchLabels": gateway["selector"]}, "action": "ALLOW",
                  "rules": [{"when": [{"key": "connection.sni", "values": ["api.partner.example"]}]}]}})
+    removed_after(variables)
     shared = run_role(local_cluster, variables, tmp_path).assert_ok()
     assert shared.said(f"! the egress gateway also serves Gateway {gateway['namespace']}/partner-api; ALLOW policies already limit it "
                        f"(AuthorizationPolicy {gateway['namespace']}/partner-api), and ours only adds the declared hosts")
@@ -254,14 +264,16 @@ def test_teardown_with_a_crd_missing_removes_the_rest_and_names_the_kind(partial
         assert objects(cluster, kind, selector=f"meshops.io/egress-set={name}") == {}
 
 
-def test_istioctl_analyze_finds_nothing_about_what_the_role_wrote(local_cluster, istioctl, tmp_path):
+def test_istioctl_analyze_finds_nothing_about_what_the_role_wrote(local_cluster, istioctl, tmp_path, removed_after):
     namespace, orders = (fresh_namespace(local_cluster, f"safe-analyze-{part}") for part in ("entries", "orders"))
     gateway = egress_gateway(local_cluster, "safe-analyze-gw")
     name = unique_name("analyze")
-    run_role(local_cluster, egress(namespace, name, istio_aws_egress_mode="egress_gateway", istio_aws_egress_sidecars=[orders],
-                                   istio_aws_egress_gateway=gateway, istio_aws_egress_regions=["ap-south-1"],
-                                   istio_aws_egress_services=["sqs", {"name": "s3", "buckets": ["orders-archive"]}, "dynamodb"],
-                                   istio_aws_egress_credential_sources=["irsa", "imds"]), tmp_path).assert_ok()
+    declared = egress(namespace, name, istio_aws_egress_mode="egress_gateway", istio_aws_egress_sidecars=[orders],
+                      istio_aws_egress_gateway=gateway, istio_aws_egress_regions=["ap-south-1"],
+                      istio_aws_egress_services=["sqs", {"name": "s3", "buckets": ["orders-archive"]}, "dynamodb"],
+                      istio_aws_egress_credential_sources=["irsa", "imds"])
+    removed_after(declared)
+    run_role(local_cluster, declared, tmp_path).assert_ok()
     messages = analyze(local_cluster, istioctl, namespace, orders, gateway["namespace"])
     assert [m for m in messages if m["code"] != "IST0102"] == []  # IST0102: namespaces not labelled for injection
 

@@ -4,9 +4,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-from role_helpers import expect_failure, writes
+from role_helpers import expect_failure, fresh_namespace, role_command, run, writes
 
 pytestmark = pytest.mark.integration
 
@@ -19,6 +23,10 @@ BAD_INPUT = [
     ({"istio_aws_egress_credential_sources": ["imdsv2"]}, ["istio_aws_egress_credential_sources", "imdsv2"]),
     ({"istio_aws_egress_name": "Team_A"}, ['istio_aws_egress_name: "Team_A" is not an egress set name']),
     ({"istio_aws_egress_name": "a" * 31}, ["istio_aws_egress_name", "at most 30 characters"]),
+    # Every message names the role's variables, never the filter's arguments.
+    ({"istio_aws_egress_regions": []}, ["istio_aws_egress_services[0]: 'sqs' has no regions: set istio_aws_egress_regions, or give"]),
+    ({"istio_aws_egress_regions": [], "istio_aws_egress_services": [], "istio_aws_egress_credential_sources": ["irsa"]},
+     ["istio_aws_egress_credential_sources[0]: 'irsa' calls AWS in the workload's region: set istio_aws_egress_regions"]),
     ({"istio_aws_egress_regions": ["us-east-1", "eu_west_1"]},
      ["istio_aws_egress_regions[1]: 'eu_west_1' is not an AWS region; did you mean 'eu-west-1'?"]),
     ({"istio_aws_egress_services": ["sqs", {"name": "dynamo"}]},
@@ -40,8 +48,9 @@ def _case_id(index: int) -> str:
 @pytest.mark.parametrize("variables, messages", BAD_INPUT, ids=[_case_id(index) for index in range(len(BAD_INPUT))])
 def test_bad_input_writes_nothing_and_names_the_variable(local_cluster, tmp_path, variables, messages):
     local_cluster.audit.mark()
-    expect_failure(local_cluster, {**GOOD, **variables}, tmp_path, *messages)
+    failed = expect_failure(local_cluster, {**GOOD, **variables}, tmp_path, *messages)
     assert writes(local_cluster.audit) == []
+    assert "the filter" not in failed.stdout
 
 
 NOWHERE = """\
@@ -68,3 +77,26 @@ def test_bad_input_is_found_before_the_cluster_is_contacted(tmp_path):
 def test_a_missing_kubeconfig_is_named(tmp_path):
     missing = str(tmp_path / "no-such-kubeconfig")
     expect_failure(None, {**GOOD, "istio_aws_egress_kubeconfig": missing}, tmp_path, f'istio_aws_egress_kubeconfig: "{missing}" is not a file')
+
+
+def test_a_module_python_without_the_kubernetes_client_is_named_before_any_write(local_cluster, tmp_path):
+    # The Python this test suite's virtualenv was made from: the kubernetes client is installed in the venv only.
+    bare = Path(sys._base_executable).resolve()  # pylint: disable=protected-access
+    assert subprocess.run([str(bare), "-c", "import kubernetes"], capture_output=True, check=False).returncode != 0
+    namespace = fresh_namespace(local_cluster, "input-python")
+    local_cluster.audit.mark()
+    failed = run(role_command({**GOOD, "istio_aws_egress_namespace": namespace, "istio_aws_egress_kubeconfig": local_cluster.kubeconfig,
+                               "istio_aws_egress_context": local_cluster.context, "ansible_python_interpreter": str(bare)}, tmp_path))
+    assert failed.returncode != 0
+    assert failed.said(f"checking the Python that runs modules for {local_cluster.context} failed")
+    assert failed.said("cannot import kubernetes") and failed.said("ansible_python_interpreter") and failed.said("nothing was written")
+    assert local_cluster.audit.writes() == []
+
+
+def test_an_argument_spec_failure_shows_the_offending_value_first(tmp_path):
+    failed = run(role_command({**GOOD, "istio_aws_egress_mode": "gateway"}, tmp_path))
+    assert failed.returncode != 0
+    output = failed.stdout + failed.stderr
+    first = next(line for line in output.splitlines() if "istio_aws_egress_mode" in line)
+    assert first.strip() == "value of istio_aws_egress_mode must be one of: sidecar, egress_gateway, got: gateway"
+    assert output.index(first) < output.index("argument_spec_data")

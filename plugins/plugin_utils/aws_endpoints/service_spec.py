@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import botocore_data, credentials, partitions
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, did_you_mean, input_error, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, did_you_mean, input_error, option_ref, shown
 
 SERVICE_KEYS = ("name", "regions", "account_ids", "fips", "dualstack", "buckets")
 FILTER_OPTIONS = ("regions", "account_ids", "fips", "dualstack", "credential_sources", "sts_legacy_global", "name_prefix")
@@ -113,7 +113,7 @@ def _service(entry, path, defaults):
     if entry.get("regions") is not None and not regions:
         raise input_error(f"{path}.regions", "must not be empty")
     if not regions:
-        raise input_error(path, f"{name!r} has no regions: give the filter regions=[...] or this service a 'regions' list")
+        raise input_error(path, f"{name!r} has no regions: set {option_ref('regions')}, or give this service a 'regions' list")
     buckets = None
     if entry.get("buckets") is not None:
         if name != "s3":
@@ -238,7 +238,7 @@ def _credential_sources(value, regions):
         if credentials.services_called_by(source) and not regions:
             raise input_error(
                 f"credential_sources[{index}]",
-                f"{source!r} calls AWS in the workload's region: give the filter regions=[...]",
+                f"{source!r} calls AWS in the workload's region: set {option_ref('regions')}",
             )
     return tuple(sorted(set(names)))
 

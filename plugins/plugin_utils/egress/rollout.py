@@ -75,10 +75,12 @@ class Request:
 class Run:
     """One run: its client, what it found, and how long each step took."""
 
-    def __init__(self, request, api_client, execute_k8s, holder, clock=time.monotonic):
+    def __init__(self, request, api_client, execute_k8s, holder, check_modules=None, clock=time.monotonic):
         self.request = request
         self.api_client = api_client
         self.execute_k8s = execute_k8s  # module args -> the kubernetes.core.k8s result
+        # Raises EgressFailure when the Python that runs modules cannot run kubernetes.core.k8s.
+        self.check_modules = check_modules or (lambda: None)
         self.holder = holder
         self.clock = clock
         self.timings = {}
@@ -92,6 +94,8 @@ class Run:
         state, plan = self._read_and_plan()
         if request.check_mode or not plan.changed:
             return self._result(state, plan, changed=plan.changed if request.check_mode else False)
+        # Before the first write (the lease): a module that cannot even start would fail after it.
+        self.check_modules()
         allowed = self._review(plan)
         lock, lease = self._take_lease(state) if request.locked else (None, None)
         try:

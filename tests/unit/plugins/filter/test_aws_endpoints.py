@@ -39,7 +39,7 @@ ERRORS = [
         {},
         "services[0]: unknown key 'region'; did you mean 'regions'? (keys: name, regions, account_ids, fips, dualstack, buckets)",
     ),
-    (["s3"], {}, "services[0]: 's3' has no regions: give the filter regions=[...] or this service a 'regions' list"),
+    (["s3"], {}, "services[0]: 's3' has no regions: set the filter's regions, or give this service a 'regions' list"),
     ([{"name": "s3", "regions": []}], {"regions": US}, "services[0].regions: must not be empty"),
     (["s3"], {"regions": "us-east-1"}, "regions: expected a list of region names, got str 'us-east-1'"),
     (["s3"], {"regions": ["us-east-1", 5]}, "regions[1]: expected a string, got int 5"),
@@ -76,11 +76,11 @@ ERRORS = [
         "(sources: ecs, eks_pod_identity, eks_pod_identity_ipv6, imds, imds_ipv6, irsa)",
     ),
     (["s3"], {"regions": US, "credential_sources": "imds"}, "credential_sources: expected a list of credential source names, got str 'imds'"),
-    ([], {"credential_sources": ["irsa"]}, "credential_sources[0]: 'irsa' calls AWS in the workload's region: give the filter regions=[...]"),
+    ([], {"credential_sources": ["irsa"]}, "credential_sources[0]: 'irsa' calls AWS in the workload's region: set the filter's regions"),
     (
         [],
         {"credential_sources": ["imds", "eks_pod_identity"]},
-        "credential_sources[1]: 'eks_pod_identity' calls AWS in the workload's region: give the filter regions=[...]",
+        "credential_sources[1]: 'eks_pod_identity' calls AWS in the workload's region: set the filter's regions",
     ),
     (
         [{"name": "s3", "buckets": ["ok-bucket", "My_Bucket"]}],
