@@ -1,0 +1,121 @@
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The collection as users get it: the built artifact, installed into an empty collections path, run from elsewhere.
+
+Nothing of the checkout is used but the artifact: the playbooks run from a directory of their own, with no
+ansible.cfg, and find the collection in the path it was installed into (kubernetes.core comes with the
+`ansible` package, as for a user). The execution environment's definition and the requirements the collection
+declares for it are what ansible-builder reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from role_helpers import RoleRun, fresh_namespace, unique_name
+
+pytestmark = pytest.mark.integration
+
+BIN = ROOT / ".venv" / "bin"
+# What a user runs and reads, and what only this repository's developers need.
+SHIPPED = {"plugins", "roles", "playbooks", "meta", "docs", "changelogs", "inventories", "README.md", "LICENSE",
+           "requirements.txt", "bindep.txt", "requirements", "MANIFEST.json", "FILES.json"}
+NOT_SHIPPED = ("tests/", "benchmarks/", "Makefile", ".ci/", "inventories/local/", "ansible.cfg", "requirements/dev.txt",
+               ".ansible-lint", "changelogs/fragments/")
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("artifact")
+    subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(out), str(ROOT)],
+                   capture_output=True, text=True, check=True, cwd=out, env=user_env(out))
+    (built,) = out.glob("meshops-aws_egress-*.tar.gz")
+    return built
+
+
+@pytest.fixture(scope="module")
+def installed(artifact, tmp_path_factory) -> Path:
+    """An empty collections path holding the artifact alone."""
+    path = tmp_path_factory.mktemp("collections")
+    # Away from the checkout, whose ansible.cfg already knows the collection (as a link to itself).
+    subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", "--no-deps", "-p", str(path), str(artifact)],
+                   capture_output=True, text=True, check=True, cwd=path, env=user_env(path))
+    assert (path / "ansible_collections" / "meshops" / "aws_egress" / "MANIFEST.json").exists()
+    return path
+
+
+def user_env(collections: Path) -> dict:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
+    return {**env, "ANSIBLE_COLLECTIONS_PATH": str(collections), "ANSIBLE_NOCOLOR": "1",
+            "PATH": os.pathsep.join([str(BIN), env.get("PATH", "")])}
+
+
+def user_run(collections: Path, workdir: Path, *args: str) -> RoleRun:
+    result = subprocess.run([str(BIN / "ansible-playbook"), *args], cwd=workdir, env=user_env(collections),
+                            capture_output=True, text=True, check=False, timeout=600)
+    return RoleRun(result.returncode, result.stdout, result.stderr)
+
+
+def test_the_artifact_holds_what_users_run_and_nothing_else(artifact):
+    with tarfile.open(artifact) as tar:
+        names = tar.getnames()
+    assert {name.split("/")[0] for name in names} == SHIPPED
+    assert [name for name in names if name.startswith(NOT_SHIPPED) or name in NOT_SHIPPED] == []
+    for needed in ("plugins/action/egress_set.py", "roles/istio_aws_egress/meta/argument_specs.yml", "playbooks/site.yml",
+                   "meta/execution-environment.yml", "docs/execution-environment.yml", "inventories/prod/hosts.yml"):
+        assert needed in names, needed
+
+
+def test_the_installed_collection_renders_an_inventory_from_its_own_playbook(installed, tmp_path):
+    inventory = installed / "ansible_collections" / "meshops" / "aws_egress" / "inventories" / "prod"
+    out = tmp_path / "rendered"
+    run = user_run(installed, tmp_path, "-i", str(inventory), "meshops.aws_egress.render", "-e", f"render_dir={out}")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert sorted(p.name for p in out.iterdir()) == ["prod-apse2", "prod-euw1", "prod-use1"]
+    kinds = {yaml.safe_load(p.read_text())["kind"] for p in (out / "prod-use1").iterdir() if p.name != "kustomization.yaml"}
+    assert kinds == {"ServiceEntry", "Gateway", "DestinationRule", "VirtualService", "AuthorizationPolicy", "Sidecar"}
+
+
+def test_the_installed_role_applies_and_reruns_without_a_write(installed, local_cluster, tmp_path):
+    namespace, name = fresh_namespace(local_cluster, "artifact"), unique_name("artifact")
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump({"clusters": {"hosts": {"cluster": {
+        "ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}}))
+    (tmp_path / "play.yml").write_text(yaml.safe_dump([{
+        "name": "Open the AWS egress", "hosts": "clusters", "gather_facts": False,
+        "roles": [{"role": "meshops.aws_egress.istio_aws_egress"}]}]))
+    variables = json.dumps({"istio_aws_egress_kubeconfig": local_cluster.kubeconfig, "istio_aws_egress_context": local_cluster.context,
+                            "istio_aws_egress_name": name, "istio_aws_egress_namespace": namespace,
+                            "istio_aws_egress_services": ["sqs"], "istio_aws_egress_regions": ["us-east-1"]})
+    first = user_run(installed, tmp_path, "-i", "inventory.yml", "play.yml", "-e", variables).assert_ok()
+    assert first.changed == 1 and first.said("1 to create")
+    local_cluster.audit.mark()
+    assert user_run(installed, tmp_path, "-i", "inventory.yml", "play.yml", "-e", variables).assert_ok().changed == 0
+    assert local_cluster.audit.writes() == []
+
+
+def test_the_execution_environment_builds_a_context_with_what_the_collection_needs(installed, tmp_path):
+    collection = installed / "ansible_collections" / "meshops" / "aws_egress"
+    created = subprocess.run([str(BIN / "ansible-builder"), "create", "-f", str(collection / "docs" / "execution-environment.yml"),
+                              "--context", str(tmp_path / "context")], capture_output=True, text=True, check=False, cwd=tmp_path,
+                             env=user_env(installed))
+    assert created.returncode == 0, created.stdout + created.stderr
+    context = tmp_path / "context"
+    containerfile = next(p for p in (context / "Containerfile", context / "Dockerfile") if p.exists()).read_text()
+    assert "ansible-galaxy" in containerfile and "introspect" in containerfile and "python3.11" in containerfile
+    galaxy = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
+    assert [c["name"] for c in galaxy["collections"]] == ["meshops.aws_egress", "kubernetes.core"]
+    # What the build's introspection step adds for this collection: its meta/execution-environment.yml, read by
+    # ansible-builder itself from the installed artifact.
+    introspected = subprocess.run([str(BIN / "ansible-builder"), "introspect", "--sanitize", str(installed)],
+                                  capture_output=True, text=True, check=True, cwd=tmp_path, env=user_env(installed))
+    python = yaml.safe_load(introspected.stdout.split("---", 1)[1])["python"]
+    assert any(line.startswith("kubernetes>=24.2.0,<37") for line in python), python
+    assert any(line.startswith("botocore") for line in python), python
