@@ -162,7 +162,7 @@ def _simulate_sets(objects, namespaces):
 
 def test_at_a_shared_gateway_each_sets_host_goes_on_to_aws_under_an_ALLOW_policy_naming_it(tmp_path):
     sim, at_gateway = _simulate_sets(_sets_through_one_gateway(tmp_path, ["team-a", "team-b"]), ["team-a", "team-b"])
-    gateway_calls = {call_id for call_id in at_gateway.values()}
+    gateway_calls = set(at_gateway.values())
     assert {k: v for k, v in sim.mismatches().items() if k in gateway_calls} == {}
     for host, call_id in at_gateway.items():
         assert sni_policies(sim.results[call_id], host), host

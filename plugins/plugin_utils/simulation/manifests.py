@@ -60,7 +60,8 @@ def _one_line(exc):
 
 def group_of(obj):
     api_version = str(obj.get("apiVersion") or "")
-    return api_version.split("/")[0] if "/" in api_version else ""
+    group, slash, _version = api_version.partition("/")
+    return group if slash else ""
 
 
 def is_istio_config(obj):

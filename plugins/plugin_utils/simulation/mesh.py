@@ -159,7 +159,8 @@ def services(kubernetes, exclude=()):
             continue
         for port in spec.get("ports") or []:
             name = str(port.get("name") or "")
-            http = bool(port.get("appProtocol", "").startswith(HTTP_PORT_PREFIXES) or name.split("-")[0] in HTTP_PORT_PREFIXES)
+            # Istio's protocol selection: appProtocol, else the port name's prefix (http-web, grpc-admin).
+            http = str(port.get("appProtocol") or "").startswith(HTTP_PORT_PREFIXES) or name.partition("-")[0] in HTTP_PORT_PREFIXES
             found.append(MeshService(namespace, meta["name"], spec["clusterIP"], int(port["port"]), http))
     return found, objects
 

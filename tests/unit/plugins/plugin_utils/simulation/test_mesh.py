@@ -56,8 +56,8 @@ def test_a_service_without_the_port_or_without_the_pods_is_said_so():
 def test_services_callers_reach_one_per_port_headless_and_external_names_left_out():
     services = [
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": "orders"},
-         "spec": {"clusterIP": "10.96.0.9", "ports": [{"name": "http", "port": 8080}, {"name": "grpc-admin", "port": 9090},
-                                                        {"name": "db", "port": 5432}]}},
+         "spec": {"clusterIP": "10.96.0.9",
+                  "ports": [{"name": "http", "port": 8080}, {"name": "grpc-admin", "port": 9090}, {"name": "db", "port": 5432}]}},
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "bare", "namespace": "shop"}, "spec": {"ports": [{"port": 80}]}},
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "headless", "namespace": "shop"},
          "spec": {"clusterIP": "None", "ports": [{"port": 80}]}},
