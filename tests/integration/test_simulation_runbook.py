@@ -20,6 +20,8 @@ import pytest
 import yaml
 
 import sdk_capture
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.declared import declared
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.simulate import simulate_egress
 from conftest import ANSIBLE_PLAYBOOK, ansible_env
 from simulation_helpers import ROOT, render_inventory
 
@@ -204,3 +206,17 @@ def test_without_the_harness_or_go_it_says_how_to_build_it(tmp_path):
     assert "Traceback" not in run.stdout + run.stderr
     assert (f"xds-simulate not found at {tmp_path / 'no-such-xds-simulate'}: build it with `make cluster-build` "
             f"(it needs Go 1.26 or newer on PATH, and there is none)") in run.stdout
+
+
+def test_a_refused_manifest_of_the_set_is_a_violation_and_a_refused_mesh_object_a_note(tmp_path):
+    def by_ip(name, namespace):
+        # An IP literal as a host: istio's validation refuses it (egress-facts.md).
+        return {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry", "metadata": {"name": name, "namespace": namespace},
+                "spec": {"hosts": ["169.254.169.254"], "ports": [{"number": 80, "name": "http", "protocol": "HTTP"}],
+                         "resolution": "DNS", "location": "MESH_EXTERNAL"}}
+    rendered = write_manifests(tmp_path / "rendered", by_ip("aws-sim-imds", "istio-system"))
+    mesh = write_manifests(tmp_path / "mesh", by_ip("legacy-imds", "legacy"))
+    data = simulate_egress(declared([], "sim", "istio-system", "sidecar"), rendered, mesh)
+    [violation] = data["violations"]
+    assert violation.startswith("istio refuses ServiceEntry istio-system/aws-sim-imds: ") and "cannot be all-numeric" in violation
+    assert [n for n in data["notes"] if "legacy/legacy-imds" in n and n.endswith("(left out, as the API server would refuse it)")]

@@ -140,13 +140,10 @@ def _undeclared(declared):
     services = set(declared.services)
     for region in declared.regions:
         suffix = partitions.partition_of(region).dns_suffix
-        others = [s for s in OTHER_SERVICES if s not in services]
-        tried = 0
-        for service in others:
-            host = sdk_hosts.plain_host(service, region)
-            if host and not declared.admits(host) and tried < OTHER_SERVICES_PER_REGION:
-                tried += 1
-                yield _aws(host, f"{service} in {region}, not declared")
+        hosts = ((s, sdk_hosts.plain_host(s, region)) for s in OTHER_SERVICES if s not in services)
+        others = [(s, h) for s, h in hosts if h and not declared.admits(h)]
+        for service, host in others[:OTHER_SERVICES_PER_REGION]:
+            yield _aws(host, f"{service} in {region}, not declared")
         if "s3" in services:
             yield _aws(f"{OTHER_BUCKET}.s3.{region}.{suffix}", f"s3 in {region}, a bucket not declared")
         if "dynamodb" in services:

@@ -69,9 +69,11 @@ def _report(declared, calls, callers, response, gateway, ours, notes, policy):
         if cell.violation:
             violations.append(cell.violation)
     for rejected in response.get("rejected_config") or []:
-        identity = (rejected["kind"], rejected["namespace"], rejected["name"])
         message = f"istio refuses {rejected['kind']} {rejected['namespace']}/{rejected['name']}: {rejected['error']}"
-        (violations if identity in ours else notes).append(message if identity in ours else f"{message} (left out, as the API server would refuse it)")
+        if (rejected["kind"], rejected["namespace"], rejected["name"]) in ours:
+            violations.append(message)
+        else:
+            notes.append(f"{message} (left out, as the API server would refuse it)")
     notes.extend(f"istio warns about {w['kind']} {w['namespace']}/{w['name']}: {w['error']}" for w in response.get("config_warnings") or [])
     cells = [cell for row in rows.values() for cell in row["cells"].values()]
     counts = {
