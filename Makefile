@@ -9,12 +9,15 @@ BIN := $(VENV)/bin
 CLUSTER := $(BIN)/python tests/cluster/localcluster.py
 CLUSTERS ?= local-a local-b
 export CLUSTERS
+# The inventory `make simulate` works on, and where its reports go (./simulate unless set).
+INVENTORY ?= inventories/local
+SIMULATE_DIR ?=
 # Our venv and our kubectl/istioctl come first for every recipe.
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/.localcluster/bin:$(PATH)
 # ansible-test wants the collection at ansible_collections/<namespace>/<name>, as real files.
 SANITY_ROOT := .build/ansible_collections/meshops/aws_egress
 
-.PHONY: help setup copy lint sanity unit integration test demo cluster-build cluster-up cluster-down cluster-status clean
+.PHONY: help setup copy lint sanity unit integration test demo simulate cluster-build cluster-up cluster-down cluster-status clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -77,6 +80,9 @@ demo: cluster-up ## start the local clusters if needed and roll the egress out t
 	@echo "  .venv/bin/ansible-playbook playbooks/verify.yml   # drift check"
 	@echo "  make demo                                         # again: changed=0"
 	@echo "  make cluster-down                                 # stop them"
+
+simulate: setup cluster-build ## what Istio's proxies do with the egress of every cluster of INVENTORY (reports in SIMULATE_DIR, ./simulate)
+	ansible-playbook -i $(INVENTORY) playbooks/simulate.yml $(if $(SIMULATE_DIR),-e simulate_dir=$(abspath $(SIMULATE_DIR)))
 
 cluster-build: setup ## build kube-apiserver, kubectl, istioctl and toxiproxy (cached)
 	@$(CLUSTER) build

@@ -11,16 +11,12 @@ fail.
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 import yaml
 
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import harness
 from conftest import ROOT, localcluster
-
-sys.path.insert(0, str(ROOT / "tests" / "xds"))
-
-import harness  # noqa: E402  pylint: disable=wrong-import-position
 
 pytestmark = pytest.mark.integration
 
@@ -441,6 +437,13 @@ def test_istiod_feature_flags_reach_the_generator(flags, chain):
 
 # --------------------------------------------------------------------------
 # The runner
+
+
+def test_the_runner_finds_the_binary_make_cluster_build_links(monkeypatch):
+    monkeypatch.delenv("XDS_SIMULATE", raising=False)
+    assert harness.default_binary() == ROOT / ".localcluster" / "bin" / "xds-simulate"
+    monkeypatch.setenv("XDS_SIMULATE", "/elsewhere/xds-simulate")
+    assert str(harness.default_binary()) == "/elsewhere/xds-simulate"
 
 
 def test_a_missing_binary_names_the_command_that_builds_it(tmp_path):

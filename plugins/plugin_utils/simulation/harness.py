@@ -7,11 +7,11 @@ sidecar, gateway or waypoint proxy would do with given calls. The request and
 response formats are described in tests/cluster/istio/xds/contract_test.go and
 in the README ("The xDS simulation harness").
 
-    from harness import simulate
+    from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.harness import simulate
     response = simulate({"mesh": {...}, "config": "...", "proxies": {...}, "calls": [...]})
 
-Self-contained on purpose (standard library only, no Ansible): it can move
-into the collection's Python package as it is.
+Standard library only, no Ansible: the tests and the egress_simulate action
+both run it.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-# Where `make cluster-build` links it; XDS_SIMULATE overrides.
-DEFAULT_BINARY = Path(__file__).resolve().parents[2] / ".localcluster" / "bin" / "xds-simulate"
+# Where `make cluster-build` links it in a checkout (plugins/plugin_utils/simulation/
+# is three levels down); XDS_SIMULATE overrides.
+DEFAULT_BINARY = Path(__file__).resolve().parents[3] / ".localcluster" / "bin" / "xds-simulate"
 BUILD_HINT = "build it with `make cluster-build`"
 TAIL_LINES = 20
 

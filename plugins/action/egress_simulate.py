@@ -1,0 +1,66 @@
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""meshops.aws_egress.egress_simulate: what Istio's proxies do with an egress set's rendered manifests.
+
+A thin entry point: the options are checked, the declaration is expanded
+(plugin_utils/simulation/declared.py) and plugin_utils/simulation/simulate.py
+runs the xDS simulation harness and judges every call. Nothing is written.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from ansible.errors import AnsibleFilterError
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_simulate_options import GATEWAY_OPTIONS, argument_spec
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.declared import EXPANSION_OPTIONS, declared
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.harness import HarnessError
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.manifests import ManifestError
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.simulate import simulate_egress
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        _validation, args = self.validate_argument_spec(argument_spec=argument_spec())
+        prefix = args["variable_prefix"]
+        gateway = args["gateway"] or {key: spec["default"] for key, spec in GATEWAY_OPTIONS.items()}
+        try:
+            declaration = declared(
+                _plain(args["services"]), args["name"], args["namespace"], args["mode"], gateway=_plain(gateway),
+                sidecars=args["sidecars"], sidecar_hosts=args["sidecar_hosts"], export_to=args["export_to"],
+                **{key: _plain(args[key]) for key in EXPANSION_OPTIONS})
+        except AnsibleFilterError as err:
+            return {**result, "failed": True, "msg": f"{prefix}{err.message}"}
+        try:
+            report = simulate_egress(declaration, args["manifests"], args["mesh_objects"], args["outbound_traffic_policy"],
+                                     args["unlisted_namespace"], args["harness"])
+        except ManifestError as err:
+            return {**result, "failed": True, "msg": f"cannot read the manifests: {err}"}
+        except HarnessError as err:
+            return {**result, "failed": True, "msg": _harness_message(err)}
+        result.update(report, changed=False)
+        return result
+
+
+def _harness_message(err):
+    message = str(err)
+    if "make cluster-build" in message and not shutil.which("go"):
+        message += " (it needs Go 1.26 or newer on PATH, and there is none)"
+    return message
+
+
+def _plain(value):
+    """Plain dicts, lists and scalars: Ansible's tagged and lazy containers stay out of the logic."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, str):
+        return str(value)
+    return value

@@ -1,0 +1,41 @@
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The options of meshops.aws_egress.egress_simulate, shared by its action plugin and its documentation stub."""
+
+from __future__ import annotations
+
+import copy
+
+# The role's defaults (roles/istio_aws_egress/defaults/main.yml), for a caller that leaves an option out.
+GATEWAY_OPTIONS = dict(
+    namespace=dict(type="str", default="istio-system"),
+    service=dict(type="str", default="istio-egressgateway"),
+    selector=dict(type="dict", default={"istio": "egressgateway"}),
+)
+
+OPTIONS = dict(
+    manifests=dict(type="path", required=True),
+    mesh_objects=dict(type="path"),
+    name=dict(type="str", required=True),
+    namespace=dict(type="str", default="istio-system"),
+    mode=dict(type="str", choices=["sidecar", "egress_gateway"], default="sidecar"),
+    gateway=dict(type="dict", options=GATEWAY_OPTIONS),
+    sidecars=dict(type="list", elements="str", default=[]),
+    sidecar_hosts=dict(type="list", elements="str", default=["*/*.svc.cluster.local"]),
+    export_to=dict(type="list", elements="str", default=["*"]),
+    services=dict(type="list", elements="raw", default=[]),
+    regions=dict(type="list", elements="str", default=[]),
+    account_ids=dict(type="list", elements="str", default=[]),
+    credential_sources=dict(type="list", elements="str", default=[]),
+    fips=dict(type="bool", default=False),
+    dualstack=dict(type="bool", default=False),
+    sts_legacy_global=dict(type="bool", default=False),
+    outbound_traffic_policy=dict(type="str", choices=["REGISTRY_ONLY", "ALLOW_ANY"], default="REGISTRY_ONLY"),
+    unlisted_namespace=dict(type="str"),
+    harness=dict(type="path"),
+    variable_prefix=dict(type="str", default=""),
+)
+
+
+def argument_spec():
+    return copy.deepcopy(OPTIONS)

@@ -1,0 +1,250 @@
+#!/usr/bin/python
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: egress_simulate
+short_description: Simulate what Istio's proxies do with an egress set's manifests, call by call
+version_added: 0.1.0
+author:
+  - meshops maintainers (@meshops)
+description:
+  - The engine of C(playbooks/simulate.yml); use that runbook unless you render manifests yourself.
+  - Runs istiod's own config generation and Istio's traffic simulator (the C(xds-simulate) harness of the collection's
+    checkout) on the manifests in O(manifests) and the mesh's objects in O(mesh_objects), for a sidecar in every namespace
+    of O(sidecars), a sidecar in one namespace without a Sidecar of the egress set and, with O(mode=egress_gateway), the
+    egress gateway.
+  - Each of them calls every declared AWS host (a made-up label such as C(simulated.s3.us-east-1.amazonaws.com) for a
+    wildcard), a few undeclared AWS hosts of the same regions (another service, another region, another bucket or
+    account where those are exact), C(example.com), every link-local credential endpoint (HTTP on port 80, the IP as
+    Host) and, from the Sidecar namespaces, every in-mesh Service of O(mesh_objects).
+  - What is declared comes from the options, as the P(meshops.aws_egress.istio_aws_egress#role) role's variables of
+    the same names, expanded with the P(meshops.aws_egress.aws_endpoints#filter) filter; never from the manifests.
+  - A violation is a declared host that does not leave the mesh from a namespace that should reach it (every namespace
+    of O(sidecars), and the others the entries are exported to), a routed host that bypasses the egress gateway, an
+    undeclared host that leaves, an in-mesh Service our Sidecar should keep but cuts off, or a manifest of O(manifests)
+    that Istio refuses. The task does not fail on violations; it returns them.
+  - Envoy does not run, DNS answers are not simulated, and AuthorizationPolicies are shown, not evaluated (a gateway call
+    is a violation only when no policy on its chain names its SNI).
+options:
+  manifests:
+    description: The egress set's rendered manifests, as the role's C(istio_aws_egress_render_dir) holds them.
+    type: path
+    required: true
+  mesh_objects:
+    description:
+      - A directory of the mesh's own manifests (YAML files, searched recursively; C(kubectl get -o yaml) Lists are
+        unpacked), such as other egress sets or Sidecars, in-mesh Services and the egress gateway's Service.
+      - Without the gateway's Service, the one Istio's egress gateway chart installs is modelled (443 to 8443). Its pod
+        is always modelled, ready and without the C(security.istio.io/tlsMode) label, as Istio's gateway charts run it.
+    type: path
+  name:
+    description: The egress set.
+    type: str
+    required: true
+  namespace:
+    description: The egress set's namespace.
+    type: str
+    default: istio-system
+  mode:
+    description: As the role's C(istio_aws_egress_mode).
+    type: str
+    choices: [sidecar, egress_gateway]
+    default: sidecar
+  gateway:
+    description: The egress gateway, as the role's C(istio_aws_egress_gateway); used with O(mode=egress_gateway).
+    type: dict
+    suboptions:
+      namespace:
+        description: The gateway's namespace.
+        type: str
+        default: istio-system
+      service:
+        description: The gateway's Service.
+        type: str
+        default: istio-egressgateway
+      selector:
+        description: The gateway pods' labels.
+        type: dict
+        default: {istio: egressgateway}
+  sidecars:
+    description: The namespaces that get a Sidecar of the egress set, as the role's C(istio_aws_egress_sidecars).
+    type: list
+    elements: str
+    default: []
+  sidecar_hosts:
+    description: What those Sidecars keep of the mesh, as the role's C(istio_aws_egress_sidecar_hosts).
+    type: list
+    elements: str
+    default: ["*/*.svc.cluster.local"]
+  export_to:
+    description: Where the entries are visible, as the role's C(istio_aws_egress_export_to).
+    type: list
+    elements: str
+    default: ["*"]
+  services:
+    description: As the role's C(istio_aws_egress_services).
+    type: list
+    elements: raw
+    default: []
+  regions:
+    description: As the role's C(istio_aws_egress_regions).
+    type: list
+    elements: str
+    default: []
+  account_ids:
+    description: As the role's C(istio_aws_egress_account_ids).
+    type: list
+    elements: str
+    default: []
+  credential_sources:
+    description: As the role's C(istio_aws_egress_credential_sources).
+    type: list
+    elements: str
+    default: []
+  fips:
+    description: As the role's C(istio_aws_egress_fips).
+    type: bool
+    default: false
+  dualstack:
+    description: As the role's C(istio_aws_egress_dualstack).
+    type: bool
+    default: false
+  sts_legacy_global:
+    description: As the role's C(istio_aws_egress_sts_legacy_global).
+    type: bool
+    default: false
+  outbound_traffic_policy:
+    description:
+      - The mesh's C(outboundTrafficPolicy). Namespaces without a Sidecar of the egress set follow it; with V(ALLOW_ANY),
+        undeclared hosts leave from there, and each is a violation.
+    type: str
+    choices: [REGISTRY_ONLY, ALLOW_ANY]
+    default: REGISTRY_ONLY
+  unlisted_namespace:
+    description: The namespace without a Sidecar of the egress set that calls too; by default C(default), or C(unlisted) when C(default) is listed.
+    type: str
+  harness:
+    description:
+      - The C(xds-simulate) binary. By default C(XDS_SIMULATE) from the environment, else C(.localcluster/bin/xds-simulate)
+        of the collection's checkout, which C(make cluster-build) builds (it needs Go).
+    type: path
+  variable_prefix:
+    description: Prefix of the option names in messages, so that they name the caller's variables (the runbook passes C(istio_aws_egress_)).
+    type: str
+    default: ""
+requirements:
+  - the C(xds-simulate) harness, built from the collection's checkout with C(make cluster-build)
+notes:
+  - One harness run per task; a run takes well under a second for a few hundred calls.
+attributes:
+  check_mode:
+    support: full
+    description: Writes nothing either way; runs the simulation in check mode too.
+  diff_mode:
+    support: none
+    description: Nothing changes.
+  platform:
+    support: full
+    platforms: posix
+    description: Runs on the controller.
+"""
+
+EXAMPLES = r"""
+- name: Render an egress set
+  ansible.builtin.include_role:
+    name: meshops.aws_egress.istio_aws_egress
+  vars:
+    istio_aws_egress_render_dir: /tmp/egress/orders
+    istio_aws_egress_services: [sqs]
+    istio_aws_egress_regions: [eu-west-1]
+    istio_aws_egress_sidecars: [orders]
+
+- name: Simulate it
+  meshops.aws_egress.egress_simulate:
+    manifests: /tmp/egress/orders
+    name: default
+    services: [sqs]
+    regions: [eu-west-1]
+    sidecars: [orders]
+  register: simulation
+
+- name: Fail on a call that goes the wrong way
+  ansible.builtin.assert:
+    that: simulation.violations | length == 0
+    fail_msg: "{{ simulation.violations }}"
+"""
+
+RETURN = r"""
+changed:
+  description: Always false; nothing is written.
+  returned: always
+  type: bool
+summary:
+  description: One line with the counts.
+  returned: success
+  type: str
+  sample: "285 calls: 195 leave the mesh, 90 do not; 0 violations"
+counts:
+  description: How many calls were made, left the mesh, stayed in it, and how many violations there are.
+  returned: success
+  type: dict
+  sample: {calls: 285, leave: 195, stay: 90, violations: 0}
+callers:
+  description: The columns of the matrix, each with C(name), C(role) (V(listed), V(unlisted) or V(gateway)) and C(namespace).
+  returned: success
+  type: list
+  elements: dict
+matrix:
+  description:
+    - One row per called host and port, with C(target), C(port), C(kind) (V(aws), V(credentials), V(non-aws),
+      V(in-mesh)), C(declared), C(why) and C(cells), by caller name.
+    - A cell has C(outcome) (V(allowed), V(via gateway), V(passthrough), V(black-holed), V(dropped)), C(cluster) (the
+      Envoy cluster the call ends in), C(path), C(detail), C(expected) (V(leaves), V(black-holed), V(reached), V(cut off)
+      or empty when not judged), C(rbac) (at the gateway, the RBAC policies naming the SNI) and C(violation).
+  returned: success
+  type: list
+  elements: dict
+violations:
+  description: One line per call that went the wrong way and per manifest of O(manifests) that Istio refuses.
+  returned: success
+  type: list
+  elements: str
+notes:
+  description: What was modelled (the gateway's Service and pod) and mesh objects Istio refuses or warns about.
+  returned: success
+  type: list
+  elements: str
+mode:
+  description: The O(mode) simulated.
+  returned: success
+  type: str
+outbound_traffic_policy:
+  description: The mesh's outbound traffic policy simulated.
+  returned: success
+  type: str
+gateway:
+  description: With O(mode=egress_gateway), the gateway Service's host (C(service)) and the port its listeners bind (C(listener_port)).
+  returned: success
+  type: dict
+istio:
+  description: Which istiod code ran (C(module), C(version)) and whether in ambient mode.
+  returned: success
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_simulate_options import argument_spec
+
+
+def main():
+    # Everything runs in the action plugin, on the controller; this file documents it.
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module.fail_json(msg="meshops.aws_egress.egress_simulate runs on the controller through its action plugin")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,404 @@
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Simulating what the role renders, on istiod's own config generation (the xDS harness).
+
+Rendering is the role's (render mode: playbooks/render.yml over an inventory,
+or the role with the test's variables); the mesh around it is modelled here as
+tests/integration/role_helpers.egress_gateway models it on the local clusters;
+the expectations come from real boto3 clients (sdk_capture.py) and the
+variables, never from the collection's code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+import sdk_capture
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import harness
+from conftest import ANSIBLE_PLAYBOOK, ansible_env
+from role_helpers import run_role
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLE_DEFAULTS = yaml.safe_load((ROOT / "roles" / "istio_aws_egress" / "defaults" / "main.yml").read_text())
+RENDER_INVENTORY = ROOT / "tests" / "integration" / "playbooks" / "simulation" / "render_inventory.yml"
+ISTIO_VERSION = "1.30.0"
+
+PUBLIC_IP = "52.94.0.1"
+GATEWAY_IP = "10.0.1.5"
+# role_helpers.egress_gateway_service: each Service port goes to port + 8000 on the pod.
+GATEWAY_TARGET_PORT = 8443
+UNLISTED = "unlisted-app"
+# Link-local credential endpoints (egress-facts.md), by credential source.
+CREDENTIAL_IPS = {"imds": "169.254.169.254", "imds_ipv6": "fd00:ec2::254", "eks_pod_identity": "169.254.170.23",
+                  "eks_pod_identity_ipv6": "fd00:ec2::23", "ecs": "169.254.170.2"}
+NON_AWS_HOST = "example.com"
+OTHER_SERVICES = ("ec2", "sns", "lambda")
+OTHER_REGIONS = ("sa-east-1", "ca-central-1")
+OTHER_BUCKET = "not-our-bucket"
+OTHER_ACCOUNT = "999988887777"
+
+BLACK_HOLE = ("BlackHoleCluster", "STATIC", ())
+BLOCK_ALL = ("virtual host", "block_all")
+NO_CHAIN = ("error", "no filter chains matched")
+
+
+class AnyOf(tuple):
+    """Any one of several expectations."""
+
+
+# An HTTP call nothing admits: the sidecar's own 502 where a listener serves its port, the black hole where none does.
+HTTP_BLACK_HOLED = AnyOf((BLACK_HOLE, BLOCK_ALL))
+
+
+def dns(host: str) -> tuple:
+    return (f"outbound|443||{host}", "STRICT_DNS", (f"{host}:443",))
+
+
+def original_dst(pattern: str) -> tuple:
+    return (f"outbound|443||{pattern}", "ORIGINAL_DST", ())
+
+
+def to_gateway(service_host: str) -> tuple:
+    """The egress gateway's subset cluster (any subset name) with the gateway pod as its endpoint."""
+    return (re.compile(rf"outbound\|443\|[^|]+\|{re.escape(service_host)}"), "EDS", (f"{GATEWAY_IP}:{GATEWAY_TARGET_PORT}",))
+
+
+def link_local(ip: str) -> tuple:
+    shown = f"[{ip}]" if ":" in ip else ip
+    return (re.compile(r"outbound\|80\|\|.+"), "EDS", (f"{shown}:80",))
+
+
+def in_mesh(host: str, port: int, endpoint: str) -> tuple:
+    return (f"outbound|{port}||{host}", "EDS", (endpoint,))
+
+
+def seen(result: dict) -> tuple:
+    """What a call did, in the shape of the expectations above."""
+    if result["error"]:
+        return ("error", result["error"])
+    if not result["cluster"]:
+        return ("virtual host", result["virtual_host"])
+    return (result["cluster"], result["cluster_type"], tuple(result["endpoints"]))
+
+
+def _matches(expected, actual) -> bool:
+    if isinstance(expected, AnyOf):
+        return any(_matches(e, actual) for e in expected)
+    if len(expected) != len(actual):
+        return False
+    return all(e.fullmatch(a) if isinstance(e, re.Pattern) and isinstance(a, str) else e == a for e, a in zip(expected, actual))
+
+
+# --------------------------------------------------------------------------
+# Rendering
+
+
+@dataclass
+class Rendered:
+    """The role's variables (its defaults where not given) and the objects it rendered."""
+
+    variables: dict
+    objects: list
+
+    def of_kind(self, kind: str) -> list[dict]:
+        return [o for o in self.objects if o["kind"] == kind]
+
+
+def _load(directory: Path) -> list[dict]:
+    objects = []
+    for path in sorted(directory.glob("*.yaml")):
+        if path.name != "kustomization.yaml":
+            objects.extend(doc for doc in yaml.safe_load_all(path.read_text()) if doc)
+    return objects
+
+
+def render_inventory(inventory: str, out: Path) -> dict[str, Rendered]:
+    """Every host of inventories/<inventory>, rendered as playbooks/render.yml does, with its resolved variables."""
+    result = subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", str(ROOT / "inventories" / inventory), str(RENDER_INVENTORY),
+                             "-e", json.dumps({"render_dir": str(out), "variable_names": sorted(ROLE_DEFAULTS)})],
+                            cwd=ROOT, env=ansible_env(), capture_output=True, text=True, check=False, timeout=600)
+    assert result.returncode == 0, f"rendering {inventory} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
+    rendered = {}
+    for variables_file in sorted(out.glob("*.variables.json")):
+        host = variables_file.name.removesuffix(".variables.json")
+        given = json.loads(variables_file.read_text())
+        variables = {name: ROLE_DEFAULTS[name] if given.get(name) == "__undefined__" else given[name] for name in ROLE_DEFAULTS}
+        rendered[host] = Rendered(variables, _load(out / host))
+    return rendered
+
+
+def render_role(tmp_path: Path, variables: dict) -> Rendered:
+    """The role in render mode with `variables` (no cluster, no kubeconfig)."""
+    out = tmp_path / f"rendered-{len(list(tmp_path.glob('rendered-*')))}"
+    run_role(None, {"istio_aws_egress_render_dir": str(out), "istio_aws_egress_kubeconfig": str(tmp_path / "no-kubeconfig"),
+                    "istio_aws_egress_context": "nowhere", **variables}, tmp_path).assert_ok()
+    return Rendered({**ROLE_DEFAULTS, **variables}, _load(out))
+
+
+# --------------------------------------------------------------------------
+# The mesh around it
+
+
+def ready_pod(namespace: str, name: str, labels: dict, ip: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace, "labels": labels},
+            "spec": {"containers": [{"name": "app", "image": "app"}]},
+            "status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}], "conditions": [{"type": "Ready", "status": "True"}]}}
+
+
+def endpoint_slice(namespace: str, service: str, pod: str, ip: str, ports: list[dict]) -> dict:
+    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": f"{service}-1", "namespace": namespace, "labels": {"kubernetes.io/service-name": service}},
+            "addressType": "IPv4", "ports": ports,
+            "endpoints": [{"addresses": [ip], "conditions": {"ready": True},
+                           "targetRef": {"kind": "Pod", "name": pod, "namespace": namespace}}]}
+
+
+def gateway_kubernetes(namespace: str = "istio-system", service: str = "istio-egressgateway",
+                       selector: dict | None = None) -> list[dict]:
+    """The egress gateway as role_helpers.egress_gateway installs it (80 -> 8080, 443 -> 8443), with a ready pod.
+
+    The pod has no security.istio.io/tlsMode label, as Istio's gateway charts run it: the sidecar sends the
+    application's own TLS, which the gateway's passthrough listener matches by SNI.
+    """
+    selector = selector or {"istio": "egressgateway"}
+    ports = [{"name": "http2", "port": 80, "targetPort": 8080, "protocol": "TCP"},
+             {"name": "https", "port": 443, "targetPort": GATEWAY_TARGET_PORT, "protocol": "TCP"}]
+    return [
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": service, "namespace": namespace, "labels": selector},
+         "spec": {"clusterIP": "10.96.0.50", "selector": selector, "ports": ports}},
+        ready_pod(namespace, f"{service}-0", selector, GATEWAY_IP),
+        endpoint_slice(namespace, service, f"{service}-0", GATEWAY_IP,
+                       [{"name": p["name"], "port": p["targetPort"], "protocol": "TCP"} for p in ports]),
+    ]
+
+
+@dataclass(frozen=True)
+class MeshService:
+    namespace: str
+    name: str
+    cluster_ip: str
+    pod_ip: str
+    port: int = 8080
+
+    @property
+    def host(self) -> str:
+        return f"{self.name}.{self.namespace}.svc.cluster.local"
+
+    def objects(self) -> list[dict]:
+        labels = {"app": self.name}
+        return [
+            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": self.name, "namespace": self.namespace},
+             "spec": {"clusterIP": self.cluster_ip, "selector": labels,
+                      "ports": [{"name": "http", "port": self.port, "targetPort": self.port}]}},
+            ready_pod(self.namespace, f"{self.name}-1", labels, self.pod_ip),
+            endpoint_slice(self.namespace, self.name, f"{self.name}-1", self.pod_ip, [{"name": "http", "port": self.port, "protocol": "TCP"}]),
+        ]
+
+    def expected(self) -> tuple:
+        return in_mesh(self.host, self.port, f"{self.pod_ip}:{self.port}")
+
+
+# --------------------------------------------------------------------------
+# One harness request
+
+
+@dataclass
+class Simulation:
+    """Proxies and calls for one harness request, with the expectation of every call."""
+
+    config: list
+    kubernetes: list = field(default_factory=list)
+    policy: str = "REGISTRY_ONLY"
+    proxies: dict = field(default_factory=dict)
+    calls: list = field(default_factory=list)
+    expected: dict = field(default_factory=dict)
+    response: dict | None = None
+
+    def sidecar(self, namespace: str) -> str:
+        key = f"sidecar/{namespace}"
+        self.proxies[key] = {"type": "sidecar", "namespace": namespace, "ips": [f"10.0.0.{len(self.proxies) + 10}"]}
+        return key
+
+    def gateway(self, namespace: str = "istio-system", selector: dict | None = None) -> str:
+        self.proxies["gateway"] = {"type": "router", "namespace": namespace, "labels": selector or {"istio": "egressgateway"},
+                                   "ips": [GATEWAY_IP]}
+        return "gateway"
+
+    def tls(self, proxy: str, sni: str, expected: tuple, port: int = 443) -> str:
+        address = GATEWAY_IP if self.proxies[proxy]["type"] == "router" else PUBLIC_IP
+        return self._call({"proxy": proxy, "address": address, "port": port, "protocol": "tcp", "tls": True, "sni": sni},
+                          f"{proxy} tls {sni}:{port}", expected)
+
+    def http(self, proxy: str, host: str, address: str, port: int, expected: tuple) -> str:
+        return self._call({"proxy": proxy, "address": address, "port": port, "protocol": "http", "host": host},
+                          f"{proxy} http {host}:{port}", expected)
+
+    def _call(self, call: dict, call_id: str, expected: tuple) -> str:
+        self.calls.append({"id": call_id, **call})
+        self.expected[call_id] = expected
+        return call_id
+
+    def run(self) -> dict[str, dict]:
+        self.response = harness.simulate({
+            "istio_version": ISTIO_VERSION,
+            "mesh": {"outbound_traffic_policy": self.policy},
+            "config": yaml.safe_dump_all(self.config, sort_keys=False),
+            "kubernetes": yaml.safe_dump_all(self.kubernetes, sort_keys=False),
+            "proxies": self.proxies,
+            "calls": self.calls,
+        })
+        return self.results
+
+    @property
+    def results(self) -> dict[str, dict]:
+        return {r["id"]: r for r in self.response["results"]}
+
+    def mismatches(self) -> dict[str, tuple]:
+        """{call: (expected, seen)} for every call that did not do what was expected."""
+        results = self.results
+        return {call_id: (expected, seen(results[call_id])) for call_id, expected in self.expected.items()
+                if not _matches(expected, seen(results[call_id]))}
+
+    def assert_as_expected(self) -> None:
+        assert self.response["rejected_config"] == [], self.response["rejected_config"]
+        mismatches = self.mismatches()
+        assert not mismatches, "calls that did not do what was expected:\n" + "\n".join(
+            f"  {call}: expected {expected}, saw {actual}" for call, (expected, actual) in sorted(mismatches.items()))
+
+
+def sni_policies(result: dict, sni: str) -> list[str]:
+    """The RBAC policies (ALLOW) of a chain that name `sni` (AuthorizationPolicy connection.sni)."""
+    names = []
+    for rbac in result["rbac"]:
+        rules = rbac.get("rules") or {}
+        if rules.get("action", "ALLOW") != "ALLOW":
+            continue
+        for name, policy in (rules.get("policies") or {}).items():
+            if {"requestedServerName": {"exact": sni}} in _dicts(policy["permissions"]):
+                names.append(name)
+    return names
+
+
+def _dicts(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _dicts(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _dicts(value)
+
+
+# --------------------------------------------------------------------------
+# The whole matrix of an egress set
+
+
+def wildcard_of(host: str) -> str | None:
+    """The wildcard a host of a placeholder bucket or account falls under: the variables pinned none."""
+    first, _dot, rest = host.partition(".")
+    return f"*.{rest}" if first in (sdk_capture.SOME_BUCKET, sdk_capture.SOME_ACCOUNT) else None
+
+
+def undeclared_hosts(variables: dict) -> dict[str, str]:
+    """{host: why} of AWS hosts boto3 contacts for what the variables do not declare, and one host outside AWS."""
+    services = {s if isinstance(s, str) else s["name"] for s in variables["istio_aws_egress_services"]}
+    regions = variables["istio_aws_egress_regions"]
+    found = {}
+    for region in regions:
+        other = next(s for s in OTHER_SERVICES if s not in services)
+        found.update((h, f"{other} in {region}, not declared") for h in sdk_capture.contacted(other, region))
+        buckets = [b for s in variables["istio_aws_egress_services"] if isinstance(s, dict) for b in s.get("buckets") or []]
+        if buckets:
+            found.update((h, f"bucket {OTHER_BUCKET}, not declared")
+                         for h in sdk_capture.contacted("s3", region, bucket=OTHER_BUCKET, operation="GetObject"))
+        if variables["istio_aws_egress_account_ids"] and "dynamodb" in services:
+            found.update((h, f"account {OTHER_ACCOUNT}, not declared")
+                         for h in sdk_capture.contacted("dynamodb", region, account_id=OTHER_ACCOUNT, operation="GetItem"))
+    other_region = next(r for r in OTHER_REGIONS if r not in regions)
+    first = variables["istio_aws_egress_services"][0]
+    service, bucket = (first, sdk_capture.SOME_BUCKET) if isinstance(first, str) else (first["name"], (first.get("buckets") or [sdk_capture.SOME_BUCKET])[0])
+    found.update((h, f"{service} in {other_region}, a region not declared")
+                 for h in sdk_capture.contacted(service, other_region, bucket=bucket))
+    found[NON_AWS_HOST] = "not an AWS host"
+    return found
+
+
+def reaches(sidecar_hosts: list[str], caller: str, service: MeshService) -> bool:
+    """Whether a Sidecar with these egress hosts (and its own namespace) keeps `service`, by the documented rule."""
+    for rule in ["./*", *sidecar_hosts]:
+        namespace, _slash, dns_name = rule.partition("/")
+        if namespace == "*" or namespace == service.namespace or (namespace == "." and service.namespace == caller):
+            if dns_name == "*" or dns_name == service.host or (dns_name.startswith("*.") and service.host.endswith(dns_name[1:])):
+                return True
+    return False
+
+
+@dataclass
+class EgressMatrix:
+    """Every call the issue asks for, from listed and unlisted namespaces and the egress gateway, with its expectation."""
+
+    rendered: Rendered
+    simulation: Simulation = field(init=False)
+    declared: dict = field(init=False)
+    undeclared: dict = field(init=False)
+    services: list = field(init=False)
+
+    def __post_init__(self):
+        variables = self.rendered.variables
+        assert variables["istio_aws_egress_export_to"] == ["*"], "the matrix expects entries exported to every namespace"
+        gateway = {**ROLE_DEFAULTS["istio_aws_egress_gateway"], **(variables["istio_aws_egress_gateway"] or {})}
+        self.gateway_host = f"{gateway['service']}.{gateway['namespace']}.svc.cluster.local"
+        through_gateway = variables["istio_aws_egress_mode"] == "egress_gateway"
+        kubernetes = gateway_kubernetes(gateway["namespace"], gateway["service"], gateway["selector"]) if through_gateway else []
+        listed = sorted(set(variables["istio_aws_egress_sidecars"]))
+        self.services = [MeshService(ns, "api", f"10.96.1.{i + 10}", f"10.1.1.{i + 10}") for i, ns in enumerate(listed)]
+        self.services.append(MeshService("shop", "frontend", "10.96.2.10", "10.1.2.10"))
+        for service in self.services:
+            kubernetes.extend(service.objects())
+        sim = self.simulation = Simulation(self.rendered.objects, kubernetes)
+        self.declared = sdk_capture.declared_hosts(variables)
+        self.undeclared = undeclared_hosts(variables)
+        overlap = set(self.declared) & set(self.undeclared)
+        assert not overlap, f"hosts both declared and undeclared: {overlap}"
+        callers = [(sim.sidecar(ns), ns) for ns in listed] + [(sim.sidecar(UNLISTED), UNLISTED)]
+        gateway_proxy = sim.gateway(gateway["namespace"], gateway["selector"]) if through_gateway else None
+        for proxy, namespace in callers:
+            for host in self.declared:
+                wildcard = wildcard_of(host)
+                if wildcard:
+                    sim.tls(proxy, host, original_dst(wildcard))
+                else:
+                    sim.tls(proxy, host, to_gateway(self.gateway_host) if through_gateway else dns(host))
+            for host in self.undeclared:
+                sim.tls(proxy, host, BLACK_HOLE)
+            for source, ip in CREDENTIAL_IPS.items():
+                shown = f"[{ip}]" if ":" in ip else ip
+                declared = source in variables["istio_aws_egress_credential_sources"]
+                sim.http(proxy, shown, ip, 80, link_local(ip) if declared else HTTP_BLACK_HOLED)
+            if namespace != UNLISTED:
+                for service in self.services:
+                    expected = service.expected() if reaches(variables["istio_aws_egress_sidecar_hosts"], namespace, service) else HTTP_BLACK_HOLED
+                    sim.http(proxy, service.host, service.cluster_ip, service.port, expected)
+        if gateway_proxy:
+            for host in self.declared:
+                if not wildcard_of(host):
+                    sim.tls(gateway_proxy, host, dns(host), port=GATEWAY_TARGET_PORT)
+            for host in list(self.undeclared) + [h for h in self.declared if wildcard_of(h)]:
+                sim.tls(gateway_proxy, host, NO_CHAIN, port=GATEWAY_TARGET_PORT)
+
+    def run_and_check(self) -> Simulation:
+        sim = self.simulation
+        sim.run()
+        sim.assert_as_expected()
+        # At the gateway, each routed host's chain carries an ALLOW policy of the gateway's namespace naming its SNI.
+        gateway_namespace = sim.proxies.get("gateway", {}).get("namespace")
+        unadmitted = [call["sni"] for call in sim.calls if call["proxy"] == "gateway" and sim.expected[call["id"]] != NO_CHAIN
+                      and not any(f"ns[{gateway_namespace}]-" in name for name in sni_policies(sim.results[call["id"]], call["sni"]))]
+        assert unadmitted == [], f"routed hosts no AuthorizationPolicy of the gateway admits by SNI: {unadmitted}"
+        return sim
