@@ -128,7 +128,8 @@ def test_egress_gateway_mode(local_cluster, tmp_path):
         assert gateway["selector"] == selector
         assert gateway["servers"][0]["tls"] == {"mode": "PASSTHROUGH"} and "sqs.us-east-1.amazonaws.com" in gateway["servers"][0]["hosts"]
         assert not any(host.startswith("*") for host in gateway["servers"][0]["hosts"])
-        rule = objects(local_cluster, "destinationrules", namespace)[f"{namespace}/{name}"]["spec"]
+        # With the gateway: a sidecar looks a host's DestinationRule up in its own namespace, then the host's.
+        rule = objects(local_cluster, "destinationrules", gateway_namespace)[f"{gateway_namespace}/{name}"]["spec"]
         assert rule == {"host": f"istio-egressgateway.{gateway_namespace}.svc.cluster.local", "subsets": [{"name": f"aws-{set_name}"}],
                         "exportTo": ["*"]}
         routes = objects(local_cluster, "virtualservices", namespace)[f"{namespace}/{name}"]["spec"]
@@ -145,7 +146,7 @@ def test_egress_gateway_mode(local_cluster, tmp_path):
         local_cluster.audit.mark()
         run_role(local_cluster, {**variables, "istio_aws_egress_mode": "sidecar"}, tmp_path).assert_ok()
         assert sorted(writes(local_cluster.audit)) == sorted([
-            ("delete", "authorizationpolicies", gateway_namespace, name), ("delete", "destinationrules", namespace, name),
+            ("delete", "authorizationpolicies", gateway_namespace, name), ("delete", "destinationrules", gateway_namespace, name),
             ("delete", "gateways", namespace, name), ("delete", "virtualservices", namespace, name)])
     finally:
         # Routes of the mesh must not outlive the test: another set routing the same hosts would be refused.

@@ -168,33 +168,20 @@ def test_at_a_shared_gateway_each_sets_host_goes_on_to_aws_under_an_ALLOW_policy
         assert sni_policies(sim.results[call_id], host), host
 
 
-# The role's DestinationRule (the gateway subset) lives in the egress set's namespace. Istio looks a
-# sidecar's DestinationRules up in the sidecar's namespace, then the host's (the gateway's), then the
-# root namespace; a rule in any other namespace is never found. A set outside the gateway's namespace
-# routes every other namespace's sidecars to a subset cluster they do not have.
-DESTINATION_RULE_DEFECT = ("defect: the egress set's DestinationRule (its gateway subset) is in the set's namespace, where sidecars of "
-                           "other namespaces never look; it belongs in the gateway's namespace")
+# Istio looks a sidecar's DestinationRules up in the sidecar's namespace, then the host's (the gateway's), then
+# the root namespace; a rule in any other namespace is never found. So each set's DestinationRule (its gateway
+# subset) lives in the gateway's namespace, where Istio merges the rules of all sets for the one host.
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=DESTINATION_RULE_DEFECT)
 @pytest.mark.parametrize("namespaces", [["team-a"], ["team-a", "team-b"]], ids=["one-set", "two-sets"])
 def test_sets_outside_the_gateways_namespace_reach_the_gateway_from_a_third_namespace(tmp_path, namespaces):
-    sim, _at_gateway = _simulate_sets(_sets_through_one_gateway(tmp_path, namespaces), namespaces)
-    sim.assert_as_expected()
-
-
-@pytest.mark.parametrize("namespaces", [["team-a"], ["team-a", "team-b"]], ids=["one-set", "two-sets"])
-def test_with_the_destination_rules_in_the_gateways_namespace_every_sets_host_reaches_aws(tmp_path, namespaces):
-    """The proposed fix, simulated: the same resources with each DestinationRule in the gateway's namespace."""
     objects = _sets_through_one_gateway(tmp_path, namespaces)
     rules = [o for o in objects if o["kind"] == "DestinationRule"]
-    assert {r["metadata"]["namespace"] for r in rules} == set(namespaces)
+    assert {r["metadata"]["namespace"] for r in rules} == {"istio-system"}
     assert len({s["name"] for r in rules for s in r["spec"]["subsets"]}) == len(namespaces), "one subset per set"
-    for rule in rules:
-        rule["metadata"]["namespace"] = "istio-system"
     sim, _at_gateway = _simulate_sets(objects, namespaces)
     sim.assert_as_expected()
-    # Both sets' rules, merged by Istio for the one host: a cluster per subset.
+    # Both sets' rules, merged by Istio for the one host: a cluster per subset, the gateway pod its endpoint.
     subsets = {c["name"] for c in sim.response["proxies"]["sidecar/orders"]["clusters"] if c["name"].endswith(f"|{GATEWAY_HOST}")}
     assert {c for c in subsets if c.startswith("outbound|443|") and c != f"outbound|443||{GATEWAY_HOST}"} == \
         {f"outbound|443|{s['name']}|{GATEWAY_HOST}" for r in rules for s in r["spec"]["subsets"]}
@@ -204,11 +191,8 @@ def test_with_the_destination_rules_in_the_gateways_namespace_every_sets_host_re
 # --------------------------------------------------------------------------
 # exportTo in egress_gateway mode
 
-# The entries, the VirtualService and the DestinationRule are exported like istio_aws_egress_export_to.
-# The gateway proxy runs in its own namespace: exported to the set's namespace alone, it sees neither the
-# routing nor the entries, so it has no listener for the routed hosts, and every routed call dies there.
-EXPORT_DEFECT = ("defect: in egress_gateway mode the entries and the routing are exported like istio_aws_egress_export_to only; "
-                 "the gateway's namespace must see them too")
+# The gateway proxy runs in its own namespace: what is routed to it (the routed entries, the VirtualService) is
+# exported to it too, or it has no listener for the routed hosts and every routed call dies there.
 
 
 def _exported_to_own_namespace(tmp_path):
@@ -225,18 +209,9 @@ def _simulate_own_namespace(objects):
     return sim
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=EXPORT_DEFECT)
 def test_entries_exported_to_their_own_namespace_still_pass_the_egress_gateway(tmp_path):
-    _simulate_own_namespace(_exported_to_own_namespace(tmp_path).objects).assert_as_expected()
-
-
-def test_exported_to_their_own_namespace_and_the_gateways_the_routed_hosts_pass_the_gateway(tmp_path):
-    """The proposed fix, simulated: the gateway's namespace added to the exportTo of what the gateway needs."""
-    rendered = _exported_to_own_namespace(tmp_path)
-    objects = copy.deepcopy(rendered.objects)
-    exported = [o for o in objects if "exportTo" in o["spec"]]
-    assert {o["kind"] for o in exported} == {"ServiceEntry", "VirtualService", "DestinationRule"}
-    assert all(o["spec"]["exportTo"] == ["."] for o in exported)
-    for obj in exported:
-        obj["spec"]["exportTo"] = [".", "istio-system"]
+    objects = _exported_to_own_namespace(tmp_path).objects
+    exported = {(o["kind"], o["metadata"]["namespace"]): o["spec"]["exportTo"] for o in objects if "exportTo" in o["spec"]}
+    assert exported == {("ServiceEntry", "team-a"): [".", "istio-system"], ("VirtualService", "team-a"): [".", "istio-system"],
+                        ("DestinationRule", "istio-system"): ["team-a"]}
     _simulate_own_namespace(objects).assert_as_expected()

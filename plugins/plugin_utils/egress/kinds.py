@@ -68,7 +68,7 @@ KINDS = (
     Kind("Gateway", "networking.istio.io", "gateways", ISTIO_NETWORKING, "gateways.networking.istio.io",
          writer="entries", read="cluster"),
     Kind("DestinationRule", "networking.istio.io", "destinationrules", ISTIO_NETWORKING, "destinationrules.networking.istio.io",
-         writer="entries", read="namespaces"),
+         writer="gateway", read="cluster"),
     Kind("VirtualService", "networking.istio.io", "virtualservices", ISTIO_NETWORKING, "virtualservices.networking.istio.io",
          writer="entries", read="cluster"),
     Kind("Sidecar", "networking.istio.io", "sidecars", ISTIO_NETWORKING, "sidecars.networking.istio.io",

@@ -24,7 +24,7 @@ The role's templates turn the layout into YAML; every decision is made here:
 from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, input_error, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, input_error, option_ref, shown
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels, provenance_annotations
 
 MODES = ("sidecar", "egress_gateway")
@@ -48,9 +48,9 @@ def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None
     is the option's name ("sidecars[1]: ...").
     """
     _check_options(name, namespace, mode, sidecars, export_to, sidecar_hosts)
-    entries = [_service_entry(endpoint, mode) for endpoint in endpoints]
-    routed = [e for e, entry in zip(endpoints, entries) if entry["route"] == "gateway"]
     settings = _gateway_settings(gateway) if mode == "egress_gateway" else None
+    entries = [_service_entry(endpoint, mode, namespace, export_to, settings) for endpoint in endpoints]
+    routed = [e for e, entry in zip(endpoints, entries) if entry["route"] == "gateway"]
     gateway_layout = _gateway(routed, namespace, name_prefix, settings, export_to) if routed else None
     return {
         "namespace": namespace,
@@ -74,6 +74,13 @@ def _check_options(name, namespace, mode, sidecars, export_to, sidecar_hosts):
         _check_label(sidecar_namespace, f"sidecars[{index}]", "a namespace name")
     for index, host in enumerate(_list(sidecar_hosts, "sidecar_hosts")):
         _check_sidecar_host(host, f"sidecar_hosts[{index}]")
+    audience = _audience(export_to, namespace)
+    for index, sidecar_namespace in enumerate(sidecars):
+        if audience is not None and sidecar_namespace not in audience:
+            raise input_error(f"sidecars[{index}]", f"{shown(sidecar_namespace)} does not see the entries, which "
+                                                    f"{option_ref('export_to')} {shown(list(export_to))} exports to "
+                                                    f"{', '.join(map(shown, sorted(audience))) or 'no namespace'}: its Sidecar "
+                                                    f"would name hosts it cannot reach; export them there, or stop listing it")
     seen = set()
     for index, target in enumerate(_list(export_to, "export_to")):
         path = f"export_to[{index}]"
@@ -116,7 +123,27 @@ def goes_through_gateway(endpoint):
     return endpoint["kind"] == "api" and endpoint["resolution"] == "DNS" and endpoint["protocol"] == "TLS"
 
 
-def _service_entry(endpoint, mode):
+def _audience(export_to, namespace):
+    """The namespaces that see what egress set `namespace` exports with `export_to`; None for every namespace."""
+    if "*" in export_to:
+        return None
+    return {namespace if target == "." else target for target in export_to if target != "~"}
+
+
+def _export_to(audience, home, nowhere="."):
+    """exportTo for an object in namespace `home` that `audience` must see ("~" means nowhere, for ServiceEntries only)."""
+    if audience is None:
+        return ["*"]
+    return ["." if name == home else name for name in sorted(audience, key=lambda name: (name != home, name))] or [nowhere]
+
+
+def _with_gateway(audience, settings):
+    """`audience` and the egress gateway's namespace: the gateway forwards what is routed to it."""
+    return None if audience is None else audience | {settings["namespace"]}
+
+
+def _service_entry(endpoint, mode, namespace, export_to, settings):
+    route = "gateway" if mode == "egress_gateway" and goes_through_gateway(endpoint) else "direct"
     entry = {
         "name": endpoint["name"],
         "hosts": list(endpoint["hosts"]),
@@ -127,7 +154,10 @@ def _service_entry(endpoint, mode):
         "addresses": list(endpoint.get("addresses") or []),
         "endpoints": [dict(e) for e in endpoint.get("endpoints") or []],
         "annotations": provenance_annotations(_sources(endpoint), endpoint.get("regions") or []),
-        "route": "gateway" if mode == "egress_gateway" and goes_through_gateway(endpoint) else "direct",
+        "route": route,
+        # A routed host is seen by the gateway too, or the gateway has nothing to forward it to.
+        "export_to": (_export_to(_with_gateway(_audience(export_to, namespace), settings), namespace, nowhere="~")
+                      if route == "gateway" else list(export_to)),
     }
     return entry
 
@@ -160,16 +190,21 @@ def _gateway_settings(gateway):
 
 def _gateway(routed, namespace, name_prefix, settings, export_to):
     hosts = sorted({host for endpoint in routed for host in endpoint["hosts"]})
+    audience = _audience(export_to, namespace)
     return {
-        # The routing is seen where the entries are; "~" (nowhere) is for ServiceEntries only, and
-        # routes of entries nobody sees stay in their own namespace.
-        "export_to": list(dict.fromkeys("." if target == "~" else target for target in export_to)),
         "name": naming.resource_name(name_prefix, "egress-gateway"),
+        # The Gateway and VirtualService live with the entries.
         "namespace": namespace,
+        # The routing is seen where the entries are, and by the gateway.
+        "routing_export_to": _export_to(_with_gateway(audience, settings), namespace),
+        # The DestinationRule and the AuthorizationPolicy live with the gateway: a sidecar looks a host's
+        # DestinationRule up in its own namespace, then the host's, so only there is the subset found from
+        # every namespace (and Istio merges the rules of several egress sets there). Seen where the entries are.
+        "gateway_namespace": settings["namespace"],
+        "rule_export_to": _export_to(audience, settings["namespace"]),
         "hosts": hosts,
         "port": GATEWAY_PORT,
         "selector": dict(settings["selector"]),
-        "policy_namespace": settings["namespace"],
         "service_host": f"{settings['service']}.{settings['namespace']}.svc.cluster.local",
         # One subset per egress set, so that two sets can share the gateway.
         "subset": name_prefix,
@@ -190,8 +225,8 @@ def _sidecar(sidecar_namespace, endpoints, namespace, name_prefix, gateway_layou
     # out of sight. `./*` already holds those of the Sidecar's own namespace.
     if namespace != sidecar_namespace:
         hosts.update(f"{namespace}/{host}" for endpoint in endpoints for host in endpoint["hosts"])
-    if gateway_layout and gateway_layout["policy_namespace"] != sidecar_namespace:
-        hosts.add(f"{gateway_layout['policy_namespace']}/{gateway_layout['service_host']}")
+    if gateway_layout and gateway_layout["gateway_namespace"] != sidecar_namespace:
+        hosts.add(f"{gateway_layout['gateway_namespace']}/{gateway_layout['service_host']}")
     return {
         "name": naming.resource_name(name_prefix, "egress"),
         "namespace": sidecar_namespace,

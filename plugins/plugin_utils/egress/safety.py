@@ -66,7 +66,7 @@ def check(desired, live, owner_labels, gateway=None, services=None, missing_name
         refusals += _gateway_service(gateway, (services or {}).get((gateway["namespace"], gateway["service"])))
         shared_refusals, shared_notes = _shared_gateway(gateway, others, root_namespace)
         refusals += shared_refusals
-        notes += shared_notes
+        notes += shared_notes + _shadowed_subsets(gateway, others)
     return refusals, notes
 
 
@@ -197,6 +197,17 @@ def _gateway_service(gateway, service):
                         f"routed to the gateway would be black-holed", f"give the gateway Service a port {gateway['port']}",
                         "missing_gateway")]
     return []
+
+
+def _shadowed_subsets(gateway, others):
+    """DestinationRules for the gateway's host outside its namespace: a sidecar of theirs looks there first."""
+    host = f"{gateway['service']}.{gateway['namespace']}.svc.cluster.local"
+    shadowing = [describe(rule) for rule in _of_kind(others, "DestinationRule")
+                 if (rule.get("spec") or {}).get("host") == host and identity(rule)[2] != gateway["namespace"]]
+    if not shadowing:
+        return []
+    return [f"{_listed(shadowing)} sets the egress gateway's host for the clients of its namespace, which then do not see our "
+            f"subset: their routed hosts fail; move such rules to {gateway['namespace']}"]
 
 
 def _overlaps(selector, labels):

@@ -64,7 +64,8 @@ def test_gateway_mode_routes_exact_hosts_and_keeps_wildcards_and_credentials_dir
     routed_hosts = sorted(h for e in found if routes[e["name"]] == "gateway" for h in e["hosts"])
     assert gateway["hosts"] == routed_hosts and not any(h.startswith("*") for h in gateway["hosts"])
     assert gateway["name"] == "aws-default-egress-gateway"
-    assert gateway["namespace"] == "istio-system" and gateway["policy_namespace"] == "egress"
+    # Gateway and VirtualService with the entries; DestinationRule and AuthorizationPolicy with the gateway.
+    assert gateway["namespace"] == "istio-system" and gateway["gateway_namespace"] == "egress"
     assert gateway["service_host"] == "istio-egressgateway.egress.svc.cluster.local"
     assert gateway["subset"] == "aws-default" and gateway["port"] == 443
     assert gateway["annotations"]["meshops.io/aws-services"] == "s3,sqs"
@@ -173,8 +174,28 @@ def test_endpoints_that_are_not_endpoints_are_a_clear_error():
         layout([{"name": "x"}])
 
 
-def test_the_gateway_routing_is_seen_where_the_entries_are():
-    routed = layout(endpoints(services=["sqs"]), mode="egress_gateway", gateway=GATEWAY, export_to=["orders", "billing"])
-    assert routed["gateway"]["export_to"] == ["orders", "billing"]
-    # "~" is for ServiceEntries only (istioctl validate refuses it elsewhere): routes of unseen entries stay home.
-    assert layout(endpoints(services=["sqs"]), mode="egress_gateway", gateway=GATEWAY, export_to=["~"])["gateway"]["export_to"] == ["."]
+def test_in_gateway_mode_what_is_routed_is_seen_where_the_entries_are_and_by_the_gateway():
+    gateway = {**GATEWAY, "namespace": "egress"}
+    found = endpoints(services=["sqs"], credential_sources=["imds"])
+    routed = layout(found, namespace="team-a", mode="egress_gateway", gateway=gateway, export_to=["orders", "billing"])
+    entries = {e["name"]: e["export_to"] for e in routed["service_entries"]}
+    assert entries == {"aws-default-sqs-eu-west-1": ["billing", "egress", "orders"], "aws-default-credentials-imds": ["orders", "billing"]}
+    assert routed["gateway"]["routing_export_to"] == ["billing", "egress", "orders"]
+    assert routed["gateway"]["rule_export_to"] == ["billing", "orders"]
+    # "." is the entries' namespace; the DestinationRule lives with the gateway and names it.
+    own = layout(found, namespace="team-a", mode="egress_gateway", gateway=gateway, export_to=["."])
+    assert [e["export_to"] for e in own["service_entries"] if e["route"] == "gateway"] == [[".", "egress"]]
+    assert own["gateway"]["routing_export_to"] == [".", "egress"] and own["gateway"]["rule_export_to"] == ["team-a"]
+    # "~" (nowhere) is for ServiceEntries only: routed ones are seen by the gateway alone, the routing stays home.
+    hidden = layout(found, namespace="team-a", mode="egress_gateway", gateway=gateway, export_to=["~"])
+    assert [e["export_to"] for e in hidden["service_entries"] if e["route"] == "gateway"] == [["egress"]]
+    assert hidden["gateway"]["routing_export_to"] == ["egress"] and hidden["gateway"]["rule_export_to"] == ["."]
+    everywhere = layout(found, mode="egress_gateway", gateway=gateway)
+    assert everywhere["gateway"]["routing_export_to"] == everywhere["gateway"]["rule_export_to"] == ["*"]
+
+
+def test_a_sidecar_namespace_that_does_not_see_the_entries_is_refused():
+    with pytest.raises(AnsibleFilterError, match=r"sidecars\[1\]: 'billing' does not see the entries, which the filter's export_to "
+                                                 r"\['\.'\] exports to 'team-a'"):
+        layout(endpoints(services=["sqs"]), namespace="team-a", sidecars=["team-a", "billing"], export_to=["."])
+    layout(endpoints(services=["sqs"]), namespace="team-a", sidecars=["billing"], export_to=["billing"])

@@ -145,3 +145,14 @@ def test_a_host_another_virtual_service_routes_for_the_mesh_is_refused_where_bot
     elsewhere = routes("egress-b", "other", ["sqs.us-east-1.amazonaws.com"], export_to=["orders"])
     assert check([scoped], [elsewhere]) == ([], [])
     assert len(check([scoped], [routes("egress-b", "other", ["sqs.us-east-1.amazonaws.com"], export_to=["egress-a"])])[0]) == 1
+
+
+def test_a_destination_rule_for_the_gateway_outside_its_namespace_is_pointed_out():
+    services = {("istio-system", "istio-egressgateway"): GATEWAY_SERVICE}
+    host = "istio-egressgateway.istio-system.svc.cluster.local"
+    theirs = obj("DestinationRule", "orders", "tune-gateway", host=host)
+    merged = obj("DestinationRule", "istio-system", "aws-other-egress-gateway", THEIRS, host=host)
+    refused, notes = check([], [theirs, merged], gateway=GATEWAY, services=services)
+    assert refused == [] and notes == [
+        "DestinationRule orders/tune-gateway sets the egress gateway's host for the clients of its namespace, which then do not see "
+        "our subset: their routed hosts fail; move such rules to istio-system"]
