@@ -38,8 +38,6 @@ GATEWAY_SERVICES = ("dynamodb", "s3")
 PRIVATE_DNS, ENDPOINT_SPECIFIC, GATEWAY = "private_dns", "endpoint_specific", "gateway"
 # The first label of an endpoint's own name: the endpoint ID, a suffix, and for a zonal name the zone.
 _ENDPOINT_LABEL = re.compile(r"^vpce-[0-9a-f]{8,17}-[0-9a-z]{8}(-[a-z]{2}(-gov)?-[a-z]+-[0-9][a-z])?$")
-# Hosts of the same client that AWS serves through VPC endpoints of their own (com.amazonaws.<region>.s3express).
-_OWN_ENDPOINT_SERVICES = ("s3express",)
 # Services whose endpoint names carry buckets and other resources as labels below them.
 _NAMES_BELOW = ("s3",)
 
@@ -173,12 +171,10 @@ def covers(endpoint, host):
     """Whether the VPC endpoint carries traffic to `host`, one of the hosts of its service and region.
 
     Private DNS and gateway endpoints carry the region's names; a gateway endpoint in us-east-1 also carries
-    S3's legacy global names, whose addresses are us-east-1's. S3 Express (directory buckets) has endpoints
-    of its own.
+    S3's legacy global names, whose addresses are us-east-1's. (S3 Express directory buckets have gateway
+    endpoints of their own, which an s3 endpoint is taken to stand for: their control host shares the s3
+    entry, and directory buckets are rare.)
     """
-    labels = host.split(".")
     if endpoint.kind == ENDPOINT_SPECIFIC:
         return True
-    if any(label.startswith(_OWN_ENDPOINT_SERVICES) for label in labels):
-        return False
-    return endpoint.region in labels or (endpoint.kind == GATEWAY and endpoint.region == "us-east-1")
+    return endpoint.region in host.split(".") or (endpoint.kind == GATEWAY and endpoint.region == "us-east-1")

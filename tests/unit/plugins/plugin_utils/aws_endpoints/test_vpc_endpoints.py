@@ -80,10 +80,9 @@ def test_s3_keeps_its_buckets_below_the_endpoints_name():
 
 
 def test_what_a_private_dns_endpoint_does_not_carry_stays_unmarked():
-    # S3 in us-east-1 also uses the legacy global names, which no regional endpoint's private DNS answers,
-    # and directory buckets (S3 Express) have endpoints of their own.
+    # S3 in us-east-1 also uses the legacy global names, which no regional endpoint's private DNS answers.
     private = {name: kind for name, (hosts, kind) in hosts_by_name(endpoints(["s3"], [{"service": "s3"}], regions=["us-east-1"])).items()}
-    assert private == {"aws-s3-aws-global": None, "aws-s3-aws-global-wildcard": None, "aws-s3-us-east-1": None,
+    assert private == {"aws-s3-aws-global": None, "aws-s3-aws-global-wildcard": None, "aws-s3-us-east-1": "private_dns",
                        "aws-s3-us-east-1-wildcard": "private_dns"}
     routed = {n: k for n, (h, k) in hosts_by_name(endpoints(["s3"], [{"service": "s3", "type": "gateway"}], regions=["us-east-1"])).items()}
     assert routed["aws-s3-aws-global"] == "gateway" and routed["aws-s3-us-east-1-wildcard"] == "gateway"
