@@ -18,7 +18,10 @@ The role's templates turn the layout into YAML; every decision is made here:
   hosts are the namespace's own services (`./*`), the declared hosts by their
   exact `<namespace>/<host>`, the egress gateway's Service in gateway mode, and
   the in-mesh hosts the user lists (by default every in-mesh service,
-  `*/*.svc.cluster.local`): AWS narrows to the declared hosts, the mesh stays.
+  `*/*.svc.cluster.local`): AWS narrows to the declared hosts, the mesh stays;
+* with a network policy mode, a NetworkPolicy or CiliumNetworkPolicy per
+  listed namespace and one for the gateway's pods, from the same lists
+  (policies.py), and notes on what has no way out of the VPC (reachability.py).
 """
 
 from __future__ import annotations
