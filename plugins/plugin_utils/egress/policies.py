@@ -98,7 +98,7 @@ def mesh_destinations(sidecar_hosts, namespace):
     """
     everywhere, namespaces, external, api_server = False, set(), [], False
     for entry in sidecar_hosts:
-        config_namespace, _, host = entry.partition("/")
+        config_namespace, host = entry.split("/", 1)
         config_namespace = namespace if config_namespace == "." else config_namespace
         target = _cluster_namespace(host)
         if target is None:
@@ -279,8 +279,9 @@ def cilium_pattern_regex(pattern):
     if re.fullmatch(r"\*+\.?", pattern):
         return re.compile(f"({_DNS_CHARACTERS}+[.])+|[.]")
     regex = (pattern if pattern.endswith(".") else pattern + ".").replace(".", "[.]")
-    regex = re.sub(r"^\*{2,}\[\.\]", lambda _: f"({_DNS_CHARACTERS}+([.]{_DNS_CHARACTERS}+){{0,}})[.]", regex)
-    return re.compile(re.sub(r"\*+", lambda _: f"{_DNS_CHARACTERS}*", regex))
+    # The replacements hold no backslash, so they go in as they are.
+    regex = re.sub(r"^\*{2,}\[\.\]", f"({_DNS_CHARACTERS}+([.]{_DNS_CHARACTERS}+){{0,}})[.]", regex)
+    return re.compile(re.sub(r"\*+", f"{_DNS_CHARACTERS}*", regex))
 
 
 def _notes(mode, policies, sidecars, sidecar_hosts, direct, unmapped, prefix):

@@ -294,4 +294,3 @@ def _cut_gateways(policy, others):
 
 def _listed(items):
     return ", ".join(items[:_SHOWN]) + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
-

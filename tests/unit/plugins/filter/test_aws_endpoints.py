@@ -133,7 +133,8 @@ ERRORS = [
     (
         ["s3"],
         {"regions": US, "region": US},
-        "region: unknown option; did you mean 'regions'? (options: regions, account_ids, fips, dualstack, credential_sources, sts_legacy_global, name_prefix, vpc_endpoints)",
+        "region: unknown option; did you mean 'regions'? (options: regions, account_ids, fips, dualstack, credential_sources, "
+        "sts_legacy_global, name_prefix, vpc_endpoints)",
     ),
 ]
 

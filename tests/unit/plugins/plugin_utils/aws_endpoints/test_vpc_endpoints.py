@@ -135,8 +135,8 @@ def test_bad_vpc_endpoints_are_refused_naming_the_variable_and_the_value(vpc_end
 
 
 def test_an_endpoint_without_region_needs_one_region():
-    with pytest.raises(AnsibleFilterError, match=r"^vpc_endpoints\[0\]\.region: give the endpoint's region \(the filter's regions "
-                                                  r"are eu-west-1, us-east-1\)"):
+    expected = r"^vpc_endpoints\[0\]\.region: give the endpoint's region \(the filter's regions are eu-west-1, us-east-1\)"
+    with pytest.raises(AnsibleFilterError, match=expected):
         expand(["sqs"], regions=["eu-west-1", "us-east-1"], vpc_endpoints=[{"service": "sqs"}])
 
 
