@@ -8,7 +8,7 @@ import copy
 
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 
-ACCEPTABLE = ("missing_gateway", "cut_shared_gateway")
+ACCEPTABLE = ("missing_gateway", "cut_shared_gateway", "network_policy_cut")
 
 GATEWAY_OPTIONS = dict(
     namespace=dict(type="str", required=True),

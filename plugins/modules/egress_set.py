@@ -91,9 +91,12 @@ options:
         example to stage it before the gateway is installed; until then the routed hosts are black-holed.
       - V(cut_shared_gateway) writes the ALLOW policy on a gateway that other Gateways use while no other ALLOW policy
         covers them; their traffic is then denied.
+      - V(network_policy_cut) writes a NetworkPolicy or CiliumNetworkPolicy that would be the first egress policy on its
+        pods although it does not allow what the mesh lets them reach today (external ServiceEntries their Sidecar admits,
+        other Gateways' upstreams on the egress gateway's pods); that traffic is then cut.
     type: list
     elements: str
-    choices: [missing_gateway, cut_shared_gateway]
+    choices: [missing_gateway, cut_shared_gateway, network_policy_cut]
     default: []
   lock_timeout:
     description: Seconds to wait for another run's rollout lease.

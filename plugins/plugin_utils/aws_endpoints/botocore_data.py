@@ -138,6 +138,17 @@ def service_names():
     return frozenset(loader.list_available_services("service-2")) & frozenset(loader.list_available_services("endpoint-rule-set-1"))
 
 
+def endpoint_url_variable(service):
+    """The environment variable that gives a client of `service` its endpoint_url (AWS_ENDPOINT_URL_SQS), as botocore names it."""
+    try:
+        from botocore import utils
+    except ImportError:
+        raise AnsibleFilterError(MISSING_BOTOCORE) from None
+    client_name = utils.SERVICE_NAME_ALIASES.get(service, service)
+    service_id = utils.CLIENT_NAME_TO_HYPHENIZED_SERVICE_ID_OVERRIDES.get(client_name, client_name)
+    return "AWS_ENDPOINT_URL_" + service_id.replace("-", "_").upper()
+
+
 @functools.lru_cache(maxsize=None)
 def endpoint_provider(service):
     """botocore's evaluator for the service's endpoint ruleset: what the SDK runs per request."""

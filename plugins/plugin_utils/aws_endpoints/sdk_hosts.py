@@ -144,6 +144,19 @@ def _discovered_hosts(host, region):
     return "*." + parent
 
 
+def custom_endpoint_hosts(spec, host):
+    """Hosts a client of `spec` given `host` as its endpoint_url contacts: `host`, and each operation's host prefix on it.
+
+    botocore puts an operation's host prefix ("stream-", "{graphIdentifier}.") on a custom endpoint too.
+    """
+    findings = {HostFinding(host, True)}
+    for traits in botocore_data.operation_traits(spec.name):
+        if traits.host_prefix and not any((spec.name, p) in _SKIPPED_OPERATIONS for p in traits.static_params):
+            findings.update(HostFinding(pattern, True) for pattern in (_pattern(prefix + host) for prefix in _host_prefixes(spec, traits))
+                            if pattern)
+    return findings
+
+
 def plain_host(service, region):
     """The host of a plain call (no FIPS, no dual-stack, no account), or None: what endpoints.json describes."""
     parameters = botocore_data.ruleset_parameters(service)

@@ -27,7 +27,8 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, did_you_mean, input_error, option_ref, shown
 
 SERVICE_KEYS = ("name", "regions", "account_ids", "fips", "dualstack", "buckets")
-FILTER_OPTIONS = ("regions", "account_ids", "fips", "dualstack", "credential_sources", "sts_legacy_global", "name_prefix")
+FILTER_OPTIONS = ("regions", "account_ids", "fips", "dualstack", "credential_sources", "sts_legacy_global", "name_prefix",
+                  "vpc_endpoints")
 
 _ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 # General purpose bucket names (lowercase DNS-like, 3 to 63 characters) and
@@ -59,6 +60,7 @@ class EgressRequest:
     services: tuple  # of ServiceSpec, listed and implied by credential sources
     link_local_sources: tuple  # credential sources with a link-local endpoint, sorted
     name_prefix: str
+    regions: tuple = ()  # the regions option: where services without their own regions are opened
 
 
 def parse_request(services, options):
@@ -80,7 +82,7 @@ def parse_request(services, options):
         for service in credentials.services_called_by(source):
             specs.append(_implied_service(service, source, defaults))
     link_local = tuple(s for s in sources if credentials.link_local_endpoint(s))
-    return EgressRequest(tuple(specs), link_local, name_prefix)
+    return EgressRequest(tuple(specs), link_local, name_prefix, defaults["regions"])
 
 
 def _implied_service(service, source, defaults):
@@ -108,7 +110,7 @@ def _service(entry, path, defaults):
             raise input_error(path, f"unknown key {shown(key)}{did_you_mean(key, SERVICE_KEYS)} (keys: {', '.join(SERVICE_KEYS)})")
     if "name" not in entry:
         raise input_error(path, "the dict has no 'name' key")
-    name = _service_name(entry["name"], name_path)
+    name = service_name(entry["name"], name_path)
     regions = _regions(entry.get("regions"), f"{path}.regions") if entry.get("regions") is not None else defaults["regions"]
     if entry.get("regions") is not None and not regions:
         raise input_error(f"{path}.regions", "must not be empty")
@@ -135,7 +137,7 @@ def _service(entry, path, defaults):
     )
 
 
-def _service_name(name, path):
+def service_name(name, path):
     if not isinstance(name, str):
         raise input_error(path, f"expected a service name (a boto3 client name such as 'dynamodb'), got {described(name)}")
     name = str(name)
@@ -164,13 +166,13 @@ def _strings(value, path, what):
 def _regions(value, path):
     names = _strings(value, path, "region names")
     for index, region in enumerate(names):
-        problem = _region_problem(region)
+        problem = region_problem(region)
         if problem:
             raise input_error(f"{path}[{index}]", problem)
     return tuple(sorted(set(names)))
 
 
-def _region_problem(region):
+def region_problem(region):
     if partitions.partition_of(region):
         return None
     hint = did_you_mean(region, partitions.all_regions())

@@ -78,7 +78,9 @@ def field_changes(desired, live, manager, roots=COMPARED_ROOTS):
     wanted = desired_fields(desired, roots)
     changes = [FieldChange(path, value_at(live, path), value) for path, value in wanted.items() if value_at(live, path) != value]
     for path in owned_paths(live, manager, roots):
-        still_wanted = path in wanted or any(w[: len(path)] == path or path[: len(w)] == w for w in wanted)
+        # An empty map we set (a NetworkPolicy's podSelector {}: every pod) has no leaf, and is still wanted.
+        still_wanted = path in wanted or any(w[: len(path)] == path or path[: len(w)] == w for w in wanted) \
+            or value_at(desired, path) == {}
         if not still_wanted and value_at(live, path) is not None:
             changes.append(FieldChange(path, value_at(live, path), None))
     return sorted(changes, key=lambda change: change.path)

@@ -29,8 +29,9 @@ class Kind:
     crd: str | None
     # Where the role's RBAC lets us write it: "entries" (the egress set's
     # namespace), "sidecars" (each listed namespace), "gateway" (the gateway's
-    # namespace), or "rbac" (installed by an administrator, cluster-wide).
-    writer: str
+    # namespace), or "rbac" (installed by an administrator, cluster-wide); a
+    # tuple of them for a kind written in several places.
+    writer: str | tuple
     # How the plan reads it: "cluster" lists every object cluster-wide (another
     # owner's objects of this kind matter anywhere: Sidecars, hosts, routes for
     # the mesh, gateway bindings, policies); "namespaces" lists where we write,
@@ -39,6 +40,14 @@ class Kind:
     # The fields the plan compares: what we set.
     compared: tuple = SPEC + OUR_METADATA
     namespaced: bool = True
+    # Who installs the kind's CRD, and what else a user can do without it: the
+    # refusal of a cluster that does not serve it says so. None: the CRD alone.
+    installed_by: str | None = None
+    alternative: str | None = None
+
+    @property
+    def writers(self):
+        return self.writer if isinstance(self.writer, tuple) else (self.writer,)
 
     @property
     def key(self):
@@ -75,6 +84,12 @@ KINDS = (
          writer="sidecars", read="cluster"),
     Kind("AuthorizationPolicy", "security.istio.io", "authorizationpolicies", ISTIO_SECURITY, "authorizationpolicies.security.istio.io",
          writer="gateway", read="cluster"),
+    # Network policies (istio_aws_egress_network_policy): one per listed namespace and one for the
+    # egress gateway's pods. Read cluster-wide: others' policies on the same pods add up with ours.
+    Kind("NetworkPolicy", "networking.k8s.io", "networkpolicies", ("v1",), None, writer=("sidecars", "gateway"), read="cluster"),
+    Kind("CiliumNetworkPolicy", "cilium.io", "ciliumnetworkpolicies", ("v2",), "ciliumnetworkpolicies.cilium.io",
+         writer=("sidecars", "gateway"), read="cluster", installed_by="Cilium",
+         alternative="network_policy: kubernetes (or none)"),
 )
 
 # The RBAC the role installs for its user; written by an administrator's run.

@@ -18,13 +18,17 @@ The role's templates turn the layout into YAML; every decision is made here:
   hosts are the namespace's own services (`./*`), the declared hosts by their
   exact `<namespace>/<host>`, the egress gateway's Service in gateway mode, and
   the in-mesh hosts the user lists (by default every in-mesh service,
-  `*/*.svc.cluster.local`): AWS narrows to the declared hosts, the mesh stays.
+  `*/*.svc.cluster.local`): AWS narrows to the declared hosts, the mesh stays;
+* with a network policy mode, a NetworkPolicy or CiliumNetworkPolicy per
+  listed namespace and one for the gateway's pods, from the same lists
+  (policies.py), and notes on what has no way out of the VPC (reachability.py).
 """
 
 from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, input_error, option_ref, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import policies, reachability
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels, provenance_annotations
 
 MODES = ("sidecar", "egress_gateway")
@@ -41,17 +45,22 @@ SIDECAR_HOST_NAMESPACES = ("*", ".")
 
 
 def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None, sidecars=(), export_to=("*",),
-           sidecar_hosts=DEFAULT_SIDECAR_HOSTS):
+           sidecar_hosts=DEFAULT_SIDECAR_HOSTS, network_policy="none", network_policy_dns=None, network_policy_istiod=None,
+           network_policy_egress=(), internet_path=True, variable_prefix=""):
     """The resources of egress set `name`, as plain data for the templates.
 
     Options are checked first; a bad one raises AnsibleFilterError whose path
-    is the option's name ("sidecars[1]: ...").
+    is the option's name ("sidecars[1]: ...").  `variable_prefix` only goes
+    into the notes, which name variables to change.
     """
     _check_options(name, namespace, mode, sidecars, export_to, sidecar_hosts)
     settings = _gateway_settings(gateway) if mode == "egress_gateway" else None
     entries = [_service_entry(endpoint, mode, namespace, export_to, settings) for endpoint in endpoints]
     routed = [e for e, entry in zip(endpoints, entries) if entry["route"] == "gateway"]
     gateway_layout = _gateway(routed, namespace, name_prefix, settings, export_to) if routed else None
+    network_policies, policy_notes = policies.network_policies(
+        network_policy, endpoints, entries, sidecars, sidecar_hosts, gateway_layout, name_prefix, dns=network_policy_dns,
+        istiod=network_policy_istiod, extra_egress=network_policy_egress, variable_prefix=variable_prefix)
     return {
         "namespace": namespace,
         "labels": ownership_labels(name),
@@ -62,6 +71,9 @@ def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None
         "direct_in_gateway_mode": [entry["name"] for entry in entries if mode == "egress_gateway" and entry["route"] == "direct"],
         # What must be true of the gateway before anything routes to it (checked against the cluster).
         "gateway_check": _gateway_check(gateway_layout, settings),
+        "network_policies": network_policies,
+        # What the plan should say of this layout: what the policies cannot enforce, what has no way out.
+        "notes": policy_notes + reachability.notes(endpoints, internet_path, variable_prefix),
     }
 
 

@@ -38,8 +38,10 @@ WHY = {
     "entries": "In the egress set's namespace: its ServiceEntries and gateway routing (get, patch, and create for new "
                "objects, for server-side apply through kubernetes.core.k8s, which reads each object before writing it; "
                "get and delete to prune), and the rollout lease (create it once, then get and update it, by name).",
-    "sidecars": "In each Sidecar namespace of the egress set: its Sidecar.",
-    "gateway": "In the egress gateway's namespace (egress_gateway mode): its AuthorizationPolicy, and the gateway's "
+    "sidecars": "In each Sidecar namespace of the egress set: its Sidecar, and its NetworkPolicy or CiliumNetworkPolicy "
+                "when istio_aws_egress_network_policy asks for one.",
+    "gateway": "In the egress gateway's namespace (egress_gateway mode): its AuthorizationPolicy, the gateway pods' "
+               "NetworkPolicy or CiliumNetworkPolicy when istio_aws_egress_network_policy asks for one, and the gateway's "
                "Service, which must exist before anything is routed to it.",
 }
 
@@ -47,7 +49,7 @@ WHY = {
 def _rules_for(writer):
     by_group = {}
     for kind in KINDS:
-        if kind.writer == writer:
+        if writer in kind.writers:
             by_group.setdefault(kind.group, []).append(kind.plural)
     return [{"apiGroups": [group], "resources": plurals, "verbs": list(WRITE_VERBS)} for group, plurals in by_group.items()]
 

@@ -25,7 +25,7 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.access import m
 from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import FIELD_MANAGER, LOCK_NAME, MANAGED_BY
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import LeaseHeld, LeaseLock, LeaseLost
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease_store import LeaseStore
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import safety
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import policy_safety, safety
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.access import plan_checks
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import (
     EgressFailure, failure_text, reason_of, status_of_exception, status_of_module_failure, write_failure)
@@ -135,12 +135,15 @@ class Run:
         if request.owner == "egress_set":
             refusals, notes = safety.check(desired, state.objects, request.owner_labels, gateway=gateway,
                                            services=state.services, missing_namespaces=state.missing_namespaces)
+            policy_refusals, policy_notes = policy_safety.check(desired, state.objects, request.owner_labels, request.variable_prefix)
+            refusals, notes = refusals + policy_refusals, notes + policy_notes
             accepted = [finding for finding in refusals if finding.override in request.accept]
             refusals = [finding for finding in refusals if finding.override not in request.accept]
             self.notes = notes + [f"accepted ({finding.override}): {finding.problem}" for finding in accepted]
         if request.state == "absent" and state.unserved:
             unserved = ", ".join(kind.kind for kind in state.unserved)
-            everything = len(state.unserved) == len(request.kinds)
+            # Built-in kinds (NetworkPolicy) are always served: Istio's missing, with nothing else to prune, is "nothing".
+            everything = all(kind in state.unserved for kind in request.kinds if kind.group.endswith(".istio.io")) and not plan.prune
             self.notes.append(f"Istio is not installed on {request.cluster}: egress set {request.name} has nothing to remove"
                               if everything else f"{request.cluster} serves no {unserved}: none of egress set {request.name} can be there")
         self._lap("plan", started)
@@ -168,9 +171,15 @@ class Run:
         served = sorted(state.served.get(kind) or [])
         cluster = self.request.cluster
         if not served:
-            istio = "Istio is not installed on " if kind.group.endswith(".istio.io") else ""
-            return (f"{istio}{cluster}: it serves no {kind.kind} ({kind.describe()}), which {_listed(objects)} need: "
-                    f"install its CustomResourceDefinition {kind.crd}, then run again")
+            product = "Istio" if kind.group.endswith(".istio.io") else kind.installed_by
+            installed = f"{product} is not installed on " if product else ""
+            fix = f"install its CustomResourceDefinition {kind.crd}"
+            if kind.installed_by:
+                fix = f"install {kind.installed_by} (its CustomResourceDefinition {kind.crd})"
+            if kind.alternative:
+                fix += f", or set {self.request.variable_prefix}{kind.alternative}"
+            return (f"{installed}{cluster}: it serves no {kind.kind} ({kind.describe()}), which {_listed(objects)} need: "
+                    f"{fix}, then run again")
         return (f"{self.request.variable_prefix}api_version: {json.dumps(self.request.api_version)} is not served by {cluster} "
                 f"(it serves {kind.group} {', '.join(served)})")
 

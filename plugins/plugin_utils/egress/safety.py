@@ -36,6 +36,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan imp
 OVERRIDES = {
     "missing_gateway": "egress_gateway mode without the gateway Service (or its port 443)",
     "cut_shared_gateway": "an ALLOW policy on a gateway that other Gateways use without an ALLOW policy of their own",
+    "network_policy_cut": "a network policy that cuts what the mesh lets its pods reach today (policy_safety.py)",
 }
 ROOT_NAMESPACE = "istio-system"
 _SHOWN = 10

@@ -133,7 +133,8 @@ ERRORS = [
     (
         ["s3"],
         {"regions": US, "region": US},
-        "region: unknown option; did you mean 'regions'? (options: regions, account_ids, fips, dualstack, credential_sources, sts_legacy_global, name_prefix)",
+        "region: unknown option; did you mean 'regions'? (options: regions, account_ids, fips, dualstack, credential_sources, "
+        "sts_legacy_global, name_prefix, vpc_endpoints)",
     ),
 ]
 
@@ -206,6 +207,6 @@ def test_ansible_doc_renders_the_documentation_and_it_matches_the_code():
     assert set(options) == {"_input", "variable_prefix", *FILTER_OPTIONS}
     assert set(options["credential_sources"]["choices"]) == set(credential_source_names())
     assert options["name_prefix"]["default"] == "aws"
-    returned = plugin.aws_endpoints([], regions=US, credential_sources=["imds"])[0]
-    assert set(docs["return"]["_value"]["contains"]) == set(returned)
+    returned = set().union(*plugin.aws_endpoints(["sqs"], regions=US, credential_sources=["imds"], vpc_endpoints=[{"service": "sqs"}]))
+    assert set(docs["return"]["_value"]["contains"]) == returned
     assert "meshops.aws_egress.aws_endpoints" in docs["examples"]

@@ -127,6 +127,17 @@ def test_a_field_we_set_before_and_no_longer_want_is_removed():
     assert '    spec.addresses: ["169.254.169.254"] -> (removed)' in result["lines"]
 
 
+def test_an_empty_map_we_set_is_kept_and_one_we_no_longer_set_is_removed():
+    # A NetworkPolicy's podSelector {} selects every pod: no leaf, but a field we own and still set.
+    policy = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+              "metadata": {"name": "a", "namespace": "orders", "labels": dict(OUR_LABELS)},
+              "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [{"namespaceSelector": {}}]}]}}
+    assert plan([policy], [served(policy)])["counts"]["unchanged"] == 1
+    narrowed = served({**policy, "spec": {**policy["spec"], "podSelector": {"matchLabels": {"app": "cart"}}}})
+    result = plan([policy], [narrowed])
+    assert result["counts"]["update"] == 1 and '    spec.podSelector.matchLabels.app: "cart" -> (removed)' in result["lines"]
+
+
 def test_a_field_another_manager_added_is_left_alone():
     live = served(entry("a"))
     live["spec"]["subjectAltNames"] = ["x"]
