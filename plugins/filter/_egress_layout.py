@@ -18,12 +18,14 @@ PLUGIN_NAME = "meshops.aws_egress._egress_layout"
 
 
 def egress_layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None, sidecars=None, export_to=None,
-                  sidecar_hosts=None, variable_prefix=""):
+                  sidecar_hosts=None, variable_prefix="", waypoint=None, caller_namespaces=None, wildcard_resolution="none"):
     """The resources of egress set `name`, as plain data for the role's templates."""
     try:
         return layout(endpoints, name=name, namespace=namespace, name_prefix=name_prefix, mode=mode, gateway=gateway,
                       sidecars=[] if sidecars is None else sidecars, export_to=["*"] if export_to is None else export_to,
-                      sidecar_hosts=list(DEFAULT_SIDECAR_HOSTS) if sidecar_hosts is None else sidecar_hosts)
+                      sidecar_hosts=list(DEFAULT_SIDECAR_HOSTS) if sidecar_hosts is None else sidecar_hosts,
+                      waypoint=waypoint, caller_namespaces=[] if caller_namespaces is None else caller_namespaces,
+                      wildcard_resolution=wildcard_resolution, variable_prefix=variable_prefix)
     except AnsibleFilterError as exc:
         # Called with the caller's variable prefix, the path names the caller's variable alone.
         raise AnsibleFilterError(f"{variable_prefix}{exc.message}" if variable_prefix else f"{PLUGIN_NAME}: {exc.message}") from None

@@ -39,6 +39,10 @@ class Kind:
     # The fields the plan compares: what we set.
     compared: tuple = SPEC + OUR_METADATA
     namespaced: bool = True
+    # Render-mode file names start with the kind in lowercase, or this where two kinds share a name.
+    file_kind: str = ""
+    # Where its CustomResourceDefinition comes from, when Istio does not ship it.
+    crd_source: str = ""
 
     @property
     def key(self):
@@ -46,7 +50,7 @@ class Kind:
 
     @property
     def file_prefix(self):
-        return self.kind.lower()
+        return self.file_kind or self.kind.lower()
 
     def api_version(self, version):
         return f"{self.group}/{version}" if self.group else version
@@ -61,6 +65,7 @@ class Kind:
 
 ISTIO_NETWORKING = ("v1", "v1beta1", "v1alpha3")
 ISTIO_SECURITY = ("v1", "v1beta1")
+GATEWAY_API = ("v1",)
 
 KINDS = (
     Kind("ServiceEntry", "networking.istio.io", "serviceentries", ISTIO_NETWORKING, "serviceentries.networking.istio.io",
@@ -75,6 +80,9 @@ KINDS = (
          writer="sidecars", read="cluster"),
     Kind("AuthorizationPolicy", "security.istio.io", "authorizationpolicies", ISTIO_SECURITY, "authorizationpolicies.security.istio.io",
          writer="gateway", read="cluster"),
+    # Ambient mode's waypoint; read cluster-wide, since a waypoint the set uses may be another owner's.
+    Kind("Gateway", "gateway.networking.k8s.io", "gateways", GATEWAY_API, "gateways.gateway.networking.k8s.io",
+         writer="entries", read="cluster", file_kind="gatewayapi-gateway", crd_source="the Gateway API's standard channel"),
 )
 
 # The RBAC the role installs for its user; written by an administrator's run.
