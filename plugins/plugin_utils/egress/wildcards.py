@@ -116,7 +116,7 @@ def resolve(desired, crds, version, choice, unreadable=(), variable_prefix=""):
             direct = [describe(obj) for obj in desired if _is_entry(obj) and obj["spec"].get("resolution") == value
                       and USE_WAYPOINT_LABEL not in ((obj.get("metadata") or {}).get("labels") or {})]
             if direct:
-                notes.append(f"{_listed(direct)} resolve with {DYNAMIC_DNS} at the sidecars, but {why_not}: "
+                notes.append(f"{_listed(direct)} {'resolves' if len(direct) == 1 else 'resolve'} with {DYNAMIC_DNS} at the sidecars, but {why_not}: "
                              f"under an older istiod their wildcard hosts are not reached")
     return desired, refusals, notes
 
