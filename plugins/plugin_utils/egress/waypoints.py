@@ -11,8 +11,9 @@
   would leave the entries unbound: their traffic would skip the waypoint);
 * an ALLOW policy on a waypoint that other ServiceEntries or namespaces use
   while no other ALLOW policy covers it (their traffic would be denied);
-* and, as a note, the namespaces in ambient mode bound to no waypoint: ztunnel
-  does not enforce REGISTRY_ONLY, so nothing in the mesh limits their egress.
+* and, as notes, the namespaces in ambient mode bound to no waypoint (ztunnel
+  does not enforce REGISTRY_ONLY, so nothing in the mesh limits their egress),
+  and caller namespaces that do not exist (istioctl analyze IST0101).
 
 Kubernetes Services bound to a waypoint by their own label are not read (the
 role does not list Services); the namespaces' labels and every ServiceEntry are.
@@ -52,7 +53,7 @@ def check(desired, state, owner_labels, waypoint, entries_namespace, cluster):
         notes += _other_class(gateway, where)
     refusals_shared, notes_shared = _shared(waypoint, where, entries_namespace, others, state.namespace_list)
     refusals += refusals_shared
-    notes += notes_shared + _unbound_ambient(state.namespace_list)
+    notes += notes_shared + _missing_callers(desired, waypoint, state.namespace_list) + _unbound_ambient(state.namespace_list)
     return refusals, notes
 
 
@@ -128,6 +129,23 @@ def _shared(waypoint, where, entries_namespace, others, namespaces):
 def _target_refs(policy):
     spec = policy.get("spec") or {}
     return list(spec.get("targetRefs") or []) + ([spec["targetRef"]] if spec.get("targetRef") else [])
+
+
+def _missing_callers(desired, waypoint, namespaces):
+    if namespaces is None:
+        return []
+    existing = {(ns.get("metadata") or {}).get("name") for ns in namespaces}
+    callers = {caller for policy in desired
+               if identity(policy)[:3] == ("security.istio.io", "AuthorizationPolicy", waypoint["namespace"])
+               and any(ref.get("name") == waypoint["name"] for ref in _target_refs(policy))
+               for rule in (policy.get("spec") or {}).get("rules") or []
+               for source in rule.get("from") or []
+               for caller in (source.get("source") or {}).get("namespaces") or []}
+    missing = sorted(callers - existing)
+    if not missing:
+        return []
+    return [f"the waypoint's policy admits callers from namespaces that do not exist: {_listed(missing)} (istioctl analyze IST0101); "
+            f"their workloads get through once the namespaces are made"]
 
 
 def _unbound_ambient(namespaces):

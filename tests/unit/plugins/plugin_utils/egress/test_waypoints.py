@@ -42,9 +42,13 @@ def namespace(name, **labels):
 
 OUR_ENTRY = entry("aws", "aws-mine-sqs", {**OURS, "istio.io/use-waypoint": "egress", "istio.io/use-waypoint-namespace": "istio-egress"})
 OUR_POLICY = policy("istio-egress", "aws-mine-waypoint", "egress", labels=OURS)
+OUR_POLICY["spec"]["rules"] = [{"from": [{"source": {"namespaces": ["orders", "billing"]}}]}]
 
 
-def check(live, the_waypoint=EXISTING, namespaces=(), unserved=(), desired=(OUR_ENTRY, OUR_POLICY)):
+CALLERS = (namespace("orders"), namespace("billing"))
+
+
+def check(live, the_waypoint=EXISTING, namespaces=CALLERS, unserved=(), desired=(OUR_ENTRY, OUR_POLICY)):
     state = LiveState(objects=list(live), namespace_list=list(namespaces), unserved=list(unserved))
     refusals, notes = waypoints.check(list(desired), state, OURS, the_waypoint, "aws", "prod-use1")
     return [finding.text("accept") for finding in refusals], notes
@@ -80,7 +84,7 @@ def test_a_waypoint_we_create_need_not_exist_yet():
     ({"from": "Selector", "selector": {"matchLabels": {"egress": "other"}}}, False),
 ])
 def test_a_waypoint_elsewhere_must_admit_routes_from_the_entries_namespace(allowed, admitted):
-    refused, _ = check([waypoint(allowed=allowed)], namespaces=[namespace("aws", egress="aws")])
+    refused, _ = check([waypoint(allowed=allowed)], namespaces=[*CALLERS, namespace("aws", egress="aws")])
     if admitted:
         assert refused == []
     else:
@@ -107,13 +111,13 @@ def test_an_allow_policy_on_a_shared_waypoint_is_refused_until_its_other_users_h
     enrolled = namespace("istio-egress", **{"istio.io/use-waypoint": "egress"})
     elsewhere = entry("partners", "other", {"istio.io/use-waypoint": "egress"})  # egress of namespace partners: another waypoint
     live = [waypoint(allowed={"from": "All"}), theirs, elsewhere, OUR_ENTRY, OUR_POLICY]
-    refused, _ = check(live, namespaces=[enrolled])
+    refused, _ = check(live, namespaces=[*CALLERS, enrolled])
     assert refused == ["the waypoint istio-egress/egress also serves ServiceEntry partners/api, namespace istio-egress, and no other "
                        "ALLOW policy covers it: our ALLOW policy would deny their traffic: add an ALLOW AuthorizationPolicy for that "
                        "traffic first (targetRefs: the waypoint), or accept it (accept: [cut_shared_waypoint])"]
     # A DENY policy admits nothing; another owner's ALLOW policy on the waypoint does.
-    assert check(live + [policy("istio-egress", "deny-some", "egress", action="DENY")], namespaces=[enrolled])[0] == refused
-    refused, notes = check(live + [policy("istio-egress", "partners", "egress")], namespaces=[enrolled])
+    assert check(live + [policy("istio-egress", "deny-some", "egress", action="DENY")], namespaces=[*CALLERS, enrolled])[0] == refused
+    refused, notes = check(live + [policy("istio-egress", "partners", "egress")], namespaces=[*CALLERS, enrolled])
     assert refused == []
     assert notes == ["the waypoint istio-egress/egress also serves ServiceEntry partners/api, namespace istio-egress; ALLOW policies "
                      "already limit it (AuthorizationPolicy istio-egress/partners), and ours only adds the declared hosts"]
@@ -121,14 +125,15 @@ def test_an_allow_policy_on_a_shared_waypoint_is_refused_until_its_other_users_h
 
 def test_the_entries_own_namespace_being_enrolled_is_not_another_user():
     created = {"name": "aws-mine-waypoint", "namespace": "aws", "create": True}
-    assert check([], the_waypoint=created, namespaces=[namespace("aws", **{"istio.io/use-waypoint": "aws-mine-waypoint"})]) == ([], [])
+    assert check([], the_waypoint=created, namespaces=[namespace("aws", **{"istio.io/use-waypoint": "aws-mine-waypoint"})],
+                 desired=[OUR_ENTRY]) == ([], [])
 
 
 def test_namespaces_in_ambient_mode_bound_to_no_waypoint_are_pointed_out():
     spaces = [namespace("orders", **{"istio.io/dataplane-mode": "ambient"}),
               namespace("billing", **{"istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "billing-waypoint"}),
               namespace("legacy"), namespace("batch", **{"istio.io/dataplane-mode": "ambient"})]
-    _, notes = check([], the_waypoint=CREATED, namespaces=spaces)
+    _, notes = check([], the_waypoint=CREATED, namespaces=[*CALLERS, *spaces])
     assert notes == ["namespaces in ambient mode bound to no waypoint (istio.io/dataplane-mode=ambient, no istio.io/use-waypoint): "
                      "batch, orders; ztunnel does not enforce REGISTRY_ONLY, so their egress is open except to hosts a waypoint "
                      "serves (this egress set's, for its caller namespaces only): close the rest with NetworkPolicy"]
@@ -144,3 +149,9 @@ def test_the_role_may_list_namespaces_and_write_the_waypoint_beside_the_entries(
     # In ambient mode the role binds the gateway role (AuthorizationPolicies) where the waypoint is.
     bound = rbac("aws", gateway_namespace="istio-egress", subject={"kind": "User", "name": "ci"})["role_bindings"]
     assert ("meshops-aws-egress-gateway", "istio-egress") in [(b["role"], b["namespace"]) for b in bound]
+
+
+def test_caller_namespaces_that_do_not_exist_are_pointed_out():
+    _, notes = check([waypoint(allowed={"from": "All"})], namespaces=[namespace("orders")])
+    assert notes == ["the waypoint's policy admits callers from namespaces that do not exist: billing (istioctl analyze IST0101); "
+                     "their workloads get through once the namespaces are made"]
