@@ -94,7 +94,7 @@ def test_ambient_mode_binds_the_hosts_to_a_waypoint_it_creates(local_cluster, is
     assert policy == {"targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": waypoint}], "action": "ALLOW",
                       "rules": [{"from": [{"source": {"namespaces": [callers]}}], "when": [{"key": "connection.sni", "values": hosts}]}]}
     # The caller namespace is in ambient mode and bound to no waypoint: its egress elsewhere is open, and the plan says so.
-    assert first.said(f"! namespaces in ambient mode bound to no waypoint (istio.io/dataplane-mode=ambient, no istio.io/use-waypoint): ")
+    assert first.said("! namespaces in ambient mode bound to no waypoint (istio.io/dataplane-mode=ambient, no istio.io/use-waypoint): ")
     assert callers in first.stdout
 
     nothing_to_do(local_cluster, variables, tmp_path)

@@ -48,10 +48,19 @@ OUR_POLICY["spec"]["rules"] = [{"from": [{"source": {"namespaces": ["orders", "b
 CALLERS = (namespace("orders"), namespace("billing"))
 
 
-def check(live, the_waypoint=EXISTING, namespaces=CALLERS, unserved=(), desired=(OUR_ENTRY, OUR_POLICY)):
+def check(live, the_waypoint="existing", namespaces=CALLERS, unserved=(), desired=(OUR_ENTRY, OUR_POLICY)):
+    """(refusals as text, notes); `the_waypoint` is the existing one unless given."""
     state = LiveState(objects=list(live), namespace_list=list(namespaces), unserved=list(unserved))
-    refusals, notes = waypoints.check(list(desired), state, OURS, the_waypoint, "aws", "prod-use1")
+    refusals, notes = waypoints.check(list(desired), state, OURS, EXISTING if the_waypoint == "existing" else the_waypoint, "aws", "prod-use1")
     return [finding.text("accept") for finding in refusals], notes
+
+
+def refusals_of(*args, **kwargs):
+    return check(*args, **kwargs)[0]
+
+
+def notes_of(*args, **kwargs):
+    return check(*args, **kwargs)[1]
 
 
 def test_nothing_is_checked_without_a_waypoint():
@@ -60,13 +69,13 @@ def test_nothing_is_checked_without_a_waypoint():
 
 @pytest.mark.parametrize("the_waypoint", [CREATED, EXISTING])
 def test_a_cluster_without_the_gateway_api_is_refused_naming_the_fix(the_waypoint):
-    refused, _ = check([], the_waypoint=the_waypoint, unserved=[GATEWAY_API_GATEWAY])
+    refused = refusals_of([], the_waypoint=the_waypoint, unserved=[GATEWAY_API_GATEWAY])
     assert refused == ["ambient mode's waypoint is a Gateway API Gateway, and prod-use1 serves no gateways.gateway.networking.k8s.io: "
                        "install the Gateway API's CRDs (standard channel), then run again"]
 
 
 def test_a_named_waypoint_that_does_not_exist_is_refused():
-    refused, _ = check([waypoint(name="other")])
+    refused = refusals_of([waypoint(name="other")])
     assert refused == ["the waypoint Gateway istio-egress/egress does not exist, so the entries bound to it would reach nothing: "
                        "create it first (istioctl waypoint apply -n istio-egress --name egress), or let the role create one "
                        "(leave the waypoint's create and name out)"]
@@ -84,7 +93,7 @@ def test_a_waypoint_we_create_need_not_exist_yet():
     ({"from": "Selector", "selector": {"matchLabels": {"egress": "other"}}}, False),
 ])
 def test_a_waypoint_elsewhere_must_admit_routes_from_the_entries_namespace(allowed, admitted):
-    refused, _ = check([waypoint(allowed=allowed)], namespaces=[*CALLERS, namespace("aws", egress="aws")])
+    refused = refusals_of([waypoint(allowed=allowed)], namespaces=[*CALLERS, namespace("aws", egress="aws")])
     if admitted:
         assert refused == []
     else:
@@ -95,14 +104,14 @@ def test_a_waypoint_elsewhere_must_admit_routes_from_the_entries_namespace(allow
 
 @pytest.mark.parametrize("serves, refused", [("service", False), ("all", False), ("workload", True), ("none", True)])
 def test_a_waypoint_that_serves_no_services_is_refused(serves, refused):
-    found, _ = check([waypoint(labels={"istio.io/waypoint-for": serves}, allowed={"from": "All"})])
+    found = refusals_of([waypoint(labels={"istio.io/waypoint-for": serves}, allowed={"from": "All"})])
     assert bool(found) == refused
     if refused:
         assert found[0].startswith(f"the waypoint istio-egress/egress serves no Services (istio.io/waypoint-for: {serves})")
 
 
 def test_a_waypoint_of_another_class_is_pointed_out():
-    _, notes = check([waypoint(allowed={"from": "All"}, class_name="custom-waypoint")])
+    notes = notes_of([waypoint(allowed={"from": "All"}, class_name="custom-waypoint")])
     assert notes == ["the waypoint istio-egress/egress is of class custom-waypoint, not istio-waypoint: make sure it is a waypoint"]
 
 
@@ -111,7 +120,7 @@ def test_an_allow_policy_on_a_shared_waypoint_is_refused_until_its_other_users_h
     enrolled = namespace("istio-egress", **{"istio.io/use-waypoint": "egress"})
     elsewhere = entry("partners", "other", {"istio.io/use-waypoint": "egress"})  # egress of namespace partners: another waypoint
     live = [waypoint(allowed={"from": "All"}), theirs, elsewhere, OUR_ENTRY, OUR_POLICY]
-    refused, _ = check(live, namespaces=[*CALLERS, enrolled])
+    refused = refusals_of(live, namespaces=[*CALLERS, enrolled])
     assert refused == ["the waypoint istio-egress/egress also serves ServiceEntry partners/api, namespace istio-egress, and no other "
                        "ALLOW policy covers it: our ALLOW policy would deny their traffic: add an ALLOW AuthorizationPolicy for that "
                        "traffic first (targetRefs: the waypoint), or accept it (accept: [cut_shared_waypoint])"]
@@ -133,7 +142,7 @@ def test_namespaces_in_ambient_mode_bound_to_no_waypoint_are_pointed_out():
     spaces = [namespace("orders", **{"istio.io/dataplane-mode": "ambient"}),
               namespace("billing", **{"istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "billing-waypoint"}),
               namespace("legacy"), namespace("batch", **{"istio.io/dataplane-mode": "ambient"})]
-    _, notes = check([], the_waypoint=CREATED, namespaces=[*CALLERS, *spaces])
+    notes = notes_of([], the_waypoint=CREATED, namespaces=[*CALLERS, *spaces])
     assert notes == ["namespaces in ambient mode bound to no waypoint (istio.io/dataplane-mode=ambient, no istio.io/use-waypoint): "
                      "batch, orders; ztunnel does not enforce REGISTRY_ONLY, so their egress is open except to hosts a waypoint "
                      "serves (this egress set's, for its caller namespaces only): close the rest with NetworkPolicy"]
@@ -152,6 +161,6 @@ def test_the_role_may_list_namespaces_and_write_the_waypoint_beside_the_entries(
 
 
 def test_caller_namespaces_that_do_not_exist_are_pointed_out():
-    _, notes = check([waypoint(allowed={"from": "All"})], namespaces=[namespace("orders")])
+    notes = notes_of([waypoint(allowed={"from": "All"})], namespaces=[namespace("orders")])
     assert notes == ["the waypoint's policy admits callers from namespaces that do not exist: billing (istioctl analyze IST0101); "
                      "their workloads get through once the namespaces are made"]
