@@ -20,7 +20,8 @@ PLUGIN_NAME = "meshops.aws_egress._egress_layout"
 
 def egress_layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None, sidecars=None, export_to=None,
                   sidecar_hosts=None, network_policy="none", network_policy_dns=None, network_policy_istiod=None,
-                  network_policy_egress=None, internet_path=True, variable_prefix=""):
+                  network_policy_egress=None, internet_path=True, waypoint=None, caller_namespaces=None, wildcard_resolution="none",
+                  variable_prefix=""):
     """The resources of egress set `name`, as plain data for the role's templates."""
     try:
         return layout(endpoints, name=name, namespace=namespace, name_prefix=name_prefix, mode=mode, gateway=gateway,
@@ -28,7 +29,8 @@ def egress_layout(endpoints, name, namespace, name_prefix, mode="sidecar", gatew
                       sidecar_hosts=list(DEFAULT_SIDECAR_HOSTS) if sidecar_hosts is None else sidecar_hosts,
                       network_policy=network_policy, network_policy_dns=network_policy_dns, network_policy_istiod=network_policy_istiod,
                       network_policy_egress=[] if network_policy_egress is None else network_policy_egress,
-                      internet_path=internet_path, variable_prefix=variable_prefix)
+                      internet_path=internet_path, waypoint=waypoint, caller_namespaces=[] if caller_namespaces is None else caller_namespaces,
+                      wildcard_resolution=wildcard_resolution, variable_prefix=variable_prefix)
     except InputError as exc:
         # Called with the caller's variable prefix, the message names the caller's variables alone.
         raise AnsibleFilterError(exc.named(variable_prefix) if variable_prefix else f"{PLUGIN_NAME}: {exc.named()}") from None

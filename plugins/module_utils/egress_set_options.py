@@ -8,13 +8,19 @@ import copy
 
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 
-ACCEPTABLE = ("missing_gateway", "cut_shared_gateway", "network_policy_cut")
+ACCEPTABLE = ("missing_gateway", "cut_shared_gateway", "cut_shared_waypoint", "network_policy_cut")
 
 GATEWAY_OPTIONS = dict(
     namespace=dict(type="str", required=True),
     service=dict(type="str", required=True),
     selector=dict(type="dict", required=True),
     port=dict(type="int", default=443),
+)
+
+WAYPOINT_OPTIONS = dict(
+    name=dict(type="str", required=True),
+    namespace=dict(type="str", required=True),
+    create=dict(type="bool", default=True),
 )
 
 OPTIONS = dict(
@@ -27,6 +33,8 @@ OPTIONS = dict(
     adopt=dict(type="bool", default=False),
     api_version=dict(type="str", choices=["auto", "v1", "v1beta1", "v1alpha3"], default="auto"),
     gateway=dict(type="dict", options=GATEWAY_OPTIONS),
+    waypoint=dict(type="dict", options=WAYPOINT_OPTIONS),
+    wildcard_resolution=dict(type="str", choices=["declared", "auto"], default="declared"),
     accept=dict(type="list", elements="str", choices=list(ACCEPTABLE), default=[]),
     lock_timeout=dict(type="int", default=300),
     lock_duration=dict(type="int", default=120),

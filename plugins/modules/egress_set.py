@@ -84,6 +84,37 @@ options:
         description: The Service port the mesh routes to.
         type: int
         default: 443
+  waypoint:
+    description:
+      - The waypoint of ambient mode the resources use, checked before any write - the cluster must serve the Gateway API's
+        Gateway; a waypoint not created by O(resources) must exist, serve Services, and, in a namespace other than
+        O(namespace), admit routes from it; other ServiceEntries or namespaces that use it need an ALLOW policy of their own
+        (see O(accept)).
+      - With it, the plan lists the namespaces and notes those in ambient mode that are bound to no waypoint.
+    type: dict
+    suboptions:
+      name:
+        description: The waypoint Gateway's name.
+        type: str
+        required: true
+      namespace:
+        description: The waypoint's namespace.
+        type: str
+        required: true
+      create:
+        description: Whether O(resources) create it.
+        type: bool
+        default: true
+  wildcard_resolution:
+    description:
+      - V(declared) writes the ServiceEntries' resolution as given; a resolution the cluster's ServiceEntry CRD does not
+        accept is refused before any write.
+      - V(auto) gives C(resolution DYNAMIC_DNS) to the ServiceEntries whose hosts are all wildcards, with resolution
+        C(NONE), TLS ports, no addresses and no waypoint, on a cluster with Istio 1.30's CRDs (the ServiceEntry CRD accepts
+        C(DYNAMIC_DNS) and C(trafficextensions.extensions.istio.io) is there); elsewhere it keeps them and says why.
+    type: str
+    choices: [declared, auto]
+    default: declared
   accept:
     description:
       - Refusals to turn into notes, for what a user may knowingly want.
@@ -91,12 +122,14 @@ options:
         example to stage it before the gateway is installed; until then the routed hosts are black-holed.
       - V(cut_shared_gateway) writes the ALLOW policy on a gateway that other Gateways use while no other ALLOW policy
         covers them; their traffic is then denied.
+      - V(cut_shared_waypoint) writes the ALLOW policy on a waypoint that other ServiceEntries or namespaces use while no
+        other ALLOW policy on it covers them; their traffic is then denied.
       - V(network_policy_cut) writes a NetworkPolicy or CiliumNetworkPolicy that would be the first egress policy on its
         pods although it does not allow what the mesh lets them reach today (external ServiceEntries their Sidecar admits,
         other Gateways' upstreams on the egress gateway's pods); that traffic is then cut.
     type: list
     elements: str
-    choices: [missing_gateway, cut_shared_gateway, network_policy_cut]
+    choices: [missing_gateway, cut_shared_gateway, cut_shared_waypoint, network_policy_cut]
     default: []
   lock_timeout:
     description: Seconds to wait for another run's rollout lease.
@@ -191,7 +224,9 @@ conflicts:
   type: list
   elements: str
 notes:
-  description: What the run found and did not refuse (other Gateways on the egress gateway, ServiceEntries a Sidecar hides, accepted refusals).
+  description:
+    - What the run found and did not refuse (other Gateways on the egress gateway, ServiceEntries a Sidecar hides, namespaces in
+      ambient mode bound to no waypoint, why wildcard entries kept their resolution, accepted refusals).
   returned: success
   type: list
   elements: str

@@ -40,10 +40,13 @@ class Kind:
     # The fields the plan compares: what we set.
     compared: tuple = SPEC + OUR_METADATA
     namespaced: bool = True
-    # Who installs the kind's CRD, and what else a user can do without it: the
-    # refusal of a cluster that does not serve it says so. None: the CRD alone.
+    # Who installs the kind's CRD, where it comes from, and what else a user can
+    # do without it: the refusal of a cluster that does not serve it says so.
     installed_by: str | None = None
+    crd_source: str = ""
     alternative: str | None = None
+    # Render-mode file names start with the kind in lowercase, or this where two kinds share a name.
+    file_kind: str = ""
 
     @property
     def writers(self):
@@ -55,7 +58,7 @@ class Kind:
 
     @property
     def file_prefix(self):
-        return self.kind.lower()
+        return self.file_kind or self.kind.lower()
 
     def api_version(self, version):
         return f"{self.group}/{version}" if self.group else version
@@ -70,6 +73,7 @@ class Kind:
 
 ISTIO_NETWORKING = ("v1", "v1beta1", "v1alpha3")
 ISTIO_SECURITY = ("v1", "v1beta1")
+GATEWAY_API = ("v1",)
 
 KINDS = (
     Kind("ServiceEntry", "networking.istio.io", "serviceentries", ISTIO_NETWORKING, "serviceentries.networking.istio.io",
@@ -90,6 +94,9 @@ KINDS = (
     Kind("CiliumNetworkPolicy", "cilium.io", "ciliumnetworkpolicies", ("v2",), "ciliumnetworkpolicies.cilium.io",
          writer=("sidecars", "gateway"), read="cluster", installed_by="Cilium",
          alternative="network_policy: kubernetes (or none)"),
+    # Ambient mode's waypoint; read cluster-wide, since a waypoint the set uses may be another owner's.
+    Kind("Gateway", "gateway.networking.k8s.io", "gateways", GATEWAY_API, "gateways.gateway.networking.k8s.io",
+         writer="entries", read="cluster", file_kind="gatewayapi-gateway", crd_source="the Gateway API's standard channel"),
 )
 
 # The RBAC the role installs for its user; written by an administrator's run.

@@ -10,10 +10,14 @@ The role's templates turn the layout into YAML; every decision is made here:
 * in egress_gateway mode, exact API hosts (TLS, resolution DNS) go through the
   gateway: one Gateway, DestinationRule and VirtualService in the egress set's
   namespace and one AuthorizationPolicy in the gateway's namespace, all named
-  `<prefix>-egress-gateway`.  Wildcard hosts (resolution NONE) stay direct,
-  because a TLS passthrough gateway can only forward a wildcard to one upstream
-  and AWS serves wildcard names (buckets, account hosts) from many.  Link-local
-  credential endpoints are on the node and always stay direct;
+  `<prefix>-egress-gateway`.  Wildcard hosts stay direct: with resolution
+  NONE a TLS passthrough gateway can only forward a wildcard to one upstream,
+  and AWS serves wildcard names (buckets, account hosts) from many; with
+  DYNAMIC_DNS Istio gives a gateway the forward proxy cluster but not the
+  filter that resolves the SNI into it (sidecars and waypoints get both).
+  Link-local credential endpoints are on the node and always stay direct;
+* in ambient mode, the entries that go through a waypoint, the waypoint and
+  its policy (ambient.py); wildcard hosts' resolution (wildcards.py);
 * one Sidecar per listed namespace, named `<prefix>-egress`, whose egress
   hosts are the namespace's own services (`./*`), the declared hosts by their
   exact `<namespace>/<host>`, the egress gateway's Service in gateway mode, and
@@ -27,11 +31,11 @@ The role's templates turn the layout into YAML; every decision is made here:
 from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import ambient, policies, reachability, wildcards
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, input_error, option_ref, shown
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import policies, reachability
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels, provenance_annotations
 
-MODES = ("sidecar", "egress_gateway")
+MODES = ("sidecar", "egress_gateway", "ambient")
 GATEWAY_KEYS = ("selector", "namespace", "service")
 GATEWAY_PORT = 443
 # A Sidecar always keeps its namespace's own services.
@@ -46,7 +50,8 @@ SIDECAR_HOST_NAMESPACES = ("*", ".")
 
 def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None, sidecars=(), export_to=("*",),
            sidecar_hosts=DEFAULT_SIDECAR_HOSTS, network_policy="none", network_policy_dns=None, network_policy_istiod=None,
-           network_policy_egress=(), internet_path=True, variable_prefix=""):
+           network_policy_egress=(), internet_path=True, waypoint=None, caller_namespaces=(), wildcard_resolution="none",
+           variable_prefix=""):
     """The resources of egress set `name`, as plain data for the templates.
 
     Options are checked first; a bad one raises AnsibleFilterError whose path
@@ -54,14 +59,19 @@ def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None
     into the notes, which name variables to change.
     """
     _check_options(name, namespace, mode, sidecars, export_to, sidecar_hosts)
+    wildcards.check_choice(wildcard_resolution)
     settings = _gateway_settings(gateway) if mode == "egress_gateway" else None
-    entries = [_service_entry(endpoint, mode, namespace, export_to, settings) for endpoint in endpoints]
+    entries = [_service_entry(endpoint, mode, namespace, export_to, settings, wildcard_resolution) for endpoint in endpoints]
     routed = [e for e, entry in zip(endpoints, entries) if entry["route"] == "gateway"]
     gateway_layout = _gateway(routed, namespace, name_prefix, settings, export_to) if routed else None
+    ambient_layout = ambient.layout(list(zip(endpoints, entries)), namespace, name_prefix, mode, waypoint, caller_namespaces, export_to,
+                                    wildcard_resolution, variable_prefix)
     network_policies, policy_notes = policies.network_policies(
         network_policy, endpoints, entries, sidecars, sidecar_hosts, gateway_layout, name_prefix, dns=network_policy_dns,
         istiod=network_policy_istiod, extra_egress=network_policy_egress, variable_prefix=variable_prefix)
     return {
+        **ambient_layout,
+        "wildcard_resolution": wildcards.for_cluster(wildcard_resolution, mode),
         "namespace": namespace,
         "labels": ownership_labels(name),
         "export_to": list(export_to),
@@ -72,8 +82,9 @@ def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None
         # What must be true of the gateway before anything routes to it (checked against the cluster).
         "gateway_check": _gateway_check(gateway_layout, settings),
         "network_policies": network_policies,
-        # What the plan should say of this layout: what the policies cannot enforce, what has no way out.
-        "notes": policy_notes + reachability.notes(endpoints, internet_path, variable_prefix),
+        # What the plan should say of this layout: what goes around the waypoint, what the policies cannot
+        # enforce, what has no way out.
+        "notes": ambient_layout["notes"] + policy_notes + reachability.notes(endpoints, internet_path, variable_prefix),
     }
 
 
@@ -154,7 +165,7 @@ def _with_gateway(audience, settings):
     return None if audience is None else audience | {settings["namespace"]}
 
 
-def _service_entry(endpoint, mode, namespace, export_to, settings):
+def _service_entry(endpoint, mode, namespace, export_to, settings, wildcard_resolution="none"):
     route = "gateway" if mode == "egress_gateway" and goes_through_gateway(endpoint) else "direct"
     entry = {
         "name": endpoint["name"],
@@ -162,7 +173,9 @@ def _service_entry(endpoint, mode, namespace, export_to, settings):
         "port": endpoint["port"],
         "port_name": endpoint["protocol"].lower(),
         "protocol": endpoint["protocol"],
-        "resolution": endpoint["resolution"],
+        "resolution": wildcards.resolution(endpoint, wildcard_resolution),
+        # Labels besides the ownership ones (ambient mode's waypoint binding).
+        "labels": {},
         "addresses": list(endpoint.get("addresses") or []),
         "endpoints": [dict(e) for e in endpoint.get("endpoints") or []],
         "annotations": provenance_annotations(_sources(endpoint), endpoint.get("regions") or []),

@@ -7,13 +7,16 @@
 Four ClusterRoles hold the rules; bindings decide where they apply:
 
 * read (bound cluster-wide): the kinds' CustomResourceDefinitions (which
-  versions are served), every kind listed cluster-wide (the set's own objects
-  wherever an earlier run put them, and others' objects that a plan must not
-  harm), and namespaces (that the ones written to exist);
+  versions are served, what their schemas accept) and the one that says
+  whether the cluster has Istio 1.30's CRDs, every kind listed cluster-wide
+  (the set's own objects wherever an earlier run put them, and others' objects
+  that a plan must not harm), and namespaces (that the ones written to exist;
+  in ambient mode, which are bound to a waypoint);
 * entries (the egress set's namespace): the kinds written there, and the
   rollout lease;
-* sidecars (each Sidecar namespace), gateway (the gateway's namespace): the
-  kinds written there; at the gateway also its Service, which is checked.
+* sidecars (each Sidecar namespace), gateway (the gateway's namespace, or in
+  ambient mode the waypoint's): the kinds written there; at the gateway also
+  its Service, which is checked.
 
 A write is a GET then a server-side apply PATCH (and `create` for a new
 object) or a DELETE: kubernetes.core.k8s reads each object first.
@@ -26,23 +29,26 @@ import re
 from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import LOCK_NAME, RBAC_NAME_PREFIX
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import KINDS
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import rbac_labels
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wildcards import ISTIO_1_30_CRD
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import input_error
 
 WRITE_VERBS = ["get", "create", "patch", "delete"]
 SUBJECT_KINDS = ("User", "Group", "ServiceAccount")
 
 WHY = {
-    "read": "Read cluster-wide: which versions of each kind are served (its CustomResourceDefinition), every object of "
-            "the kinds the role writes (the egress set's own wherever an earlier run put them, and others' that a plan "
-            "must not harm), and whether the namespaces written to exist.",
-    "entries": "In the egress set's namespace: its ServiceEntries and gateway routing (get, patch, and create for new "
+    "read": "Read cluster-wide: which versions of each kind are served and what they accept (its CustomResourceDefinition), "
+            "whether the cluster has Istio 1.30's CRDs, every object of the kinds the role writes (the egress set's own "
+            "wherever an earlier run put them, and others' that a plan must not harm), whether the namespaces written to "
+            "exist, and in ambient mode which namespaces are bound to a waypoint.",
+    "entries": "In the egress set's namespace: its ServiceEntries, gateway routing and waypoint (get, patch, and create for new "
                "objects, for server-side apply through kubernetes.core.k8s, which reads each object before writing it; "
                "get and delete to prune), and the rollout lease (create it once, then get and update it, by name).",
     "sidecars": "In each Sidecar namespace of the egress set: its Sidecar, and its NetworkPolicy or CiliumNetworkPolicy "
                 "when istio_aws_egress_network_policy asks for one.",
-    "gateway": "In the egress gateway's namespace (egress_gateway mode): its AuthorizationPolicy, the gateway pods' "
-               "NetworkPolicy or CiliumNetworkPolicy when istio_aws_egress_network_policy asks for one, and the gateway's "
-               "Service, which must exist before anything is routed to it.",
+    "gateway": "In the egress gateway's namespace (egress_gateway mode): its subset (DestinationRule) and AuthorizationPolicy, "
+               "the gateway pods' NetworkPolicy or CiliumNetworkPolicy when istio_aws_egress_network_policy asks for one, and "
+               "the gateway's Service, which must exist before anything is routed to it. In the waypoint's namespace (ambient "
+               "mode): the waypoint's AuthorizationPolicy.",
 }
 
 
@@ -60,9 +66,9 @@ def cluster_roles():
     for kind in KINDS:
         listed.setdefault(kind.group, []).append(kind.plural)
     read = [{"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"],
-             "resourceNames": sorted(kind.crd for kind in KINDS if kind.crd), "verbs": ["get"]}]
+             "resourceNames": sorted([kind.crd for kind in KINDS if kind.crd] + [ISTIO_1_30_CRD]), "verbs": ["get"]}]
     read += [{"apiGroups": [group], "resources": plurals, "verbs": ["list"]} for group, plurals in listed.items()]
-    read += [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]}]
+    read += [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list"]}]
     lease = [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
              {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": [LOCK_NAME], "verbs": ["get", "update"]}]
     gateway_service = [{"apiGroups": [""], "resources": ["services"], "verbs": ["get"]}]

@@ -38,6 +38,9 @@ class LiveState:
     services: dict = field(default_factory=dict)  # (namespace, name) -> Service or None
     lease: dict | None = None
     lease_read: bool = False
+    crds: dict = field(default_factory=dict)  # name -> the CustomResourceDefinitions read, None where there is none
+    unreadable_crds: list = field(default_factory=list)  # optional ones the user may not read
+    namespace_list: list | None = None  # every namespace, when asked for (ambient mode); None: not listed
 
 
 class ClusterReader:
@@ -46,6 +49,7 @@ class ClusterReader:
     def __init__(self, api_client, cluster):
         self.api_client = api_client
         self.cluster = cluster
+        self.crds = {}  # what served_versions read, kept for what else a CRD says (its schema)
 
     def get(self, path, doing, query=None, missing_ok=False):
         """The JSON at `path`; None when it is not found and `missing_ok`."""
@@ -72,9 +76,20 @@ class ClusterReader:
             return list(kind.versions)
         crd = self.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{kind.crd}",
                        f"reading the CustomResourceDefinition {kind.crd}", missing_ok=True)
+        self.crds[kind.crd] = crd
         if crd is None:
             return []
         return [v["name"] for v in crd.get("spec", {}).get("versions", []) if v.get("served")]
+
+    def optional_crd(self, name):
+        """(read, CRD or None) for a CustomResourceDefinition that only informs a choice: not read when not allowed."""
+        try:
+            return True, self.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}",
+                                  f"reading the CustomResourceDefinition {name}", missing_ok=True)
+        except EgressFailure as failure:
+            if failure.status and failure.status["code"] == 403:
+                return False, None
+            raise
 
     def lease(self, namespace, name):
         """(read, lease): the rollout lease as it is now (None: there is none); not read when reading is not allowed.
@@ -102,12 +117,15 @@ class ClusterReader:
         return items
 
 
-def read_live(reader, kinds, desired, owner_labels, pin=None, namespaces=(), services=(), lease=None):
+def read_live(reader, kinds, desired, owner_labels, pin=None, namespaces=(), services=(), lease=None, crds=(),
+              list_namespaces=False):
     """Read what a plan needs: served versions, live objects, namespaces, Services and the lease.
 
     `kinds`: the kinds the plan covers (all of them, so that ours are pruned
     whatever they are); `desired`: the resources to write; `namespaces` that
-    must exist; `services` as (namespace, name); `lease` as (namespace, name).
+    must exist; `services` as (namespace, name); `lease` as (namespace, name);
+    `crds`: other CustomResourceDefinitions to read, where allowed;
+    `list_namespaces`: list every namespace (with its labels).
     """
     state = LiveState()
     with ThreadPoolExecutor(max_workers=PARALLEL_READS) as pool:
@@ -127,6 +145,8 @@ def read_live(reader, kinds, desired, owner_labels, pin=None, namespaces=(), ser
                                           f"reading Service {key[0]}/{key[1]}", missing_ok=True)
                          for key in services}
         lease_read = lease and pool.submit(reader.lease, *lease)
+        crd_reads = {name: pool.submit(reader.optional_crd, name) for name in crds}
+        namespace_list = list_namespaces and pool.submit(reader.get, "/api/v1/namespaces", "listing namespaces")
         seen = set()
         for future in lists:
             for obj in future.result():
@@ -137,6 +157,13 @@ def read_live(reader, kinds, desired, owner_labels, pin=None, namespaces=(), ser
         state.services = {key: future.result() for key, future in service_reads.items()}
         if lease_read:
             state.lease_read, state.lease = lease_read.result()
+        for name, future in crd_reads.items():
+            allowed, state.crds[name] = future.result()
+            if not allowed:
+                state.unreadable_crds.append(name)
+        if namespace_list:
+            state.namespace_list = namespace_list.result().get("items") or []
+    state.crds.update(reader.crds)
     return state
 
 

@@ -25,7 +25,7 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.access import m
 from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import FIELD_MANAGER, LOCK_NAME, MANAGED_BY
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import LeaseHeld, LeaseLock, LeaseLost
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease_store import LeaseStore
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import policy_safety, safety
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import policy_safety, safety, waypoints, wildcards
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.access import plan_checks
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import (
     EgressFailure, failure_text, reason_of, status_of_exception, status_of_module_failure, write_failure)
@@ -49,6 +49,8 @@ class Request:
     adopt: bool = False
     api_version: str = "auto"
     gateway: dict | None = None
+    waypoint: dict | None = None  # ambient mode's: name, namespace, create
+    wildcard_resolution: str = "declared"  # or "auto": DYNAMIC_DNS for wildcard entries where the cluster resolves it
     accept: list = field(default_factory=list)
     lock_timeout: int = 300
     lock_duration: int = 120
@@ -126,23 +128,27 @@ class Run:
             pin=request.api_version,
             namespaces={identity(obj)[2] for obj in request.resources if identity(obj)[2]},
             services=[(gateway["namespace"], gateway["service"])] if gateway else [],
-            lease=(request.namespace, LOCK_NAME) if request.locked and not request.check_mode else None)
+            lease=(request.namespace, LOCK_NAME) if request.locked and not request.check_mode else None,
+            crds=wildcards.crds_to_read(request.resources, request.wildcard_resolution), list_namespaces=bool(request.waypoint))
         self._lap("read", started)
         started = self.clock()
         desired = self._versioned(state)
+        desired, fit_refusals, fit_notes = self._fit(desired, state)
         plan = build_plan(desired, state.objects, request.owner_labels, adopt=request.adopt, prune=request.prunes)
         refusals = []
         if request.owner == "egress_set":
             refusals, notes = safety.check(desired, state.objects, request.owner_labels, gateway=gateway,
                                            services=state.services, missing_namespaces=state.missing_namespaces)
             policy_refusals, policy_notes = policy_safety.check(desired, state.objects, request.owner_labels, request.variable_prefix)
-            refusals, notes = refusals + policy_refusals, notes + policy_notes
+            refusals, notes = fit_refusals + refusals + policy_refusals, notes + fit_notes + policy_notes
             accepted = [finding for finding in refusals if finding.override in request.accept]
             refusals = [finding for finding in refusals if finding.override not in request.accept]
             self.notes = notes + [f"accepted ({finding.override}): {finding.problem}" for finding in accepted]
         if request.state == "absent" and state.unserved:
-            unserved = ", ".join(kind.kind for kind in state.unserved)
-            # Built-in kinds (NetworkPolicy) are always served: Istio's missing, with nothing else to prune, is "nothing".
+            unserved = ", ".join(kind.kind if kind.group.endswith(".istio.io") else f"{kind.kind} ({kind.describe()})"
+                                 for kind in state.unserved)
+            # Without Istio's kinds, ours of another API (the waypoint; NetworkPolicies are always served) can still be
+            # there: then they are pruned.
             everything = all(kind in state.unserved for kind in request.kinds if kind.group.endswith(".istio.io")) and not plan.prune
             self.notes.append(f"Istio is not installed on {request.cluster}: egress set {request.name} has nothing to remove"
                               if everything else f"{request.cluster} serves no {unserved}: none of egress set {request.name} can be there")
@@ -150,6 +156,17 @@ class Run:
         if refusals or plan.conflicts:
             raise self._refusal(plan, refusals)
         return state, plan
+
+    def _fit(self, desired, state):
+        """(desired, refusals, notes): wildcard entries as this cluster resolves them; what it cannot take of ambient mode."""
+        if self.request.owner != "egress_set":
+            return desired, [], []
+        request, entry_kind = self.request, kind_of({"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry"})
+        desired, refusals, notes = wildcards.resolve(desired, state.crds, state.versions.get(entry_kind), request.wildcard_resolution,
+                                                     state.unreadable_crds, request.variable_prefix)
+        waypoint_refusals, waypoint_notes = waypoints.check(desired, state, request.owner_labels, request.waypoint, request.namespace,
+                                                            request.cluster)
+        return desired, refusals + waypoint_refusals, notes + waypoint_notes
 
     def _versioned(self, state):
         """The desired resources, each in the version the cluster serves (the one the plan read)."""
@@ -173,13 +190,14 @@ class Run:
         if not served:
             product = "Istio" if kind.group.endswith(".istio.io") else kind.installed_by
             installed = f"{product} is not installed on " if product else ""
-            fix = f"install its CustomResourceDefinition {kind.crd}"
+            source = f" (from {kind.crd_source})" if kind.crd_source else ""
+            fix = f"install its CustomResourceDefinition {kind.crd}{source}"
             if kind.installed_by:
                 fix = f"install {kind.installed_by} (its CustomResourceDefinition {kind.crd})"
             if kind.alternative:
                 fix += f", or set {self.request.variable_prefix}{kind.alternative}"
-            return (f"{installed}{cluster}: it serves no {kind.kind} ({kind.describe()}), which {_listed(objects)} need: "
-                    f"{fix}, then run again")
+            return (f"{installed}{cluster}: it serves no {kind.kind} ({kind.describe()}), which {_listed(objects)} "
+                    f"{'needs' if len(objects) == 1 else 'need'}: {fix}, then run again")
         return (f"{self.request.variable_prefix}api_version: {json.dumps(self.request.api_version)} is not served by {cluster} "
                 f"(it serves {kind.group} {', '.join(served)})")
 

@@ -144,7 +144,7 @@ def test_names_stay_dns_labels_for_the_longest_set_name():
 @pytest.mark.parametrize("options, message", [
     ({"namespace": "Istio_System"}, "namespace: 'Istio_System' is not a namespace name"),
     ({"name": "-x"}, "name: '-x' is not an egress set name"),
-    ({"mode": "gateway"}, "mode: expected one of sidecar, egress_gateway, got str 'gateway'"),
+    ({"mode": "gateway"}, "mode: expected one of sidecar, egress_gateway, ambient, got str 'gateway'"),
     ({"sidecars": ["orders", "Billing"]}, "sidecars[1]: 'Billing' is not a namespace name"),
     ({"sidecars": "orders"}, "sidecars: expected a list, got str 'orders'"),
     ({"export_to": ["*", "*"]}, "export_to[1]: '*' is listed twice; Istio refuses duplicates in exportTo"),

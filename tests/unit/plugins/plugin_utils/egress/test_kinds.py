@@ -33,8 +33,12 @@ def test_the_version_written_is_the_newest_served_or_the_pinned_one(served, pin,
 
 def test_a_kind_is_known_by_group_and_kind_not_version():
     assert kinds.kind_of({"apiVersion": "networking.istio.io/v1alpha3", "kind": "ServiceEntry"}) is SERVICE_ENTRY
-    with pytest.raises(kinds.UnknownKind, match="no kind 'Gateway' in group 'gateway.networking.k8s.io'"):
-        kinds.kind_of({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway"})
+    # Istio's Gateway and the Gateway API's (ambient mode's waypoint) share a kind's name, not a group.
+    istio_gateway = kinds.kind_of({"apiVersion": "networking.istio.io/v1", "kind": "Gateway"})
+    waypoint = kinds.kind_of({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway"})
+    assert istio_gateway is not waypoint and waypoint.crd == "gateways.gateway.networking.k8s.io"
+    with pytest.raises(kinds.UnknownKind, match="no kind 'HTTPRoute' in group 'gateway.networking.k8s.io'"):
+        kinds.kind_of({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute"})
 
 
 def test_paths_are_built_from_the_table():
@@ -67,7 +71,9 @@ def test_every_kind_is_in_the_rbac_and_the_access_checks(kind):
 def test_every_kind_renders_to_a_file_that_a_later_run_can_prune(kind):
     rendered = files.render_files([{**an(kind), "metadata": {**an(kind)["metadata"], "labels": {"meshops.io/egress-set": "s"}}}], "s")
     (name, text), = rendered["files"].items()
-    assert name == f"{kind.kind.lower()}-ns-x-{kind.plural}.yaml"
+    assert name == f"{kind.file_prefix}-ns-x-{kind.plural}.yaml"
+    # Two kinds never write the same file name.
+    assert [k.file_prefix for k in kinds.KINDS].count(kind.file_prefix) == 1
     import re
     assert re.fullmatch(rendered["prune_pattern"], name)
     assert re.search(rendered["prune_marker"], text, re.MULTILINE)
