@@ -9,6 +9,8 @@ BIN := $(VENV)/bin
 CLUSTER := $(BIN)/python tests/cluster/localcluster.py
 CLUSTERS ?= local-a local-b
 export CLUSTERS
+# Parallel integration workers: the first uses the clusters `make integration` starts, each other its own.
+INTEGRATION_WORKERS ?= 2
 # The inventory `make simulate` works on, and where its reports go (./simulate unless set).
 INVENTORY ?= inventories/local
 SIMULATE_DIR ?=
@@ -59,14 +61,14 @@ sanity: copy ## ansible-test sanity on the copy under ansible_collections/
 unit: setup ## unit and property tests of the filter and helpers
 	$(BIN)/pytest tests/unit -q -n auto
 
-integration: setup cluster-build ## integration tests against local clusters (or MESHOPS_TEST_KUBECONFIG)
+integration: setup cluster-build ## integration tests against local clusters (or MESHOPS_TEST_KUBECONFIG), INTEGRATION_WORKERS in parallel
 	@if [ -n "$${MESHOPS_TEST_KUBECONFIG:-}" ]; then \
 		echo "integration: using the existing cluster(s) in MESHOPS_TEST_KUBECONFIG=$$MESHOPS_TEST_KUBECONFIG"; \
 		$(BIN)/pytest tests/integration -q; \
 	else \
 		$(CLUSTER) up; \
-		status=0; $(BIN)/pytest tests/integration -q || status=$$?; \
-		$(CLUSTER) down; exit $$status; \
+		status=0; $(BIN)/pytest tests/integration -q -n $(INTEGRATION_WORKERS) --dist loadfile || status=$$?; \
+		$(MAKE) --no-print-directory cluster-down; exit $$status; \
 	fi
 
 test: setup lint sanity unit integration ## everything CI runs: lint, sanity, unit, integration
@@ -90,8 +92,12 @@ cluster-build: setup ## build kube-apiserver, kubectl, istioctl and toxiproxy (c
 cluster-up: cluster-build ## start the local clusters named in CLUSTERS (LATENCY_MS=N: N ms per round trip)
 	@$(CLUSTER) up
 
-cluster-down: ## stop the local clusters and delete their state
-	@if [ -x $(BIN)/python ]; then $(CLUSTER) down; else echo "no venv, so no clusters"; fi
+cluster-down: ## stop the local clusters (and any a test worker left) and delete their state
+	@if [ -x $(BIN)/python ]; then \
+		$(CLUSTER) down; \
+		for dir in .localcluster/workers/*/; do if [ -d "$$dir" ]; then LOCALCLUSTER_DIR=$(CURDIR)/$$dir $(CLUSTER) down >/dev/null; fi; done; \
+		rm -rf .localcluster/workers; \
+	else echo "no venv, so no clusters"; fi
 
 cluster-status: ## show the local clusters
 	@$(CLUSTER) status

@@ -22,6 +22,7 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import de
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rollout import Request, Run
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.target import ClusterNotNamed, check_named, client_for
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.plain_data import plain
 
 
 class ActionModule(ActionBase):
@@ -93,15 +94,4 @@ def _manifests(resources):
             raise AnsibleActionFail(f"resources: not a YAML stream of Kubernetes objects: {exc}") from None
     if not isinstance(resources, list) or not all(isinstance(item, dict) for item in resources):
         raise AnsibleActionFail(f"resources: expected a list of Kubernetes objects or a YAML stream of them, got {type(resources).__name__}")
-    return [_plain(item) for item in resources]
-
-
-def _plain(value):
-    """Plain dicts, lists and scalars: Ansible's lazy containers cost on every access."""
-    if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, str):
-        return str(value)
-    return value
+    return [plain(item) for item in resources]

@@ -19,6 +19,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.decl
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.harness import HarnessError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.manifests import ManifestError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.simulate import simulate_egress
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.plain_data import plain
 
 
 class ActionModule(ActionBase):
@@ -32,9 +33,9 @@ class ActionModule(ActionBase):
         gateway = args["gateway"] or {key: spec["default"] for key, spec in GATEWAY_OPTIONS.items()}
         try:
             declaration = declared(
-                _plain(args["services"]), args["name"], args["namespace"], args["mode"], gateway=_plain(gateway),
+                plain(args["services"]), args["name"], args["namespace"], args["mode"], gateway=plain(gateway),
                 sidecars=args["sidecars"], sidecar_hosts=args["sidecar_hosts"], export_to=args["export_to"],
-                **{key: _plain(args[key]) for key in EXPANSION_OPTIONS})
+                **{key: plain(args[key]) for key in EXPANSION_OPTIONS})
         except AnsibleFilterError as err:
             return {**result, "failed": True, "msg": f"{prefix}{err.message}"}
         try:
@@ -53,14 +54,3 @@ def _harness_message(err):
     if "make cluster-build" in message and not shutil.which("go"):
         message += " (it needs Go 1.26 or newer on PATH, and there is none)"
     return message
-
-
-def _plain(value):
-    """Plain dicts, lists and scalars: Ansible's tagged and lazy containers stay out of the logic."""
-    if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, str):
-        return str(value)
-    return value

@@ -6,6 +6,11 @@ By default the clusters are the local ones from tests/cluster/localcluster.py
 (started here if they are not running). With MESHOPS_TEST_KUBECONFIG set, the
 tests use the contexts of that kubeconfig instead; tests that need what only a
 local cluster has (its audit log, its process) are then skipped, saying why.
+
+Under pytest-xdist (`make integration` runs two workers) the first worker uses
+the clusters in .localcluster and every other worker clusters of its own, in
+.localcluster/workers/<worker>: the tests read whole audit logs, stop API
+servers and change CRDs, so workers must not share a cluster.
 """
 
 from __future__ import annotations
@@ -21,6 +26,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "cluster"))
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+# Before localcluster is imported: it reads its directory once. Ansible runs inherit it.
+if WORKER != "gw0" and not os.environ.get("MESHOPS_TEST_KUBECONFIG"):
+    os.environ.setdefault("LOCALCLUSTER_DIR", str(ROOT / ".localcluster" / "workers" / WORKER))
+OWN_CLUSTERS = WORKER != "gw0" and Path(os.environ.get("LOCALCLUSTER_DIR", "")) == ROOT / ".localcluster" / "workers" / WORKER
 
 import localcluster  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -137,12 +147,15 @@ def _require_local(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def cluster_names() -> list[str]:
+def cluster_names():
     if EXTERNAL_KUBECONFIG:
-        return []
+        yield []
+        return
     names = localcluster.names_from(None)
     localcluster.start(names)
-    return names
+    yield names
+    if OWN_CLUSTERS:
+        localcluster.down(None)  # this worker's clusters, gone with it
 
 
 @pytest.fixture(scope="session")

@@ -43,6 +43,12 @@ OTHER_REGIONS = ("sa-east-1", "ca-central-1")
 OTHER_BUCKET = "not-our-bucket"
 OTHER_ACCOUNT = "999988887777"
 
+WAYPOINT_IP = "10.0.2.5"
+# Wildcard ServiceEntries reach a waypoint only with this istiod flag (the role README says so).
+WILDCARD_TLS_FLAG = {"ENABLE_WILDCARD_HOST_SERVICE_ENTRIES_FOR_TLS": "true"}
+# An address no entry is given: a call to it names a host the waypoint does not serve.
+UNALLOCATED_VIP = "240.240.255.254"
+
 BLACK_HOLE = ("BlackHoleCluster", "STATIC", ())
 BLOCK_ALL = ("virtual host", "block_all")
 NO_CHAIN = ("error", "no filter chains matched")
@@ -108,6 +114,13 @@ class Rendered:
 
     def of_kind(self, kind: str) -> list[dict]:
         return [o for o in self.objects if o["kind"] == kind]
+
+
+def istio_config(objects: list[dict]) -> list[dict]:
+    """What istiod reads of the rendered objects: all but the network policies, which only the CNI enforces."""
+    cni = {"NetworkPolicy", "CiliumNetworkPolicy"}
+    assert all(o["apiVersion"].split("/")[0].endswith(("istio.io", "gateway.networking.k8s.io")) for o in objects if o["kind"] not in cni)
+    return [o for o in objects if o["kind"] not in cni]
 
 
 def _load(directory: Path) -> list[dict]:
@@ -215,6 +228,7 @@ class Simulation:
     config: list
     kubernetes: list = field(default_factory=list)
     policy: str = "REGISTRY_ONLY"
+    istiod_env: dict = field(default_factory=dict)
     proxies: dict = field(default_factory=dict)
     calls: list = field(default_factory=list)
     expected: dict = field(default_factory=dict)
@@ -230,16 +244,21 @@ class Simulation:
                                    "ips": [GATEWAY_IP]}
         return "gateway"
 
-    def tls(self, proxy: str, sni: str, expected: tuple, port: int = 443) -> str:
-        address = GATEWAY_IP if self.proxies[proxy]["type"] == "router" else PUBLIC_IP
+    def waypoint(self, namespace: str, name: str) -> str:
+        self.proxies["waypoint"] = {"type": "waypoint", "namespace": namespace, "labels": waypoint_labels(name), "ips": [WAYPOINT_IP]}
+        return "waypoint"
+
+    def tls(self, proxy: str, sni: str, expected: tuple, port: int = 443, address: str | None = None, tag: str = "") -> str:
+        address = address or (GATEWAY_IP if self.proxies[proxy]["type"] == "router" else PUBLIC_IP)
         return self._call({"proxy": proxy, "address": address, "port": port, "protocol": "tcp", "tls": True, "sni": sni},
-                          f"{proxy} tls {sni}:{port}", expected)
+                          f"{proxy} tls {sni}:{port}{tag}", expected)
 
     def http(self, proxy: str, host: str, address: str, port: int, expected: tuple) -> str:
         return self._call({"proxy": proxy, "address": address, "port": port, "protocol": "http", "host": host},
                           f"{proxy} http {host}:{port}", expected)
 
-    def _call(self, call: dict, call_id: str, expected: tuple) -> str:
+    def _call(self, call: dict, call_id: str, expected: tuple | None) -> str:
+        """`expected` None: the route is not judged (the caller judges the policy instead)."""
         self.calls.append({"id": call_id, **call})
         self.expected[call_id] = expected
         return call_id
@@ -252,6 +271,7 @@ class Simulation:
             "kubernetes": yaml.safe_dump_all(self.kubernetes, sort_keys=False),
             "proxies": self.proxies,
             "calls": self.calls,
+            **({"istiod_env": self.istiod_env} if self.istiod_env else {}),
         })
         return self.results
 
@@ -263,7 +283,7 @@ class Simulation:
         """{call: (expected, seen)} for every call that did not do what was expected."""
         results = self.results
         return {call_id: (expected, seen(results[call_id])) for call_id, expected in self.expected.items()
-                if not _matches(expected, seen(results[call_id]))}
+                if expected is not None and not _matches(expected, seen(results[call_id]))}
 
     def assert_as_expected(self) -> None:
         assert self.response["rejected_config"] == [], self.response["rejected_config"]
@@ -361,7 +381,7 @@ class EgressMatrix:
         self.services.append(MeshService("shop", "frontend", "10.96.2.10", "10.1.2.10"))
         for service in self.services:
             kubernetes.extend(service.objects())
-        sim = self.simulation = Simulation(self.rendered.objects, kubernetes)
+        sim = self.simulation = Simulation(istio_config(self.rendered.objects), kubernetes)
         self.declared = sdk_capture.declared_hosts(variables)
         self.undeclared = undeclared_hosts(variables)
         overlap = set(self.declared) & set(self.undeclared)
@@ -401,4 +421,181 @@ class EgressMatrix:
         unadmitted = [call["sni"] for call in sim.calls if call["proxy"] == "gateway" and sim.expected[call["id"]] != NO_CHAIN
                       and not any(f"ns[{gateway_namespace}]-" in name for name in sni_policies(sim.results[call["id"]], call["sni"]))]
         assert unadmitted == [], f"routed hosts no AuthorizationPolicy of the gateway admits by SNI: {unadmitted}"
+        return sim
+
+
+# --------------------------------------------------------------------------
+# Ambient mode: the waypoint
+
+
+def waypoint_labels(name: str) -> dict:
+    """The labels istiod's deployment controller gives a waypoint's Service and pods."""
+    return {"gateway.networking.k8s.io/gateway-name": name, "gateway.istio.io/managed": "istio.io-mesh-controller"}
+
+
+def principal(namespace: str) -> str:
+    return f"spiffe://cluster.local/ns/{namespace}/sa/{namespace}"
+
+
+def vips(resources: list[dict]) -> dict[str, str]:
+    """A VIP per host of the entries bound to a waypoint, as istiod's IP allocator would give them."""
+    hosts = sorted(host for obj in resources if obj["kind"] == "ServiceEntry" and "istio.io/use-waypoint" in obj["metadata"].get("labels", {})
+                   for host in obj["spec"]["hosts"])
+    return {host: f"240.240.{index // 250}.{index % 250 + 1}" for index, host in enumerate(hosts)}
+
+
+def with_addresses(resources: list[dict], addresses: dict[str, str]) -> list[dict]:
+    """The resources, each bound entry with the status.addresses the allocator would write."""
+    return [{**obj, "status": {"addresses": [{"value": addresses[host], "host": host} for host in obj["spec"]["hosts"]]}}
+            if obj["kind"] == "ServiceEntry" and obj["spec"]["hosts"][0] in addresses else obj
+            for obj in resources]
+
+
+def waypoint_kubernetes(namespace: str, name: str, ambient_namespaces: list[str]) -> list[dict]:
+    """The waypoint's namespace, Service and ready pod as istiod's deployment controller leaves them, and the ambient namespaces."""
+    labels = waypoint_labels(name)
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+        *({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {"istio.io/dataplane-mode": "ambient"}}}
+          for ns in ambient_namespaces if ns != namespace),
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace, "labels": labels},
+         "spec": {"clusterIP": "10.96.0.80", "selector": {"gateway.networking.k8s.io/gateway-name": name},
+                  "ports": [{"name": "mesh", "port": 15008, "appProtocol": "hbone"}]}},
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"{name}-1", "namespace": namespace, "labels": labels},
+         "spec": {"serviceAccountName": name, "containers": [{"name": "istio-proxy", "image": "proxyv2"}]},
+         "status": {"phase": "Running", "podIP": WAYPOINT_IP, "podIPs": [{"ip": WAYPOINT_IP}],
+                    "conditions": [{"type": "Ready", "status": "True"}]}},
+    ]
+
+
+def covering(host: str, patterns) -> str | None:
+    """The entry host that serves `host`: itself, else the longest wildcard above it."""
+    if host in patterns:
+        return host
+    wildcards = [p for p in patterns if p.startswith("*.") and host.endswith(p[1:])]
+    return max(wildcards, key=len) if wildcards else None
+
+
+# Envoy's RBAC filter, as far as our policies use it. The harness shows a chain's RBAC filters; this
+# evaluates them (an unknown matcher fails the test instead of passing it).
+
+def admits(rbac_filters: list[dict], sni: str, peer: str) -> bool:
+    """Whether every RBAC filter of a chain lets a connection with `sni` from the `peer` principal through."""
+    assert rbac_filters, "the chain has no RBAC filter: everything passes"
+    return all(_filter_admits(rbac, sni, peer) for rbac in rbac_filters)
+
+
+def _filter_admits(rbac: dict, sni: str, peer: str) -> bool:
+    rules = rbac.get("rules") or {}
+    action = rules.get("action", "ALLOW")
+    matched = any(any(_permission(p, sni) for p in policy["permissions"]) and any(_principal(p, peer) for p in policy["principals"])
+                  for policy in (rules.get("policies") or {}).values())
+    if action == "ALLOW":
+        return matched
+    assert action == "DENY", action
+    return not matched
+
+
+def _string(match: dict, value: str) -> bool:
+    if "exact" in match:
+        return value == match["exact"]
+    if "suffix" in match:
+        return value.endswith(match["suffix"])
+    if "prefix" in match:
+        return value.startswith(match["prefix"])
+    if "safeRegex" in match:
+        return re.fullmatch(match["safeRegex"]["regex"], value) is not None
+    raise AssertionError(f"string matcher not evaluated here: {match}")
+
+
+def _permission(rule: dict, sni: str) -> bool:
+    if "andRules" in rule:
+        return all(_permission(r, sni) for r in rule["andRules"]["rules"])
+    if "orRules" in rule:
+        return any(_permission(r, sni) for r in rule["orRules"]["rules"])
+    if "requestedServerName" in rule:
+        return _string(rule["requestedServerName"], sni)
+    if rule.get("any"):
+        return True
+    raise AssertionError(f"permission not evaluated here: {rule}")
+
+
+def _principal(rule: dict, peer: str) -> bool:
+    if "andIds" in rule:
+        return all(_principal(r, peer) for r in rule["andIds"]["ids"])
+    if "orIds" in rule:
+        return any(_principal(r, peer) for r in rule["orIds"]["ids"])
+    if "filterState" in rule and rule["filterState"]["key"] == "io.istio.peer_principal":
+        return _string(rule["filterState"]["stringMatch"], peer.removeprefix("spiffe://"))
+    if "authenticated" in rule:
+        return _string(rule["authenticated"]["principalName"], peer.removeprefix("spiffe://"))
+    if rule.get("any"):
+        return True
+    raise AssertionError(f"principal not evaluated here: {rule}")
+
+
+@dataclass
+class WaypointMatrix:
+    """Ambient mode: every host boto3 contacts goes through the waypoint, admitted from the caller namespaces only.
+
+    ztunnel is not simulated (whether it sends a call to the waypoint at all): a call here starts at the waypoint,
+    addressed to the VIP istiod's allocator gives the entry.
+    """
+
+    rendered: Rendered
+    simulation: Simulation = field(init=False)
+    declared: dict = field(init=False)
+    undeclared: dict = field(init=False)
+    callers: list = field(init=False)
+
+    def __post_init__(self):
+        variables = self.rendered.variables
+        objects = istio_config(self.rendered.objects)
+        waypoints = [o for o in objects if o["kind"] == "Gateway" and o["spec"].get("gatewayClassName") == "istio-waypoint"]
+        assert len(waypoints) == 1, f"ambient mode renders one waypoint: {waypoints}"
+        waypoint = waypoints[0]["metadata"]
+        entries = [o for o in objects if o["kind"] == "ServiceEntry"]
+        bound = [e for e in entries if e["metadata"]["labels"].get("istio.io/use-waypoint")]
+        assert {e["metadata"]["labels"]["istio.io/use-waypoint"] for e in bound} == {waypoint["name"]}, bound
+        # The link-local credential endpoints are reached from the node, never through the waypoint.
+        assert all(not any(ip in str(e["spec"].get("endpoints")) for ip in CREDENTIAL_IPS.values()) for e in bound)
+        self.addresses = vips(objects)
+        self.callers = sorted(variables["istio_aws_egress_caller_namespaces"])
+        assert self.callers, "ambient mode needs caller namespaces"
+        self.declared = sdk_capture.declared_hosts(variables)
+        self.undeclared = undeclared_hosts(variables)
+        wildcards = any(h.startswith("*.") for h in self.addresses)
+        sim = self.simulation = Simulation(with_addresses(objects, self.addresses),
+                                           waypoint_kubernetes(waypoint["namespace"], waypoint["name"], [*self.callers, UNLISTED]),
+                                           istiod_env=WILDCARD_TLS_FLAG if wildcards else {})
+        proxy = sim.waypoint(waypoint["namespace"], waypoint["name"])
+        self.admitted, self.spoofed = [], []
+        for host in self.declared:
+            entry_host = covering(host, self.addresses)
+            assert entry_host, f"{host} ({self.declared[host]}): no entry bound to the waypoint serves it"
+            expected = ((f"inbound-vip|443|tcp|{entry_host}", "dynamic_forward_proxy", ()) if entry_host.startswith("*.")
+                        else (f"inbound-vip|443|tcp|{entry_host}", "STRICT_DNS", (f"{host}:443",)))
+            self.admitted.append((sim.tls(proxy, host, expected, address=self.addresses[entry_host]), host))
+        some_vip = self.addresses[sorted(h for h in self.addresses if not h.startswith("*."))[0]]
+        for host in self.undeclared:
+            entry_host = covering(host, self.addresses)
+            assert entry_host is None, f"{host} ({self.undeclared[host]}) is served by the entry of {entry_host}"
+            sim.tls(proxy, host, NO_CHAIN, address=UNALLOCATED_VIP)
+            # A client that connects to a declared host's VIP and names the undeclared host in its handshake.
+            self.spoofed.append((sim.tls(proxy, host, None, address=some_vip, tag=" via a declared VIP"), host))
+
+    def run_and_check(self) -> Simulation:
+        sim = self.simulation
+        sim.run()
+        sim.assert_as_expected()
+        assert sim.response["istio"]["ambient"] is True
+        results = sim.results
+        wrong = [f"{host} from {ns}: {'denied' if ns in self.callers else 'admitted'}"
+                 for call_id, host in self.admitted for ns in [*self.callers, UNLISTED]
+                 if admits(results[call_id]["rbac"], host, principal(ns)) != (ns in self.callers)]
+        # Where a spoofed call finds no chain, nothing passes; where it does, the chain's policy must refuse it.
+        wrong += [f"{host} on a declared host's VIP from {ns}: admitted"
+                  for call_id, host in self.spoofed if not results[call_id]["error"]
+                  for ns in self.callers if admits(results[call_id]["rbac"], host, principal(ns))]
+        assert wrong == [], "the waypoint's policy decides wrongly:\n" + "\n".join(wrong)
         return sim

@@ -81,7 +81,7 @@ def test_the_installed_collection_renders_an_inventory_from_its_own_playbook(ins
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert sorted(p.name for p in out.iterdir()) == ["prod-apse2", "prod-euw1", "prod-use1"]
     kinds = {yaml.safe_load(p.read_text())["kind"] for p in (out / "prod-use1").iterdir() if p.name != "kustomization.yaml"}
-    assert kinds == {"ServiceEntry", "Gateway", "DestinationRule", "VirtualService", "AuthorizationPolicy", "Sidecar"}
+    assert kinds == {"ServiceEntry", "Gateway", "DestinationRule", "VirtualService", "AuthorizationPolicy", "Sidecar", "NetworkPolicy"}
 
 
 def test_the_installed_role_applies_and_reruns_without_a_write(installed, local_cluster, tmp_path):

@@ -123,7 +123,8 @@ def test_switching_modes_prunes_what_the_other_mode_wrote(local_cluster, tmp_pat
     expected = {
         "sidecar": set(),
         "ambient": {("Gateway.gateway.networking.k8s.io", namespace, waypoint), ("AuthorizationPolicy.security.istio.io", namespace, waypoint)},
-        "egress_gateway": {("Gateway.networking.istio.io", namespace, routing), ("DestinationRule.networking.istio.io", namespace, routing),
+        # The DestinationRule lives with the gateway, where every namespace's sidecars find its subset.
+        "egress_gateway": {("Gateway.networking.istio.io", namespace, routing), ("DestinationRule.networking.istio.io", gateway["namespace"], routing),
                            ("VirtualService.networking.istio.io", namespace, routing),
                            ("AuthorizationPolicy.security.istio.io", gateway["namespace"], routing)},
     }

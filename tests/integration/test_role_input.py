@@ -98,5 +98,5 @@ def test_an_argument_spec_failure_shows_the_offending_value_first(tmp_path):
     assert failed.returncode != 0
     output = failed.stdout + failed.stderr
     first = next(line for line in output.splitlines() if "istio_aws_egress_mode" in line)
-    assert first.strip() == "value of istio_aws_egress_mode must be one of: sidecar, egress_gateway, got: gateway"
+    assert first.strip() == "value of istio_aws_egress_mode must be one of: sidecar, egress_gateway, ambient, got: gateway"
     assert output.index(first) < output.index("argument_spec_data")

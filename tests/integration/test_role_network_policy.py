@@ -179,13 +179,15 @@ def test_cilium_on_a_cluster_without_cilium_is_refused_before_any_write(istio_on
     cluster.audit.mark()
     expect_failure(cluster, declared, tmp_path,
                    f"Cilium is not installed on {cluster.context}: it serves no CiliumNetworkPolicy (ciliumnetworkpolicies.cilium.io), "
-                   f"which CiliumNetworkPolicy {orders}/aws-{name}-egress need: install Cilium (its CustomResourceDefinition "
+                   f"which CiliumNetworkPolicy {orders}/aws-{name}-egress needs: install Cilium (its CustomResourceDefinition "
                    f"ciliumnetworkpolicies.cilium.io), or set istio_aws_egress_network_policy: kubernetes (or none), then run again")
     assert writes(cluster.audit) == []
     # The NetworkPolicy needs nothing installed; and a teardown there says what cannot be there.
     run_role(cluster, {**declared, "istio_aws_egress_network_policy": "kubernetes"}, tmp_path).assert_ok()
     gone = run_role(cluster, {**declared, "istio_aws_egress_state": "absent"}, tmp_path).assert_ok()
-    assert gone.said(f"! {cluster.context} serves no CiliumNetworkPolicy: none of egress set {name} can be there")
+    # The cluster has Istio's CRDs only: the waypoint's Gateway API kind is not served either.
+    assert gone.said(f"! {cluster.context} serves no CiliumNetworkPolicy (ciliumnetworkpolicies.cilium.io), "
+                     f"Gateway (gateways.gateway.networking.k8s.io): none of egress set {name} can be there")
     assert objects(cluster, "networkpolicies", orders) == {}
 
 

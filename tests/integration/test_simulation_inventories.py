@@ -7,7 +7,10 @@ services, regions and credential sources leaves the mesh (directly, or through
 the egress gateway, whose chain admits its SNI); undeclared AWS hosts and a
 host outside AWS are black-holed; the declared link-local credential endpoints
 are reached and the others are not; and where the role put a Sidecar, in-mesh
-Services of the namespace and of another namespace are still reached.
+Services of the namespace and of another namespace are still reached. In
+ambient mode: every such host goes through the waypoint, whose policy admits
+it from the caller namespaces only, and refuses undeclared names even on a
+declared host's address.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from simulation_helpers import ROOT, EgressMatrix, render_inventory
+from simulation_helpers import ROOT, EgressMatrix, WaypointMatrix, render_inventory
 
 pytestmark = pytest.mark.integration
 
@@ -40,11 +43,18 @@ def rendered(tmp_path_factory):
 def test_the_inventory_opens_what_boto3_contacts_and_nothing_else(rendered, inventory, cluster, record_property):
     hosts = rendered(inventory)
     assert set(hosts) == {c for i, c in CLUSTERS if i == inventory}
+    variables = hosts[cluster].variables
+    if variables["istio_aws_egress_mode"] == "ambient":
+        matrix = WaypointMatrix(hosts[cluster])
+        sim = matrix.run_and_check()
+        record_property("simulated_calls", len(sim.calls))
+        assert matrix.declared and len(matrix.undeclared) >= 3 and matrix.callers
+        assert list(sim.proxies) == ["waypoint"]
+        return
     matrix = EgressMatrix(hosts[cluster])
     sim = matrix.run_and_check()
     record_property("simulated_calls", len(sim.calls))
     # The matrix is the issue's: it must not shrink to nothing by accident.
-    variables = hosts[cluster].variables
     assert matrix.declared and len(matrix.undeclared) >= 3
     assert {p["namespace"] for p in sim.proxies.values() if p["type"] == "sidecar"} == {*variables["istio_aws_egress_sidecars"], "unlisted-app"}
     assert ("gateway" in sim.proxies) == (variables["istio_aws_egress_mode"] == "egress_gateway")

@@ -14,19 +14,16 @@ itself (filters are not run, connections are not made).
 
 from __future__ import annotations
 
-import re
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import ROOT
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import harness
+
 from role_helpers import run_role
+from simulation_helpers import WAYPOINT_IP, admits, vips, waypoint_kubernetes, waypoint_labels, with_addresses
 
-sys.path.insert(0, str(ROOT / "tests" / "xds"))
-
-import harness  # noqa: E402  pylint: disable=wrong-import-position
 
 pytestmark = pytest.mark.integration
 
@@ -36,8 +33,7 @@ S3_WILDCARD = f"*.s3.{REGION}.amazonaws.com"
 BUCKET = f"orders-archive.s3.{REGION}.amazonaws.com"
 ENTRIES = "aws-egress"
 WAYPOINT = "aws-xds-waypoint"
-WAYPOINT_IP = "10.0.2.5"
-WAYPOINT_LABELS = {"gateway.networking.k8s.io/gateway-name": WAYPOINT, "gateway.istio.io/managed": "istio.io-mesh-controller"}
+WAYPOINT_LABELS = waypoint_labels(WAYPOINT)
 GATEWAY_IP = "10.0.1.5"
 GATEWAY_HOST = "istio-egressgateway.istio-system.svc.cluster.local"
 ORDERS = "spiffe://cluster.local/ns/orders/sa/orders"
@@ -74,38 +70,11 @@ def rendered(tmp_path_factory):
     }
 
 
-def vips(resources: list[dict]) -> dict[str, str]:
-    """A VIP per host of the entries bound to the waypoint, as istiod's IP allocator would give them."""
-    hosts = sorted(host for obj in resources if obj["kind"] == "ServiceEntry" and "istio.io/use-waypoint" in obj["metadata"]["labels"]
-                   for host in obj["spec"]["hosts"])
-    return {host: f"240.240.0.{index}" for index, host in enumerate(hosts, start=1)}
-
-
-def with_addresses(resources: list[dict], addresses: dict[str, str]) -> str:
-    """The resources as one YAML stream, each bound entry with the status.addresses the allocator would write."""
-    out = []
-    for obj in resources:
-        if obj["kind"] == "ServiceEntry" and obj["spec"]["hosts"][0] in addresses:
-            obj = {**obj, "status": {"addresses": [{"value": addresses[host], "host": host} for host in obj["spec"]["hosts"]]}}
-        out.append(obj)
-    return yaml.safe_dump_all(out, sort_keys=False)
-
-
 def _docs(*objects: dict) -> str:
     return yaml.safe_dump_all(objects, sort_keys=False)
 
 
-WAYPOINT_KUBERNETES = _docs(
-    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ENTRIES}},
-    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "orders", "labels": {"istio.io/dataplane-mode": "ambient"}}},
-    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": WAYPOINT, "namespace": ENTRIES, "labels": WAYPOINT_LABELS},
-     "spec": {"clusterIP": "10.96.0.80", "selector": {"gateway.networking.k8s.io/gateway-name": WAYPOINT},
-              "ports": [{"name": "mesh", "port": 15008, "appProtocol": "hbone"}]}},
-    {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"{WAYPOINT}-1", "namespace": ENTRIES, "labels": WAYPOINT_LABELS},
-     "spec": {"serviceAccountName": WAYPOINT, "containers": [{"name": "istio-proxy", "image": "proxyv2"}]},
-     "status": {"phase": "Running", "podIP": WAYPOINT_IP, "podIPs": [{"ip": WAYPOINT_IP}],
-                "conditions": [{"type": "Ready", "status": "True"}]}},
-)
+WAYPOINT_KUBERNETES = _docs(*waypoint_kubernetes(ENTRIES, WAYPOINT, ["orders"]))
 
 GATEWAY_KUBERNETES = _docs(
     {"apiVersion": "v1", "kind": "Service",
@@ -136,62 +105,7 @@ def simulate(config: str, calls: list[dict], proxies: dict, kubernetes: str = ""
 
 
 # --------------------------------------------------------------------------
-# Envoy's RBAC, as far as our policies use it
-
-
-def admits(rbac_filters: list[dict], sni: str, principal: str) -> bool:
-    """Whether every RBAC filter of a chain lets a connection with `sni` from `principal` through."""
-    assert rbac_filters, "the chain has no RBAC filter: everything passes"
-    return all(_filter_admits(rbac, sni, principal) for rbac in rbac_filters)
-
-
-def _filter_admits(rbac: dict, sni: str, principal: str) -> bool:
-    rules = rbac.get("rules") or {}
-    action = rules.get("action", "ALLOW")
-    matched = any(any(_permission(p, sni) for p in policy["permissions"]) and any(_principal(p, principal) for p in policy["principals"])
-                  for policy in (rules.get("policies") or {}).values())
-    if action == "ALLOW":
-        return matched
-    assert action == "DENY", action
-    return not matched
-
-
-def _string(match: dict, value: str) -> bool:
-    if "exact" in match:
-        return value == match["exact"]
-    if "suffix" in match:
-        return value.endswith(match["suffix"])
-    if "prefix" in match:
-        return value.startswith(match["prefix"])
-    if "safeRegex" in match:
-        return re.fullmatch(match["safeRegex"]["regex"], value) is not None
-    raise AssertionError(f"string matcher not evaluated here: {match}")
-
-
-def _permission(rule: dict, sni: str) -> bool:
-    if "andRules" in rule:
-        return all(_permission(r, sni) for r in rule["andRules"]["rules"])
-    if "orRules" in rule:
-        return any(_permission(r, sni) for r in rule["orRules"]["rules"])
-    if "requestedServerName" in rule:
-        return _string(rule["requestedServerName"], sni)
-    if rule.get("any"):
-        return True
-    raise AssertionError(f"permission not evaluated here: {rule}")
-
-
-def _principal(rule: dict, principal: str) -> bool:
-    if "andIds" in rule:
-        return all(_principal(r, principal) for r in rule["andIds"]["ids"])
-    if "orIds" in rule:
-        return any(_principal(r, principal) for r in rule["orIds"]["ids"])
-    if "filterState" in rule and rule["filterState"]["key"] == "io.istio.peer_principal":
-        return _string(rule["filterState"]["stringMatch"], principal.removeprefix("spiffe://"))
-    if "authenticated" in rule:
-        return _string(rule["authenticated"]["principalName"], principal.removeprefix("spiffe://"))
-    if rule.get("any"):
-        return True
-    raise AssertionError(f"principal not evaluated here: {rule}")
+# Envoy's RBAC, as far as our policies use it (evaluated by simulation_helpers.admits)
 
 
 def test_the_rbac_evaluator_says_no_where_it_should():
@@ -220,7 +134,7 @@ def waypoint_run(rendered_resources: list[dict], flags: dict | None = None) -> t
              tls_call("spoofed", "metadata.example.com", addresses[S3_WILDCARD], "wp"),
              tls_call("undeclared", "sns.us-east-1.amazonaws.com", "240.240.9.9", "wp")]
     proxies = {"wp": {"type": "waypoint", "namespace": ENTRIES, "labels": WAYPOINT_LABELS, "ips": [WAYPOINT_IP]}}
-    response, results = simulate(with_addresses(rendered_resources, addresses), calls, proxies, WAYPOINT_KUBERNETES,
+    response, results = simulate(_docs(*with_addresses(rendered_resources, addresses)), calls, proxies, WAYPOINT_KUBERNETES,
                                  **({"istiod_env": flags} if flags else {}))
     return response, results, addresses
 
@@ -269,7 +183,7 @@ def test_the_policy_is_bound_to_the_waypoint_and_credentials_stay_off_it(rendere
     assert "istio.io/use-waypoint" not in imds["metadata"]["labels"]
     # The waypoint has nothing for the node's credential endpoint: it stays with ztunnel, on the node.
     addresses = vips(rendered["ambient"])
-    _response, results = simulate(with_addresses(rendered["ambient"], addresses),
+    _response, results = simulate(_docs(*with_addresses(rendered["ambient"], addresses)),
                                   [{"id": "imds", "proxy": "wp", "address": "169.254.169.254", "port": 80, "protocol": "http",
                                     "host": "169.254.169.254"}],
                                   {"wp": {"type": "waypoint", "namespace": ENTRIES, "labels": WAYPOINT_LABELS, "ips": [WAYPOINT_IP]}},

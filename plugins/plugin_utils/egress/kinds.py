@@ -47,6 +47,8 @@ class Kind:
     alternative: str | None = None
     # Render-mode file names start with the kind in lowercase, or this where two kinds share a name.
     file_kind: str = ""
+    # Who acts on it: "istio" (istiod reads it) or "cni" (the network plugin does; istiod never reads it).
+    enforced_by: str = "istio"
 
     @property
     def writers(self):
@@ -90,10 +92,11 @@ KINDS = (
          writer="gateway", read="cluster"),
     # Network policies (istio_aws_egress_network_policy): one per listed namespace and one for the
     # egress gateway's pods. Read cluster-wide: others' policies on the same pods add up with ours.
-    Kind("NetworkPolicy", "networking.k8s.io", "networkpolicies", ("v1",), None, writer=("sidecars", "gateway"), read="cluster"),
+    Kind("NetworkPolicy", "networking.k8s.io", "networkpolicies", ("v1",), None, writer=("sidecars", "gateway"), read="cluster",
+         enforced_by="cni"),
     Kind("CiliumNetworkPolicy", "cilium.io", "ciliumnetworkpolicies", ("v2",), "ciliumnetworkpolicies.cilium.io",
          writer=("sidecars", "gateway"), read="cluster", installed_by="Cilium",
-         alternative="network_policy: kubernetes (or none)"),
+         alternative="network_policy: kubernetes (or none)", enforced_by="cni"),
     # Ambient mode's waypoint; read cluster-wide, since a waypoint the set uses may be another owner's.
     Kind("Gateway", "gateway.networking.k8s.io", "gateways", GATEWAY_API, "gateways.gateway.networking.k8s.io",
          writer="entries", read="cluster", file_kind="gatewayapi-gateway", crd_source="the Gateway API's standard channel"),

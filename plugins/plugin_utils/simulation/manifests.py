@@ -15,6 +15,8 @@ from pathlib import Path
 
 import yaml
 
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import UnknownKind, kind_of
+
 SUFFIXES = (".yaml", ".yml")
 # kustomize's own file is not a Kubernetes object.
 SKIPPED_FILES = ("kustomization.yaml", "kustomization.yml")
@@ -68,6 +70,14 @@ def is_istio_config(obj):
     """Istio's own kinds and the Gateway API's go to istiod's config; the rest is Kubernetes."""
     group = group_of(obj)
     return group.endswith(".istio.io") or group == GATEWAY_API_GROUP
+
+
+def is_cni_policy(obj):
+    """A network policy the role writes: the CNI enforces it, istiod never reads it, so the simulation leaves it out."""
+    try:
+        return kind_of(obj).enforced_by == "cni"
+    except UnknownKind:
+        return False
 
 
 def identity(obj):

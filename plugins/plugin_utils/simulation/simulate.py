@@ -28,9 +28,14 @@ def simulate_egress(declared, rendered_dir, mesh_dir=None, outbound_traffic_poli
     rendered = manifests.read_dir(rendered_dir)
     given = manifests.read_dir(mesh_dir) if mesh_dir else []
     ours = {manifests.identity(o) for o in rendered}
-    config = [o for o in rendered + given if manifests.is_istio_config(o)]
-    kubernetes = [o for o in rendered + given if not manifests.is_istio_config(o)]
+    policies = [o for o in rendered + given if manifests.is_cni_policy(o)]
+    objects = [o for o in rendered + given if not manifests.is_cni_policy(o)]
+    config = [o for o in objects if manifests.is_istio_config(o)]
+    kubernetes = [o for o in objects if not manifests.is_istio_config(o)]
     notes = []
+    if policies:
+        notes.append(f"{len(policies)} network policies are left out: the CNI enforces them, and the simulation runs istiod's "
+                     "config generation only")
     gateway = None
     if declared.gateway:
         gateway = mesh.gateway(declared.gateway, kubernetes, GATEWAY_PORT)

@@ -4,19 +4,16 @@
 
 """Real boto3 clients against the filter: every host the SDK contacts must be admitted.
 
-Each client gets fake static credentials and a before-send handler that
-records the request URL and answers with a canned response, so no request
-leaves the process.  The filter's output for the same service, region and
+Clients come from tests/sdk_recording.py: fake static credentials and a
+before-send handler that records the request URL and answers itself, so no
+request leaves the process.  The filter's output for the same service, region and
 settings must admit every recorded host (exactly, or by a leading wildcard).
 """
 
 from __future__ import annotations
 
-import datetime
 import functools
-import os
 import zlib
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -24,13 +21,12 @@ boto3 = pytest.importorskip("boto3")
 
 import botocore.loaders  # noqa: E402  (after the skip above)
 from botocore import xform_name  # noqa: E402
-from botocore.awsrequest import AWSResponse  # noqa: E402
-from botocore.config import Config  # noqa: E402
 from botocore.exceptions import EndpointResolutionError, MissingDependencyException, NoRegionError, ParamValidationError  # noqa: E402
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.endpoints import admits  # noqa: E402
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.expand import expand  # noqa: E402
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.partitions import partition_of  # noqa: E402
+from sdk_recording import botocore_session, clean_aws_environment, make_client, minimal_input, operations_to_call  # noqa: E402
 
 ACCOUNT = "111122223333"
 OTHER_ACCOUNT = "444455556666"
@@ -43,114 +39,8 @@ BUCKETS = ("amzn-egress-test", "egress.test.dotted", "egress-test--use1-az4--x-s
 @pytest.fixture(scope="module", autouse=True)
 def no_aws_configuration_from_the_environment():
     """Clients must see only what a test gives them: no profiles, regions or endpoint settings."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name in list(os.environ):
-            if name.startswith("AWS_"):
-                patch.delenv(name)
-        patch.setenv("AWS_CONFIG_FILE", os.devnull)
-        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-        patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with clean_aws_environment():
         yield
-
-
-class _CannedBody:
-    """Stands in for urllib3's response object."""
-
-    def __init__(self, body):
-        self._body = body
-
-    def stream(self, *args, **kwargs):
-        yield self._body
-
-
-class Recorder:
-    """A before-send handler: notes the URL, answers 200 with a canned body."""
-
-    def __init__(self, answers=None):
-        self.urls = []
-        self._answers = answers or {}
-
-    def note(self, request, **kwargs):
-        self.urls.append(request.url)
-
-    def __call__(self, request, **kwargs):
-        self.urls.append(request.url)
-        target = request.headers.get("X-Amz-Target", b"")
-        target = target.decode() if isinstance(target, bytes) else target
-        body = next((answer for operation, answer in self._answers.items() if target.endswith(operation)), b"{}")
-        return AWSResponse(request.url, 200, {}, _CannedBody(body))
-
-    @property
-    def hosts(self):
-        return {urlsplit(url).hostname for url in self.urls}
-
-
-@functools.lru_cache(maxsize=None)
-def _default_session():
-    return boto3.session.Session()
-
-
-@functools.lru_cache(maxsize=None)
-def _legacy_sts_session():
-    session = boto3.session.Session()
-    core = session._session  # pylint: disable=protected-access
-    core.set_config_variable("sts_regional_endpoints", "legacy")
-    core.register_component("data_loader", botocore_session().get_component("data_loader"))  # share loaded models
-    return session
-
-
-def _session(sts_legacy):
-    return _legacy_sts_session() if sts_legacy else _default_session()
-
-
-def make_client(service, region, account_id=None, fips=False, dualstack=False, s3_regional=False, sts_legacy=False, answers=None):
-    settings = {"retries": {"total_max_attempts": 1}, "use_fips_endpoint": fips, "use_dualstack_endpoint": dualstack}
-    if s3_regional:
-        settings["s3"] = {"us_east_1_regional_endpoint": "regional"}
-    client = _session(sts_legacy).client(
-        service,
-        region_name=region,
-        aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="not-a-secret",
-        aws_account_id=account_id,
-        config=Config(**settings),
-    )
-    recorder = Recorder(answers)
-    # before-sign sees the final URL too, and comes first: SigV4a signing
-    # (cloudfront-keyvaluestore) needs the optional awscrt package and fails
-    # without it before anything is sent.
-    client.meta.events.register("before-sign", recorder.note)
-    client.meta.events.register("before-send", recorder)
-    return client, recorder
-
-
-def _minimal(shape, overrides, name=None, depth=0):
-    """The smallest input botocore's parameter validation accepts for a shape."""
-    if name in overrides:
-        return overrides[name]
-    kind = shape.type_name
-    if kind == "structure":
-        if getattr(shape, "is_document_type", False) or depth > 8:
-            return {}
-        if shape.metadata.get("union"):
-            first = next(iter(shape.members))
-            return {first: _minimal(shape.members[first], overrides, first, depth + 1)}
-        return {m: _minimal(shape.members[m], overrides, m, depth + 1) for m in shape.required_members}
-    if kind == "string":
-        return shape.enum[0] if shape.enum else "a" * max(1, int(shape.metadata.get("min", 1)))
-    if kind in ("integer", "long"):
-        return max(1, int(shape.metadata.get("min", 1)))
-    if kind in ("float", "double"):
-        return 1.0
-    if kind == "boolean":
-        return False
-    if kind == "timestamp":
-        return datetime.datetime(2024, 1, 1)
-    if kind == "blob":
-        return b"a" * max(1, int(shape.metadata.get("min", 1)))
-    if kind == "list":
-        return [_minimal(shape.member, overrides, None, depth + 1) for dummy in range(int(shape.metadata.get("min", 0)))]
-    return {}
 
 
 def _overrides(region, account=ACCOUNT, bucket=BUCKETS[0]):
@@ -187,14 +77,14 @@ def call(client, operation_name, overrides):
         return "not callable from botocore"
     if (client.meta.service_model.service_name, operation_name) in SKIPPED:
         return "skipped"
-    params = _minimal(model.input_shape, overrides) if model.input_shape else {}
+    params = minimal_input(model.input_shape, overrides) if model.input_shape else {}
     try:
         method(**params)
     except (EndpointResolutionError, NoRegionError) as exc:
         return f"no endpoint: {exc}"
     except MissingDependencyException:
         return NEEDS_CRT
-    except ParamValidationError as exc:  # a bug in _minimal, not in the filter
+    except ParamValidationError as exc:  # a bug in minimal_input, not in the filter
         raise AssertionError(f"{operation_name}: {exc}") from exc
     except Exception:  # pylint: disable=broad-except
         pass  # parsing the canned answer may fail; the request was sent
@@ -209,30 +99,6 @@ def not_admitted(hosts, endpoints):
 @functools.lru_cache(maxsize=None)
 def _operations(service):
     return botocore_session().get_service_model(service).operation_names
-
-
-def botocore_session():
-    return _default_session()._session  # pylint: disable=protected-access
-
-
-def operations_to_call(service):
-    """The operation with the fewest required members, plus every operation with endpoint traits.
-
-    Traits are read through botocore's own model API, not through the code under test.
-    """
-    model = botocore_session().get_service_model(service)
-    chosen = set()
-    plain = []
-    for name in model.operation_names:
-        op = model.operation_model(name)
-        if op.endpoint or op.static_context_parameters or op.context_parameters or op.operation_context_parameters or op.endpoint_discovery:
-            chosen.add(name)
-        else:
-            required = len(op.input_shape.required_members) if op.input_shape else 0
-            plain.append((required, name))
-    if plain:
-        chosen.add(min(plain)[1])
-    return sorted(chosen)
 
 
 # --- every service ---------------------------------------------------------------
@@ -271,7 +137,7 @@ def _check_service(service, regions, settings, operations=None, answers=None):
     for region in regions:
         client, recorder = make_client(service, region, answers=answers, **settings)
         reasons = []
-        for operation in operations or operations_to_call(service):
+        for operation in operations or operations_to_call(botocore_session().get_service_model(service)):
             reason = call(client, operation, _overrides(region))
             reasons.append(reason)
             if reason and reason.startswith("no endpoint"):

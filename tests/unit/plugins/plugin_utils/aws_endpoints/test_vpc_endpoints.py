@@ -24,7 +24,8 @@ boto3 = pytest.importorskip("boto3")
 
 from botocore.config import Config  # noqa: E402  (after the skip above)
 
-from test_real_sdk_hosts import ACCOUNT, Recorder, _overrides, botocore_session, call, not_admitted  # noqa: E402
+from sdk_recording import Recorder, botocore_session  # noqa: E402
+from test_real_sdk_hosts import ACCOUNT, _overrides, call, not_admitted  # noqa: E402
 
 PREFIX = "istio_aws_egress_"
 SQS_VPCE = "vpce-0123456789abcdef0-abcd1234.sqs.eu-west-1.vpce.amazonaws.com"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.manifests import ManifestError, is_istio_config, read_dir
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.manifests import ManifestError, is_cni_policy, is_istio_config, read_dir
 
 ENTRY = {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry", "metadata": {"name": "sqs", "namespace": "istio-system"}}
 SERVICE = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": "orders"}}
@@ -44,3 +44,15 @@ def test_a_missing_directory_is_refused(tmp_path):
 ])
 def test_istio_and_gateway_api_kinds_are_config_the_rest_is_kubernetes(api_version, istio):
     assert is_istio_config({"apiVersion": api_version, "kind": "X"}) is istio
+
+
+@pytest.mark.parametrize("api_version, kind, cni", [
+    ("networking.k8s.io/v1", "NetworkPolicy", True),
+    ("cilium.io/v2", "CiliumNetworkPolicy", True),
+    ("networking.istio.io/v1", "ServiceEntry", False),
+    ("security.istio.io/v1", "AuthorizationPolicy", False),
+    ("v1", "Service", False),
+    ("apps/v1", "Deployment", False),
+])
+def test_network_policies_are_the_cnis_and_left_out_of_the_simulation(api_version, kind, cni):
+    assert is_cni_policy({"apiVersion": api_version, "kind": kind}) is cni
