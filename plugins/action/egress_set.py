@@ -11,6 +11,7 @@ own module execution.
 from __future__ import annotations
 
 import os
+import sys
 
 import yaml
 from ansible.errors import AnsibleActionFail
@@ -58,6 +59,8 @@ class ActionModule(ActionBase):
 
     def _check_module_python(self, cluster, task_vars):
         """kubernetes.core.k8s runs in the host's module Python: it must have the kubernetes client."""
+        if self._modules_run_in_this_python(task_vars):
+            return  # this Python has just imported the kubernetes client
         found = self._execute_module(module_name="meshops.aws_egress.module_python", module_args={"packages": ["kubernetes"]},
                                      task_vars=task_vars)
         if found.get("failed"):
@@ -66,6 +69,13 @@ class ActionModule(ActionBase):
                 reason += ("; set ansible_python_interpreter to a Python with the kubernetes client (with ansible_connection: "
                            "local, \"{{ ansible_playbook_python }}\" is the one running Ansible)")
             raise EgressFailure("target", f"checking the Python that runs modules for {cluster}", f"{reason}; nothing was written")
+
+    def _modules_run_in_this_python(self, task_vars):
+        """Whether modules run on this machine in the Python running Ansible (ansible_playbook_python, as documented)."""
+        interpreter = task_vars.get("ansible_python_interpreter")
+        if getattr(self._connection, "transport", None) != "local" or not isinstance(interpreter, str):
+            return False
+        return _same_python(str(self._templar.template(interpreter)), sys.executable)
 
     def _invocation(self, args, resources):
         """The arguments, as modules report them: secrets masked, and the resources counted, not echoed."""
@@ -82,6 +92,13 @@ class ActionModule(ActionBase):
         outcome = self._execute_module(module_name="kubernetes.core.k8s", module_args={**module_args, **auth}, task_vars=task_vars)
         outcome.pop("invocation", None)
         return outcome
+
+
+def _same_python(one, other):
+    """The same binary in the same directory: a virtualenv's python links to a base Python that lacks its packages,
+    and Python finds its environment (pyvenv.cfg) beside the path it was started by."""
+    one, other = os.path.abspath(one), os.path.abspath(other)
+    return os.path.dirname(one) == os.path.dirname(other) and os.path.realpath(one) == os.path.realpath(other)
 
 
 def _manifests(resources):

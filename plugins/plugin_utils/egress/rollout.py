@@ -97,7 +97,9 @@ class Run:
         if request.check_mode or not plan.changed:
             return self._result(state, plan, changed=plan.changed if request.check_mode else False)
         # Before the first write (the lease): a module that cannot even start would fail after it.
+        started = self.clock()
         self.check_modules()
+        self._lap("module_python", started)
         allowed = self._review(plan)
         lock, lease = self._take_lease(state) if request.locked else (None, None)
         try:
