@@ -304,11 +304,6 @@ def crd_files(sets: list[str] | tuple[str, ...]) -> list[Path]:
     return files
 
 
-def istio_crds() -> Path:
-    """Istio's CRD file, read from the istio.io/api module in the Go module cache."""
-    return crd_files(["istio"])[0]
-
-
 def _crd_sets_from_env() -> list[str]:
     """$LOCALCLUSTER_CRDS as a list of known sets (comma-separated; unset or empty: all)."""
     value = os.environ.get("LOCALCLUSTER_CRDS", "").strip()

@@ -5,13 +5,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 
 import pytest
 
-from conftest import ROOT, LocalCluster, localcluster
+from conftest import localcluster
+from hardening_helpers import scratch_clusters
 from role_helpers import expect_failure, fresh_namespace, resource_events, run_role, unique_name, writes
 
 pytestmark = pytest.mark.integration
@@ -84,16 +83,13 @@ def test_a_pinned_version_is_used(local_cluster, tmp_path):
 
 @pytest.fixture()
 def cluster_without_istio(local_cluster):  # pylint: disable=unused-argument
-    name = "scratch-role-no-istio"
-    launcher = [sys.executable, str(ROOT / "tests" / "cluster" / "localcluster.py")]
-    started = subprocess.run([*launcher, "up", name], capture_output=True, text=True, check=False)
-    try:
-        assert started.returncode == 0, started.stderr
-        cluster = LocalCluster(name)
-        cluster.kubectl("delete", "-f", str(localcluster.istio_crds()), "--wait=true", "--timeout=60s")
-        yield cluster
-    finally:
-        subprocess.run([*launcher, "down", name], capture_output=True, text=True, check=False)
+    """A cluster of its own started without Istio's CRDs (the Gateway API's only)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LOCALCLUSTER_CRDS", "gateway-api")
+        with scratch_clusters("no-istio") as clusters:
+            patch.delenv("LOCALCLUSTER_CRDS")
+            assert clusters[0].kubectl("get", "crd", CRD, check=False).returncode != 0
+            yield clusters[0]
 
 
 def test_without_istio_present_fails_and_absent_has_nothing_to_do(cluster_without_istio, tmp_path):
