@@ -52,6 +52,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 STATE = Path(os.environ.get("LOCALCLUSTER_DIR", ROOT / ".localcluster"))
+# Links to the cached binaries, one directory of them per LOCALCLUSTER_DIR. The xDS simulation harness runs
+# .localcluster/bin/xds-simulate whatever LOCALCLUSTER_DIR says (plugins/plugin_utils/simulation/harness.py):
+# every test worker runs it while the first worker's starts build() .localcluster/bin again (see _link).
 BIN = STATE / "bin"
 KUBECONFIG = STATE / "kubeconfig"
 # The one toxiproxy server in front of this directory's clusters: its port, pid and log.
@@ -218,7 +221,7 @@ def _go() -> str:
 
 
 def build() -> None:
-    """Build missing binaries into the cache and link them into .localcluster/bin."""
+    """Build missing binaries into the cache and link them into BIN (.localcluster/bin, or $LOCALCLUSTER_DIR/bin)."""
     BIN.mkdir(parents=True, exist_ok=True)
     for binary in [*_binaries(), _toxiproxy_binary()]:
         version = binary.version or (KUBERNETES_VERSION if binary.module_dir.name == "k8s" else f"istio-{ISTIO_BRANCH}")
@@ -240,10 +243,22 @@ def build() -> None:
                 raise ClusterError(f"go build of {binary.name} failed:\n{tail}")
             partial.rename(target)
             print(f"built {binary.name} in {time.monotonic() - started:.0f}s", flush=True)
-        link = BIN / binary.name
-        if link.is_symlink() or link.exists():
-            link.unlink()
-        link.symlink_to(target)
+        _link(BIN / binary.name, target)
+
+
+def _link(link: Path, target: Path) -> None:
+    """Point `link` at `target`. Other processes run binaries through the links at any time (a second test
+    worker, xds-simulate through .localcluster/bin), so a link is never missing, not even for a moment: one that
+    points at `target` already is left alone, any other is replaced in one rename."""
+    if link.is_symlink() and os.readlink(link) == str(target):
+        return
+    temporary = link.with_name(f".{link.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    temporary.symlink_to(target)
+    try:
+        os.replace(temporary, link)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _toxiproxy_binary() -> Binary:

@@ -14,6 +14,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import BACKGROUND_RUNS, LocalCluster, ansible_env, localcluster
@@ -24,11 +25,18 @@ HARDENING = ROOT / "tests" / "integration" / "playbooks" / "hardening"
 
 
 @contextlib.contextmanager
-def scratch_clusters(prefix: str, count: int = 1):
-    """`count` clusters of their own (killed and restarted by the test), removed afterwards."""
+def scratch_clusters(prefix: str, count: int = 1, crds: list[str] | None = None):
+    """`count` clusters of their own (killed and restarted by the test), removed afterwards.
+
+    `crds`: the CRD sets they are created with (localcluster.CRD_SETS), rather than what LOCALCLUSTER_CRDS says;
+    the variable is set only while they start, so nothing else started in the test sees it.
+    """
     names = [f"{prefix}-{uuid.uuid4().hex[:5]}" for unused in range(count)]
     try:
-        localcluster.start(names)
+        with pytest.MonkeyPatch.context() as patch:
+            if crds is not None:
+                patch.setenv("LOCALCLUSTER_CRDS", ",".join(crds))
+            localcluster.start(names)
         yield [LocalCluster(name) for name in names]
     finally:
         with contextlib.redirect_stdout(None):
@@ -71,6 +79,24 @@ class Background:
     def wait(self, timeout: float = 300) -> RoleRun:
         self.process.wait(timeout=timeout)
         return RoleRun(self.process.returncode, self.stdout_path.read_text(), self.stderr_path.read_text())
+
+
+def declared(namespace: str, name: str, services: list[str], regions: list[str], **extra) -> dict:
+    """The role's variables for egress set `name` in `namespace`: each of `services` in each of `regions`, and `extra`."""
+    return {"istio_aws_egress_name": name, "istio_aws_egress_namespace": namespace, "istio_aws_egress_services": services,
+            "istio_aws_egress_regions": regions, **extra}
+
+
+def entries(name: str, services: list[str], regions: list[str]) -> list[str]:
+    """The names of the ServiceEntries of `declared`, sorted."""
+    return sorted(f"aws-{name}-{service}-{region}" for service in services for region in regions)
+
+
+def writes_of(cluster, verb: str, namespace: str) -> int:
+    """How many ServiceEntry writes of `verb` in `namespace` the API server made since its audit log's last mark
+    (a write it refused changed nothing and is not counted)."""
+    return sum(1 for w in cluster.audit.writes() if w["verb"] == verb and w["objectRef"].get("namespace") == namespace
+               and w["objectRef"].get("resource") == "serviceentries" and w["responseStatus"]["code"] < 300)
 
 
 def host_recaps(result: RoleRun) -> dict[str, dict[str, int]]:

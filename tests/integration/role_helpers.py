@@ -9,6 +9,7 @@ cluster (kubectl) and the API server's audit log.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -77,6 +78,63 @@ def expect_failure(cluster, variables: dict, tmp_path: Path, *messages: str) -> 
     run = run_role(cluster, {**variables, "expected_messages": list(messages)}, tmp_path, playbook="expect_failure.yml")
     assert run.returncode == 0 and run.recap["failed"] == 0 and run.recap["rescued"] >= 1, f"the role did not fail as expected:\n{run.stdout}\n{run.stderr}"
     return run
+
+
+def refused(cluster, variables: dict, tmp_path: Path, *messages: str) -> None:
+    """The role fails with every message, and the cluster records not one write (not even an access review or the lease)."""
+    cluster.audit.mark()
+    expect_failure(cluster, variables, tmp_path, "was refused before any write", "nothing was written", *messages)
+    assert cluster.audit.writes() == []
+
+
+# The region of each test that routes hosts through an egress gateway on the shared clusters, a region of its own:
+# a host another egress set routes for the mesh is refused ("already routes"), so what one test left behind would
+# fail another. Real regions: the role refuses one botocore does not list.
+GATEWAY_REGIONS = {
+    "mesh_safety.routes": "sa-east-1",
+    "mesh_safety.gateway_service": "ap-northeast-1",
+    "mesh_safety.shared_gateway": "ap-northeast-2",
+    "mesh_safety.analyze": "ap-south-1",
+    "role_absent": "eu-west-2",
+    "role_ambient": "ca-central-1",
+    "role_apply": "us-east-1",  # where s3 has its global endpoint too
+    "role_network_policy": "eu-north-1",
+    "role_rbac": "eu-west-3",
+}
+
+
+@contextlib.contextmanager
+def removed_after(cluster, tmp_path: Path):
+    """Egress sets the block writes, removed (state: absent) when it ends, however it ends: their routes for the mesh
+    must not outlive the test. Yields the function that registers a set's variables, before the set is written.
+
+    A removal that fails fails the test. When the block failed already, its own error is the one raised, and the
+    failed removals are added to it as notes.
+    """
+    written: list[dict] = []
+    try:
+        yield written.append
+    except BaseException as failure:
+        for problem in _remove(cluster, written, tmp_path):
+            failure.add_note(problem)
+        raise
+    problems = _remove(cluster, written, tmp_path)
+    assert not problems, "\n".join(problems)
+
+
+def _remove(cluster, written: list[dict], tmp_path: Path) -> list[str]:
+    """Remove each egress set; what went wrong with each removal that failed."""
+    problems = []
+    for variables in written:
+        what = f"removing egress set {variables.get('istio_aws_egress_name')} after the test"
+        try:
+            gone = run_role(cluster, {**variables, "istio_aws_egress_state": "absent"}, tmp_path)
+        except Exception as err:  # noqa: BLE001  reported with the test's outcome, never instead of it
+            problems.append(f"{what} failed: {err!r}")
+            continue
+        if gone.returncode != 0 or _RECAP.search(gone.stdout) is None or gone.recap["failed"] != 0:
+            problems.append(f"{what} failed:\n{gone.stdout[-4000:]}\n{gone.stderr[-2000:]}")
+    return problems
 
 
 def unique_name(prefix: str) -> str:

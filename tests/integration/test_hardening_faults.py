@@ -9,11 +9,14 @@ On clusters of their own, as they are killed (SIGKILL, as a crash) and restarted
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 import yaml
 
+import hardening_helpers
 from conftest import ROOT, localcluster
-from hardening_helpers import Background, host_recaps, labelled, lease_holder, scratch_clusters, wait_for
+from hardening_helpers import Background, host_recaps, labelled, lease_holder, scratch_clusters, wait_for, writes_of
 from role_helpers import fresh_namespace, role_command, run, run_role, unique_name
 
 pytestmark = pytest.mark.integration
@@ -33,18 +36,8 @@ def clusters():
         yield started
 
 
-def declared(namespace: str, name: str, services: list[str]) -> dict:
-    return {"istio_aws_egress_name": name, "istio_aws_egress_namespace": namespace, "istio_aws_egress_services": services,
-            "istio_aws_egress_regions": REGIONS, **LOCK}
-
-
-def entries(name: str, services: list[str]) -> list[str]:
-    return sorted(f"aws-{name}-{service}-{region}" for service in services for region in REGIONS)
-
-
-def writes_of(cluster, verb: str, namespace: str) -> int:
-    return sum(1 for w in cluster.audit.writes() if w["verb"] == verb and w["objectRef"]["resource"] == "serviceentries"
-               and w["objectRef"].get("namespace") == namespace)
+declared = functools.partial(hardening_helpers.declared, regions=REGIONS, **LOCK)
+entries = functools.partial(hardening_helpers.entries, regions=REGIONS)
 
 
 def kill_once_written(cluster, verb: str, at_least: int, namespace: str) -> int:

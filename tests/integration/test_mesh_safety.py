@@ -14,9 +14,11 @@ import subprocess
 import pytest
 import yaml
 
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import partitions
 from conftest import ROOT, run_playbook
 from hardening_helpers import labelled, scratch_clusters, wait_for
-from role_helpers import egress_gateway, egress_gateway_service, expect_failure, fresh_namespace, objects, run_role, unique_name, writes
+from role_helpers import (GATEWAY_REGIONS, egress_gateway, egress_gateway_service, expect_failure, fresh_namespace, objects, refused,
+                          removed_after, run_role, unique_name, writes)
 
 pytestmark = pytest.mark.integration
 
@@ -33,23 +35,6 @@ def apply_manifest(cluster, manifest: dict) -> None:
 def team_sidecar(namespace: str, name: str = "default", **spec) -> dict:
     return {"apiVersion": "networking.istio.io/v1", "kind": "Sidecar", "metadata": {"name": name, "namespace": namespace},
             "spec": {"egress": [{"hosts": ["./*", "istio-system/*"]}], **spec}}
-
-
-@pytest.fixture()
-def removed_after(local_cluster, tmp_path):
-    """Egress sets the test writes, removed when it ends: its routes for the mesh must not outlive it (another set
-    routing one of their hosts would be refused)."""
-    written: list[dict] = []
-    yield written.append
-    for variables in written:
-        run_role(local_cluster, {**variables, "istio_aws_egress_state": "absent"}, tmp_path)
-
-
-def refused(cluster, variables: dict, tmp_path, *messages: str) -> None:
-    """The role fails with every message and the cluster records not one write."""
-    cluster.audit.mark()
-    expect_failure(cluster, variables, tmp_path, "was refused before any write", "nothing was written", *messages)
-    assert cluster.audit.writes() == []
 
 
 def test_a_namespace_with_another_teams_sidecar_is_refused(local_cluster, tmp_path):
@@ -84,23 +69,45 @@ def test_a_host_another_egress_set_of_the_namespace_declares_is_refused(local_cl
              tmp_path).assert_ok()
 
 
-def test_a_host_another_egress_set_routes_through_a_gateway_is_refused(local_cluster, tmp_path, removed_after):
+def test_each_gateway_test_routes_a_region_of_its_own():
+    regions = list(GATEWAY_REGIONS.values())
+    assert len(set(regions)) == len(regions), GATEWAY_REGIONS
+    assert set(regions) <= set(partitions.all_regions())
+
+
+def test_removed_after_fails_on_a_failed_removal_and_never_hides_the_tests_own_error(tmp_path):
+    # A kubeconfig that is not there: the removal fails before reaching any cluster.
+    unremovable = {**egress("safe-removed", "removed"), "istio_aws_egress_kubeconfig": str(tmp_path / "no-such-kubeconfig")}
+    failed_removal = "removing egress set removed after the test failed"
+    with pytest.raises(AssertionError, match=failed_removal):
+        with removed_after(None, tmp_path) as remove:
+            remove(unremovable)
+    with pytest.raises(LookupError) as raised:
+        with removed_after(None, tmp_path) as remove:
+            remove(unremovable)
+            raise LookupError("the test's own failure")
+    assert raised.value.args == ("the test's own failure",)
+    assert len(raised.value.__notes__) == 1 and failed_removal in raised.value.__notes__[0]
+
+
+def test_a_host_another_egress_set_routes_through_a_gateway_is_refused(local_cluster, tmp_path):
     gateway = egress_gateway(local_cluster, "safe-routes-gw")
     first, second = unique_name("first"), unique_name("second")
-    routed = {"istio_aws_egress_mode": "egress_gateway", "istio_aws_egress_gateway": gateway, "istio_aws_egress_regions": ["sa-east-1"]}
+    region = GATEWAY_REGIONS["mesh_safety.routes"]
+    routed = {"istio_aws_egress_mode": "egress_gateway", "istio_aws_egress_gateway": gateway, "istio_aws_egress_regions": [region]}
     first_namespace = fresh_namespace(local_cluster, "safe-routes")
-    removed_after(first_set := egress(first_namespace, first, istio_aws_egress_services=["sqs", "sns"], **routed))
-    run_role(local_cluster, first_set, tmp_path).assert_ok()
-    refused(local_cluster, egress(fresh_namespace(local_cluster, "safe-routes-2"), second, istio_aws_egress_services=["sns"], **routed),
-            tmp_path, f"VirtualService {first_namespace}/aws-{first}-egress-gateway (of egress set '{first}') already routes "
-                      "sns.sa-east-1.amazonaws.com for the mesh", "IST0109", "route each host through one egress set only")
+    with removed_after(local_cluster, tmp_path) as remove:
+        remove(first_set := egress(first_namespace, first, istio_aws_egress_services=["sqs", "sns"], **routed))
+        run_role(local_cluster, first_set, tmp_path).assert_ok()
+        refused(local_cluster, egress(fresh_namespace(local_cluster, "safe-routes-2"), second, istio_aws_egress_services=["sns"], **routed),
+                tmp_path, f"VirtualService {first_namespace}/aws-{first}-egress-gateway (of egress set '{first}') already routes "
+                          f"sns.{region}.amazonaws.com for the mesh", "IST0109", "route each host through one egress set only")
 
 
-def test_egress_gateway_mode_needs_the_gateway_service_unless_accepted(local_cluster, tmp_path, removed_after):
+def test_egress_gateway_mode_needs_the_gateway_service_unless_accepted(local_cluster, tmp_path):
     namespace, gateway, name = fresh_namespace(local_cluster, "safe-gw"), fresh_namespace(local_cluster, "safe-gw-gw"), unique_name("gw")
     selector = {"istio": f"egressgateway-{gateway}"}  # this test's gateway pods alone (role_helpers.egress_gateway)
-    # Each gateway test routes hosts of a region of its own: a host routed for the mesh by two sets is refused.
-    variables = egress(namespace, name, istio_aws_egress_mode="egress_gateway", istio_aws_egress_regions=["ap-northeast-1"],
+    variables = egress(namespace, name, istio_aws_egress_mode="egress_gateway", istio_aws_egress_regions=[GATEWAY_REGIONS["mesh_safety.gateway_service"]],
                        istio_aws_egress_gateway={"namespace": gateway, "selector": selector})
     refused(local_cluster, variables, tmp_path,
             f"the egress gateway's Service {gateway}/istio-egressgateway does not exist, so every host routed to the gateway would be black-holed",
@@ -109,16 +116,17 @@ def test_egress_gateway_mode_needs_the_gateway_service_unless_accepted(local_clu
     refused(local_cluster, variables, tmp_path, f"Service {gateway}/istio-egressgateway has no port 443 (it has [80])")
 
     # Staged knowingly before the gateway is ready: written, and the plan says what it accepted.
-    removed_after(variables)
-    staged = run_role(local_cluster, {**variables, "istio_aws_egress_accept": ["missing_gateway"]}, tmp_path).assert_ok()
-    assert staged.changed == 1 and staged.said(f"! accepted (missing_gateway): the egress gateway's Service {gateway}/istio-egressgateway has no port 443")
-    egress_gateway_service(local_cluster, gateway, selector)
-    local_cluster.audit.mark()
-    assert run_role(local_cluster, variables, tmp_path).assert_ok().changed == 0
-    assert writes(local_cluster.audit) == []
+    with removed_after(local_cluster, tmp_path) as remove:
+        remove(variables)
+        staged = run_role(local_cluster, {**variables, "istio_aws_egress_accept": ["missing_gateway"]}, tmp_path).assert_ok()
+        assert staged.changed == 1 and staged.said(f"! accepted (missing_gateway): the egress gateway's Service {gateway}/istio-egressgateway has no port 443")
+        egress_gateway_service(local_cluster, gateway, selector)
+        local_cluster.audit.mark()
+        assert run_role(local_cluster, variables, tmp_path).assert_ok().changed == 0
+        assert writes(local_cluster.audit) == []
 
 
-def test_an_allow_policy_on_a_shared_gateway_is_refused_until_other_traffic_has_its_own(local_cluster, tmp_path, removed_after):
+def test_an_allow_policy_on_a_shared_gateway_is_refused_until_other_traffic_has_its_own(local_cluster, tmp_path):
     namespace, name = fresh_namespace(local_cluster, "safe-share"), unique_name("share")
     gateway = egress_gateway(local_cluster, "safe-share-gw")
     # Another team's Gateway on the same gateway pods, with no ALLOW policy.
@@ -127,7 +135,7 @@ def test_an_allow_policy_on_a_shared_gateway_is_refused_until_other_traffic_has_
         "spec": {"selector": gateway["selector"],
                  "servers": [{"port": {"number": 443, "name": "tls", "protocol": "TLS"}, "hosts": ["api.partner.example"], "tls": {"mode": "PASSTHROUGH"}}]}})
     variables = egress(namespace, name, istio_aws_egress_mode="egress_gateway", istio_aws_egress_gateway=gateway,
-                       istio_aws_egress_regions=["ap-northeast-2"])
+                       istio_aws_egress_regions=[GATEWAY_REGIONS["mesh_safety.shared_gateway"]])
     refused(local_cluster, variables, tmp_path,
             f"the egress gateway also serves Gateway {gateway['namespace']}/partner-api, and no other ALLOW policy covers it: "
             "our ALLOW policy would deny their traffic",
@@ -138,10 +146,11 @@ def test_an_allow_policy_on_a_shared_gateway_is_refused_until_other_traffic_has_
         "apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy", "metadata": {"name": "partner-api", "namespace": gateway["namespace"]},
         "spec": {"selector": {"matchLabels": gateway["selector"]}, "action": "ALLOW",
                  "rules": [{"when": [{"key": "connection.sni", "values": ["api.partner.example"]}]}]}})
-    removed_after(variables)
-    shared = run_role(local_cluster, variables, tmp_path).assert_ok()
-    assert shared.said(f"! the egress gateway also serves Gateway {gateway['namespace']}/partner-api; ALLOW policies already limit it "
-                       f"(AuthorizationPolicy {gateway['namespace']}/partner-api), and ours only adds the declared hosts")
+    with removed_after(local_cluster, tmp_path) as remove:
+        remove(variables)
+        shared = run_role(local_cluster, variables, tmp_path).assert_ok()
+        assert shared.said(f"! the egress gateway also serves Gateway {gateway['namespace']}/partner-api; ALLOW policies already limit it "
+                           f"(AuthorizationPolicy {gateway['namespace']}/partner-api), and ours only adds the declared hosts")
 
 
 def test_a_sidecar_namespace_that_does_not_exist_fails_the_plan_in_check_mode_too(local_cluster, tmp_path):
@@ -264,18 +273,19 @@ def test_teardown_with_a_crd_missing_removes_the_rest_and_names_the_kind(partial
         assert objects(cluster, kind, selector=f"meshops.io/egress-set={name}") == {}
 
 
-def test_istioctl_analyze_finds_nothing_about_what_the_role_wrote(local_cluster, istioctl, tmp_path, removed_after):
+def test_istioctl_analyze_finds_nothing_about_what_the_role_wrote(local_cluster, istioctl, tmp_path):
     namespace, orders = (fresh_namespace(local_cluster, f"safe-analyze-{part}") for part in ("entries", "orders"))
     gateway = egress_gateway(local_cluster, "safe-analyze-gw")
     name = unique_name("analyze")
     declared = egress(namespace, name, istio_aws_egress_mode="egress_gateway", istio_aws_egress_sidecars=[orders],
-                      istio_aws_egress_gateway=gateway, istio_aws_egress_regions=["ap-south-1"],
+                      istio_aws_egress_gateway=gateway, istio_aws_egress_regions=[GATEWAY_REGIONS["mesh_safety.analyze"]],
                       istio_aws_egress_services=["sqs", {"name": "s3", "buckets": ["orders-archive"]}, "dynamodb"],
                       istio_aws_egress_credential_sources=["irsa", "imds"])
-    removed_after(declared)
-    run_role(local_cluster, declared, tmp_path).assert_ok()
-    messages = analyze(local_cluster, istioctl, namespace, orders, gateway["namespace"])
-    assert [m for m in messages if m["code"] != "IST0102"] == []  # IST0102: namespaces not labelled for injection
+    with removed_after(local_cluster, tmp_path) as remove:
+        remove(declared)
+        run_role(local_cluster, declared, tmp_path).assert_ok()
+        messages = analyze(local_cluster, istioctl, namespace, orders, gateway["namespace"])
+        assert [m for m in messages if m["code"] != "IST0102"] == []  # IST0102: namespaces not labelled for injection
 
 
 def analyze(cluster, istioctl: str, *namespaces: str) -> list[dict]:

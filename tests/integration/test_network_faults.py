@@ -10,9 +10,12 @@ nothing.
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
-from hardening_helpers import Background, labelled, lease_holder, wait_for
+import hardening_helpers
+from hardening_helpers import Background, labelled, lease_holder, wait_for, writes_of
 from role_helpers import fresh_namespace, role_command, run_role, unique_name
 
 pytestmark = pytest.mark.integration
@@ -25,19 +28,13 @@ REGIONS = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "
 LOCK_DURATION = 5
 
 
+entries = functools.partial(hardening_helpers.entries, regions=REGIONS)
+
+
 def declared(cluster, namespace: str, name: str, services: list[str]) -> dict:
-    return {"istio_aws_egress_name": name, "istio_aws_egress_namespace": namespace, "istio_aws_egress_services": services,
-            "istio_aws_egress_regions": REGIONS, "istio_aws_egress_lock_duration": LOCK_DURATION,
-            "istio_aws_egress_kubeconfig": cluster.kubeconfig, "istio_aws_egress_context": cluster.proxied_context}
-
-
-def entries(name: str, services: list[str]) -> list[str]:
-    return sorted(f"aws-{name}-{service}-{region}" for service in services for region in REGIONS)
-
-
-def writes_of(cluster, verb: str, namespace: str) -> int:
-    return sum(1 for w in cluster.audit.writes() if w["verb"] == verb and w["objectRef"].get("namespace") == namespace
-               and w["objectRef"].get("resource") == "serviceentries" and w["responseStatus"]["code"] < 300)
+    """Through the cluster's proxy, where the test's faults act."""
+    return hardening_helpers.declared(namespace, name, services, REGIONS, istio_aws_egress_lock_duration=LOCK_DURATION,
+                                      istio_aws_egress_kubeconfig=cluster.kubeconfig, istio_aws_egress_context=cluster.proxied_context)
 
 
 def converges(cluster, variables: dict, tmp_path, services: list[str], namespace: str, name: str) -> None:

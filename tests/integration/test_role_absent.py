@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from role_helpers import egress_gateway, fresh_namespace, objects, run_role, unique_name, writes
+from role_helpers import GATEWAY_REGIONS, egress_gateway, fresh_namespace, objects, removed_after, run_role, unique_name, writes
 
 pytestmark = pytest.mark.integration
 
@@ -29,10 +29,10 @@ def test_absent_removes_the_whole_set_and_twice_is_fine(local_cluster, tmp_path)
     apps = fresh_namespace(local_cluster, "role-absent-apps")
     gateway = egress_gateway(local_cluster, "role-absent-gw")
     gone_name, stays_name = unique_name("gone"), unique_name("stays")
-    # A region no other gateway test routes: a host routed for the mesh by two sets is refused.
     full = egress(namespace, gone_name, istio_aws_egress_mode="egress_gateway", istio_aws_egress_sidecars=[apps],
-                  istio_aws_egress_gateway=gateway, istio_aws_egress_regions=["eu-west-2"])
-    try:
+                  istio_aws_egress_gateway=gateway, istio_aws_egress_regions=[GATEWAY_REGIONS["role_absent"]])
+    with removed_after(local_cluster, tmp_path) as remove:
+        remove(full)
         run_role(local_cluster, full, tmp_path).assert_ok()
         # Another set in the namespace, with hosts of its own (one host in two sets of a namespace is refused).
         run_role(local_cluster, egress(namespace, stays_name, istio_aws_egress_services=["sns"], istio_aws_egress_credential_sources=[]),
@@ -52,6 +52,3 @@ def test_absent_removes_the_whole_set_and_twice_is_fine(local_cluster, tmp_path)
         local_cluster.audit.mark()
         again = run_role(local_cluster, {**full, "istio_aws_egress_state": "absent"}, tmp_path).assert_ok()
         assert again.changed == 0 and writes(local_cluster.audit) == []
-    finally:
-        # Routes of the mesh must not outlive the test: another set routing the same hosts would be refused.
-        run_role(local_cluster, {**full, "istio_aws_egress_state": "absent"}, tmp_path)

@@ -8,9 +8,7 @@ What a waypoint and a sidecar then do with these resources is proved in test_xds
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import subprocess
 
 import pytest
@@ -18,12 +16,13 @@ import yaml
 
 from conftest import LocalCluster
 from hardening_helpers import HARDENING, scratch_clusters, user_kubeconfig
-from role_helpers import egress_gateway, expect_failure, fresh_namespace, objects, role_command, run, run_role, unique_name, writes
+from role_helpers import (GATEWAY_REGIONS, egress_gateway, expect_failure, fresh_namespace, objects, refused, removed_after, role_command, run,
+                          run_role, unique_name, writes)
 
 pytestmark = pytest.mark.integration
 
-# A region no other test routes through an egress gateway: a host two sets route for the mesh is refused.
-REGION = "ca-central-1"
+# A region no other test routes through an egress gateway (switching modes routes it through one).
+REGION = GATEWAY_REGIONS["role_ambient"]
 WAYPOINT_LABEL = "istio.io/use-waypoint"
 SET_KINDS = ("serviceentries.networking.istio.io", "gateways.networking.istio.io", "destinationrules.networking.istio.io",
              "virtualservices.networking.istio.io", "authorizationpolicies.security.istio.io", "sidecars.networking.istio.io",
@@ -42,13 +41,6 @@ def held(cluster, name: str) -> dict[tuple[str, str, str], dict]:
     listed = json.loads(cluster.kubectl("get", ",".join(SET_KINDS), "--all-namespaces", "-o", "json",
                                         "-l", f"meshops.io/egress-set={name}").stdout)["items"]
     return {(f"{o['kind']}.{o['apiVersion'].split('/')[0]}", o["metadata"]["namespace"], o["metadata"]["name"]): o for o in listed}
-
-
-def refused(cluster, variables: dict, tmp_path, *messages: str) -> None:
-    """The role fails with every message, and the cluster records not one write."""
-    cluster.audit.mark()
-    expect_failure(cluster, variables, tmp_path, "was refused before any write", "nothing was written", *messages)
-    assert cluster.audit.writes() == []
 
 
 def nothing_to_do(cluster, variables: dict, tmp_path) -> None:
@@ -130,7 +122,8 @@ def test_switching_modes_prunes_what_the_other_mode_wrote(local_cluster, tmp_pat
     }
     # auto: DYNAMIC_DNS for the wildcard on this cluster (Istio 1.30's CRDs), at the sidecars; NONE in ambient mode.
     wildcard_resolution = {"sidecar": "DYNAMIC_DNS", "egress_gateway": "DYNAMIC_DNS", "ambient": "NONE"}
-    try:
+    with removed_after(local_cluster, tmp_path) as remove:
+        remove(base)
         for mode in ("sidecar", "ambient", "egress_gateway", "ambient", "sidecar"):
             variables = {**base, "istio_aws_egress_mode": mode}
             before = held(local_cluster, name)
@@ -151,8 +144,6 @@ def test_switching_modes_prunes_what_the_other_mode_wrote(local_cluster, tmp_pat
             bound = {key[2] for key, obj in now.items() if obj["metadata"]["labels"].get(WAYPOINT_LABEL) == waypoint}
             assert bound == ({f"aws-{name}-sqs-{REGION}", f"aws-{name}-s3-{REGION}"} if mode == "ambient" else set()), mode
             nothing_to_do(local_cluster, variables, tmp_path)
-    finally:
-        run_role(local_cluster, {**base, "istio_aws_egress_state": "absent"}, tmp_path).assert_ok()
     assert held(local_cluster, name) == {}
 
 
@@ -236,24 +227,10 @@ def test_the_shipped_rbac_is_enough_for_ambient_mode(local_cluster, tmp_path):
 # A cluster as Istio 1.27 leaves it: no Gateway API, no DYNAMIC_DNS
 
 
-@contextlib.contextmanager
-def crd_sets(value: str):
-    """LOCALCLUSTER_CRDS for the clusters started inside the block."""
-    before = os.environ.get("LOCALCLUSTER_CRDS")
-    os.environ["LOCALCLUSTER_CRDS"] = value
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["LOCALCLUSTER_CRDS"]
-        else:
-            os.environ["LOCALCLUSTER_CRDS"] = before
-
-
 @pytest.fixture(scope="module")
 def older_istio():
     """A cluster of its own with Istio's CRDs only, their ServiceEntry schema without DYNAMIC_DNS and no 1.30 CRD."""
-    with crd_sets("istio"), scratch_clusters("older-istio") as clusters:
+    with scratch_clusters("older-istio", crds=["istio"]) as clusters:
         cluster: LocalCluster = clusters[0]
         crd = json.loads(cluster.kubectl("get", "crd", "serviceentries.networking.istio.io", "-o", "json").stdout)
         patch = [{"op": "replace", "path": f"/spec/versions/{index}/schema/openAPIV3Schema/properties/spec/properties/resolution/enum",

@@ -84,12 +84,9 @@ def test_a_pinned_version_is_used(local_cluster, tmp_path):
 @pytest.fixture()
 def cluster_without_istio(local_cluster):  # pylint: disable=unused-argument
     """A cluster of its own started without Istio's CRDs (the Gateway API's only)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LOCALCLUSTER_CRDS", "gateway-api")
-        with scratch_clusters("no-istio") as clusters:
-            patch.delenv("LOCALCLUSTER_CRDS")
-            assert clusters[0].kubectl("get", "crd", CRD, check=False).returncode != 0
-            yield clusters[0]
+    with scratch_clusters("no-istio", crds=["gateway-api"]) as clusters:
+        assert clusters[0].kubectl("get", "crd", CRD, check=False).returncode != 0
+        yield clusters[0]
 
 
 def test_without_istio_present_fails_and_absent_has_nothing_to_do(cluster_without_istio, tmp_path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from role_helpers import OURS, egress_gateway, fresh_namespace, objects, run_role, unique_name, writes
+from role_helpers import GATEWAY_REGIONS, OURS, egress_gateway, fresh_namespace, objects, removed_after, run_role, unique_name, writes
 
 pytestmark = pytest.mark.integration
 
@@ -116,17 +116,19 @@ def test_egress_gateway_mode(local_cluster, tmp_path):
     namespace, set_name = fresh_namespace(local_cluster, "role-gw"), unique_name("gw")
     gateway = egress_gateway(local_cluster, "role-gw-gateway")
     gateway_namespace, selector = gateway["namespace"], gateway["selector"]
+    region = GATEWAY_REGIONS["role_apply"]
     variables = egress(namespace, set_name, istio_aws_egress_services=["sqs", "s3"], istio_aws_egress_mode="egress_gateway",
-                       istio_aws_egress_gateway=gateway)  # the service keeps its default
-    try:
+                       istio_aws_egress_gateway=gateway, istio_aws_egress_regions=[region])  # the service keeps its default
+    with removed_after(local_cluster, tmp_path) as remove:
+        remove(variables)
         first = run_role(local_cluster, variables, tmp_path).assert_ok()
         assert first.said(f"! not through the egress gateway (wildcard or link-local hosts): aws-{set_name}-credentials-imds,"
-                          f" aws-{set_name}-s3-aws-global-wildcard, aws-{set_name}-s3-us-east-1-wildcard")
+                          f" aws-{set_name}-s3-aws-global-wildcard, aws-{set_name}-s3-{region}-wildcard")
 
         name = f"aws-{set_name}-egress-gateway"
         gateway = objects(local_cluster, "gateways.networking.istio.io", namespace)[f"{namespace}/{name}"]["spec"]
         assert gateway["selector"] == selector
-        assert gateway["servers"][0]["tls"] == {"mode": "PASSTHROUGH"} and "sqs.us-east-1.amazonaws.com" in gateway["servers"][0]["hosts"]
+        assert gateway["servers"][0]["tls"] == {"mode": "PASSTHROUGH"} and f"sqs.{region}.amazonaws.com" in gateway["servers"][0]["hosts"]
         assert not any(host.startswith("*") for host in gateway["servers"][0]["hosts"])
         # With the gateway: a sidecar looks a host's DestinationRule up in its own namespace, then the host's.
         rule = objects(local_cluster, "destinationrules", gateway_namespace)[f"{gateway_namespace}/{name}"]["spec"]
@@ -148,6 +150,3 @@ def test_egress_gateway_mode(local_cluster, tmp_path):
         assert sorted(writes(local_cluster.audit)) == sorted([
             ("delete", "authorizationpolicies", gateway_namespace, name), ("delete", "destinationrules", gateway_namespace, name),
             ("delete", "gateways", namespace, name), ("delete", "virtualservices", namespace, name)])
-    finally:
-        # Routes of the mesh must not outlive the test: another set routing the same hosts would be refused.
-        run_role(local_cluster, {**variables, "istio_aws_egress_state": "absent"}, tmp_path).assert_ok()

@@ -5,8 +5,7 @@
 from __future__ import annotations
 
 import subprocess
-import sys
-from pathlib import Path
+import venv
 
 import pytest
 
@@ -80,8 +79,9 @@ def test_a_missing_kubeconfig_is_named(tmp_path):
 
 
 def test_a_module_python_without_the_kubernetes_client_is_named_before_any_write(local_cluster, tmp_path):
-    # The Python this test suite's virtualenv was made from: the kubernetes client is installed in the venv only.
-    bare = Path(sys._base_executable).resolve()  # pylint: disable=protected-access
+    # A virtualenv of its own, with nothing installed: whatever the machine's Python has, not the kubernetes client.
+    venv.create(tmp_path / "bare", with_pip=False)
+    bare = tmp_path / "bare" / "bin" / "python"
     assert subprocess.run([str(bare), "-c", "import kubernetes"], capture_output=True, check=False).returncode != 0
     namespace = fresh_namespace(local_cluster, "input-python")
     local_cluster.audit.mark()

@@ -14,7 +14,7 @@ import json
 import pytest
 
 from hardening_helpers import scratch_clusters
-from role_helpers import OURS, egress_gateway, expect_failure, fresh_namespace, objects, run_role, unique_name, writes
+from role_helpers import GATEWAY_REGIONS, OURS, egress_gateway, expect_failure, fresh_namespace, objects, removed_after, run_role, unique_name, writes
 
 pytestmark = pytest.mark.integration
 
@@ -71,18 +71,18 @@ def test_cilium_policies_in_gateway_mode_apply_rerun_check_and_prune(local_clust
     namespace, name = fresh_namespace(local_cluster, "cnp-entries"), unique_name("cnp")
     orders = fresh_namespace(local_cluster, "cnp-orders")
     gateway = egress_gateway(local_cluster, "cnp-gateway")
+    region = GATEWAY_REGIONS["role_network_policy"]
     declared = egress(namespace, name, istio_aws_egress_services=["sqs", "s3"], istio_aws_egress_sidecars=[orders],
-                      istio_aws_egress_mode="egress_gateway", istio_aws_egress_gateway=gateway,
+                      istio_aws_egress_mode="egress_gateway", istio_aws_egress_gateway=gateway, istio_aws_egress_regions=[region],
                       istio_aws_egress_network_policy="cilium")
     names = {f"{orders}/aws-{name}-egress", f"{gateway['namespace']}/aws-{name}-egress-gateway"}
-    try:
+    with removed_after(local_cluster, tmp_path) as remove:
+        remove(declared)
         _cilium_in_gateway_mode(local_cluster, tmp_path, declared, name, orders, gateway, names)
-    finally:
-        # Routes of the mesh must not outlive the test: another set routing the same hosts would be refused.
-        run_role(local_cluster, {**declared, "istio_aws_egress_state": "absent"}, tmp_path).assert_ok()
 
 
 def _cilium_in_gateway_mode(local_cluster, tmp_path, declared, name, orders, gateway, names):
+    [region] = declared["istio_aws_egress_regions"]
     local_cluster.audit.mark()
     run_role(local_cluster, declared, tmp_path).assert_ok()
     assert {(w[0], w[1]) for w in writes(local_cluster.audit) if w[1] == "ciliumnetworkpolicies"} == {("patch", "ciliumnetworkpolicies")}
@@ -90,10 +90,10 @@ def _cilium_in_gateway_mode(local_cluster, tmp_path, declared, name, orders, gat
     assert set(live) == names
     at_gateway = live[f"{gateway['namespace']}/aws-{name}-egress-gateway"]["spec"]
     assert at_gateway["endpointSelector"] == {"matchLabels": {f"k8s:{k}": v for k, v in gateway["selector"].items()}}
-    assert {"matchName": "sqs.us-east-1.amazonaws.com"} in at_gateway["egress"][-1]["toFQDNs"]
+    assert {"matchName": f"sqs.{region}.amazonaws.com"} in at_gateway["egress"][-1]["toFQDNs"]
     in_orders = live[f"{orders}/aws-{name}-egress"]["spec"]["egress"]
     # The wildcards stay direct, so the namespace names them itself, with Cilium's any-depth pattern.
-    assert {"matchPattern": "**.s3.us-east-1.amazonaws.com"} in in_orders[-1]["toFQDNs"]
+    assert {"matchPattern": f"**.s3.{region}.amazonaws.com"} in in_orders[-1]["toFQDNs"]
     assert in_orders[0]["toPorts"][0]["rules"] == {"dns": [{"matchPattern": "*"}]}
 
     local_cluster.audit.mark()
@@ -162,13 +162,10 @@ def _cut_refused_then_opened_or_accepted(local_cluster, tmp_path, declared, name
 
 
 @pytest.fixture(scope="module")
-def istio_only(pytestconfig):  # pylint: disable=unused-argument
+def istio_only():
     """A cluster of its own with Istio's CRDs and not Cilium's."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LOCALCLUSTER_CRDS", "istio")
-        with scratch_clusters("no-cilium") as clusters:
-            patch.delenv("LOCALCLUSTER_CRDS")
-            yield clusters[0]
+    with scratch_clusters("no-cilium", crds=["istio"]) as clusters:
+        yield clusters[0]
 
 
 def test_cilium_on_a_cluster_without_cilium_is_refused_before_any_write(istio_only, tmp_path):

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from hardening_helpers import HARDENING, SHIPPED_RBAC_FOR, render_role_template, shipped_rbac_text, user_kubeconfig
-from role_helpers import egress_gateway, fresh_namespace, role_command, run, run_role, unique_name
+from role_helpers import GATEWAY_REGIONS, egress_gateway, fresh_namespace, removed_after, role_command, run, run_role, unique_name
 from role_templates import ROLE
 
 pytestmark = pytest.mark.integration
@@ -30,8 +30,7 @@ def test_the_shipped_rbac_is_enough(local_cluster, tmp_path):
     gateway = egress_gateway(local_cluster, "role-rbac-gw")
     variables = {"istio_aws_egress_kubeconfig": str(kubeconfig), "istio_aws_egress_context": "operator", "istio_aws_egress_name": name,
                  "istio_aws_egress_namespace": namespace, "istio_aws_egress_services": ["sqs", "s3"],
-                 # A region no other gateway test routes: a host routed for the mesh by two sets is refused.
-                 "istio_aws_egress_regions": ["eu-west-3"],
+                 "istio_aws_egress_regions": [GATEWAY_REGIONS["role_rbac"]],
                  "istio_aws_egress_sidecars": [apps], "istio_aws_egress_mode": "egress_gateway", "istio_aws_egress_gateway": gateway}
 
     # Without the RBAC, the operator may not even read the CRD.
@@ -42,13 +41,15 @@ def test_the_shipped_rbac_is_enough(local_cluster, tmp_path):
     admin = {**variables, "istio_aws_egress_kubeconfig": local_cluster.kubeconfig, "istio_aws_egress_context": local_cluster.context,
              "istio_aws_egress_rbac_subject": {"kind": "User", "name": "operator"}}
     try:
-        installed = run(role_command(admin, tmp_path, playbook=HARDENING / "rbac.yml")).assert_ok()
-        assert installed.changed == 1
-        assert run_role(None, variables, tmp_path).assert_ok().changed == 1
-        # Updates (the gateway routing, the Sidecar) and prunes (the s3 entries), in one task.
-        assert run_role(None, {**variables, "istio_aws_egress_services": ["sqs"]}, tmp_path).assert_ok().changed == 1
-        assert run_role(None, variables, tmp_path, check=True).assert_ok().changed == 1
-        assert run_role(None, {**variables, "istio_aws_egress_state": "absent"}, tmp_path).assert_ok().changed == 1
+        with removed_after(local_cluster, tmp_path) as remove:
+            remove(admin)  # by the administrator, whatever rights the operator still has by then
+            installed = run(role_command(admin, tmp_path, playbook=HARDENING / "rbac.yml")).assert_ok()
+            assert installed.changed == 1
+            assert run_role(None, variables, tmp_path).assert_ok().changed == 1
+            # Updates (the gateway routing, the Sidecar) and prunes (the s3 entries), in one task.
+            assert run_role(None, {**variables, "istio_aws_egress_services": ["sqs"]}, tmp_path).assert_ok().changed == 1
+            assert run_role(None, variables, tmp_path, check=True).assert_ok().changed == 1
+            assert run_role(None, {**variables, "istio_aws_egress_state": "absent"}, tmp_path).assert_ok().changed == 1
     finally:
         local_cluster.kubectl("delete", "clusterrolebinding,clusterrole", "-l", RBAC_LABELS, check=False)
         for bound in (namespace, apps, gateway["namespace"]):

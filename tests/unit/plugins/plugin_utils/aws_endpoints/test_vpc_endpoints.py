@@ -12,8 +12,6 @@ recorded and answered in-process (the capture of test_real_sdk_hosts).
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from ansible.errors import AnsibleFilterError
 
@@ -24,7 +22,7 @@ boto3 = pytest.importorskip("boto3")
 
 from botocore.config import Config  # noqa: E402  (after the skip above)
 
-from sdk_recording import Recorder, botocore_session  # noqa: E402
+from sdk_recording import Recorder, botocore_session, clean_aws_environment  # noqa: E402
 from test_real_sdk_hosts import ACCOUNT, _overrides, call, not_admitted  # noqa: E402
 
 PREFIX = "istio_aws_egress_"
@@ -33,13 +31,9 @@ KMS_VPCE = "vpce-0123456789abcdef0-wxyz5678.kms.eu-west-1.vpce.amazonaws.com"
 
 
 @pytest.fixture(autouse=True)
-def no_aws_configuration_from_the_environment(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+def no_aws_configuration_from_the_environment():
+    with clean_aws_environment():
+        yield
 
 
 def endpoints(services, vpc_endpoints, regions=("eu-west-1",), **options):
