@@ -15,6 +15,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_simulate_options import GATEWAY_OPTIONS, argument_spec
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.declared import EXPANSION_OPTIONS, declared
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.harness import HarnessError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.manifests import ManifestError
@@ -29,15 +30,22 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=argument_spec())
+        # Names end up in the objects given to the harness: plain strings, not Ansible's tagged ones.
+        args = plain(args)
         prefix = args["variable_prefix"]
         gateway = args["gateway"] or {key: spec["default"] for key, spec in GATEWAY_OPTIONS.items()}
         try:
             declaration = declared(
-                plain(args["services"]), args["name"], args["namespace"], args["mode"], gateway=plain(gateway),
+                args["services"], args["name"], args["namespace"], args["mode"], gateway=gateway,
                 sidecars=args["sidecars"], sidecar_hosts=args["sidecar_hosts"], export_to=args["export_to"],
-                **{key: plain(args[key]) for key in EXPANSION_OPTIONS})
+                waypoint=args["waypoint"], caller_namespaces=args["caller_namespaces"],
+                wildcard_resolution=args["wildcard_resolution"], **{key: args[key] for key in EXPANSION_OPTIONS})
+        except InputError as err:
+            # A bad value, named as the caller's variable (`istio_aws_egress_regions[1]: ...`) with its prefix.
+            return {**result, "failed": True, "msg": err.named(prefix)}
         except AnsibleFilterError as err:
-            return {**result, "failed": True, "msg": f"{prefix}{err.message}"}
+            # Not about an option (botocore missing): said as it is.
+            return {**result, "failed": True, "msg": err.message}
         try:
             report = simulate_egress(declaration, args["manifests"], args["mesh_objects"], args["outbound_traffic_policy"],
                                      args["unlisted_namespace"], args["harness"])

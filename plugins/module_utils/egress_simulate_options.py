@@ -13,13 +13,23 @@ GATEWAY_OPTIONS = dict(
     selector=dict(type="dict", default={"istio": "egressgateway"}),
 )
 
+# As the role's istio_aws_egress_waypoint; without a name, the waypoint the role renders beside the entries.
+WAYPOINT_OPTIONS = dict(
+    name=dict(type="str"),
+    namespace=dict(type="str"),
+    create=dict(type="bool"),
+)
+
 OPTIONS = dict(
     manifests=dict(type="path", required=True),
     mesh_objects=dict(type="path"),
     name=dict(type="str", required=True),
     namespace=dict(type="str", default="istio-system"),
-    mode=dict(type="str", choices=["sidecar", "egress_gateway"], default="sidecar"),
+    mode=dict(type="str", choices=["sidecar", "egress_gateway", "ambient"], default="sidecar"),
     gateway=dict(type="dict", options=GATEWAY_OPTIONS),
+    waypoint=dict(type="dict", options=WAYPOINT_OPTIONS),
+    caller_namespaces=dict(type="list", elements="str", default=[]),
+    wildcard_resolution=dict(type="str", choices=["auto", "none", "dynamic_dns"], default="auto"),
     sidecars=dict(type="list", elements="str", default=[]),
     sidecar_hosts=dict(type="list", elements="str", default=["*/*.svc.cluster.local"]),
     export_to=dict(type="list", elements="str", default=["*"]),
@@ -30,6 +40,7 @@ OPTIONS = dict(
     fips=dict(type="bool", default=False),
     dualstack=dict(type="bool", default=False),
     sts_legacy_global=dict(type="bool", default=False),
+    vpc_endpoints=dict(type="list", elements="raw", default=[]),
     outbound_traffic_policy=dict(type="str", choices=["REGISTRY_ONLY", "ALLOW_ANY"], default="REGISTRY_ONLY"),
     unlisted_namespace=dict(type="str"),
     harness=dict(type="path"),

@@ -20,14 +20,22 @@ description:
     wildcard), a few undeclared AWS hosts of the same regions (another service, another region, another bucket or
     account where those are exact), C(example.com), every link-local credential endpoint (HTTP on port 80, the IP as
     Host) and, from the Sidecar namespaces, every in-mesh Service of O(mesh_objects).
+  - With O(mode=ambient), every call starts at the waypoint, once for each namespace of O(caller_namespaces) and once
+    for one other namespace. ztunnel is not modelled, so whether it sends a call to the waypoint at all is not shown. A
+    call goes to the address istiod would give the entry that serves its host. The waypoint's RBAC filters are
+    evaluated for the namespace's identity (C(spiffe://cluster.local/ns/<namespace>/sa/<namespace>)). Each undeclared
+    host is called again on a declared host's address, with its own name in the TLS handshake. The link-local
+    credential endpoints and in-mesh Services are not called there.
   - What is declared comes from the options, as the P(meshops.aws_egress.istio_aws_egress#role) role's variables of
     the same names, expanded with the P(meshops.aws_egress.aws_endpoints#filter) filter; never from the manifests.
   - A violation is a declared host that does not leave the mesh from a namespace that should reach it (every namespace
     of O(sidecars), and the others the entries are exported to), a routed host that bypasses the egress gateway, an
     undeclared host that leaves, an in-mesh Service our Sidecar should keep but cuts off, or a manifest of O(manifests)
-    that Istio refuses. The task does not fail on violations; it returns them.
-  - Envoy does not run, DNS answers are not simulated, and AuthorizationPolicies are shown, not evaluated (a gateway call
-    is a violation only when no policy on its chain names its SNI).
+    that Istio refuses. In ambient mode it is also a declared host that the waypoint's policy lets through from a
+    namespace outside O(caller_namespaces), or a policy matcher the simulation cannot evaluate. The task does not fail
+    on violations; it returns them.
+  - Envoy does not run and DNS answers are not simulated. Outside ambient mode, AuthorizationPolicies are shown, not
+    evaluated (a gateway call is a violation only when no policy on its chain names its SNI).
 options:
   manifests:
     description: The egress set's rendered manifests, as the role's C(istio_aws_egress_render_dir) holds them.
@@ -51,7 +59,7 @@ options:
   mode:
     description: As the role's C(istio_aws_egress_mode).
     type: str
-    choices: [sidecar, egress_gateway]
+    choices: [sidecar, egress_gateway, ambient]
     default: sidecar
   gateway:
     description: The egress gateway, as the role's C(istio_aws_egress_gateway); used with O(mode=egress_gateway).
@@ -69,6 +77,34 @@ options:
         description: The gateway pods' labels.
         type: dict
         default: {istio: egressgateway}
+  waypoint:
+    description:
+      - The waypoint, as the role's C(istio_aws_egress_waypoint); used with O(mode=ambient).
+      - Without O(waypoint.name), the waypoint Gateway of O(manifests) in the egress set's namespace. A waypoint in
+        neither O(manifests) nor O(mesh_objects) is modelled as C(istioctl waypoint apply) creates it.
+    type: dict
+    suboptions:
+      name:
+        description: The waypoint Gateway's name.
+        type: str
+      namespace:
+        description: Its namespace; by default O(namespace).
+        type: str
+      create:
+        description: Whether the role creates it; the simulation models it either way.
+        type: bool
+  caller_namespaces:
+    description: With O(mode=ambient), the namespaces the waypoint's policy admits, as the role's C(istio_aws_egress_caller_namespaces).
+    type: list
+    elements: str
+    default: []
+  wildcard_resolution:
+    description:
+      - As the role's C(istio_aws_egress_wildcard_resolution). With O(mode=ambient), only V(dynamic_dns) sends wildcard
+        hosts through the waypoint; the others go straight out and are not called.
+    type: str
+    choices: [auto, none, dynamic_dns]
+    default: auto
   sidecars:
     description: The namespaces that get a Sidecar of the egress set, as the role's C(istio_aws_egress_sidecars).
     type: list
@@ -116,6 +152,13 @@ options:
     description: As the role's C(istio_aws_egress_sts_legacy_global).
     type: bool
     default: false
+  vpc_endpoints:
+    description:
+      - As the role's C(istio_aws_egress_vpc_endpoints). A VPC endpoint without private DNS declares its own names
+        instead of the service's, as in the role.
+    type: list
+    elements: raw
+    default: []
   outbound_traffic_policy:
     description:
       - The mesh's C(outboundTrafficPolicy). Namespaces without a Sidecar of the egress set follow it; with V(ALLOW_ANY),
@@ -124,7 +167,9 @@ options:
     choices: [REGISTRY_ONLY, ALLOW_ANY]
     default: REGISTRY_ONLY
   unlisted_namespace:
-    description: The namespace without a Sidecar of the egress set that calls too; by default C(default), or C(unlisted) when C(default) is listed.
+    description:
+      - The namespace without a Sidecar of the egress set (in ambient mode, outside O(caller_namespaces)) that calls too;
+        by default C(default), or C(unlisted) when C(default) is listed.
     type: str
   harness:
     description:
@@ -175,6 +220,17 @@ EXAMPLES = r"""
   ansible.builtin.assert:
     that: simulation.violations | length == 0
     fail_msg: "{{ simulation.violations }}"
+
+- name: Simulate an egress set in ambient mode, at its waypoint
+  meshops.aws_egress.egress_simulate:
+    manifests: /tmp/egress/staging
+    name: staging
+    namespace: aws-egress
+    mode: ambient
+    caller_namespaces: [orders, billing]
+    services: [sqs, kms]
+    regions: [eu-west-1]
+  register: ambient_simulation
 """
 
 RETURN = r"""
@@ -193,7 +249,9 @@ counts:
   type: dict
   sample: {calls: 285, leave: 195, stay: 90, violations: 0}
 callers:
-  description: The columns of the matrix, each with C(name), C(role) (V(listed), V(unlisted) or V(gateway)) and C(namespace).
+  description:
+    - The columns of the matrix, each with C(name), C(role) (V(listed), V(unlisted) or V(gateway)) and C(namespace).
+    - In ambient mode V(listed) is a namespace of O(caller_namespaces), and V(unlisted) is another namespace.
   returned: success
   type: list
   elements: dict
@@ -201,9 +259,10 @@ matrix:
   description:
     - One row per called host and port, with C(target), C(port), C(kind) (V(aws), V(credentials), V(non-aws),
       V(in-mesh)), C(declared), C(why) and C(cells), by caller name.
-    - A cell has C(outcome) (V(allowed), V(via gateway), V(passthrough), V(black-holed), V(dropped)), C(cluster) (the
-      Envoy cluster the call ends in), C(path), C(detail), C(expected) (V(leaves), V(black-holed), V(reached), V(cut off)
-      or empty when not judged), C(rbac) (at the gateway, the RBAC policies naming the SNI) and C(violation).
+    - A cell has C(outcome) (V(allowed), V(via gateway), V(passthrough), V(black-holed), V(dropped), or V(denied) by
+      the waypoint's policy), C(cluster) (the Envoy cluster the call ends in), C(path), C(detail), C(expected)
+      (V(leaves), V(black-holed), V(reached), V(cut off), V(denied) or empty when not judged), C(rbac) (at the gateway
+      or the waypoint, the RBAC policies naming the SNI) and C(violation).
   returned: success
   type: list
   elements: dict
@@ -213,7 +272,9 @@ violations:
   type: list
   elements: str
 notes:
-  description: What was modelled (the gateway's Service and pod) and mesh objects Istio refuses or warns about.
+  description:
+    - What was modelled (the gateway's Service and pod, the waypoint) and mesh objects Istio refuses or warns about.
+    - In ambient mode, first, that ztunnel is not modelled and every call starts at the waypoint.
   returned: success
   type: list
   elements: str
@@ -227,6 +288,10 @@ outbound_traffic_policy:
   type: str
 gateway:
   description: With O(mode=egress_gateway), the gateway Service's host (C(service)) and the port its listeners bind (C(listener_port)).
+  returned: success
+  type: dict
+waypoint:
+  description: With O(mode=ambient), the waypoint every call starts at (C(name), C(namespace)).
   returned: success
   type: dict
 istio:

@@ -4,8 +4,10 @@
 
 Rendering is the role's (render mode: playbooks/render.yml over an inventory,
 or the role with the test's variables); the mesh around it is modelled here as
-tests/integration/role_helpers.egress_gateway models it on the local clusters;
-the expectations come from real boto3 clients (sdk_capture.py) and the
+tests/integration/role_helpers.egress_gateway models it on the local clusters,
+and in ambient mode by the collection's waypoint model and RBAC evaluation
+(plugins/plugin_utils/simulation/waypoint.py, rbac.py), which the runbook uses
+too; the expectations come from real boto3 clients (sdk_capture.py) and the
 variables, never from the collection's code.
 """
 
@@ -20,7 +22,7 @@ from pathlib import Path
 import yaml
 
 import sdk_capture
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import harness
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import harness, manifests, rbac, waypoint
 from conftest import ANSIBLE_PLAYBOOK, ansible_env
 from role_helpers import run_role
 
@@ -42,12 +44,6 @@ OTHER_SERVICES = ("ec2", "sns", "lambda")
 OTHER_REGIONS = ("sa-east-1", "ca-central-1")
 OTHER_BUCKET = "not-our-bucket"
 OTHER_ACCOUNT = "999988887777"
-
-WAYPOINT_IP = "10.0.2.5"
-# Wildcard ServiceEntries reach a waypoint only with this istiod flag (the role README says so).
-WILDCARD_TLS_FLAG = {"ENABLE_WILDCARD_HOST_SERVICE_ENTRIES_FOR_TLS": "true"}
-# An address no entry is given: a call to it names a host the waypoint does not serve.
-UNALLOCATED_VIP = "240.240.255.254"
 
 BLACK_HOLE = ("BlackHoleCluster", "STATIC", ())
 BLOCK_ALL = ("virtual host", "block_all")
@@ -82,6 +78,11 @@ def link_local(ip: str) -> tuple:
 
 def in_mesh(host: str, port: int, endpoint: str) -> tuple:
     return (f"outbound|{port}||{host}", "EDS", (endpoint,))
+
+
+def docs(*objects: dict) -> str:
+    """The objects as one YAML stream, as a harness request takes them."""
+    return manifests.to_yaml(list(objects))
 
 
 def seen(result: dict) -> tuple:
@@ -173,11 +174,11 @@ def endpoint_slice(namespace: str, service: str, pod: str, ip: str, ports: list[
 
 
 def gateway_kubernetes(namespace: str = "istio-system", service: str = "istio-egressgateway",
-                       selector: dict | None = None) -> list[dict]:
+                       selector: dict | None = None, pod_labels: dict | None = None) -> list[dict]:
     """The egress gateway as role_helpers.egress_gateway installs it (80 -> 8080, 443 -> 8443), with a ready pod.
 
-    The pod has no security.istio.io/tlsMode label, as Istio's gateway charts run it: the sidecar sends the
-    application's own TLS, which the gateway's passthrough listener matches by SNI.
+    The pod has no security.istio.io/tlsMode label unless `pod_labels` give it, as Istio's gateway charts run it:
+    the sidecar sends the application's own TLS, which the gateway's passthrough listener matches by SNI.
     """
     selector = selector or {"istio": "egressgateway"}
     ports = [{"name": "http2", "port": 80, "targetPort": 8080, "protocol": "TCP"},
@@ -185,7 +186,7 @@ def gateway_kubernetes(namespace: str = "istio-system", service: str = "istio-eg
     return [
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": service, "namespace": namespace, "labels": selector},
          "spec": {"clusterIP": "10.96.0.50", "selector": selector, "ports": ports}},
-        ready_pod(namespace, f"{service}-0", selector, GATEWAY_IP),
+        ready_pod(namespace, f"{service}-0", {**selector, **(pod_labels or {})}, GATEWAY_IP),
         endpoint_slice(namespace, service, f"{service}-0", GATEWAY_IP,
                        [{"name": p["name"], "port": p["targetPort"], "protocol": "TCP"} for p in ports]),
     ]
@@ -245,7 +246,7 @@ class Simulation:
         return "gateway"
 
     def waypoint(self, namespace: str, name: str) -> str:
-        self.proxies["waypoint"] = {"type": "waypoint", "namespace": namespace, "labels": waypoint_labels(name), "ips": [WAYPOINT_IP]}
+        self.proxies["waypoint"] = waypoint.Waypoint(namespace, name).proxy
         return "waypoint"
 
     def tls(self, proxy: str, sni: str, expected: tuple, port: int = 443, address: str | None = None, tag: str = "") -> str:
@@ -267,8 +268,8 @@ class Simulation:
         self.response = harness.simulate({
             "istio_version": ISTIO_VERSION,
             "mesh": {"outbound_traffic_policy": self.policy},
-            "config": yaml.safe_dump_all(self.config, sort_keys=False),
-            "kubernetes": yaml.safe_dump_all(self.kubernetes, sort_keys=False),
+            "config": docs(*self.config),
+            "kubernetes": docs(*self.kubernetes),
             "proxies": self.proxies,
             "calls": self.calls,
             **({"istiod_env": self.istiod_env} if self.istiod_env else {}),
@@ -293,26 +294,8 @@ class Simulation:
 
 
 def sni_policies(result: dict, sni: str) -> list[str]:
-    """The RBAC policies (ALLOW) of a chain that name `sni` (AuthorizationPolicy connection.sni)."""
-    names = []
-    for rbac in result["rbac"]:
-        rules = rbac.get("rules") or {}
-        if rules.get("action", "ALLOW") != "ALLOW":
-            continue
-        for name, policy in (rules.get("policies") or {}).items():
-            if {"requestedServerName": {"exact": sni}} in _dicts(policy["permissions"]):
-                names.append(name)
-    return names
-
-
-def _dicts(node):
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _dicts(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _dicts(value)
+    """The RBAC policies of a chain's ALLOW filters that name `sni` (AuthorizationPolicy connection.sni)."""
+    return rbac.sni_policies([f for f in result["rbac"] if (f.get("rules") or {}).get("action", "ALLOW") == "ALLOW"], sni)
 
 
 # --------------------------------------------------------------------------
@@ -428,118 +411,13 @@ class EgressMatrix:
 # Ambient mode: the waypoint
 
 
-def waypoint_labels(name: str) -> dict:
-    """The labels istiod's deployment controller gives a waypoint's Service and pods."""
-    return {"gateway.networking.k8s.io/gateway-name": name, "gateway.istio.io/managed": "istio.io-mesh-controller"}
-
-
-def principal(namespace: str) -> str:
-    return f"spiffe://cluster.local/ns/{namespace}/sa/{namespace}"
-
-
-def vips(resources: list[dict]) -> dict[str, str]:
-    """A VIP per host of the entries bound to a waypoint, as istiod's IP allocator would give them."""
-    hosts = sorted(host for obj in resources if obj["kind"] == "ServiceEntry" and "istio.io/use-waypoint" in obj["metadata"].get("labels", {})
-                   for host in obj["spec"]["hosts"])
-    return {host: f"240.240.{index // 250}.{index % 250 + 1}" for index, host in enumerate(hosts)}
-
-
-def with_addresses(resources: list[dict], addresses: dict[str, str]) -> list[dict]:
-    """The resources, each bound entry with the status.addresses the allocator would write."""
-    return [{**obj, "status": {"addresses": [{"value": addresses[host], "host": host} for host in obj["spec"]["hosts"]]}}
-            if obj["kind"] == "ServiceEntry" and obj["spec"]["hosts"][0] in addresses else obj
-            for obj in resources]
-
-
-def waypoint_kubernetes(namespace: str, name: str, ambient_namespaces: list[str]) -> list[dict]:
-    """The waypoint's namespace, Service and ready pod as istiod's deployment controller leaves them, and the ambient namespaces."""
-    labels = waypoint_labels(name)
-    return [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
-        *({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {"istio.io/dataplane-mode": "ambient"}}}
-          for ns in ambient_namespaces if ns != namespace),
-        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace, "labels": labels},
-         "spec": {"clusterIP": "10.96.0.80", "selector": {"gateway.networking.k8s.io/gateway-name": name},
-                  "ports": [{"name": "mesh", "port": 15008, "appProtocol": "hbone"}]}},
-        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"{name}-1", "namespace": namespace, "labels": labels},
-         "spec": {"serviceAccountName": name, "containers": [{"name": "istio-proxy", "image": "proxyv2"}]},
-         "status": {"phase": "Running", "podIP": WAYPOINT_IP, "podIPs": [{"ip": WAYPOINT_IP}],
-                    "conditions": [{"type": "Ready", "status": "True"}]}},
-    ]
-
-
-def covering(host: str, patterns) -> str | None:
-    """The entry host that serves `host`: itself, else the longest wildcard above it."""
-    if host in patterns:
-        return host
-    wildcards = [p for p in patterns if p.startswith("*.") and host.endswith(p[1:])]
-    return max(wildcards, key=len) if wildcards else None
-
-
-# Envoy's RBAC filter, as far as our policies use it. The harness shows a chain's RBAC filters; this
-# evaluates them (an unknown matcher fails the test instead of passing it).
-
-def admits(rbac_filters: list[dict], sni: str, peer: str) -> bool:
-    """Whether every RBAC filter of a chain lets a connection with `sni` from the `peer` principal through."""
-    assert rbac_filters, "the chain has no RBAC filter: everything passes"
-    return all(_filter_admits(rbac, sni, peer) for rbac in rbac_filters)
-
-
-def _filter_admits(rbac: dict, sni: str, peer: str) -> bool:
-    rules = rbac.get("rules") or {}
-    action = rules.get("action", "ALLOW")
-    matched = any(any(_permission(p, sni) for p in policy["permissions"]) and any(_principal(p, peer) for p in policy["principals"])
-                  for policy in (rules.get("policies") or {}).values())
-    if action == "ALLOW":
-        return matched
-    assert action == "DENY", action
-    return not matched
-
-
-def _string(match: dict, value: str) -> bool:
-    if "exact" in match:
-        return value == match["exact"]
-    if "suffix" in match:
-        return value.endswith(match["suffix"])
-    if "prefix" in match:
-        return value.startswith(match["prefix"])
-    if "safeRegex" in match:
-        return re.fullmatch(match["safeRegex"]["regex"], value) is not None
-    raise AssertionError(f"string matcher not evaluated here: {match}")
-
-
-def _permission(rule: dict, sni: str) -> bool:
-    if "andRules" in rule:
-        return all(_permission(r, sni) for r in rule["andRules"]["rules"])
-    if "orRules" in rule:
-        return any(_permission(r, sni) for r in rule["orRules"]["rules"])
-    if "requestedServerName" in rule:
-        return _string(rule["requestedServerName"], sni)
-    if rule.get("any"):
-        return True
-    raise AssertionError(f"permission not evaluated here: {rule}")
-
-
-def _principal(rule: dict, peer: str) -> bool:
-    if "andIds" in rule:
-        return all(_principal(r, peer) for r in rule["andIds"]["ids"])
-    if "orIds" in rule:
-        return any(_principal(r, peer) for r in rule["orIds"]["ids"])
-    if "filterState" in rule and rule["filterState"]["key"] == "io.istio.peer_principal":
-        return _string(rule["filterState"]["stringMatch"], peer.removeprefix("spiffe://"))
-    if "authenticated" in rule:
-        return _string(rule["authenticated"]["principalName"], peer.removeprefix("spiffe://"))
-    if rule.get("any"):
-        return True
-    raise AssertionError(f"principal not evaluated here: {rule}")
-
-
 @dataclass
 class WaypointMatrix:
     """Ambient mode: every host boto3 contacts goes through the waypoint, admitted from the caller namespaces only.
 
     ztunnel is not simulated (whether it sends a call to the waypoint at all): a call here starts at the waypoint,
-    addressed to the VIP istiod's allocator gives the entry.
+    addressed to the VIP istiod's allocator gives the entry, as the collection's waypoint model gives it. The
+    expectations are the test's own: the hosts real boto3 clients contact, and the caller namespaces.
     """
 
     rendered: Rendered
@@ -553,34 +431,33 @@ class WaypointMatrix:
         objects = istio_config(self.rendered.objects)
         waypoints = [o for o in objects if o["kind"] == "Gateway" and o["spec"].get("gatewayClassName") == "istio-waypoint"]
         assert len(waypoints) == 1, f"ambient mode renders one waypoint: {waypoints}"
-        waypoint = waypoints[0]["metadata"]
+        meta = waypoints[0]["metadata"]
         entries = [o for o in objects if o["kind"] == "ServiceEntry"]
         bound = [e for e in entries if e["metadata"]["labels"].get("istio.io/use-waypoint")]
-        assert {e["metadata"]["labels"]["istio.io/use-waypoint"] for e in bound} == {waypoint["name"]}, bound
+        assert {e["metadata"]["labels"]["istio.io/use-waypoint"] for e in bound} == {meta["name"]}, bound
         # The link-local credential endpoints are reached from the node, never through the waypoint.
         assert all(not any(ip in str(e["spec"].get("endpoints")) for ip in CREDENTIAL_IPS.values()) for e in bound)
-        self.addresses = vips(objects)
         self.callers = sorted(variables["istio_aws_egress_caller_namespaces"])
         assert self.callers, "ambient mode needs caller namespaces"
         self.declared = sdk_capture.declared_hosts(variables)
         self.undeclared = undeclared_hosts(variables)
-        wildcards = any(h.startswith("*.") for h in self.addresses)
-        sim = self.simulation = Simulation(with_addresses(objects, self.addresses),
-                                           waypoint_kubernetes(waypoint["namespace"], waypoint["name"], [*self.callers, UNLISTED]),
-                                           istiod_env=WILDCARD_TLS_FLAG if wildcards else {})
-        proxy = sim.waypoint(waypoint["namespace"], waypoint["name"])
+        model = waypoint.model(meta["namespace"], meta["name"], objects, [], [*self.callers, UNLISTED])
+        assert not [n for n in model.notes if "modelled" in n], "the rendered waypoint is the one simulated"
+        self.addresses = model.addresses
+        sim = self.simulation = Simulation(model.config, model.kubernetes, istiod_env=model.istiod_env)
+        proxy = sim.waypoint(meta["namespace"], meta["name"])
         self.admitted, self.spoofed = [], []
         for host in self.declared:
-            entry_host = covering(host, self.addresses)
+            entry_host = waypoint.covering(host, self.addresses)
             assert entry_host, f"{host} ({self.declared[host]}): no entry bound to the waypoint serves it"
             expected = ((f"inbound-vip|443|tcp|{entry_host}", "dynamic_forward_proxy", ()) if entry_host.startswith("*.")
                         else (f"inbound-vip|443|tcp|{entry_host}", "STRICT_DNS", (f"{host}:443",)))
             self.admitted.append((sim.tls(proxy, host, expected, address=self.addresses[entry_host]), host))
         some_vip = self.addresses[sorted(h for h in self.addresses if not h.startswith("*."))[0]]
         for host in self.undeclared:
-            entry_host = covering(host, self.addresses)
+            entry_host = waypoint.covering(host, self.addresses)
             assert entry_host is None, f"{host} ({self.undeclared[host]}) is served by the entry of {entry_host}"
-            sim.tls(proxy, host, NO_CHAIN, address=UNALLOCATED_VIP)
+            sim.tls(proxy, host, NO_CHAIN, address=waypoint.UNALLOCATED_VIP)
             # A client that connects to a declared host's VIP and names the undeclared host in its handshake.
             self.spoofed.append((sim.tls(proxy, host, None, address=some_vip, tag=" via a declared VIP"), host))
 
@@ -590,12 +467,14 @@ class WaypointMatrix:
         sim.assert_as_expected()
         assert sim.response["istio"]["ambient"] is True
         results = sim.results
+        unguarded = [host for call_id, host in self.admitted if not results[call_id]["rbac"]]
+        assert unguarded == [], f"chains without an RBAC filter let everyone through: {unguarded}"
         wrong = [f"{host} from {ns}: {'denied' if ns in self.callers else 'admitted'}"
                  for call_id, host in self.admitted for ns in [*self.callers, UNLISTED]
-                 if admits(results[call_id]["rbac"], host, principal(ns)) != (ns in self.callers)]
+                 if rbac.admits(results[call_id]["rbac"], host, rbac.principal(ns)) != (ns in self.callers)]
         # Where a spoofed call finds no chain, nothing passes; where it does, the chain's policy must refuse it.
         wrong += [f"{host} on a declared host's VIP from {ns}: admitted"
                   for call_id, host in self.spoofed if not results[call_id]["error"]
-                  for ns in self.callers if admits(results[call_id]["rbac"], host, principal(ns))]
+                  for ns in self.callers if rbac.admits(results[call_id]["rbac"], host, rbac.principal(ns))]
         assert wrong == [], "the waypoint's policy decides wrongly:\n" + "\n".join(wrong)
         return sim

@@ -3,10 +3,12 @@
 """The `simulate` runbook, run as an operator runs it: playbooks/simulate.yml over an inventory, or `make simulate`.
 
 Green on the shipped inventories, with every host real boto3 clients contact
-in its matrix as leaving the mesh; red, with the report saying why, where the
-mesh's own objects hide a declared host, open undeclared ones, or break the
-gateway, and where a manifest cannot be read; and without the harness or Go,
-one line saying how to build it.
+in its matrix as leaving the mesh (in ambient mode, through the waypoint from
+the caller namespaces only); red, with the report saying why, where the mesh's
+own objects hide a declared host, open undeclared ones, break the gateway or
+open the waypoint to every namespace, and where a manifest cannot be read; and
+without the harness or Go, one line saying how to build it. It needs no kube
+context: it contacts no cluster.
 """
 
 from __future__ import annotations
@@ -34,6 +36,15 @@ def simulate(inventory: Path, out: Path, env: dict | None = None, **extra) -> su
     extra_vars = {"simulate_dir": str(out), **extra}
     return subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(PLAYBOOK), "-e", json.dumps(extra_vars)],
                           cwd=ROOT, env=ansible_env(**(env or {})), capture_output=True, text=True, check=False, timeout=600)
+
+
+def make_simulate(inventory: str, tmp_path: Path) -> tuple[Path, dict]:
+    """`make simulate` on inventories/<inventory>, green: where the reports are, and each cluster rendered with its variables."""
+    out = tmp_path / "simulate"
+    run = subprocess.run(["make", "simulate", f"INVENTORY=inventories/{inventory}", f"SIMULATE_DIR={out}"], cwd=ROOT,
+                         env=ansible_env(), capture_output=True, text=True, check=False, timeout=900)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    return out, render_inventory(inventory, tmp_path / "rendered")
 
 
 def report(out: Path, cluster: str) -> dict:
@@ -105,12 +116,37 @@ def test_on_prod_every_host_boto3_contacts_goes_through_the_gateway_and_the_mesh
         assert "`outbound\\|443\\|\\|sqs.us-east-1.amazonaws.com`" in markdown
 
 
+STAGING = {"staging-use1": "us-east-1", "staging-euw1": "eu-west-1"}
+STAGING_KMS = "vpce-0c1d2e3f4a5b6c7d8-m4n5p6q7.kms.eu-west-1.vpce.amazonaws.com"
+
+
+def test_make_simulate_on_the_staging_inventory_is_green_at_the_waypoint(tmp_path):
+    out, variables = make_simulate("staging", tmp_path)
+    index = (out / "README.md").read_text()
+    for cluster in STAGING:
+        assert f"[{cluster}]({cluster}.md) | ambient |" in index
+        data = report(out, cluster)
+        assert data["mode"] == "ambient" and data["violations"] == [] and data["gateway"] is None
+        assert data["waypoint"] == {"name": "aws-staging-waypoint", "namespace": "aws-egress"}
+        assert [(c["name"], c["role"]) for c in data["callers"]] == [("billing", "listed"), ("orders", "listed"), ("default", "unlisted")]
+        assert data["notes"][0].startswith("ztunnel is not modelled: every call starts at the waypoint aws-egress/aws-staging-waypoint")
+        declared = sdk_capture.declared_hosts(variables[cluster].variables)
+        assert {r["target"] for r in data["matrix"] if r["declared"]} == set(declared)
+        for host in declared:
+            assert {name: c["outcome"] for name, c in cells(data, host).items()} == {
+                "billing": "allowed", "orders": "allowed", "default": "denied"}, host
+        for row in data["matrix"]:
+            if not row["declared"]:
+                assert {c["outcome"] for c in row["cells"].values()} <= {"black-holed", "denied"}, row
+        markdown = (out / f"{cluster}.md").read_text()
+        assert "No violations" in markdown and "ztunnel is not modelled" in markdown
+        assert "| host | port | why | billing (caller namespace) | orders (caller namespace) | default (not a caller namespace) |" in markdown
+    # The private cluster reaches KMS through its VPC endpoint's own name, which the declaration names too.
+    assert cells(report(out, "staging-euw1"), STAGING_KMS)["orders"]["cluster"] == f"inbound-vip|443|tcp|{STAGING_KMS}"
+
+
 def test_make_simulate_on_the_local_inventory_is_green(tmp_path):
-    out = tmp_path / "simulate"
-    run = subprocess.run(["make", "simulate", "INVENTORY=inventories/local", f"SIMULATE_DIR={out}"], cwd=ROOT,
-                         env=ansible_env(), capture_output=True, text=True, check=False, timeout=900)
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    variables = render_inventory("local", tmp_path / "rendered")
+    out, variables = make_simulate("local", tmp_path)
     for cluster in ("local-a", "local-b"):
         data = report(out, cluster)
         assert data["mode"] == "sidecar" and data["violations"] == []
@@ -127,13 +163,13 @@ def test_make_simulate_on_the_local_inventory_is_green(tmp_path):
 
 
 def inventory(tmp_path: Path, mesh: Path | None, **variables) -> Path:
-    """One cluster in eu-west-1, sqs and s3 in sidecar mode unless `variables` say otherwise."""
+    """One cluster in eu-west-1, sqs and s3 in sidecar mode unless `variables` say otherwise; no kube context."""
     root = tmp_path / "inventory"
     (root / "group_vars").mkdir(parents=True)
     (root / "hosts.yml").write_text(yaml.safe_dump({"clusters": {
-        "hosts": {"sim-a": {"context": "sim-a"}},
+        "hosts": {"sim-a": {}},
         "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}))
-    group_vars = {"istio_aws_egress_context": "{{ context }}", "istio_aws_egress_name": "sim",
+    group_vars = {"istio_aws_egress_name": "sim",
                   "istio_aws_egress_services": ["sqs", "s3"], "istio_aws_egress_regions": ["eu-west-1"],
                   "istio_aws_egress_sidecars": ["orders"], **variables}
     if mesh:
@@ -186,6 +222,33 @@ def test_the_runbook_fails_and_says_which_call_goes_the_wrong_way(tmp_path, case
         assert cells(data, SQS)["orders"]["outcome"] == "allowed"
     assert "## Violations" in (out / "sim-a.md").read_text()
     assert "| [sim-a](sim-a.md) |" in (out / "README.md").read_text()
+
+
+# An ALLOW policy of another team on the staging waypoint, admitting everyone: ALLOW policies add up.
+OPEN_WAYPOINT = {"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
+                 "metadata": {"name": "legacy-allow-all", "namespace": "aws-egress"},
+                 "spec": {"targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "aws-staging-waypoint"}],
+                          "action": "ALLOW", "rules": [{}]}}
+
+
+def test_on_staging_a_policy_that_opens_the_waypoint_to_every_namespace_turns_the_runbook_red(tmp_path):
+    out = tmp_path / "simulate"
+    run = simulate(ROOT / "inventories" / "staging", out, simulate_mesh_objects=str(write_manifests(tmp_path / "mesh", OPEN_WAYPOINT)))
+    assert run.returncode != 0
+    assert "Traceback" not in run.stdout + run.stderr
+    for cluster, region in STAGING.items():
+        sqs = f"sqs.{region}.amazonaws.com"
+        message = (f"declared {sqs} leaves the mesh from namespace default (not a caller namespace) at the waypoint through "
+                   f"inbound-vip|443|tcp|{sqs}: the waypoint's policy admits it")
+        assert message in run.stdout
+        data = report(out, cluster)
+        assert message in data["violations"]
+        row = cells(data, sqs)
+        assert (row["default"]["outcome"], row["default"]["expected"]) == ("allowed", "denied")
+        assert (row["orders"]["outcome"], row["orders"]["violation"]) == ("allowed", "")
+        # An undeclared name on a declared host's address now passes the waypoint too.
+        assert any(v.startswith("undeclared example.com (not an AWS host, sent to ") for v in data["violations"])
+        assert "## Violations" in (out / f"{cluster}.md").read_text()
 
 
 def test_a_manifest_that_is_not_yaml_fails_naming_the_file(tmp_path):

@@ -4,8 +4,8 @@
 
 The role renders each configuration (render mode); the xDS simulation harness runs istiod's config generation on it and
 follows calls through the waypoint, a sidecar or the egress gateway. The waypoint's AuthorizationPolicy is shown by the
-harness, not evaluated: `admits` below evaluates the RBAC filters it reports (the matchers our policy produces, and no
-other: an unknown matcher fails the test instead of passing it).
+harness, not evaluated: the collection's `rbac.admits` evaluates the RBAC filters it reports (the matchers our policy
+produces, and no other: an unknown matcher raises instead of passing it).
 
 What this cannot show: ztunnel (the capture of a client's connection, HBONE, whether ztunnel sends a call to the waypoint
 at all), DNS (the VIPs are given as istiod's allocator would write them, the upstreams are never resolved), and Envoy
@@ -19,10 +19,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import harness
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import harness, rbac, waypoint
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.rbac import admits
 
 from role_helpers import run_role
-from simulation_helpers import WAYPOINT_IP, admits, vips, waypoint_kubernetes, waypoint_labels, with_addresses
+from simulation_helpers import GATEWAY_IP, docs, gateway_kubernetes
 
 
 pytestmark = pytest.mark.integration
@@ -33,11 +34,9 @@ S3_WILDCARD = f"*.s3.{REGION}.amazonaws.com"
 BUCKET = f"orders-archive.s3.{REGION}.amazonaws.com"
 ENTRIES = "aws-egress"
 WAYPOINT = "aws-xds-waypoint"
-WAYPOINT_LABELS = waypoint_labels(WAYPOINT)
-GATEWAY_IP = "10.0.1.5"
 GATEWAY_HOST = "istio-egressgateway.istio-system.svc.cluster.local"
-ORDERS = "spiffe://cluster.local/ns/orders/sa/orders"
-BILLING = "spiffe://cluster.local/ns/billing/sa/billing"
+ORDERS = rbac.principal("orders")
+BILLING = rbac.principal("billing")
 FLAG = {"ENABLE_WILDCARD_HOST_SERVICE_ENTRIES_FOR_TLS": "true"}
 SNI_FORWARD_PROXY = "envoy.extensions.filters.network.sni_dynamic_forward_proxy"
 SIDECAR = {"type": "sidecar", "namespace": "orders", "labels": {"app": "orders"}, "ips": ["10.0.0.10"]}
@@ -70,27 +69,9 @@ def rendered(tmp_path_factory):
     }
 
 
-def _docs(*objects: dict) -> str:
-    return yaml.safe_dump_all(objects, sort_keys=False)
-
-
-WAYPOINT_KUBERNETES = _docs(*waypoint_kubernetes(ENTRIES, WAYPOINT, ["orders"]))
-
-GATEWAY_KUBERNETES = _docs(
-    {"apiVersion": "v1", "kind": "Service",
-     "metadata": {"name": "istio-egressgateway", "namespace": "istio-system", "labels": {"istio": "egressgateway"}},
-     "spec": {"clusterIP": "10.96.0.50", "selector": {"istio": "egressgateway"},
-              "ports": [{"name": "tls", "port": 443, "targetPort": 8443, "protocol": "TCP"}]}},
-    {"apiVersion": "v1", "kind": "Pod",
-     "metadata": {"name": "istio-egressgateway-1", "namespace": "istio-system", "labels": {"istio": "egressgateway"}},
-     "spec": {"containers": [{"name": "istio-proxy", "image": "proxyv2", "ports": [{"containerPort": 8443}]}]},
-     "status": {"phase": "Running", "podIP": GATEWAY_IP, "podIPs": [{"ip": GATEWAY_IP}], "conditions": [{"type": "Ready", "status": "True"}]}},
-    {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-     "metadata": {"name": "istio-egressgateway-1", "namespace": "istio-system", "labels": {"kubernetes.io/service-name": "istio-egressgateway"}},
-     "addressType": "IPv4", "ports": [{"name": "tls", "port": 8443, "protocol": "TCP"}],
-     "endpoints": [{"addresses": [GATEWAY_IP], "conditions": {"ready": True},
-                    "targetRef": {"kind": "Pod", "name": "istio-egressgateway-1", "namespace": "istio-system"}}]},
-)
+WAYPOINT_KUBERNETES = docs(*waypoint.kubernetes_objects(ENTRIES, WAYPOINT, ["orders"]))
+WAYPOINT_PROXY = waypoint.Waypoint(ENTRIES, WAYPOINT).proxy
+GATEWAY_KUBERNETES = docs(*gateway_kubernetes())
 
 
 def tls_call(call_id: str, sni: str, address: str, proxy: str, port: int = 443) -> dict:
@@ -105,36 +86,18 @@ def simulate(config: str, calls: list[dict], proxies: dict, kubernetes: str = ""
 
 
 # --------------------------------------------------------------------------
-# Envoy's RBAC, as far as our policies use it (evaluated by simulation_helpers.admits)
-
-
-def test_the_rbac_evaluator_says_no_where_it_should():
-    rbac = {"rules": {"policies": {"p": {
-        "permissions": [{"andRules": {"rules": [{"orRules": {"rules": [{"requestedServerName": {"suffix": ".s3.amazonaws.com"}}]}}]}}],
-        "principals": [{"orIds": {"ids": [{"filterState": {"key": "io.istio.peer_principal",
-                                                           "stringMatch": {"safeRegex": {"regex": ".*/ns/orders/.*"}}}}]}}]}}}}
-    assert admits([rbac], "b.s3.amazonaws.com", ORDERS)
-    assert not admits([rbac], "b.s3.amazonaws.com", BILLING)
-    assert not admits([rbac], "s3.amazonaws.com.evil.example", ORDERS)
-    with pytest.raises(AssertionError, match="no RBAC filter"):
-        admits([], "b.s3.amazonaws.com", ORDERS)
-    with pytest.raises(AssertionError, match="permission not evaluated here"):
-        admits([{"rules": {"policies": {"p": {"permissions": [{"destinationPort": 443}], "principals": [{"any": True}]}}}}], "x", ORDERS)
-
-
-# --------------------------------------------------------------------------
 # Ambient mode: the waypoint
 
 
 def waypoint_run(rendered_resources: list[dict], flags: dict | None = None) -> tuple[dict, dict, dict[str, str]]:
-    addresses = vips(rendered_resources)
+    addresses = waypoint.vips(rendered_resources)
     calls = [tls_call("sqs", SQS, addresses[SQS], "wp"),
              tls_call("bucket", BUCKET, addresses[S3_WILDCARD], "wp"),
              # A client that connects to the buckets' VIP and names another host in its handshake.
              tls_call("spoofed", "metadata.example.com", addresses[S3_WILDCARD], "wp"),
              tls_call("undeclared", "sns.us-east-1.amazonaws.com", "240.240.9.9", "wp")]
-    proxies = {"wp": {"type": "waypoint", "namespace": ENTRIES, "labels": WAYPOINT_LABELS, "ips": [WAYPOINT_IP]}}
-    response, results = simulate(_docs(*with_addresses(rendered_resources, addresses)), calls, proxies, WAYPOINT_KUBERNETES,
+    response, results = simulate(docs(*waypoint.with_addresses(rendered_resources, addresses)), calls, {"wp": WAYPOINT_PROXY},
+                                 WAYPOINT_KUBERNETES,
                                  **({"istiod_env": flags} if flags else {}))
     return response, results, addresses
 
@@ -182,12 +145,11 @@ def test_the_policy_is_bound_to_the_waypoint_and_credentials_stay_off_it(rendere
     imds = resources[("ServiceEntry", "aws-xds-credentials-imds")]
     assert "istio.io/use-waypoint" not in imds["metadata"]["labels"]
     # The waypoint has nothing for the node's credential endpoint: it stays with ztunnel, on the node.
-    addresses = vips(rendered["ambient"])
-    _response, results = simulate(_docs(*with_addresses(rendered["ambient"], addresses)),
+    addresses = waypoint.vips(rendered["ambient"])
+    _response, results = simulate(docs(*waypoint.with_addresses(rendered["ambient"], addresses)),
                                   [{"id": "imds", "proxy": "wp", "address": "169.254.169.254", "port": 80, "protocol": "http",
                                     "host": "169.254.169.254"}],
-                                  {"wp": {"type": "waypoint", "namespace": ENTRIES, "labels": WAYPOINT_LABELS, "ips": [WAYPOINT_IP]}},
-                                  WAYPOINT_KUBERNETES)
+                                  {"wp": WAYPOINT_PROXY}, WAYPOINT_KUBERNETES)
     assert results["imds"]["error"] == "no filter chains matched"
 
 
@@ -198,7 +160,7 @@ def test_the_policy_is_bound_to_the_waypoint_and_credentials_stay_off_it(rendere
 def test_a_sidecar_resolves_wildcards_from_the_sni_and_blackholes_other_names(rendered):
     calls = [tls_call("bucket", BUCKET, "52.216.0.1", "app"), tls_call("other-region", "b.s3.us-west-2.amazonaws.com", "52.216.0.1", "app"),
              tls_call("sqs", SQS, "52.94.0.1", "app")]
-    _response, results = simulate(_docs(*rendered["sidecar"]), calls, {"app": SIDECAR})
+    _response, results = simulate(docs(*rendered["sidecar"]), calls, {"app": SIDECAR})
     bucket = results["bucket"]
     assert (bucket["cluster"], bucket["cluster_type"]) == (f"outbound|443||{S3_WILDCARD}", "dynamic_forward_proxy")
     assert SNI_FORWARD_PROXY in bucket["network_filters"]
@@ -212,7 +174,7 @@ def test_in_egress_gateway_mode_wildcards_resolve_at_the_sidecar_and_exact_hosts
     calls = [tls_call("sqs", SQS, "52.94.0.1", "app"), tls_call("bucket", BUCKET, "52.216.0.1", "app"),
              tls_call("gateway-sqs", SQS, GATEWAY_IP, "egw", port=8443)]
     proxies = {"app": SIDECAR, "egw": {"type": "router", "namespace": "istio-system", "labels": {"istio": "egressgateway"}, "ips": [GATEWAY_IP]}}
-    _response, results = simulate(_docs(*rendered["egress_gateway"]), calls, proxies, GATEWAY_KUBERNETES)
+    _response, results = simulate(docs(*rendered["egress_gateway"]), calls, proxies, GATEWAY_KUBERNETES)
     assert results["sqs"]["cluster"] == f"outbound|443|aws-xds|{GATEWAY_HOST}"
     assert results["gateway-sqs"]["cluster"] == f"outbound|443||{SQS}"
     assert results["bucket"]["cluster"] == f"outbound|443||{S3_WILDCARD}"
@@ -243,7 +205,7 @@ def test_a_wildcard_routed_through_the_gateway_gets_a_forward_proxy_cluster_but_
                   "route": [{"destination": {"host": S3_WILDCARD, "port": {"number": 443}}}]}]}}
     calls = [tls_call("sidecar", BUCKET, "52.216.0.1", "app"), tls_call("gateway", BUCKET, GATEWAY_IP, "egw", port=8443)]
     proxies = {"app": SIDECAR, "egw": {"type": "router", "namespace": "istio-system", "labels": {"istio": "egressgateway"}, "ips": [GATEWAY_IP]}}
-    _response, results = simulate(_docs(entry, gateway, rule, route), calls, proxies, GATEWAY_KUBERNETES)
+    _response, results = simulate(docs(entry, gateway, rule, route), calls, proxies, GATEWAY_KUBERNETES)
     assert results["sidecar"]["cluster"] == f"outbound|443|by-hand|{GATEWAY_HOST}"
     at_gateway = results["gateway"]
     assert (at_gateway["error"], at_gateway["cluster"], at_gateway["cluster_type"]) == \

@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import harness
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import harness, waypoint
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.rbac import dicts
 from conftest import ROOT, localcluster
+from simulation_helpers import GATEWAY_IP, docs, gateway_kubernetes
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +25,6 @@ SQS = "sqs.us-east-1.amazonaws.com"
 S3_WILDCARD = "*.s3.us-east-1.amazonaws.com"
 BUCKET = "bucket.s3.us-east-1.amazonaws.com"
 GATEWAY_HOST = "istio-egressgateway.istio-system.svc.cluster.local"
-GATEWAY_IP = "10.0.1.5"
 SIDECAR = {"type": "sidecar", "namespace": "orders", "labels": {"app": "orders"}, "ips": ["10.0.0.10"]}
 EGRESS_GATEWAY = {"type": "router", "namespace": "istio-system", "labels": {"istio": "egressgateway"},
                   "ips": [GATEWAY_IP]}
@@ -32,10 +32,6 @@ EGRESS_GATEWAY = {"type": "router", "namespace": "istio-system", "labels": {"ist
 
 # --------------------------------------------------------------------------
 # Building requests
-
-
-def _docs(*objects: dict) -> str:
-    return yaml.safe_dump_all(objects, sort_keys=False)
 
 
 def _entry(name: str, host: str, resolution: str, namespace: str = "istio-system", **spec) -> dict:
@@ -92,7 +88,7 @@ def _clusters(response: dict, proxy: str) -> dict[str, str]:
 
 def test_exact_host_reaches_its_dns_cluster_and_an_undeclared_sni_is_blackholed():
     calls = [_tls_call("declared", SQS), _tls_call("undeclared", "sns.us-east-1.amazonaws.com")]
-    response, results = _simulate(_docs(_entry("sqs", SQS, "DNS")), calls)
+    response, results = _simulate(docs(_entry("sqs", SQS, "DNS")), calls)
 
     declared = results["declared"]
     assert declared["error"] == ""
@@ -106,7 +102,7 @@ def test_exact_host_reaches_its_dns_cluster_and_an_undeclared_sni_is_blackholed(
     assert response["proxies"]["app"]["istio_version"] == "1.30.0"
 
     # The blackhole is REGISTRY_ONLY's doing: under ALLOW_ANY the same call passes through.
-    results = _simulate(_docs(_entry("sqs", SQS, "DNS")), calls, policy="ALLOW_ANY")[1]
+    results = _simulate(docs(_entry("sqs", SQS, "DNS")), calls, policy="ALLOW_ANY")[1]
     assert results["undeclared"]["cluster"] == "PassthroughCluster"
     assert results["declared"]["cluster"] == f"outbound|443||{SQS}"
 
@@ -114,7 +110,7 @@ def test_exact_host_reaches_its_dns_cluster_and_an_undeclared_sni_is_blackholed(
 def test_wildcard_without_resolution_is_an_original_destination_cluster_at_the_sidecar():
     calls = [_tls_call("bucket", BUCKET, address="52.216.0.1"),
              _tls_call("other-region", "bucket.s3.us-west-2.amazonaws.com", address="52.216.0.1")]
-    results = _simulate(_docs(_entry("s3", S3_WILDCARD, "NONE")), calls)[1]
+    results = _simulate(docs(_entry("s3", S3_WILDCARD, "NONE")), calls)[1]
 
     assert results["bucket"]["cluster"] == f"outbound|443||{S3_WILDCARD}"
     assert results["bucket"]["cluster_type"] == "ORIGINAL_DST"
@@ -125,7 +121,7 @@ def test_wildcard_without_resolution_is_an_original_destination_cluster_at_the_s
 def test_imds_as_a_made_up_host_reaches_its_static_endpoint_and_unknown_hosts_do_not():
     calls = [_http_call("imds", "169.254.169.254", "169.254.169.254", 80),
              _http_call("unknown", "metadata.example.com", "169.254.169.254", 80)]
-    results = _simulate(_docs(IMDS_ENTRY), calls)[1]
+    results = _simulate(docs(IMDS_ENTRY), calls)[1]
 
     imds = results["imds"]
     assert imds["error"] == ""
@@ -140,7 +136,7 @@ def test_imds_as_a_made_up_host_reaches_its_static_endpoint_and_unknown_hosts_do
     assert (unknown["virtual_host"], unknown["cluster"], unknown["error"]) == ("block_all", "", "")
 
 
-PAYMENTS = _docs(
+PAYMENTS = docs(
     {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "payments", "namespace": "orders"},
      "spec": {"clusterIP": "10.96.0.20", "selector": {"app": "payments"},
               "ports": [{"name": "http", "port": 8080, "targetPort": 8080}]}},
@@ -166,7 +162,7 @@ def test_a_sidecar_resource_decides_whether_the_namespace_sees_its_own_services(
                "metadata": {"name": "default", "namespace": "orders"},
                "spec": {"egress": [{"hosts": hosts}]}}
     calls = [_http_call("payments", "payments.orders.svc.cluster.local", "10.96.0.20", 8080)]
-    results = _simulate(_docs(sidecar, IMDS_ENTRY), calls, kubernetes=PAYMENTS)[1]
+    results = _simulate(docs(sidecar, IMDS_ENTRY), calls, kubernetes=PAYMENTS)[1]
 
     assert results["payments"]["error"] == ""
     assert results["payments"]["cluster"] == cluster
@@ -175,28 +171,6 @@ def test_a_sidecar_resource_decides_whether_the_namespace_sees_its_own_services(
 
 # --------------------------------------------------------------------------
 # Through the egress gateway
-
-
-def _gateway_kubernetes(pod_labels: dict | None = None) -> str:
-    """The egress gateway as Kubernetes has it: Service 443 -> 8443, one ready pod."""
-    labels = {"istio": "egressgateway", **(pod_labels or {})}
-    return _docs(
-        {"apiVersion": "v1", "kind": "Service",
-         "metadata": {"name": "istio-egressgateway", "namespace": "istio-system", "labels": {"istio": "egressgateway"}},
-         "spec": {"clusterIP": "10.96.0.50", "selector": {"istio": "egressgateway"},
-                  "ports": [{"name": "tls", "port": 443, "targetPort": 8443, "protocol": "TCP"}]}},
-        {"apiVersion": "v1", "kind": "Pod",
-         "metadata": {"name": "istio-egressgateway-1", "namespace": "istio-system", "labels": labels},
-         "spec": {"containers": [{"name": "istio-proxy", "image": "proxyv2", "ports": [{"containerPort": 8443}]}]},
-         "status": {"phase": "Running", "podIP": GATEWAY_IP, "podIPs": [{"ip": GATEWAY_IP}],
-                    "conditions": [{"type": "Ready", "status": "True"}]}},
-        {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-         "metadata": {"name": "istio-egressgateway-1", "namespace": "istio-system",
-                      "labels": {"kubernetes.io/service-name": "istio-egressgateway"}},
-         "addressType": "IPv4", "ports": [{"name": "tls", "port": 8443, "protocol": "TCP"}],
-         "endpoints": [{"addresses": [GATEWAY_IP], "conditions": {"ready": True},
-                        "targetRef": {"kind": "Pod", "name": "istio-egressgateway-1", "namespace": "istio-system"}}]},
-    )
 
 
 def _through_gateway(host: str, name: str, mesh_route: bool = True) -> list[dict]:
@@ -240,9 +214,9 @@ GATEWAY_CALLS = [
 
 
 def test_through_the_egress_gateway_sidecar_to_gateway_to_host():
-    config = _docs(_entry("sqs", SQS, "DNS"), *_through_gateway(SQS, "sqs"), SNI_POLICY)
+    config = docs(_entry("sqs", SQS, "DNS"), *_through_gateway(SQS, "sqs"), SNI_POLICY)
     response, results = _simulate(config, GATEWAY_CALLS, proxies={"app": SIDECAR, "egw": EGRESS_GATEWAY},
-                                  kubernetes=_gateway_kubernetes())
+                                  kubernetes=docs(*gateway_kubernetes()))
 
     sidecar = results["sidecar"]
     assert sidecar["cluster"] == f"outbound|443|sqs|{GATEWAY_HOST}"
@@ -263,16 +237,16 @@ def test_through_the_egress_gateway_sidecar_to_gateway_to_host():
     assert rbac["@type"].endswith("envoy.extensions.filters.network.rbac.v3.RBAC")
     assert rbac["rules"].get("action", "ALLOW") == "ALLOW"
     [policy] = rbac["rules"]["policies"].values()
-    assert {"requestedServerName": {"exact": SQS}} in _walk(policy["permissions"])
+    assert {"requestedServerName": {"exact": SQS}} in dicts(policy["permissions"])
     assert any("/ns/orders/" in json.dumps(p) for p in policy["principals"])
     # A passthrough server has no chain for Istio mTLS from the sidecar.
     assert results["gateway-istio-sni"]["error"] == "no filter chains matched"
 
 
 def test_without_the_authorization_policy_the_gateway_chain_has_no_rbac():
-    config = _docs(_entry("sqs", SQS, "DNS"), *_through_gateway(SQS, "sqs"))
+    config = docs(_entry("sqs", SQS, "DNS"), *_through_gateway(SQS, "sqs"))
     results = _simulate(config, GATEWAY_CALLS, proxies={"app": SIDECAR, "egw": EGRESS_GATEWAY},
-                        kubernetes=_gateway_kubernetes())[1]
+                        kubernetes=docs(*gateway_kubernetes()))[1]
     assert results["gateway"]["cluster"] == f"outbound|443||{SQS}"
     assert results["gateway"]["rbac"] == []
     assert results["gateway"]["network_filters"] == ["istio.stats", "envoy.filters.network.tcp_proxy"]
@@ -283,9 +257,9 @@ def test_without_the_authorization_policy_the_gateway_chain_has_no_rbac():
     ({"security.istio.io/tlsMode": "istio"}, [f"{GATEWAY_IP}:8443"]),
 ], ids=["gateway-pod-unlabelled", "gateway-pod-labelled-istio"])
 def test_the_sidecar_to_gateway_hop_uses_istio_mtls_only_for_labelled_endpoints(pod_labels, mtls):
-    config = _docs(_entry("sqs", SQS, "DNS"), *_through_gateway(SQS, "sqs"))
+    config = docs(_entry("sqs", SQS, "DNS"), *_through_gateway(SQS, "sqs"))
     results = _simulate(config, GATEWAY_CALLS[:1], proxies={"app": SIDECAR, "egw": EGRESS_GATEWAY},
-                        kubernetes=_gateway_kubernetes(pod_labels))[1]
+                        kubernetes=docs(*gateway_kubernetes(pod_labels=pod_labels)))[1]
     assert results["sidecar"]["upstream_tls"] == "auto_mtls"
     assert results["sidecar"]["istio_mtls_endpoints"] == mtls
 
@@ -296,11 +270,11 @@ def test_the_sidecar_to_gateway_hop_uses_istio_mtls_only_for_labelled_endpoints(
 ])
 def test_wildcard_at_the_gateway(resolution, sidecar_type, gateway_type):
     # The VirtualService binds the gateway only, so the sidecar's own cluster shows too.
-    config = _docs(_entry("s3", S3_WILDCARD, resolution), *_through_gateway(S3_WILDCARD, "s3", mesh_route=False))
+    config = docs(_entry("s3", S3_WILDCARD, resolution), *_through_gateway(S3_WILDCARD, "s3", mesh_route=False))
     calls = [_tls_call("sidecar", BUCKET, address="52.216.0.1"),
              _tls_call("gateway", BUCKET, proxy="egw", address=GATEWAY_IP, port=8443)]
     response, results = _simulate(config, calls, proxies={"app": SIDECAR, "egw": EGRESS_GATEWAY},
-                                  kubernetes=_gateway_kubernetes())
+                                  kubernetes=docs(*gateway_kubernetes()))
 
     assert response["rejected_config"] == []
     for call, cluster_type in (("sidecar", sidecar_type), ("gateway", gateway_type)):
@@ -323,8 +297,8 @@ def test_invalid_objects_are_reported_and_left_out():
     misspelt = _entry("sqs-typo", SQS, "DNS")
     misspelt["spec"]["resolutoin"] = misspelt["spec"].pop("resolution")
     calls = [_http_call("by-ip", "169.254.169.254", "169.254.169.254", 80), _tls_call("sqs", SQS)]
-    response, results = _simulate(_docs(ip_host, misspelt, _entry("sns", "sns.us-east-1.amazonaws.com", "DNS")),
-                                  calls, kubernetes=_docs(_entry("sqs-misplaced", SQS, "DNS")))
+    response, results = _simulate(docs(ip_host, misspelt, _entry("sns", "sns.us-east-1.amazonaws.com", "DNS")),
+                                  calls, kubernetes=docs(_entry("sqs-misplaced", SQS, "DNS")))
 
     rejected = {r["name"]: r for r in response["rejected_config"]}
     assert set(rejected) == {"imds-by-ip", "sqs-typo", "sqs-misplaced"}
@@ -344,10 +318,8 @@ def test_invalid_objects_are_reported_and_left_out():
 # --------------------------------------------------------------------------
 # Ambient: a waypoint for egress
 
-WAYPOINT_IP = "10.0.2.5"
 SQS_VIP = "240.240.0.1"
-WAYPOINT_LABELS = {"gateway.networking.k8s.io/gateway-name": "egress-waypoint",
-                   "gateway.istio.io/managed": "istio.io-mesh-controller"}
+WAYPOINT_PROXY = waypoint.Waypoint("egress", "egress-waypoint").proxy
 
 
 def _waypoint_config(use_waypoint: bool) -> str:
@@ -364,7 +336,7 @@ def _waypoint_config(use_waypoint: bool) -> str:
                 "spec": {"targetRefs": [{"kind": "Gateway", "group": "gateway.networking.k8s.io", "name": gateway}],
                          "action": "ALLOW", "rules": [{"from": [{"source": {"namespaces": ["orders"]}}]}]}}
 
-    return _docs(
+    return docs(
         {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
          "metadata": {"name": "egress-waypoint", "namespace": "egress"},
          "spec": {"gatewayClassName": "istio-waypoint",
@@ -375,23 +347,12 @@ def _waypoint_config(use_waypoint: bool) -> str:
     )
 
 
-WAYPOINT_KUBERNETES = _docs(
-    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "egress"}},
-    {"apiVersion": "v1", "kind": "Service",
-     "metadata": {"name": "egress-waypoint", "namespace": "egress", "labels": WAYPOINT_LABELS},
-     "spec": {"clusterIP": "10.96.0.80", "selector": {"gateway.networking.k8s.io/gateway-name": "egress-waypoint"},
-              "ports": [{"name": "mesh", "port": 15008, "appProtocol": "hbone"}]}},
-    {"apiVersion": "v1", "kind": "Pod",
-     "metadata": {"name": "egress-waypoint-1", "namespace": "egress", "labels": WAYPOINT_LABELS},
-     "spec": {"serviceAccountName": "egress-waypoint", "containers": [{"name": "istio-proxy", "image": "proxyv2"}]},
-     "status": {"phase": "Running", "podIP": WAYPOINT_IP, "podIPs": [{"ip": WAYPOINT_IP}],
-                "conditions": [{"type": "Ready", "status": "True"}]}},
-)
+WAYPOINT_KUBERNETES = docs(*waypoint.kubernetes_objects("egress", "egress-waypoint", []))
 
 
 @pytest.mark.parametrize("use_waypoint", [True, False], ids=["entry-uses-waypoint", "entry-without-label"])
 def test_a_waypoint_serves_entries_that_use_it_with_policies_bound_to_it(use_waypoint):
-    proxies = {"wp": {"type": "waypoint", "namespace": "egress", "labels": WAYPOINT_LABELS, "ips": [WAYPOINT_IP]}}
+    proxies = {"wp": WAYPOINT_PROXY}
     calls = [_tls_call("sqs", SQS, proxy="wp", address=SQS_VIP)]
     response, results = _simulate(_waypoint_config(use_waypoint), calls, proxies=proxies,
                                   kubernetes=WAYPOINT_KUBERNETES)
@@ -423,9 +384,9 @@ def test_istiod_feature_flags_reach_the_generator(flags, chain):
     s3 = _entry("s3", S3_WILDCARD, "DYNAMIC_DNS", namespace="egress")
     s3["metadata"]["labels"] = {"istio.io/use-waypoint": "egress-waypoint"}
     s3["status"] = {"addresses": [{"value": "240.240.0.2", "host": S3_WILDCARD}]}
-    proxies = {"wp": {"type": "waypoint", "namespace": "egress", "labels": WAYPOINT_LABELS, "ips": [WAYPOINT_IP]}}
+    proxies = {"wp": WAYPOINT_PROXY}
     calls = [_tls_call("bucket", BUCKET, proxy="wp", address="240.240.0.2")]
-    results = _simulate(_waypoint_config(True) + "---\n" + _docs(s3), calls, proxies=proxies,
+    results = _simulate(_waypoint_config(True) + "---\n" + docs(s3), calls, proxies=proxies,
                         kubernetes=WAYPOINT_KUBERNETES, istiod_env=flags)[1]
 
     assert results["bucket"]["filter_chain"] == chain
@@ -467,14 +428,3 @@ def test_the_simulator_is_istios_own_less_the_one_function_that_cannot_build():
     # A copy of a different simulator is refused, not silently rebuilt.
     with pytest.raises(localcluster.ClusterError, match="NewSimulation"):
         localcluster.simulation_copy(ours.read_text())
-
-
-def _walk(node):
-    """Every dict inside a JSON tree, for finding one RBAC matcher among nested and/or rules."""
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)

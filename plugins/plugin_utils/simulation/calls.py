@@ -10,11 +10,18 @@ another bucket or account where those are exact), a host outside AWS, every
 link-local credential endpoint, and the in-mesh Services given with the
 mesh's objects.  Each call carries its expectation, taken from the
 declaration (declared.py), never from what was rendered.
+
+In ambient mode the callers are the caller namespaces and one other, and
+every call starts at the waypoint (ztunnel is not modelled): the declared
+hosts that go through it, the undeclared ones, and each undeclared one again
+on a declared host's address (a client naming another host in its handshake).
+The credential endpoints are reached from the node and in-mesh Services get
+no Sidecar of ours, so neither is called there.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import credentials, partitions, sdk_hosts
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import mesh
@@ -32,16 +39,23 @@ OTHER_ACCOUNT = "999999999999"
 NON_AWS_HOST = "example.com"
 UNLISTED_CANDIDATES = ("default", "unlisted")
 
-# What a call should do: leave the mesh, stay in it (black-holed), reach an in-mesh Service, be cut from it; "" is not judged.
-LEAVE, STAY, REACH, CUT = "leave", "stay", "reach", "cut"
+# What a call should do: leave the mesh, stay in it (black-holed), reach an in-mesh Service, be cut from it,
+# be refused by the waypoint's policy; "" is not judged.
+LEAVE, STAY, REACH, CUT, DENY = "leave", "stay", "reach", "cut", "deny"
+# Ambient mode: the one proxy every call starts at.
+WAYPOINT_PROXY = "waypoint"
 
 
 @dataclass(frozen=True)
 class Caller:
     name: str       # as the report shows it
     proxy: str      # the harness's proxy id
-    role: str       # listed (our Sidecar), unlisted, gateway
+    role: str       # listed (our Sidecar; in ambient mode a caller namespace), unlisted, gateway
     namespace: str
+
+    @property
+    def at_waypoint(self):
+        return self.proxy == WAYPOINT_PROXY
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,7 @@ class Target:
     pattern: str = ""    # the declared host that admits it (itself, or a wildcard)
     endpoint: str = ""   # credentials: the link-local endpoint it must reach
     namespace: str = ""  # in-mesh: the Service's namespace
+    sent_to: str = ""    # ambient: the declared host whose address the call goes to, where not its own
 
 
 @dataclass(frozen=True)
@@ -64,12 +79,14 @@ class Call:
     caller: Caller
     target: Target
     expect: str
-    via: str        # gateway or direct, for declared AWS hosts
+    via: str        # gateway or direct, for declared AWS hosts; waypoint in ambient mode
 
-    def request(self, gateway):
+    def request(self, gateway=None, waypoint=None):
         call = {"id": self.id, "proxy": self.caller.proxy, "address": self.target.address, "port": self.target.port}
         if self.caller.role == "gateway":
             call.update(address=mesh.GATEWAY_POD_IP, port=gateway.listener_port)
+        elif self.caller.at_waypoint:
+            call.update(address=waypoint.address_of(self.target.sent_to or self.target.host))
         if self.target.protocol == "tls":
             call.update(protocol="tcp", tls=True, sni=self.target.host)
         elif self.target.protocol == "http":
@@ -80,23 +97,34 @@ class Call:
 
 
 def callers(declared, unlisted=None):
-    """Every listed Sidecar namespace, one unlisted namespace and, in gateway mode, the egress gateway."""
-    taken = set(declared.sidecars) | {declared.namespace}
+    """Every listed Sidecar namespace, one unlisted namespace and, in gateway mode, the egress gateway.
+
+    In ambient mode: every caller namespace and one other, all at the waypoint.
+    """
+    ambient = declared.mode == "ambient"
+    listed = declared.caller_namespaces if ambient else declared.sidecars
+    taken = set(listed) | {declared.namespace}
     if declared.gateway:
         taken.add(declared.gateway["namespace"])
+    if declared.waypoint:
+        taken.add(declared.waypoint["namespace"])
     unlisted = unlisted or next(n for n in (*UNLISTED_CANDIDATES, "unlisted-simulated") if n not in taken)
-    found = [Caller(ns, f"sidecar/{ns}", "listed", ns) for ns in declared.sidecars]
+    if ambient:
+        return [Caller(ns, WAYPOINT_PROXY, "listed", ns) for ns in listed] + [Caller(unlisted, WAYPOINT_PROXY, "unlisted", unlisted)]
+    found = [Caller(ns, f"sidecar/{ns}", "listed", ns) for ns in listed]
     found.append(Caller(unlisted, f"sidecar/{unlisted}", "unlisted", unlisted))
     if declared.gateway:
         found.append(Caller("egress gateway", "gateway", "gateway", declared.gateway["namespace"]))
     return found
 
 
-def proxies(found, gateway):
+def proxies(found, gateway=None, waypoint=None):
     ips = mesh.sidecar_ips()
     result = {}
     for caller in found:
-        if caller.role == "gateway":
+        if caller.at_waypoint:
+            result[caller.proxy] = waypoint.proxy
+        elif caller.role == "gateway":
             result[caller.proxy] = {"type": "router", "namespace": gateway.namespace, "labels": dict(gateway.selector),
                                     "ips": [mesh.GATEWAY_POD_IP]}
         else:
@@ -105,13 +133,21 @@ def proxies(found, gateway):
 
 
 def targets(declared, services=()):
-    """Declared and undeclared AWS hosts, a non-AWS host, the credential endpoints and the in-mesh Services."""
+    """Declared and undeclared AWS hosts, a non-AWS host, the credential endpoints and the in-mesh Services.
+
+    In ambient mode: the declared hosts that go through the waypoint, and each undeclared host on its own and on a
+    declared host's address.
+    """
     found = [_declared(host) for host in declared.api_hosts]
     seen = {t.host for t in found}
+    undeclared = []
     for target in _undeclared(declared):
         if target.host not in seen and not declared.admits(target.host):
             seen.add(target.host)
-            found.append(target)
+            undeclared.append(target)
+    if declared.mode == "ambient":
+        return _at_waypoint(declared, found, undeclared)
+    found.extend(undeclared)
     for source in credentials.credential_source_names():
         link_local = credentials.link_local_endpoint(source)
         if link_local is None:
@@ -124,6 +160,19 @@ def targets(declared, services=()):
         found.append(Target(service.host, "in-mesh", False, f"Service {service.namespace}/{service.name}", service.address,
                             service.port, "http" if service.http else "tcp", namespace=service.namespace))
     return found
+
+
+def _at_waypoint(declared, found, undeclared):
+    routed = [t for t in found if declared.through_waypoint(t.pattern)]
+    # A wildcard's chain resolves whatever name the handshake asks for: the address to try another name on, where there is one.
+    decoy = next((t for t in routed if t.pattern != t.host), routed[0] if routed else None)
+    spoofed = [replace(t, why=f"{t.why}, sent to {decoy.host}'s address", sent_to=decoy.host) for t in undeclared] if decoy else []
+    return routed + undeclared + spoofed
+
+
+def not_through_waypoint(declared):
+    """In ambient mode, the declared API hosts nothing sends through the waypoint (wildcards without DYNAMIC_DNS)."""
+    return [h.pattern for h in declared.api_hosts if declared.mode == "ambient" and not declared.through_waypoint(h.pattern)]
 
 
 def _declared(host):
@@ -173,12 +222,23 @@ def matrix(found_callers, found_targets, declared):
                 continue
             if caller.role != "listed" and target.kind == "in-mesh":
                 continue
-            via = "gateway" if target.kind == "aws" and target.declared and declared.through_gateway(target.pattern) else "direct"
-            calls.append(Call(f"{caller.name} -> {target.host}:{target.port}", caller, target, _expect(caller, target, declared, via), via))
+            via = _via(caller, target, declared)
+            call_id = f"{caller.name} -> {target.host}:{target.port}" + (f" on {target.sent_to}'s address" if target.sent_to else "")
+            calls.append(Call(call_id, caller, target, _expect(caller, target, declared, via), via))
     return calls
 
 
+def _via(caller, target, declared):
+    if caller.at_waypoint:
+        return "waypoint"
+    return "gateway" if target.kind == "aws" and target.declared and declared.through_gateway(target.pattern) else "direct"
+
+
 def _expect(caller, target, declared, via):
+    if caller.at_waypoint:
+        if not target.declared:
+            return STAY
+        return LEAVE if caller.role == "listed" else DENY
     if target.kind == "in-mesh":
         return REACH if declared.sidecar_admits(caller.namespace, target.namespace, target.host) else CUT
     if not target.declared:

@@ -6,7 +6,8 @@
 
 The AWS hosts come from the aws_endpoints expansion (the SDK's own endpoint
 rules), the credential endpoints from the credential sources, and who should
-reach them from the mode, the Sidecar namespaces and exportTo.  Nothing here
+reach them from the mode, the Sidecar namespaces and exportTo (in ambient
+mode, the caller namespaces the waypoint's policy admits).  Nothing here
 reads what the role rendered: that is what the simulation checks.
 """
 
@@ -18,7 +19,8 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints i
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.endpoints import admits
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.expand import expand
 
-EXPANSION_OPTIONS = ("regions", "account_ids", "credential_sources", "fips", "dualstack", "sts_legacy_global")
+# What the role passes to the aws_endpoints filter, less name_prefix, which names resources and opens no host.
+EXPANSION_OPTIONS = ("regions", "account_ids", "credential_sources", "fips", "dualstack", "sts_legacy_global", "vpc_endpoints")
 # A Sidecar always keeps its own namespace (the role's layout says so; so does its README).
 OWN_NAMESPACE = "./*"
 
@@ -49,6 +51,10 @@ class Declared:
     # The declared credential sources with a link-local endpoint (imds, ecs, ...).
     credential_sources: tuple
     gateway: dict | None
+    # Ambient mode: the waypoint ({name, namespace}; no name: the one rendered beside the entries) and who may use it.
+    waypoint: dict | None = None
+    caller_namespaces: tuple = ()
+    wildcard_resolution: str = "auto"
 
     @property
     def regions(self):
@@ -70,6 +76,10 @@ class Declared:
         """Exact API hosts go through the egress gateway in its mode; wildcards (many upstreams) cannot."""
         return self.mode == "egress_gateway" and not pattern.startswith("*.")
 
+    def through_waypoint(self, pattern):
+        """In ambient mode, exact API hosts go through the waypoint; wildcards only with DYNAMIC_DNS (else nothing routes them)."""
+        return self.mode == "ambient" and (not pattern.startswith("*.") or self.wildcard_resolution == "dynamic_dns")
+
     def sidecar_admits(self, caller_namespace, service_namespace, service_host):
         """Whether our Sidecar in `caller_namespace` keeps an in-mesh Service, by its own egress host rules."""
         for rule in (OWN_NAMESPACE, *self.sidecar_hosts):
@@ -81,7 +91,8 @@ class Declared:
         return False
 
 
-def declared(services, name, namespace, mode, gateway=None, sidecars=(), sidecar_hosts=(), export_to=("*",), **expansion):
+def declared(services, name, namespace, mode, gateway=None, sidecars=(), sidecar_hosts=(), export_to=("*",), waypoint=None,
+             caller_namespaces=(), wildcard_resolution="auto", **expansion):
     """The Declared of an egress set; `expansion` holds the aws_endpoints options (EXPANSION_OPTIONS)."""
     options = {key: value for key, value in expansion.items() if key in EXPANSION_OPTIONS and value is not None}
     endpoints = expand(list(services or []), **options).endpoints
@@ -95,4 +106,7 @@ def declared(services, name, namespace, mode, gateway=None, sidecars=(), sidecar
     return Declared(
         name=name, namespace=namespace, mode=mode, export_to=tuple(export_to or ("*",)), sidecars=tuple(sorted(set(sidecars or ()))),
         sidecar_hosts=tuple(sidecar_hosts or ()), api_hosts=tuple(hosts[p] for p in sorted(hosts)), credential_sources=sources,
-        gateway=dict(gateway) if mode == "egress_gateway" and gateway else None)
+        gateway=dict(gateway) if mode == "egress_gateway" and gateway else None,
+        waypoint={"name": (waypoint or {}).get("name") or "", "namespace": (waypoint or {}).get("namespace") or namespace}
+        if mode == "ambient" else None,
+        caller_namespaces=tuple(sorted(set(caller_namespaces or ()))), wildcard_resolution=wildcard_resolution or "auto")

@@ -11,15 +11,23 @@ sidecar's own 502 for unknown HTTP hosts, no listener or filter chain) or
 dropped (a route to a cluster the proxy does not have, an EDS cluster without
 endpoints).  A call routed to the egress gateway leaves only if the same SNI
 leaves at the gateway.
+
+At a waypoint (ambient mode) a call that would leave is then weighed by the
+chain's RBAC filters for the caller namespace's identity (rbac.py): refused,
+it is denied.  ztunnel is not modelled: calls start at the waypoint, so what
+ztunnel does with a host no entry binds to it (it sends it straight out) is
+not judged here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.calls import CUT, LEAVE, REACH, STAY
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import rbac as envoy_rbac
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.calls import CUT, DENY, LEAVE, REACH, STAY
 
 ALLOWED, PASSTHROUGH, VIA_GATEWAY, BLACK_HOLED, DROPPED = "allowed", "passthrough", "via gateway", "black-holed", "dropped"
+DENIED = "denied"
 LEAVING = (ALLOWED, PASSTHROUGH, VIA_GATEWAY)
 BLACK_HOLE_CLUSTER = "BlackHoleCluster"
 PASSTHROUGH_CLUSTER = "PassthroughCluster"
@@ -65,26 +73,6 @@ def gateway_host(cluster):
     return parts[3] if len(parts) == 4 and parts[0] == "outbound" else ""
 
 
-def sni_policies(rbac, sni):
-    """Names of the RBAC policies of a chain that name this SNI (AuthorizationPolicy `connection.sni`)."""
-    names = []
-    for config in rbac or []:
-        for name, policy in ((config.get("rules") or {}).get("policies") or {}).items():
-            if {"requestedServerName": {"exact": sni}} in _dicts(policy.get("permissions")):
-                names.append(name)
-    return sorted(names)
-
-
-def _dicts(node):
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _dicts(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _dicts(value)
-
-
 @dataclass(frozen=True)
 class Cell:
     """One call of the matrix, judged."""
@@ -115,13 +103,33 @@ def judge(call, result, at_gateway=None, gateway_service_host=""):
             path = (path[0], at_gateway.cluster)
         else:
             seen = Outcome(DROPPED, seen.cluster, f"sent to the egress gateway, where it is {at_gateway.code}: {at_gateway.detail}")
-    rbac = tuple(sni_policies(result.get("rbac"), target.host)) if caller.role == "gateway" else ()
-    violation = _violation(call, seen, result, rbac)
+    unjudged = ""
+    if caller.at_waypoint and seen.leaves:
+        seen, unjudged = _waypoint_policy(seen, result, call)
+    shown_rbac = caller.role == "gateway" or caller.at_waypoint
+    rbac = tuple(envoy_rbac.sni_policies(result.get("rbac"), target.host)) if shown_rbac else ()
+    violation = _violation(call, seen, result, rbac, unjudged)
     return Cell(seen.code, seen.cluster, seen.detail, expected_shown(call.expect), violation, path, rbac)
 
 
-def _violation(call, seen, result, rbac):
+def _waypoint_policy(seen, result, call):
+    """(the Outcome once the chain's RBAC filters have weighed the caller, why they could not be weighed or "")."""
+    peer = envoy_rbac.principal(call.caller.namespace)
+    try:
+        admitted = envoy_rbac.admits(result.get("rbac"), call.target.host, peer)
+    except envoy_rbac.Unevaluated as err:
+        return seen, str(err)
+    if admitted:
+        return seen, ""
+    return Outcome(DENIED, seen.cluster, f"the waypoint's AuthorizationPolicy refuses {peer}"), ""
+
+
+def _violation(call, seen, result, rbac, unjudged=""):
     target, caller, where = call.target, call.caller, _where(call.caller)
+    if unjudged and call.expect:
+        return f"the waypoint's policy on {target.host} is not judged {where}: {unjudged}"
+    if call.expect == DENY and seen.leaves:
+        return f"declared {target.host} leaves the mesh {where} through {seen.cluster}: the waypoint's policy admits it"
     if call.expect == LEAVE:
         if not seen.leaves:
             return f"declared {target.host} does not leave the mesh {where}: {seen.code}, {seen.detail}"
@@ -142,6 +150,9 @@ def _violation(call, seen, result, rbac):
 
 
 def _where(caller):
+    if caller.at_waypoint:
+        shown = "a caller namespace" if caller.role == "listed" else "not a caller namespace"
+        return f"from namespace {caller.namespace} ({shown}) at the waypoint"
     if caller.role == "gateway":
         return "at the egress gateway"
     if caller.role == "listed":
@@ -150,4 +161,4 @@ def _where(caller):
 
 
 def expected_shown(expect):
-    return {LEAVE: "leaves", STAY: "black-holed", REACH: "reached", CUT: "cut off"}.get(expect, "")
+    return {LEAVE: "leaves", STAY: "black-holed", REACH: "reached", CUT: "cut off", DENY: "denied"}.get(expect, "")

@@ -6,17 +6,19 @@
 
     manifests + mesh objects --manifests--> Istio config, Kubernetes objects
     declaration ------------------calls---> callers x targets, each with its expectation
+    the mesh around them ---mesh, waypoint-> the egress gateway, in-mesh Services, the waypoint
     one harness request -------harness----> what each proxy does with each call
     results --------------------judge-----> the matrix and its violations
+
+In ambient mode every call starts at the waypoint: ztunnel is not modelled.
 """
 
 from __future__ import annotations
 
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import GATEWAY_PORT
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import calls as call_matrix
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import harness, manifests, mesh
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import harness, manifests, mesh, rbac, waypoint
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.judge import LEAVING, judge, outcome
-
-GATEWAY_PORT = 443
 
 
 def simulate_egress(declared, rendered_dir, mesh_dir=None, outbound_traffic_policy="REGISTRY_ONLY", unlisted=None, binary=None,
@@ -47,27 +49,53 @@ def simulate_egress(declared, rendered_dir, mesh_dir=None, outbound_traffic_poli
     callers = call_matrix.callers(declared, unlisted)
     targets = call_matrix.targets(declared, services)
     calls = call_matrix.matrix(callers, targets, declared)
+    the_waypoint, istiod_env = None, {}
+    if declared.waypoint:
+        namespace = declared.waypoint["namespace"]
+        name = declared.waypoint["name"] or waypoint.rendered_name(rendered, namespace)
+        the_waypoint = waypoint.model(namespace, name, config, kubernetes, [c.namespace for c in callers])
+        config, kubernetes, istiod_env = the_waypoint.config, the_waypoint.kubernetes, the_waypoint.istiod_env
+        notes[:0] = _ambient_notes(declared, the_waypoint, services)
+        notes.extend(the_waypoint.notes)
     request = {
         "mesh": {"outbound_traffic_policy": outbound_traffic_policy},
         "config": manifests.to_yaml(config),
         "kubernetes": manifests.to_yaml(kubernetes),
-        "proxies": call_matrix.proxies(callers, gateway),
-        "calls": [call.request(gateway) for call in calls],
+        "proxies": call_matrix.proxies(callers, gateway, the_waypoint),
+        "calls": [call.request(gateway, the_waypoint) for call in calls],
     }
+    if istiod_env:
+        request["istiod_env"] = istiod_env
     if istio_version:
         request["istio_version"] = istio_version
     response = harness.simulate(request, binary=binary)
-    return _report(declared, calls, callers, response, gateway, ours, notes, outbound_traffic_policy)
+    return _report(declared, calls, callers, response, gateway, the_waypoint, ours, notes, outbound_traffic_policy)
 
 
-def _report(declared, calls, callers, response, gateway, ours, notes, policy):
+def _ambient_notes(declared, the_waypoint, services):
+    where = f"{the_waypoint.namespace}/{the_waypoint.name}"
+    notes = [f"ztunnel is not modelled: every call starts at the waypoint {where}, sent to the address istiod would give the "
+             f"entry that serves its host ({waypoint.UNALLOCATED_VIP} where none does). Whether ztunnel sends a call to the "
+             f"waypoint at all is not shown: a host no entry binds to it goes straight to its own address, which only a "
+             f"network policy limits",
+             f"the waypoint's RBAC filters are evaluated for each namespace's identity, {rbac.principal('<namespace>')}",
+             "the link-local credential endpoints are reached from the node, not through the waypoint: not called"]
+    skipped = call_matrix.not_through_waypoint(declared)
+    if skipped:
+        notes.append(f"declared wildcards without DYNAMIC_DNS go straight out, not through the waypoint: not called ({', '.join(skipped)})")
+    if services:
+        notes.append("in-mesh Services are not called in ambient mode: the egress set puts no Sidecar in front of them")
+    return notes
+
+
+def _report(declared, calls, callers, response, gateway, the_waypoint, ours, notes, policy):
     results = {r["id"]: r for r in response["results"]}
     at_gateway = {call.target.host: outcome(results[call.id]) for call in calls if call.caller.role == "gateway"}
     rows, violations = {}, []
     for call in calls:
         cell = judge(call, results[call.id], at_gateway.get(call.target.host), gateway.service_host if gateway else "")
         target = call.target
-        row = rows.setdefault((target.host, target.port), {
+        row = rows.setdefault((target.host, target.port, target.sent_to), {
             "target": target.host, "port": target.port, "kind": target.kind, "declared": target.declared, "why": target.why,
             "cells": {}})
         row["cells"][call.caller.name] = cell.as_dict()
@@ -99,5 +127,6 @@ def _report(declared, calls, callers, response, gateway, ours, notes, policy):
         "violations": violations,
         "notes": notes,
         "gateway": {"service": gateway.service_host, "listener_port": gateway.listener_port} if gateway else None,
+        "waypoint": {"name": the_waypoint.name, "namespace": the_waypoint.namespace} if the_waypoint else None,
         "istio": response.get("istio") or {},
     }

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.endpoints import admits
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import calls, mesh
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import calls, mesh, waypoint
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.declared import declared
 
 GATEWAY = {"namespace": "istio-system", "service": "istio-egressgateway", "selector": {"istio": "egressgateway"}}
@@ -94,3 +94,60 @@ def test_a_tls_call_goes_to_any_public_address_from_a_sidecar_and_to_the_listene
     request = calls.Call("id", caller, target, calls.LEAVE, "gateway").request(mesh.gateway(GATEWAY, []))
     assert request == {"id": "id", "proxy": "p", "address": address, "port": port, "protocol": "tcp", "tls": True,
                        "sni": "sqs.eu-west-1.amazonaws.com"}
+
+
+def staging_like(**overrides):
+    options = {"regions": ["eu-west-1"], "account_ids": ["444455556666"], "credential_sources": ["eks_pod_identity"],
+               "caller_namespaces": ["orders", "billing"], **overrides}
+    return declared([{"name": "s3", "buckets": ["archive"]}, "sqs"], "staging", "aws-egress", "ambient", **options)
+
+
+def test_in_ambient_mode_the_caller_namespaces_and_one_other_call_from_the_waypoint():
+    found = calls.callers(staging_like())
+    assert [(c.name, c.role, c.proxy) for c in found] == [("billing", "listed", "waypoint"), ("orders", "listed", "waypoint"),
+                                                          ("default", "unlisted", "waypoint")]
+    assert all(c.at_waypoint for c in found)
+
+
+def test_in_ambient_mode_caller_namespaces_leave_others_are_denied_and_undeclared_names_are_tried_on_a_declared_address():
+    declaration = staging_like()
+    services = [mesh.MeshService("orders", "api", "10.96.0.9", 8080, True)]
+    targets = calls.targets(declaration, services)
+    # Credential endpoints are reached from the node, and ambient mode puts no Sidecar before in-mesh Services.
+    assert {t.kind for t in targets} == {"aws", "non-aws"}
+    spoofed = [t for t in targets if t.sent_to]
+    assert spoofed and {t.sent_to for t in spoofed} == {"archive.s3.eu-west-1.amazonaws.com"}
+    assert {t.host for t in spoofed} == {t.host for t in targets if not t.declared and not t.sent_to}
+    found = {c.id: c for c in calls.matrix(calls.callers(declaration), targets, declaration)}
+    assert found["orders -> sqs.eu-west-1.amazonaws.com:443"].expect == calls.LEAVE
+    assert found["default -> sqs.eu-west-1.amazonaws.com:443"].expect == calls.DENY
+    assert found["orders -> example.com:443 on archive.s3.eu-west-1.amazonaws.com's address"].expect == calls.STAY
+    assert {c.via for c in found.values()} == {"waypoint"}
+
+
+def test_in_ambient_mode_a_wildcard_goes_through_the_waypoint_with_dynamic_dns_only():
+    declaration = declared(["s3"], "dev", "aws-egress", "ambient", regions=["eu-west-1"], caller_namespaces=["orders"])
+    assert calls.not_through_waypoint(declaration) == ["*.s3.eu-west-1.amazonaws.com"]
+    assert "simulated.s3.eu-west-1.amazonaws.com" not in {t.host for t in calls.targets(declaration)}
+    dynamic = declared(["s3"], "dev", "aws-egress", "ambient", regions=["eu-west-1"], caller_namespaces=["orders"],
+                       wildcard_resolution="dynamic_dns")
+    assert calls.not_through_waypoint(dynamic) == []
+    # The wildcard's chain resolves whatever name is asked for: undeclared names are tried on its address.
+    assert {t.sent_to for t in calls.targets(dynamic) if t.sent_to} == {"simulated.s3.eu-west-1.amazonaws.com"}
+
+
+def test_a_call_at_the_waypoint_goes_to_the_address_of_the_entry_that_serves_its_host():
+    addresses = {"sqs.eu-west-1.amazonaws.com": "240.240.0.1", "*.s3.eu-west-1.amazonaws.com": "240.240.0.2"}
+    model = waypoint.Waypoint("aws-egress", "wp", addresses=addresses)
+    caller = calls.Caller("orders", calls.WAYPOINT_PROXY, "listed", "orders")
+
+    def request(host, sent_to=""):
+        target = calls.Target(host, "aws", False, "", calls.PUBLIC_ADDRESS, 443, "tls", sent_to=sent_to)
+        return calls.Call("id", caller, target, calls.STAY, "waypoint").request(waypoint=model)
+
+    assert request("sqs.eu-west-1.amazonaws.com")["address"] == "240.240.0.1"
+    assert request("b.s3.eu-west-1.amazonaws.com")["address"] == "240.240.0.2"
+    assert request("ec2.eu-west-1.amazonaws.com")["address"] == waypoint.UNALLOCATED_VIP
+    assert request("ec2.eu-west-1.amazonaws.com", "sqs.eu-west-1.amazonaws.com") == {
+        "id": "id", "proxy": "waypoint", "address": "240.240.0.1", "port": 443, "protocol": "tcp", "tls": True,
+        "sni": "ec2.eu-west-1.amazonaws.com"}

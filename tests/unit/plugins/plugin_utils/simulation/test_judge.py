@@ -87,3 +87,45 @@ def test_an_in_mesh_service_cut_off_where_it_should_be_reached_is_a_violation_an
     assert "is cut off from namespace orders" in judge.judge(calls.Call("c", SIDECAR, api, calls.REACH, "direct"),
                                                              result(virtual_host="block_all")).violation
     assert judge.judge(calls.Call("c", SIDECAR, api, calls.CUT, "direct"), result(virtual_host="block_all")).violation == ""
+
+
+# At the waypoint: what Istio generates for the role's policy (SNI hosts, from the caller namespace orders).
+WAYPOINT_POLICY = {"rules": {"policies": {"ns[aws-egress]-policy[aws-staging-waypoint]-rule[0]": {
+    "permissions": [{"andRules": {"rules": [{"orRules": {"rules": [{"requestedServerName": {"exact": "sqs.eu-west-1.amazonaws.com"}}]}}]}}],
+    "principals": [{"andIds": {"ids": [{"orIds": {"ids": [{"filterState": {
+        "key": "io.istio.peer_principal", "stringMatch": {"safeRegex": {"regex": ".*/ns/orders/.*"}}}}]}}]}}]}}}}
+AT_WAYPOINT = result("inbound-vip|443|tcp|sqs.eu-west-1.amazonaws.com", "STRICT_DNS", ["sqs.eu-west-1.amazonaws.com:443"],
+                     rbac=[WAYPOINT_POLICY])
+CALLER = calls.Caller("orders", calls.WAYPOINT_PROXY, "listed", "orders")
+OTHER = calls.Caller("default", calls.WAYPOINT_PROXY, "unlisted", "default")
+
+
+def test_at_the_waypoint_the_policy_admits_the_caller_namespaces_and_denies_the_others():
+    admitted = judge.judge(calls.Call("c", CALLER, SQS, calls.LEAVE, "waypoint"), AT_WAYPOINT)
+    assert (admitted.outcome, admitted.violation) == (judge.ALLOWED, "")
+    assert admitted.rbac == ("ns[aws-egress]-policy[aws-staging-waypoint]-rule[0]",)
+    denied = judge.judge(calls.Call("c", OTHER, SQS, calls.DENY, "waypoint"), AT_WAYPOINT)
+    assert (denied.outcome, denied.expected, denied.violation) == (judge.DENIED, "denied", "")
+    assert "spiffe://cluster.local/ns/default/sa/default" in denied.detail
+
+
+def test_at_the_waypoint_a_policy_that_admits_everyone_or_no_one_is_a_violation():
+    everyone = {"rules": {"policies": {"all": {"permissions": [{"any": True}], "principals": [{"any": True}]}}}}
+    leaks = judge.judge(calls.Call("c", OTHER, SQS, calls.DENY, "waypoint"), {**AT_WAYPOINT, "rbac": [everyone]})
+    assert leaks.outcome == judge.ALLOWED
+    assert leaks.violation == ("declared sqs.eu-west-1.amazonaws.com leaves the mesh from namespace default (not a caller namespace) "
+                               "at the waypoint through inbound-vip|443|tcp|sqs.eu-west-1.amazonaws.com: the waypoint's policy admits it")
+    spoofed = judge.judge(calls.Call("c", CALLER, EC2, calls.STAY, "waypoint"), {**AT_WAYPOINT, "rbac": [everyone]})
+    assert "undeclared ec2.eu-west-1.amazonaws.com" in spoofed.violation
+    refused = judge.judge(calls.Call("c", CALLER, SQS, calls.LEAVE, "waypoint"), {**AT_WAYPOINT, "rbac": [{"rules": {}}]})
+    assert refused.outcome == judge.DENIED
+    assert refused.violation.startswith("declared sqs.eu-west-1.amazonaws.com does not leave the mesh from namespace orders "
+                                        "(a caller namespace) at the waypoint: denied")
+
+
+def test_at_the_waypoint_a_host_no_entry_serves_is_black_holed_and_an_unknown_matcher_is_not_guessed():
+    nothing = judge.judge(calls.Call("c", CALLER, SQS, calls.LEAVE, "waypoint"), result(error="no filter chains matched"))
+    assert nothing.outcome == judge.BLACK_HOLED and "does not leave the mesh" in nothing.violation
+    by_port = {"rules": {"policies": {"p": {"permissions": [{"destinationPort": 443}], "principals": [{"any": True}]}}}}
+    unjudged = judge.judge(calls.Call("c", CALLER, SQS, calls.LEAVE, "waypoint"), {**AT_WAYPOINT, "rbac": [by_port]})
+    assert unjudged.violation.startswith("the waypoint's policy on sqs.eu-west-1.amazonaws.com is not judged from namespace orders")

@@ -41,7 +41,8 @@ def test_a_given_service_decides_the_port_the_gateway_listens_on():
 def test_a_named_target_port_is_resolved_through_the_pods_container_port():
     gateway = mesh.gateway(SETTINGS, [gateway_service([{"name": "tls", "port": 443, "targetPort": "https"}])])
     pod = by_kind(gateway.objects)["Pod"]
-    assert pod["spec"]["containers"][0]["ports"] == [{"name": "https", "containerPort": gateway.listener_port}]
+    assert pod["spec"]["containers"][0]["ports"] == [{"name": "https", "containerPort": 8443}]
+    assert gateway.listener_port == 8443
 
 
 def test_a_service_without_the_port_or_without_the_pods_is_said_so():
