@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The order of a plan's reads: the lease before anything the plan rests on, without a round trip of its own."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import KINDS
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.reads import read_live
+
+ENTRY = {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry", "metadata": {"name": "aws-mine-sqs", "namespace": "aws"},
+         "spec": {"hosts": ["sqs.us-east-1.amazonaws.com"]}}
+
+
+class RecordingReader:
+    """Answers every read at once but the lease, which is slower than the others; notes when each read ends."""
+
+    def __init__(self, lease_expected=True):
+        self.lease_expected = lease_expected
+        self.calls = []
+        self.crds = {}
+        self._lock = threading.Lock()
+        self._lease_started = threading.Event()
+
+    def _note(self, *call):
+        with self._lock:
+            self.calls.append(call)
+
+    def served_versions(self, kind):
+        # Read beside the lease: it is in flight while the CustomResourceDefinitions are read.
+        self._note("served", kind.kind, self._lease_started.wait(timeout=2) if self.lease_expected else None)
+        return list(kind.versions)
+
+    def lease(self, namespace, name):
+        self._lease_started.set()
+        time.sleep(0.05)
+        self._note("lease", namespace, name)
+        return True, {"metadata": {"name": name, "namespace": namespace, "resourceVersion": "7"}}
+
+    def list(self, kind, version, namespace=None, label_selector=None):
+        self._note("list", kind.kind, namespace)
+        return []
+
+    def get(self, path, doing, query=None, missing_ok=False):
+        self._note("get", path)
+        return {"items": []}
+
+    def optional_crd(self, name):
+        self._note("crd", name)
+        return True, None
+
+
+def test_the_lease_is_read_before_any_list_and_beside_the_served_versions():
+    reader = RecordingReader()
+    state = read_live(reader, KINDS, [ENTRY], ownership_labels("mine"), namespaces={"aws"},
+                      services=[("istio-system", "istio-egressgateway")], lease=("aws", "meshops-aws-egress"),
+                      crds=["trafficextensions.extensions.istio.io"], list_namespaces=True)
+    assert state.lease_read and state.lease["metadata"]["resourceVersion"] == "7"
+    kinds = [call[0] for call in reader.calls]
+    lease_read = kinds.index("lease")
+    later = [call for call in reader.calls if call[0] in ("list", "get", "crd")]
+    assert later and all(reader.calls.index(call) > lease_read for call in later), reader.calls
+    served = [call for call in reader.calls if call[0] == "served"]
+    assert len(served) == len(KINDS) and all(in_flight for _served, _kind, in_flight in served), served
+
+
+def test_without_a_lease_to_read_the_plan_reads_the_same_objects():
+    reader = RecordingReader(lease_expected=False)
+    state = read_live(reader, KINDS, [ENTRY], ownership_labels("mine"))
+    assert not state.lease_read and state.lease is None
+    assert "lease" not in [call[0] for call in reader.calls]
+    assert ("list", "ServiceEntry", None) in reader.calls
