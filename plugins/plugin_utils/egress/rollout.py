@@ -88,6 +88,8 @@ class Run:
         self.timings = {}
         self.notes = []
         self.waited = 0.0
+        # When the lease this run holds was taken or last renewed (self.clock): it expires lock_duration after that.
+        self.lease_taken_at = None
 
     def run(self):
         """The run's result (the plan, notes, timings); raises EgressFailure."""
@@ -237,6 +239,9 @@ class Run:
             lease = lock.take(state.lease, self.holder, self.request.lock_duration)
         except Exception as err:  # noqa: BLE001  an API failure, named below
             raise self._lease_failure(err, "taking") from None
+        if lease is not None:
+            # Before the write that took it, which stamped the lease's renewal after this moment.
+            self.lease_taken_at = started
         self._lap("lease", started)
         return lock, lease
 
@@ -252,7 +257,8 @@ class Run:
                 f"expires {info['expires']} unless renewed); gave up after waiting {self.request.lock_timeout}s") from None
         except Exception as err:  # noqa: BLE001
             raise self._lease_failure(err, "taking") from None
-        self.waited = self.clock() - started
+        self.lease_taken_at = self.clock()
+        self.waited = self.lease_taken_at - started
         self._lap("lease", started)
         return lease
 
@@ -266,7 +272,7 @@ class Run:
         return state, plan
 
     def _write(self, plan, lock, lease):
-        request, taken_at = self.request, self.clock()
+        request = self.request
         if plan.apply:
             started = self.clock()
             self._k8s("apply", f"applying {len(plan.apply)} resources to {request.cluster}", plan.apply, {
@@ -276,7 +282,7 @@ class Run:
             self._lap("apply", started)
         if plan.prune:
             # An unexpired lease is still ours; past half its duration, make sure before deleting.
-            if lock is not None and self.clock() - taken_at > request.lock_duration / 2:
+            if lock is not None and self.clock() - self.lease_taken_at > request.lock_duration / 2:
                 lease = self._renew(lock, lease)
             started = self.clock()
             self._k8s("prune", f"pruning {len(plan.prune)} resources on {request.cluster}", plan.prune,
@@ -291,8 +297,9 @@ class Run:
                                 [describe(obj) for obj in objects], server=self.api_client.configuration.host)
 
     def _renew(self, lock, lease):
+        renewing = self.clock()
         try:
-            return lock.renew(self.holder, self.request.lock_duration, lease)
+            lease = lock.renew(self.holder, self.request.lock_duration, lease)
         except LeaseLost as lost:
             raise EgressFailure("renew", f"renewing the rollout lease on {self.request.cluster}",
                                 f"it expired during the apply and is held by {lost.args[0].get('holder') or 'nobody'} now, "
@@ -300,6 +307,8 @@ class Run:
                                 converges=True) from None
         except Exception as err:  # noqa: BLE001
             raise self._lease_failure(err, "renewing") from None
+        self.lease_taken_at = renewing
+        return lease
 
     def _release(self, lock, lease):
         try:
