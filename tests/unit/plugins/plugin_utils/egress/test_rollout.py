@@ -2,7 +2,8 @@
 # Copyright: Contributors to the meshops.aws_egress project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""One run's steps around the rollout lease, with the cluster's reads, the access review and the writes stubbed.
+"""One run, with the cluster's reads, the access review and the writes stubbed: its steps around the rollout lease, and
+what it returns.
 
 The lease itself is the real LeaseLock on an in-memory store; the time is a clock the stubs move.
 """
@@ -13,9 +14,11 @@ import copy
 import datetime
 
 import pytest
+import yaml
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import LOCK_NAME
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import LeaseLock, micro_time
+from ansible_collections.meshops.aws_egress.plugins.modules import egress_set
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import rollout
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.reads import LiveState
@@ -160,3 +163,13 @@ def test_a_lease_taken_at_the_plan_and_old_at_the_prune_is_renewed(run_on):
     cluster = Cluster(lease(None, 5), apply_seconds=61)
     run_on(cluster)
     assert steps(cluster) == [("lease", HOLDER), ("apply", None), ("lease", HOLDER), ("prune", None), ("lease", None)]
+
+
+def test_every_value_a_run_returns_is_documented_with_its_type(run_on):
+    result = run_on(Cluster(lease(None, 5)))
+    documented = yaml.safe_load(egress_set.RETURN)
+    types = {"bool": bool, "dict": dict, "str": str, "list": list, "float": float, "int": int}
+    assert {key for key, doc in documented.items() if doc["returned"] in ("always", "success")} == set(result)
+    assert {key: types[documented[key]["type"]] for key in result} == {key: type(value) for key, value in result.items()}
+    assert result["api_versions"]["serviceentries.networking.istio.io"] == "networking.istio.io/v1"
+    assert result["cluster"] == "prod"
