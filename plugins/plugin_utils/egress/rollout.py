@@ -138,7 +138,8 @@ class Run:
         started = self.clock()
         desired = self._versioned(state)
         desired, fit_refusals, fit_notes = self._fit(desired, state)
-        plan = build_plan(desired, state.objects, request.owner_labels, adopt=request.adopt, prune=request.prunes)
+        plan = build_plan(desired, state.objects, request.owner_labels, adopt=request.adopt, prune=request.prunes,
+                          variable_prefix=request.variable_prefix)
         refusals = []
         if request.owner == "egress_set":
             refusals, notes = safety.check(desired, state.objects, request.owner_labels, gateway=gateway,
