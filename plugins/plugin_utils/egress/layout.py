@@ -69,23 +69,29 @@ def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None
     network_policies, policy_notes = policies.network_policies(
         network_policy, endpoints, entries, sidecars, sidecar_hosts, gateway_layout, name_prefix, dns=network_policy_dns,
         istiod=network_policy_istiod, extra_egress=network_policy_egress, variable_prefix=variable_prefix)
+    direct = [entry["name"] for entry in entries if mode == "egress_gateway" and entry["route"] == "direct"]
+    # What the plan should say of this layout: what goes around the egress gateway or the waypoint, what the
+    # policies cannot enforce, what has no way out.
+    notes = _direct_notes(direct) + ambient_layout["notes"] + policy_notes + reachability.notes(endpoints, internet_path, variable_prefix)
     return {
         **ambient_layout,
         "wildcard_resolution": wildcards.for_cluster(wildcard_resolution, mode),
         "namespace": namespace,
         "labels": ownership_labels(name),
-        "export_to": list(export_to),
         "service_entries": entries,
         "gateway": gateway_layout,
         "sidecars": [_sidecar(ns, endpoints, namespace, name_prefix, gateway_layout, sidecar_hosts) for ns in sorted(set(sidecars))],
-        "direct_in_gateway_mode": [entry["name"] for entry in entries if mode == "egress_gateway" and entry["route"] == "direct"],
+        "direct_in_gateway_mode": direct,
         # What must be true of the gateway before anything routes to it (checked against the cluster).
         "gateway_check": _gateway_check(gateway_layout, settings),
         "network_policies": network_policies,
-        # What the plan should say of this layout: what goes around the waypoint, what the policies cannot
-        # enforce, what has no way out.
-        "notes": ambient_layout["notes"] + policy_notes + reachability.notes(endpoints, internet_path, variable_prefix),
+        "notes": notes,
     }
+
+
+def _direct_notes(direct):
+    """In egress_gateway mode, the entries that do not go through the gateway."""
+    return [f"not through the egress gateway (wildcard or link-local hosts): {', '.join(direct)}"] if direct else []
 
 
 def _check_options(name, namespace, mode, sidecars, export_to, sidecar_hosts):
