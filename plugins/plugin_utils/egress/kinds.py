@@ -114,11 +114,6 @@ RBAC_KINDS = (
 
 _BY_KEY = {kind.key: kind for kind in KINDS + RBAC_KINDS}
 
-# The API versions istio_aws_egress_api_version can pin. Istio serves its
-# networking and security groups side by side; security has no v1alpha3, so a
-# pinned v1alpha3 or v1beta1 means security.istio.io/v1beta1.
-PINNABLE_VERSIONS = ISTIO_NETWORKING
-
 
 class UnknownKind(ValueError):
     """A kind the collection never writes: a caller's bug."""
@@ -136,7 +131,11 @@ def kind_of(obj):
 
 
 def pinned_version(kind, pin):
-    """The version `pin` (istio_aws_egress_api_version) means for `kind`, or None when it pins nothing there."""
+    """The version `pin` (istio_aws_egress_api_version) means for `kind`, or None when it pins nothing there.
+
+    Istio serves its networking and security groups side by side; security has
+    no v1alpha3, so a pinned v1alpha3 or v1beta1 means security.istio.io/v1beta1.
+    """
     if pin in (None, "", "auto") or kind.versions not in (ISTIO_NETWORKING, ISTIO_SECURITY):
         return None
     if pin in kind.versions:

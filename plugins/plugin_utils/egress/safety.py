@@ -32,12 +32,6 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers imp
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import OURS, labels_of, other_owner, owner_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import describe, identity
 
-# The overrides a run can accept, and what each accepts.
-OVERRIDES = {
-    "missing_gateway": "egress_gateway mode without the gateway Service (or its port 443)",
-    "cut_shared_gateway": "an ALLOW policy on a gateway that other Gateways use without an ALLOW policy of their own",
-    "network_policy_cut": "a network policy that cuts what the mesh lets its pods reach today (policy_safety.py)",
-}
 ROOT_NAMESPACE = "istio-system"
 _SHOWN = 10
 

@@ -27,8 +27,6 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety i
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, input_error
 
 CHOICES = ("auto", "none", "dynamic_dns")
-# What egress_set does with wildcard entries: leave them as declared, or choose for the cluster.
-CLUSTER_CHOICES = ("declared", "auto")
 DYNAMIC_DNS = "DYNAMIC_DNS"
 SERVICE_ENTRY_CRD = "serviceentries.networking.istio.io"
 # A CustomResourceDefinition first shipped with Istio 1.30, the release whose sidecars resolve DYNAMIC_DNS.
