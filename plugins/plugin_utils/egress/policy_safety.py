@@ -35,11 +35,11 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownershi
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import describe, identity
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.policies import fqdn_matches
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety import Finding, _admits, _exported_to, _overlaps
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 
 OVERRIDE = "network_policy_cut"
 POLICY_KINDS = (("networking.k8s.io", "NetworkPolicy"), ("cilium.io", "CiliumNetworkPolicy"))
 _CLUSTER_SUFFIX = ".svc.cluster.local"
-_SHOWN = 5
 
 
 def check(desired, live, owner_labels, variable_prefix=""):
@@ -68,7 +68,7 @@ def check(desired, live, owner_labels, variable_prefix=""):
         if cut:
             refusals.append(Finding(
                 f"{describe(policy)} would be the first egress policy on {_pods(policy, labels)} and cut what the mesh lets "
-                f"them reach today: {_listed(cut)}", fix, OVERRIDE))
+                f"them reach today: {listed(cut)}", fix, OVERRIDE))
     return refusals, notes
 
 
@@ -147,10 +147,10 @@ def _pods(policy, labels):
 
 def _adding_note(policy, limiting, labels):
     everything = [describe(other) for other in limiting if _allows_everything(other)]
-    text = (f"egress of {_pods(policy, labels)} is limited already by {_listed([_owned(o) for o in limiting])}; allows of all "
+    text = (f"egress of {_pods(policy, labels)} is limited already by {listed([_owned(o) for o in limiting])}; allows of all "
             f"policies on a pod add up, so what those allow stays allowed next to {describe(policy)}")
     if everything:
-        text += f", and {_listed(everything)} allow all egress: for the pods they select, ours narrows nothing"
+        text += f", and {listed(everything)} allow all egress: for the pods they select, ours narrows nothing"
     return text
 
 
@@ -288,9 +288,5 @@ def _cut_gateways(policy, others):
             hosts = [host.partition("/")[2] if "/" in host else host for host in server.get("hosts") or []]
             blocked = [host for host in hosts if not passthrough or not allows(policy, 443, None if host == "*" else host)]
             if blocked:
-                cut.append(f"{_listed(blocked)} on port {port.get('number')} of {_owned(gateway)}")
+                cut.append(f"{listed(blocked)} on port {port.get('number')} of {_owned(gateway)}")
     return cut
-
-
-def _listed(items):
-    return ", ".join(items[:_SHOWN]) + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")

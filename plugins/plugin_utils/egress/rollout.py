@@ -33,6 +33,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds im
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels, rbac_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import build_plan, describe, identity, reference
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.reads import ClusterReader, read_live
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 
 
 @dataclass
@@ -201,7 +202,7 @@ class Run:
                 fix = f"install {kind.installed_by} (its CustomResourceDefinition {kind.crd})"
             if kind.alternative:
                 fix += f", or set {self.request.variable_prefix}{kind.alternative}"
-            return (f"{installed}{cluster}: it serves no {kind.kind} ({kind.describe()}), which {_listed(objects)} "
+            return (f"{installed}{cluster}: it serves no {kind.kind} ({kind.describe()}), which {listed(objects)} "
                     f"{'needs' if len(objects) == 1 else 'need'}: {fix}, then run again")
         return (f"{self.request.variable_prefix}api_version: {json.dumps(self.request.api_version)} is not served by {cluster} "
                 f"(it serves {kind.group} {', '.join(served)})")
@@ -337,7 +338,3 @@ class Run:
             unserved_kinds=[f"{kind.kind} ({kind.describe()})" for kind in state.unserved],
             timings={step: round(seconds, 3) for step, seconds in self.timings.items()})
         return result
-
-
-def _listed(items, shown=5):
-    return ", ".join(items[:shown]) + (f" and {len(items) - shown} more" if len(items) > shown else "")

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import COLLECTION, MANAGED_BY_LABEL
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import OURS, labels_of, other_owner, owner_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import describe, identity
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 
 ROOT_NAMESPACE = "istio-system"
 _SHOWN = 10
@@ -77,7 +78,7 @@ def _missing_namespaces(desired, missing):
     findings = []
     for namespace in missing:
         needing = [describe(obj) for obj in desired if identity(obj)[2] == namespace]
-        findings.append(Finding(f"namespace {namespace} does not exist ({_listed(needing)} would go there)",
+        findings.append(Finding(f"namespace {namespace} does not exist ({listed(needing, _SHOWN)} would go there)",
                                 "create it first, or stop declaring resources there"))
     return findings
 
@@ -122,7 +123,7 @@ def _duplicate_mesh_routes(desired, others):
             shared = sorted(hosts & set((other.get("spec") or {}).get("hosts") or []))
             if shared and _routes_mesh(other) and _seen_together(ours, other):
                 findings.append(Finding(
-                    f"{describe(other)} ({_owner_text(other)}) already routes {_listed(shared)} for the mesh, where "
+                    f"{describe(other)} ({_owner_text(other)}) already routes {listed(shared, _SHOWN)} for the mesh, where "
                     f"{describe(ours)} would be seen too; which route applies is undefined (istioctl analyze IST0109)",
                     "route each host through one egress set only, or give the sets exportTo that do not overlap"))
     return findings
@@ -160,7 +161,7 @@ def _hidden_entries(desired, others):
                   if _exported_to(entry, namespace)
                   and not all(_admits(patterns, namespace, identity(entry)[2], host) for host in entry["spec"].get("hosts") or [])]
         if hidden:
-            notes.append(f"{describe(ours)} hides from namespace {namespace} what it sees today: {_listed(hidden)}; "
+            notes.append(f"{describe(ours)} hides from namespace {namespace} what it sees today: {listed(hidden, _SHOWN)}; "
                          f"add what {namespace} needs to the Sidecar hosts of this egress set")
     return notes
 
@@ -201,7 +202,7 @@ def _shadowed_subsets(gateway, others):
                  if (rule.get("spec") or {}).get("host") == host and identity(rule)[2] != gateway["namespace"]]
     if not shadowing:
         return []
-    return [f"{_listed(shadowing)} sets the egress gateway's host for the clients of its namespace, which then do not see our "
+    return [f"{listed(shadowing, _SHOWN)} sets the egress gateway's host for the clients of its namespace, which then do not see our "
             f"subset: their routed hosts fail; move such rules to {gateway['namespace']}"]
 
 
@@ -216,18 +217,13 @@ def _shared_gateway(gateway, others, root_namespace):
     bound = [obj for obj in _of_kind(others, "Gateway") if _overlaps((obj.get("spec") or {}).get("selector"), gateway["selector"])]
     if not bound:
         return [], []
-    names = _listed([describe(obj) for obj in bound])
+    names = listed([describe(obj) for obj in bound], _SHOWN)
     allowing = [policy for policy in _of_kind(others, "AuthorizationPolicy", "security.istio.io")
                 if (policy.get("spec") or {}).get("action", "ALLOW") == "ALLOW"
                 and identity(policy)[2] in (gateway["namespace"], root_namespace)
                 and _overlaps(((policy.get("spec") or {}).get("selector") or {}).get("matchLabels"), gateway["selector"])]
     if allowing:
         return [], [f"the egress gateway also serves {names}; ALLOW policies already limit it "
-                    f"({_listed([describe(p) for p in allowing])}), and ours only adds the declared hosts"]
+                    f"({listed([describe(p) for p in allowing], _SHOWN)}), and ours only adds the declared hosts"]
     return [Finding(f"the egress gateway also serves {names}, and no other ALLOW policy covers it: our ALLOW policy would deny "
                     f"their traffic", "add an ALLOW AuthorizationPolicy for that traffic first", "cut_shared_gateway")], []
-
-
-def _listed(items):
-    shown = ", ".join(items[:_SHOWN])
-    return shown + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")

@@ -26,6 +26,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ambient 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import OURS, labels_of, owner_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import describe, identity
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety import Finding
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 
 GATEWAY_API = "gateway.networking.k8s.io"
 _SHOWN = 10
@@ -119,9 +120,9 @@ def _shared(waypoint, where, entries_namespace, others, namespaces):
                 and any(ref.get("kind") == "Gateway" and ref.get("group", GATEWAY_API) == GATEWAY_API and ref.get("name") == waypoint["name"]
                         for ref in _target_refs(policy))]
     if allowing:
-        return [], [f"the waypoint {where} also serves {_listed(users)}; ALLOW policies already limit it ({_listed(allowing)}), "
+        return [], [f"the waypoint {where} also serves {listed(users, _SHOWN)}; ALLOW policies already limit it ({listed(allowing, _SHOWN)}), "
                     f"and ours only adds the declared hosts"]
-    return [Finding(f"the waypoint {where} also serves {_listed(users)}, and no other ALLOW policy covers it: our ALLOW policy "
+    return [Finding(f"the waypoint {where} also serves {listed(users, _SHOWN)}, and no other ALLOW policy covers it: our ALLOW policy "
                     f"would deny their traffic", "add an ALLOW AuthorizationPolicy for that traffic first (targetRefs: the waypoint)",
                     "cut_shared_waypoint")], []
 
@@ -144,7 +145,7 @@ def _missing_callers(desired, waypoint, namespaces):
     missing = sorted(callers - existing)
     if not missing:
         return []
-    return [f"the waypoint's policy admits callers from namespaces that do not exist: {_listed(missing)} (istioctl analyze IST0101); "
+    return [f"the waypoint's policy admits callers from namespaces that do not exist: {listed(missing, _SHOWN)} (istioctl analyze IST0101); "
             f"their workloads get through once the namespaces are made"]
 
 
@@ -155,9 +156,5 @@ def _unbound_ambient(namespaces):
     if not unbound:
         return []
     return [f"namespaces in ambient mode bound to no waypoint ({DATAPLANE_MODE_LABEL}=ambient, no {USE_WAYPOINT_LABEL}): "
-            f"{_listed(unbound)}; ztunnel does not enforce REGISTRY_ONLY, so their egress is open except to hosts a waypoint "
+            f"{listed(unbound, _SHOWN)}; ztunnel does not enforce REGISTRY_ONLY, so their egress is open except to hosts a waypoint "
             f"serves (this egress set's, for its caller namespaces only): close the rest with NetworkPolicy"]
-
-
-def _listed(items):
-    return ", ".join(items[:_SHOWN]) + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
