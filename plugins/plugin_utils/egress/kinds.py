@@ -73,6 +73,7 @@ class Kind:
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
 
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 ISTIO_NETWORKING = ("v1", "v1beta1", "v1alpha3")
 ISTIO_SECURITY = ("v1", "v1beta1")
 GATEWAY_API = ("v1",)
@@ -98,7 +99,7 @@ KINDS = (
          writer=("sidecars", "gateway"), read="cluster", installed_by="Cilium",
          alternative="network_policy: kubernetes (or none)", enforced_by="cni"),
     # Ambient mode's waypoint; read cluster-wide, since a waypoint the set uses may be another owner's.
-    Kind("Gateway", "gateway.networking.k8s.io", "gateways", GATEWAY_API, "gateways.gateway.networking.k8s.io",
+    Kind("Gateway", GATEWAY_API_GROUP, "gateways", GATEWAY_API, f"gateways.{GATEWAY_API_GROUP}",
          writer="entries", read="cluster", file_kind="gatewayapi-gateway", crd_source="the Gateway API's standard channel"),
 )
 

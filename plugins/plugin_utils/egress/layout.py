@@ -95,12 +95,12 @@ def _direct_notes(direct):
 
 
 def _check_options(name, namespace, mode, sidecars, export_to, sidecar_hosts):
-    _check_label(name, "name", "an egress set name")
-    _check_label(namespace, "namespace", "a namespace name")
+    naming.check_label(name, "name", "an egress set name")
+    naming.check_label(namespace, "namespace", "a namespace name")
     if mode not in MODES:
         raise input_error("mode", f"expected one of {', '.join(MODES)}, got {described(mode)}")
     for index, sidecar_namespace in enumerate(_list(sidecars, "sidecars")):
-        _check_label(sidecar_namespace, f"sidecars[{index}]", "a namespace name")
+        naming.check_label(sidecar_namespace, f"sidecars[{index}]", "a namespace name")
     for index, host in enumerate(_list(sidecar_hosts, "sidecar_hosts")):
         _check_sidecar_host(host, f"sidecar_hosts[{index}]")
     audience = _audience(export_to, namespace)
@@ -114,7 +114,7 @@ def _check_options(name, namespace, mode, sidecars, export_to, sidecar_hosts):
     for index, target in enumerate(_list(export_to, "export_to")):
         path = f"export_to[{index}]"
         if target not in EXPORT_TO_KEYWORDS:
-            _check_label(target, path, "'*', '.', '~' or a namespace name")
+            naming.check_label(target, path, "'*', '.', '~' or a namespace name")
         if target in seen:
             raise input_error(path, f"{shown(target)} is listed twice; Istio refuses duplicates in exportTo")
         seen.add(target)
@@ -139,12 +139,6 @@ def _check_sidecar_host(value, path):
         raise input_error(path, f"{shown(value)} is not a Sidecar egress host: '<namespace>/<host>', where the namespace is "
                                 f"'*', '.' or a name and the host is '*', a DNS name or '*.' and a DNS name "
                                 f"(for example '*/*.svc.cluster.local' or 'payments/*')")
-
-
-def _check_label(value, path, what):
-    if not isinstance(value, str) or not naming.is_dns_label(value):
-        raise input_error(path, f"{shown(value)} is not {what} (a DNS-1123 label: lowercase letters, digits and '-', "
-                                f"starting and ending with a letter or digit, at most {naming.MAX_NAME_LENGTH} characters)")
 
 
 def goes_through_gateway(endpoint):
@@ -214,8 +208,8 @@ def _gateway_settings(gateway):
     selector = gateway["selector"]
     if not isinstance(selector, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in selector.items()):
         raise input_error("gateway.selector", f"expected a dict of pod labels (strings to strings), got {described(selector)}")
-    _check_label(gateway["namespace"], "gateway.namespace", "a namespace name")
-    _check_label(gateway["service"], "gateway.service", "a Service name")
+    naming.check_label(gateway["namespace"], "gateway.namespace", "a namespace name")
+    naming.check_label(gateway["service"], "gateway.service", "a Service name")
     return gateway
 
 
@@ -236,7 +230,7 @@ def _gateway(routed, namespace, name_prefix, settings, export_to):
         "hosts": hosts,
         "port": GATEWAY_PORT,
         "selector": dict(settings["selector"]),
-        "service_host": f"{settings['service']}.{settings['namespace']}.svc.cluster.local",
+        "service_host": f"{settings['service']}.{settings['namespace']}{policies.CLUSTER_SUFFIX}",
         # One subset per egress set, so that two sets can share the gateway.
         "subset": name_prefix,
         "annotations": provenance_annotations(_union(routed, "sources"), _union(routed, "regions")),

@@ -47,7 +47,7 @@ ANY_ADDRESS = ("0.0.0.0/0", "::/0")
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 CILIUM_NAMESPACE_LABEL = "k8s:io.kubernetes.pod.namespace"
 CLUSTER_SUFFIX = ".svc.cluster.local"
-API_SERVER_HOST = "kubernetes.default.svc.cluster.local"
+API_SERVER_HOST = "kubernetes.default" + CLUSTER_SUFFIX
 # Agents on the node's own network: Cilium sees their link-local address as the host, where
 # no CIDR rule matches (cilium/cilium#34387). IMDS is off the node, an address like any other.
 ON_NODE_SOURCES = ("eks_pod_identity", "eks_pod_identity_ipv6", "ecs")

@@ -30,16 +30,14 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import COLLECTION, MANAGED_BY_LABEL
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import OURS, labels_of, other_owner, owner_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import OURS, owner_of, owner_text
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import describe, identity
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.policies import fqdn_matches
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.policies import CLUSTER_SUFFIX, fqdn_matches
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety import Finding, _admits, _exported_to, _overlaps
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 
 OVERRIDE = "network_policy_cut"
 POLICY_KINDS = (("networking.k8s.io", "NetworkPolicy"), ("cilium.io", "CiliumNetworkPolicy"))
-_CLUSTER_SUFFIX = ".svc.cluster.local"
 
 
 def check(desired, live, owner_labels, variable_prefix=""):
@@ -155,8 +153,7 @@ def _adding_note(policy, limiting, labels):
 
 
 def _owned(obj):
-    owner = other_owner(obj) if labels_of(obj).get(MANAGED_BY_LABEL) == COLLECTION else f"not managed by {COLLECTION}"
-    return f"{describe(obj)} ({owner})"
+    return f"{describe(obj)} ({owner_text(obj)})"
 
 
 def _allows_everything(obj):
@@ -268,7 +265,7 @@ def _external(entry):
     spec = _spec(entry)
     if spec.get("location") == "MESH_INTERNAL" or spec.get("workloadSelector"):
         return False
-    return not all(host.endswith(_CLUSTER_SUFFIX) for host in spec.get("hosts") or [])
+    return not all(host.endswith(CLUSTER_SUFFIX) for host in spec.get("hosts") or [])
 
 
 def _cut_gateways(policy, others):

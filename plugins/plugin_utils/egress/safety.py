@@ -28,9 +28,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import COLLECTION, MANAGED_BY_LABEL
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import OURS, labels_of, other_owner, owner_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import OURS, owner_of, owner_text
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import describe, identity
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.policies import CLUSTER_SUFFIX
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 
 ROOT_NAMESPACE = "istio-system"
@@ -70,10 +70,6 @@ def _of_kind(objects, kind, group="networking.istio.io"):
     return [obj for obj in objects if identity(obj)[:2] == (group, kind)]
 
 
-def _owner_text(obj):
-    return f"of {other_owner(obj)}" if labels_of(obj).get(MANAGED_BY_LABEL) == COLLECTION else f"not managed by {COLLECTION}"
-
-
 def _missing_namespaces(desired, missing):
     findings = []
     for namespace in missing:
@@ -92,7 +88,7 @@ def _second_sidecars(desired, others):
         for other in _of_kind(others, "Sidecar"):
             if identity(other)[2] == namespace and not (other.get("spec") or {}).get("workloadSelector"):
                 findings.append(Finding(
-                    f"namespace {namespace} already has {describe(other)} without a workload selector ({_owner_text(other)}); "
+                    f"namespace {namespace} already has {describe(other)} without a workload selector ({owner_text(other, of='of ')}); "
                     f"Istio applies one such Sidecar per namespace and two give undefined behaviour (istioctl analyze IST0111)",
                     f"stop listing {namespace} among the Sidecar namespaces of this egress set, or remove that Sidecar "
                     f"or give it a workloadSelector"))
@@ -107,7 +103,7 @@ def _duplicate_hosts(desired, others):
             shared = sorted(hosts & set((other.get("spec") or {}).get("hosts") or []))
             if identity(other)[2] == namespace and shared:
                 findings.append(Finding(
-                    f"{describe(other)} ({_owner_text(other)}) already declares {', '.join(shared)}, which {describe(ours)} "
+                    f"{describe(other)} ({owner_text(other, of='of ')}) already declares {', '.join(shared)}, which {describe(ours)} "
                     f"declares too; Istio keeps one ServiceEntry per host and namespace, the older",
                     "declare each host in one egress set only, or put the egress sets in different namespaces"))
     return findings
@@ -123,7 +119,7 @@ def _duplicate_mesh_routes(desired, others):
             shared = sorted(hosts & set((other.get("spec") or {}).get("hosts") or []))
             if shared and _routes_mesh(other) and _seen_together(ours, other):
                 findings.append(Finding(
-                    f"{describe(other)} ({_owner_text(other)}) already routes {listed(shared, _SHOWN)} for the mesh, where "
+                    f"{describe(other)} ({owner_text(other, of='of ')}) already routes {listed(shared, _SHOWN)} for the mesh, where "
                     f"{describe(ours)} would be seen too; which route applies is undefined (istioctl analyze IST0109)",
                     "route each host through one egress set only, or give the sets exportTo that do not overlap"))
     return findings
@@ -197,7 +193,7 @@ def _gateway_service(gateway, service):
 
 def _shadowed_subsets(gateway, others):
     """DestinationRules for the gateway's host outside its namespace: a sidecar of theirs looks there first."""
-    host = f"{gateway['service']}.{gateway['namespace']}.svc.cluster.local"
+    host = f"{gateway['service']}.{gateway['namespace']}{CLUSTER_SUFFIX}"
     shadowing = [describe(rule) for rule in _of_kind(others, "DestinationRule")
                  if (rule.get("spec") or {}).get("host") == host and identity(rule)[2] != gateway["namespace"]]
     if not shadowing:
