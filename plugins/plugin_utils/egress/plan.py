@@ -48,6 +48,12 @@ def describe(obj):
     return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
 
 
+def others_of(desired, live, owner_labels):
+    """The live objects that are neither declared nor ours: what the safety checks weigh the declared ones against."""
+    desired_ids = {identity(obj) for obj in desired}
+    return [obj for obj in live if identity(obj) not in desired_ids and owner_of(obj, owner_labels) != OURS]
+
+
 @dataclass
 class Plan:
     """What a run writes. `apply` holds whole objects and `prune` live ones; `summary()` is what is shown."""

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import OURS, owner_of, owner_text
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import owner_text
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import describe, identity
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.policies import CLUSTER_SUFFIX, fqdn_matches
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety import Finding, _admits, _exported_to, _overlaps
@@ -40,13 +40,11 @@ OVERRIDE = "network_policy_cut"
 POLICY_KINDS = (("networking.k8s.io", "NetworkPolicy"), ("cilium.io", "CiliumNetworkPolicy"))
 
 
-def check(desired, live, owner_labels, variable_prefix=""):
-    """(refusals, notes) for the network policies among `desired`, against everything `live`."""
+def check(desired, others, variable_prefix=""):
+    """(refusals, notes) for the network policies among `desired`, against `others` (plan.others_of: not declared, not ours)."""
     ours = [obj for obj in desired if identity(obj)[:2] in POLICY_KINDS]
     if not ours:
         return [], []
-    desired_ids = {identity(obj) for obj in desired}
-    others = [obj for obj in live if identity(obj) not in desired_ids and owner_of(obj, owner_labels) != OURS]
     other_policies = [obj for obj in others if identity(obj)[:2] in POLICY_KINDS]
     refusals, notes = [], []
     for policy in ours:

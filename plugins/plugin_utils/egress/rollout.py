@@ -31,7 +31,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures
     EgressFailure, failure_text, reason_of, status_of_exception, status_of_module_failure, write_failure)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import KINDS, RBAC_KINDS, UnknownKind, kind_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels, rbac_labels
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import build_plan, describe, identity, reference
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import build_plan, describe, identity, others_of, reference
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.reads import ClusterReader, read_live
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 
@@ -125,7 +125,8 @@ class Run:
                 raise EgressFailure("refuse", f"planning egress set {self.request.name} on {self.request.cluster}",
                                     f"resources[{index}]: {err}") from None
 
-    def _read_and_plan(self):
+    def _read_and_plan(self, read_lease=True):
+        """(state, plan); the rollout lease is read too unless `read_lease` is false (this run holds it already)."""
         request, started = self.request, self.clock()
         gateway = request.gateway
         state = read_live(
@@ -133,19 +134,20 @@ class Run:
             pin=request.api_version,
             namespaces={identity(obj)[2] for obj in request.resources if identity(obj)[2]},
             services=[(gateway["namespace"], gateway["service"])] if gateway else [],
-            lease=(request.namespace, LOCK_NAME) if request.locked and not request.check_mode else None,
+            lease=(request.namespace, LOCK_NAME) if request.locked and not request.check_mode and read_lease else None,
             crds=wildcards.crds_to_read(request.resources, request.wildcard_resolution), list_namespaces=bool(request.waypoint))
         self._lap("read", started)
         started = self.clock()
         desired = self._versioned(state)
-        desired, fit_refusals, fit_notes = self._fit(desired, state)
+        others = others_of(desired, state.objects, request.owner_labels)
+        desired, fit_refusals, fit_notes = self._fit(desired, state, others)
         plan = build_plan(desired, state.objects, request.owner_labels, adopt=request.adopt, prune=request.prunes,
                           variable_prefix=request.variable_prefix)
         refusals = []
         if request.owner == "egress_set":
-            refusals, notes = safety.check(desired, state.objects, request.owner_labels, gateway=gateway,
-                                           services=state.services, missing_namespaces=state.missing_namespaces)
-            policy_refusals, policy_notes = policy_safety.check(desired, state.objects, request.owner_labels, request.variable_prefix)
+            refusals, notes = safety.check(desired, others, gateway=gateway, services=state.services,
+                                           missing_namespaces=state.missing_namespaces)
+            policy_refusals, policy_notes = policy_safety.check(desired, others, request.variable_prefix)
             refusals, notes = fit_refusals + refusals + policy_refusals, notes + fit_notes + policy_notes
             accepted = [finding for finding in refusals if finding.override in request.accept]
             refusals = [finding for finding in refusals if finding.override not in request.accept]
@@ -163,15 +165,17 @@ class Run:
             raise self._refusal(plan, refusals)
         return state, plan
 
-    def _fit(self, desired, state):
-        """(desired, refusals, notes): wildcard entries as this cluster resolves them; what it cannot take of ambient mode."""
+    def _fit(self, desired, state, others):
+        """(desired, refusals, notes): wildcard entries as this cluster resolves them; what it cannot take of ambient mode.
+
+        `others`: the live objects neither declared nor ours.
+        """
         if self.request.owner != "egress_set":
             return desired, [], []
         request, entry_kind = self.request, kind_of({"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry"})
         desired, refusals, notes = wildcards.resolve(desired, state.crds, state.versions.get(entry_kind), request.wildcard_resolution,
                                                      state.unreadable_crds, request.variable_prefix)
-        waypoint_refusals, waypoint_notes = waypoints.check(desired, state, request.owner_labels, request.waypoint, request.namespace,
-                                                            request.cluster)
+        waypoint_refusals, waypoint_notes = waypoints.check(desired, state, others, request.waypoint, request.namespace, request.cluster)
         return desired, refusals + waypoint_refusals, notes + waypoint_notes
 
     def _versioned(self, state):
@@ -266,7 +270,7 @@ class Run:
 
     def _plan_again(self, planned, allowed):
         """Under the lease, after waiting for another rollout: plan from what it left."""
-        state, plan = self._read_and_plan()
+        state, plan = self._read_and_plan(read_lease=False)
         if plan.lines != planned.lines:
             self.notes.append(f"egress set {self.request.name} on {self.request.cluster} changed while this run waited "
                               f"{self.waited:.0f}s for the rollout lease; the plan now is: {plan.summary}")

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import OURS, owner_of, owner_text
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import owner_text
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import describe, identity
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.policies import CLUSTER_SUFFIX
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
@@ -48,11 +48,9 @@ class Finding:
         return f"{self.problem}: {self.fix}{accept}"
 
 
-def check(desired, live, owner_labels, gateway=None, services=None, missing_namespaces=(), root_namespace=ROOT_NAMESPACE):
-    """(refusals, notes) for writing `desired` into a cluster holding `live`."""
+def check(desired, others, gateway=None, services=None, missing_namespaces=(), root_namespace=ROOT_NAMESPACE):
+    """(refusals, notes) for writing `desired` into a cluster that holds `others` (plan.others_of: not declared, not ours)."""
     refusals, notes = [], []
-    desired_ids = {identity(obj) for obj in desired}
-    others = [obj for obj in live if identity(obj) not in desired_ids and owner_of(obj, owner_labels) != OURS]
     refusals += _missing_namespaces(desired, missing_namespaces)
     refusals += _second_sidecars(desired, others)
     refusals += _duplicate_hosts(desired, others)
@@ -70,6 +68,17 @@ def _of_kind(objects, kind, group="networking.istio.io"):
     return [obj for obj in objects if identity(obj)[:2] == (group, kind)]
 
 
+def _by_namespace(objects):
+    grouped = {}
+    for obj in objects:
+        grouped.setdefault(identity(obj)[2], []).append(obj)
+    return grouped
+
+
+def _hosts(obj):
+    return set((obj.get("spec") or {}).get("hosts") or [])
+
+
 def _missing_namespaces(desired, missing):
     findings = []
     for namespace in missing:
@@ -81,27 +90,29 @@ def _missing_namespaces(desired, missing):
 
 def _second_sidecars(desired, others):
     findings = []
+    unselected = _by_namespace(other for other in _of_kind(others, "Sidecar") if not (other.get("spec") or {}).get("workloadSelector"))
     for ours in _of_kind(desired, "Sidecar"):
         if (ours.get("spec") or {}).get("workloadSelector"):
             continue
         namespace = identity(ours)[2]
-        for other in _of_kind(others, "Sidecar"):
-            if identity(other)[2] == namespace and not (other.get("spec") or {}).get("workloadSelector"):
-                findings.append(Finding(
-                    f"namespace {namespace} already has {describe(other)} without a workload selector ({owner_text(other, of='of ')}); "
-                    f"Istio applies one such Sidecar per namespace and two give undefined behaviour (istioctl analyze IST0111)",
-                    f"stop listing {namespace} among the Sidecar namespaces of this egress set, or remove that Sidecar "
-                    f"or give it a workloadSelector"))
+        for other in unselected.get(namespace, []):
+            findings.append(Finding(
+                f"namespace {namespace} already has {describe(other)} without a workload selector ({owner_text(other, of='of ')}); "
+                f"Istio applies one such Sidecar per namespace and two give undefined behaviour (istioctl analyze IST0111)",
+                f"stop listing {namespace} among the Sidecar namespaces of this egress set, or remove that Sidecar "
+                f"or give it a workloadSelector"))
     return findings
 
 
 def _duplicate_hosts(desired, others):
     findings = []
+    entries = {namespace: [(other, _hosts(other)) for other in objects]
+               for namespace, objects in _by_namespace(_of_kind(others, "ServiceEntry")).items()}
     for ours in _of_kind(desired, "ServiceEntry"):
-        namespace, hosts = identity(ours)[2], set((ours.get("spec") or {}).get("hosts") or [])
-        for other in _of_kind(others, "ServiceEntry"):
-            shared = sorted(hosts & set((other.get("spec") or {}).get("hosts") or []))
-            if identity(other)[2] == namespace and shared:
+        namespace, hosts = identity(ours)[2], _hosts(ours)
+        for other, other_hosts in entries.get(namespace, []):
+            shared = sorted(hosts & other_hosts)
+            if shared:
                 findings.append(Finding(
                     f"{describe(other)} ({owner_text(other, of='of ')}) already declares {', '.join(shared)}, which {describe(ours)} "
                     f"declares too; Istio keeps one ServiceEntry per host and namespace, the older",
@@ -111,13 +122,14 @@ def _duplicate_hosts(desired, others):
 
 def _duplicate_mesh_routes(desired, others):
     findings = []
+    routes = [(other, _hosts(other)) for other in _of_kind(others, "VirtualService") if _routes_mesh(other)]
     for ours in _of_kind(desired, "VirtualService"):
         if not _routes_mesh(ours):
             continue
-        hosts = set((ours.get("spec") or {}).get("hosts") or [])
-        for other in _of_kind(others, "VirtualService"):
-            shared = sorted(hosts & set((other.get("spec") or {}).get("hosts") or []))
-            if shared and _routes_mesh(other) and _seen_together(ours, other):
+        hosts = _hosts(ours)
+        for other, other_hosts in routes:
+            shared = sorted(hosts & other_hosts)
+            if shared and _seen_together(ours, other):
                 findings.append(Finding(
                     f"{describe(other)} ({owner_text(other, of='of ')}) already routes {listed(shared, _SHOWN)} for the mesh, where "
                     f"{describe(ours)} would be seen too; which route applies is undefined (istioctl analyze IST0109)",

@@ -24,7 +24,7 @@ from __future__ import annotations
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ambient import (
     DATAPLANE_MODE_LABEL, USE_WAYPOINT_NAMESPACE_LABEL, WAYPOINT_CLASS, WAYPOINT_FOR_LABEL)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import GATEWAY_API_GROUP
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import OURS, labels_of, owner_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import labels_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import describe, identity
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety import Finding
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wildcards import USE_WAYPOINT_LABEL
@@ -33,16 +33,17 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording 
 _SHOWN = 10
 
 
-def check(desired, state, owner_labels, waypoint, entries_namespace, cluster):
-    """(refusals, notes) for an egress set that uses `waypoint` ({name, namespace, create}); none without one."""
+def check(desired, state, others, waypoint, entries_namespace, cluster):
+    """(refusals, notes) for an egress set that uses `waypoint` ({name, namespace, create}); none without one.
+
+    `others`: what the cluster holds besides the declared objects and ours (plan.others_of).
+    """
     if not waypoint:
         return [], []
     where = f"{waypoint['namespace']}/{waypoint['name']}"
     if any(kind.key == (GATEWAY_API_GROUP, "Gateway") for kind in state.unserved):
         return [Finding(f"ambient mode's waypoint is a Gateway API Gateway, and {cluster} serves no gateways.{GATEWAY_API_GROUP}",
                         "install the Gateway API's CRDs (standard channel), then run again")], []
-    desired_ids = {identity(obj) for obj in desired}
-    others = [obj for obj in state.objects if identity(obj) not in desired_ids and owner_of(obj, owner_labels) != OURS]
     refusals, notes = [], []
     if not waypoint["create"]:
         wanted = (GATEWAY_API_GROUP, "Gateway", waypoint["namespace"], waypoint["name"])

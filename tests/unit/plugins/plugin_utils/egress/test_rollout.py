@@ -173,3 +173,11 @@ def test_every_value_a_run_returns_is_documented_with_its_type(run_on):
     assert {key: types[documented[key]["type"]] for key in result} == {key: type(value) for key, value in result.items()}
     assert result["api_versions"]["serviceentries.networking.istio.io"] == "networking.istio.io/v1"
     assert result["cluster"] == "prod"
+
+
+def test_the_plan_made_under_a_waited_for_lease_does_not_read_the_lease_again(run_on):
+    cluster = Cluster(lease(None, 6))
+    leases = held_by_another_at_the_first_read(cluster)
+    run_on(cluster)
+    assert leases == [(NAMESPACE, LOCK_NAME), None]
+    assert steps(cluster) == [("lease", HOLDER), ("apply", None), ("prune", None), ("lease", None)]
