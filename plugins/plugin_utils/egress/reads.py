@@ -16,7 +16,8 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure, reason_of, status_of_exception
+from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors import api_error
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure, status_of_exception
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import chosen_version
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import selector
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import identity
@@ -66,9 +67,9 @@ class ClusterReader:
             status = status_of_exception(err)
             if missing_ok and status and status["code"] == 404:
                 return None
-            raise EgressFailure("read", f"{doing} from {self.cluster}", reason_of(status, str(err)), status=status) from None
+            raise EgressFailure("read", f"{doing} from {self.cluster}", api_error(err), status=status) from None
         except (HTTPError, OSError) as err:
-            raise EgressFailure("read", f"{doing} from {self.cluster}", reason_of(None, str(err), self.api_client.configuration.host)) from None
+            raise EgressFailure("read", f"{doing} from {self.cluster}", api_error(err, self.api_client.configuration.host)) from None
 
     def served_versions(self, kind):
         """The versions of `kind` the cluster serves ([] without its CustomResourceDefinition)."""

@@ -22,13 +22,14 @@ import time
 from dataclasses import dataclass, field
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.access import missing_message, review_all
+from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors import api_error
 from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import FIELD_MANAGER, LOCK_NAME, MANAGED_BY
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import LeaseHeld, LeaseLock, LeaseLost
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease_store import LeaseStore
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import policy_safety, safety, waypoints, wildcards
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.access import plan_checks
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import (
-    EgressFailure, failure_text, reason_of, status_of_exception, status_of_module_failure, write_failure)
+    EgressFailure, failure_text, status_of_exception, status_of_module_failure, write_failure)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import KINDS, RBAC_KINDS, UnknownKind, kind_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels, rbac_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import build_plan, describe, identity, others_of, reference
@@ -321,12 +322,12 @@ class Run:
             lock.release(self.holder, lease)
         except Exception as err:  # noqa: BLE001  never hides the failure that brought us here
             self.notes.append(f"the rollout lease {lock.namespace}/{lock.name} on {self.request.cluster} could not be released "
-                              f"({reason_of(status_of_exception(err), str(err))}); it expires {self.request.lock_duration}s "
+                              f"({api_error(err)}); it expires {self.request.lock_duration}s "
                               f"after its last renewal, and until then other runs wait for it")
 
     def _lease_failure(self, err, doing):
         status = status_of_exception(err)
-        return EgressFailure("lease", f"{doing} the rollout lease on {self.request.cluster}", reason_of(status, str(err)),
+        return EgressFailure("lease", f"{doing} the rollout lease on {self.request.cluster}", api_error(err),
                              status=status, converges=not status or status["code"] >= 500)
 
     # -- reporting ---------------------------------------------------------------

@@ -2,16 +2,19 @@
 # Copyright: Contributors to the meshops.aws_egress project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The order of a plan's reads: the lease before anything the plan rests on, without a round trip of its own."""
+"""A plan's reads: the lease before anything the plan rests on, without a round trip of its own; what a failed read says."""
 
 from __future__ import annotations
 
 import threading
 import time
 
+import pytest
+
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import KINDS
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.reads import read_live
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.reads import ClusterReader, read_live
 
 ENTRY = {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry", "metadata": {"name": "aws-mine-sqs", "namespace": "aws"},
          "spec": {"hosts": ["sqs.us-east-1.amazonaws.com"]}}
@@ -75,3 +78,64 @@ def test_without_a_lease_to_read_the_plan_reads_the_same_objects():
     assert not state.lease_read and state.lease is None
     assert "lease" not in [call[0] for call in reader.calls]
     assert ("list", "ServiceEntry", None) in reader.calls
+
+
+class FailingClient:
+    """An ApiClient whose every call fails with `error`."""
+
+    class configuration:  # noqa: N801  (the ApiClient's attribute)
+        host = "https://127.0.0.1:6443"
+
+    def __init__(self, error):
+        self.error = error
+
+    def call_api(self, *args, **kwargs):
+        raise self.error
+
+
+def api_exception(status, reason, body=None):
+    from kubernetes.client.exceptions import ApiException
+
+    err = ApiException(status=status, reason=reason)
+    err.body = body
+    return err
+
+
+FORBIDDEN = ('{"kind":"Status","status":"Failure","reason":"Forbidden","code":403,"details":{"kind":"sidecars"},'
+             '"message":"sidecars.networking.istio.io is forbidden: User \\"ci\\" cannot list resource \\"sidecars\\""}')
+
+
+def failed_read(error, **options):
+    with pytest.raises(EgressFailure) as failed:
+        ClusterReader(FailingClient(error), "prod").get("/apis/networking.istio.io/v1/sidecars", "listing sidecars", **options)
+    return failed.value
+
+
+def test_a_refused_read_names_what_was_read_and_the_api_status():
+    failure = failed_read(api_exception(403, "Forbidden", FORBIDDEN))
+    assert failure.message == ('listing sidecars from prod failed: 403 Forbidden: sidecars.networking.istio.io is forbidden: '
+                               'User "ci" cannot list resource "sidecars"')
+    assert failure.status == {"code": 403, "reason": "Forbidden", "details": {"kind": "sidecars"},
+                              "message": 'sidecars.networking.istio.io is forbidden: User "ci" cannot list resource "sidecars"'}
+    assert failure.step == "read" and not failure.converges
+
+
+def test_a_missing_object_is_none_only_where_that_is_fine():
+    not_found = api_exception(404, "Not Found", '{"kind":"Status","reason":"NotFound","message":"namespaces \\"orders\\" not found"}')
+    assert ClusterReader(FailingClient(not_found), "prod").get("/api/v1/namespaces/orders", "reading", missing_ok=True) is None
+    assert failed_read(not_found).reason == '404 NotFound: namespaces "orders" not found'
+
+
+def test_a_connection_broken_mid_read_names_the_server():
+    from urllib3.exceptions import ProtocolError
+
+    broken = ProtocolError("Connection aborted.", ConnectionResetError(104, "Connection reset by peer"))
+    failure = failed_read(broken)
+    assert failure.reason == "cannot reach the API server at 127.0.0.1:6443: the connection was closed"
+    assert failure.status is None
+
+
+def test_an_unreadable_lease_only_costs_the_plan_a_second_round_of_reads():
+    assert ClusterReader(FailingClient(api_exception(403, "Forbidden", FORBIDDEN)), "prod").lease("aws", "meshops-aws-egress") == (False, None)
+    with pytest.raises(EgressFailure):
+        ClusterReader(FailingClient(api_exception(500, "Internal Server Error")), "prod").lease("aws", "meshops-aws-egress")
