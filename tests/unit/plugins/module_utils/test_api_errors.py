@@ -10,6 +10,7 @@ import pytest
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors import api_error
 from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors import failure_reason as k8s_failure
+from kubernetes_errors import api_exception, status
 
 FORBIDDEN_LOOKUP = """Task failed: Finalization of task args for 'ansible.builtin.set_fact' failed: Error while resolving value for \
 '__istio_aws_egress_served': The lookup plugin 'kubernetes.core.k8s' failed: 403
@@ -66,22 +67,11 @@ def test_one_line_of_bounded_length():
     assert len(reason) == 300 and reason.endswith("...") and "\n" not in reason
 
 
-def api_exception(status, reason, body=None):
-    from kubernetes.client.exceptions import ApiException
-
-    err = ApiException(status=status, reason=reason)
-    err.body = body
-    return err
-
-
-NOT_FOUND = ('{"kind":"Status","apiVersion":"v1","status":"Failure","message":"namespaces \\"orders\\" not found",'
-             '"reason":"NotFound","details":{"name":"orders","kind":"namespaces"},"code":404}')
-
-
 @pytest.mark.parametrize("err, reason", [
     # The reason as the API's Status gives it, as failure_reason reads it from a module's failure.
-    (api_exception(404, "Not Found", NOT_FOUND), '404 NotFound: namespaces "orders" not found'),
-    (api_exception(422, "Unprocessable Entity", '{"reason":"Invalid","message":"spec.hosts: Required value"}'),
+    (api_exception(404, "Not Found", status(404, "NotFound", 'namespaces "orders" not found', name="orders", kind="namespaces")),
+     '404 NotFound: namespaces "orders" not found'),
+    (api_exception(422, "Unprocessable Entity", {"reason": "Invalid", "message": "spec.hosts: Required value"}),
      "422 Invalid: spec.hosts: Required value"),
     # Without a Status, the response's own.
     (api_exception(503, "Service Unavailable", "upstream connect error"), "503 Service Unavailable"),

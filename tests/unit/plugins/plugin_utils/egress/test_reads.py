@@ -15,6 +15,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import KINDS
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.reads import ClusterReader, read_live
+from kubernetes_errors import api_exception, status
 
 ENTRY = {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry", "metadata": {"name": "aws-mine-sqs", "namespace": "aws"},
          "spec": {"hosts": ["sqs.us-east-1.amazonaws.com"]}}
@@ -93,16 +94,7 @@ class FailingClient:
         raise self.error
 
 
-def api_exception(status, reason, body=None):
-    from kubernetes.client.exceptions import ApiException
-
-    err = ApiException(status=status, reason=reason)
-    err.body = body
-    return err
-
-
-FORBIDDEN = ('{"kind":"Status","status":"Failure","reason":"Forbidden","code":403,"details":{"kind":"sidecars"},'
-             '"message":"sidecars.networking.istio.io is forbidden: User \\"ci\\" cannot list resource \\"sidecars\\""}')
+FORBIDDEN = status(403, "Forbidden", 'sidecars.networking.istio.io is forbidden: User "ci" cannot list resource "sidecars"', kind="sidecars")
 
 
 def failed_read(error, **options):
@@ -121,7 +113,7 @@ def test_a_refused_read_names_what_was_read_and_the_api_status():
 
 
 def test_a_missing_object_is_none_only_where_that_is_fine():
-    not_found = api_exception(404, "Not Found", '{"kind":"Status","reason":"NotFound","message":"namespaces \\"orders\\" not found"}')
+    not_found = api_exception(404, "Not Found", status(404, "NotFound", 'namespaces "orders" not found'))
     assert ClusterReader(FailingClient(not_found), "prod").get("/api/v1/namespaces/orders", "reading", missing_ok=True) is None
     assert failed_read(not_found).reason == '404 NotFound: namespaces "orders" not found'
 
