@@ -28,12 +28,18 @@ _WRAPPERS = (
     re.compile(r"^.*The lookup plugin '[^']+' failed: ", re.DOTALL),
     re.compile(r"^Failed to (?:apply|patch|create|delete|retrieve requested) object: ", re.IGNORECASE),
 )
+# What a failed connection says, and what it means to an operator: urllib3's cause of a failed request to a named
+# host ("Caused by NewConnectionError(..."), or words of a connection that broke mid-request, which name no server.
+# The first found in a message, in this order, is its reason.
 _CAUSES = {
+    "RemoteDisconnected": "the connection was closed",
+    "Connection aborted": "the connection was closed",
+    "Connection reset": "the connection was reset",
+    "ProtocolError": "the connection was closed",
+    "timed out": "no answer in time",
     "NewConnectionError": "cannot connect",
     "ConnectTimeoutError": "connection timed out",
     "ReadTimeoutError": "no answer in time",
-    "ProtocolError": "the connection was closed",
-    "RemoteDisconnected": "the connection was closed",
     "SSLError": "TLS failed",
 }
 
@@ -50,8 +56,20 @@ def _unescape(value):
         return value.replace('\\"', '"')
 
 
-def failure_reason(message):
-    """A one-line reason from a failure message of kubernetes.core or our modules."""
+def failure_reason(message, server=None):
+    """A one-line reason from a failure message of kubernetes.core or our modules.
+
+    With `server` (the API server's URL), a connection that broke mid-request is said to be to it.
+    """
+    reason = _reason(message)
+    if server and not reason.startswith("cannot reach"):
+        broken = next((why for marker, why in _CAUSES.items() if marker in str(message or "")), None)
+        if broken:
+            return f"cannot reach the API server at {server.removeprefix('https://').removeprefix('http://')}: {broken}"
+    return reason
+
+
+def _reason(message):
     text = str(message or "").strip()
     if "b'{" in text:
         # A response body shown as Python bytes: its escapes are escaped once more.
@@ -59,8 +77,7 @@ def failure_reason(message):
     found = _MESSAGE.search(text)
     if found:
         code, reason = _CODE.search(text), _REASON.search(text)
-        prefix = " ".join(part.group(1) for part in (code, reason) if part)
-        return _short(f"{prefix}: {_unescape(found.group(1))}" if prefix else _unescape(found.group(1)))
+        return _short(status_line(code and code.group(1), reason and reason.group(1), _unescape(found.group(1))))
     host = _HOST.search(text)
     if host:
         errno, cause = _ERRNO.search(text), _CAUSE.search(text)
@@ -75,17 +92,26 @@ def failure_reason(message):
     return _short(lines[0]) if lines else "no reason given"
 
 
-def api_error(err):
-    """'403 Forbidden: leases.coordination.k8s.io is forbidden: ...', or the reason of any other failure."""
+def status_line(code, reason, message):
+    """'404 NotFound: namespaces "orders" not found': an API Status as one line, whichever parts it has."""
+    head = " ".join(str(part) for part in (code, reason) if part)
+    return ": ".join(part for part in (head, message) if part)
+
+
+def error_body(err):
+    """The Status an ApiException's response carried, as a dict ({} without one)."""
+    try:
+        body = json.loads(getattr(err, "body", None) or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def api_error(err, server=None):
+    """'403 Forbidden: leases.coordination.k8s.io is forbidden: ...' for an ApiException, its reason as the API's
+    Status gives it; the reason of any other failure (see failure_reason for `server`)."""
     status = getattr(err, "status", None)
-    reason = getattr(err, "reason", None) or type(err).__name__
-    body = getattr(err, "body", None)
-    detail = ""
-    if body:
-        try:
-            detail = json.loads(body).get("message", "")
-        except (ValueError, AttributeError, TypeError):
-            detail = ""
-    if status:
-        return _short(f"{status} {reason}: {detail}".strip().rstrip(":"))
-    return failure_reason(str(err))
+    if not status:
+        return failure_reason(str(err), server)
+    body = error_body(err)
+    return _short(status_line(status, body.get("reason") or getattr(err, "reason", None), body.get("message")))

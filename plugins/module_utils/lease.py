@@ -132,13 +132,11 @@ class LeaseLock:
         deadline = self.monotonic() + timeout
         while True:
             lease = self.store.read()
-            moment = self.clock()
-            if lease is None or is_free_for(lease, holder, moment):
-                body = taken(lease, self.name, self.namespace, holder, duration, moment, self.labels)
-                try:
-                    return (self.store.create if lease is None else self.store.replace)(body)
-                except self.Conflict:
-                    continue
+            held = self.take(lease, holder, duration)
+            if held is not None:
+                return held
+            if lease is None or is_free_for(lease, holder, self.clock()):
+                continue  # another taker wrote first: read again at once
             remaining = deadline - self.monotonic()
             if remaining <= 0:
                 raise LeaseHeld(describe(lease))

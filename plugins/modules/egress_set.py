@@ -230,11 +230,18 @@ notes:
   returned: success
   type: list
   elements: str
-api_versions:
-  description: The C(<apiVersion>/<kind>) of each kind the cluster serves, as read and written.
+cluster:
+  description: The cluster's name, as the messages give it - O(cluster), else O(context), else C(the current context).
   returned: success
-  type: list
-  elements: str
+  type: str
+  sample: prod-use1
+api_versions:
+  description:
+    - The apiVersion each kind the cluster serves is read and written in, by the kind's C(<plural>.<group>) (C(<plural>) for
+      the core group).
+  returned: success
+  type: dict
+  sample: {serviceentries.networking.istio.io: networking.istio.io/v1, networkpolicies.networking.k8s.io: networking.k8s.io/v1}
 unserved_kinds:
   description: Kinds the cluster does not serve (no CustomResourceDefinition), so none of ours can exist there.
   returned: success

@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import input_error, shown
+
 MAX_NAME_LENGTH = 63
 MAX_PREFIX_LENGTH = 40
 DEFAULT_PREFIX = "aws"
@@ -26,6 +28,13 @@ _NOT_LABEL_CHARACTERS = re.compile(r"[^a-z0-9]+")
 def is_dns_label(name):
     """True for a DNS-1123 label (Kubernetes' rule for most resource names)."""
     return len(name) <= MAX_NAME_LENGTH and bool(_LABEL.match(name))
+
+
+def check_label(value, path, what):
+    """Raise the input error at `path` unless `value` is a DNS-1123 label; `what` says what it names ("a namespace name")."""
+    if not isinstance(value, str) or not is_dns_label(value):
+        raise input_error(path, f"{shown(value)} is not {what} (a DNS-1123 label: lowercase letters, digits and '-', "
+                                f"starting and ending with a letter or digit, at most {MAX_NAME_LENGTH} characters)")
 
 
 def is_name_prefix(prefix):

@@ -37,7 +37,10 @@ def test_everything_rendered_is_valid_for_istioctl_and_the_api_server(target_clu
                        istio_aws_egress_services=["dynamodb", {"name": "s3", "buckets": ["orders-archive"]}, "sqs"],
                        istio_aws_egress_regions=["us-east-1", "eu-west-1"], istio_aws_egress_account_ids=["123456789012"],
                        istio_aws_egress_credential_sources=["irsa", "imds", "eks_pod_identity_ipv6"])
-    assert run_role(None, variables, tmp_path).assert_ok().changed == 1
+    run = run_role(None, variables, tmp_path).assert_ok()
+    assert run.changed == 1
+    # What the plan would say of the layout, render mode says too.
+    assert run.said("! not through the egress gateway (wildcard or link-local hosts): aws-render-") == (mode == "egress_gateway")
 
     files = rendered(out)
     resources = {name: doc for name, doc in files.items() if name != "kustomization.yaml"}

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import wildcards
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wildcards import USE_WAYPOINT_LABEL
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import provenance_annotations
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, input_error, shown
 
-USE_WAYPOINT_LABEL = wildcards.USE_WAYPOINT_LABEL
 USE_WAYPOINT_NAMESPACE_LABEL = "istio.io/use-waypoint-namespace"
 WAYPOINT_FOR_LABEL = "istio.io/waypoint-for"
 DATAPLANE_MODE_LABEL = "istio.io/dataplane-mode"
@@ -95,14 +95,14 @@ def _settings(waypoint, namespace, name_prefix):
     if not isinstance(create, bool):
         raise input_error("waypoint.create", f"expected true or false, got {described(create)}")
     where = waypoint.get("namespace") or namespace
-    _check_label(where, "waypoint.namespace", "a namespace name")
+    naming.check_label(where, "waypoint.namespace", "a namespace name")
     if create and where != namespace:
         raise input_error("waypoint.namespace", f"a waypoint the role creates lives beside the entries, in namespace {namespace}; "
                                                 f"to use a waypoint in {shown(where)}, set create: false and give its name")
     if not create and not waypoint.get("name"):
         raise input_error("waypoint.name", "name the existing waypoint to use (create: false), or leave create out to have one made")
     name = waypoint.get("name") or naming.resource_name(name_prefix, "waypoint")
-    _check_label(name, "waypoint.name", "a Gateway name")
+    naming.check_label(name, "waypoint.name", "a Gateway name")
     return {"name": name, "namespace": where, "create": create}
 
 
@@ -110,17 +110,11 @@ def _callers(callers, required):
     if not isinstance(callers, (list, tuple)):
         raise input_error("caller_namespaces", f"expected a list of namespace names, got {described(callers)}")
     for index, caller in enumerate(callers):
-        _check_label(caller, f"caller_namespaces[{index}]", "a namespace name")
+        naming.check_label(caller, f"caller_namespaces[{index}]", "a namespace name")
     if required and not callers:
         raise input_error("caller_namespaces", "ambient mode needs the namespaces whose workloads may call the declared hosts "
                                                "through the waypoint (its policy admits no one else; ztunnel ignores exportTo)")
     return sorted(set(callers))
-
-
-def _check_label(value, path, what):
-    if not isinstance(value, str) or not naming.is_dns_label(value):
-        raise input_error(path, f"{shown(value)} is not {what} (a DNS-1123 label: lowercase letters, digits and '-', "
-                                f"starting and ending with a letter or digit, at most {naming.MAX_NAME_LENGTH} characters)")
 
 
 def _notes(pairs, direct, routed, export_to, wildcard_resolution, variable_prefix):

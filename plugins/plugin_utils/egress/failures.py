@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import json
 
-from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors import failure_reason
+from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors import error_body, failure_reason, status_line
 
 CONVERGES = "a rerun plans from what is there and converges"
 
@@ -53,17 +53,16 @@ class EgressFailure(Exception):
 
 
 def status_of_exception(err):
-    """The API's Status of an ApiException as a dict (code, reason, message, details), or None."""
+    """The API's Status of an ApiException as a dict (code, reason, message, details), or None: a failure's `api_status`.
+
+    Its text is api_errors.api_error's.
+    """
     code = getattr(err, "status", None)
     if not code:
         return None
     status = {"code": code, "reason": getattr(err, "reason", None) or ""}
-    try:
-        body = json.loads(getattr(err, "body", None) or "{}")
-    except (TypeError, ValueError):
-        body = {}
-    if isinstance(body, dict):
-        status.update({key: body[key] for key in ("reason", "message", "details") if body.get(key)})
+    body = error_body(err)
+    status.update({key: body[key] for key in ("reason", "message", "details") if body.get(key)})
     return status
 
 
@@ -86,34 +85,17 @@ def status_of_module_failure(result):
     return {key: decoded[key] for key in ("code", "reason", "message", "details") if key in decoded}
 
 
-# What a connection that broke mid-request says, without naming the server.
-_BROKEN_CONNECTION = {
-    "RemoteDisconnected": "the connection was closed", "Connection aborted": "the connection was closed",
-    "Connection reset": "the connection was reset", "ProtocolError": "the connection was closed",
-    "timed out": "no answer in time", "Read timed out": "no answer in time",
-}
-
-
 def failure_text(result):
     """What a failed module said: its message, or when it could not even report (kubernetes.core.k8s fails to
     serialise a connection error's reason under ansible-core 2.19), the error Ansible captured instead."""
     return "\n".join(str(result[key]) for key in ("msg", "exception", "module_stderr") if result.get(key))
 
 
-def reason_of(status, fallback_text, server=None):
-    """'404 NotFound: namespaces "orders" not found', or the one line that matters in `fallback_text`.
-
-    A connection that broke mid-request is reported with the server it was to, when known.
-    """
+def _module_reason(status, text, server=None):
+    """'404 NotFound: namespaces "orders" not found' from a module's failure, or the one line that matters in its `text`."""
     if not status:
-        reason = failure_reason(fallback_text)
-        if server and not reason.startswith("cannot reach"):
-            broken = next((why for marker, why in _BROKEN_CONNECTION.items() if marker in str(fallback_text)), None)
-            if broken:
-                return f"cannot reach the API server at {server.removeprefix('https://').removeprefix('http://')}: {broken}"
-        return reason
-    head = " ".join(str(part) for part in (status.get("code"), status.get("reason")) if part)
-    return f"{head}: {status['message']}" if status.get("message") else head
+        return failure_reason(text, server)
+    return status_line(status.get("code"), status.get("reason"), status.get("message"))
 
 
 def write_failure(step, doing, status, text, objects, server=None):
@@ -134,7 +116,7 @@ def write_failure(step, doing, status, text, objects, server=None):
     else:
         # Lost connections, timeouts, a busy or restarting server, another writer's conflict.
         converges = True
-    return EgressFailure(step, doing, reason_of(status, text, server), obj=obj, status=status, fix=fix, converges=converges)
+    return EgressFailure(step, doing, _module_reason(status, text, server), obj=obj, status=status, fix=fix, converges=converges)
 
 
 def _failed_object(details, objects):

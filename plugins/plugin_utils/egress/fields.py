@@ -20,8 +20,10 @@ from __future__ import annotations
 import json
 from collections import namedtuple
 
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import OUR_METADATA, SPEC
+
 # What we set on most kinds; the kinds table gives each kind its own (kinds.py).
-COMPARED_ROOTS = (("spec",), ("metadata", "labels"), ("metadata", "annotations"))
+COMPARED_ROOTS = SPEC + OUR_METADATA
 _SHOWN_LENGTH = 300
 
 FieldChange = namedtuple("FieldChange", ["path", "old", "new"])  # old/new None: absent

@@ -73,6 +73,7 @@ class Kind:
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
 
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 ISTIO_NETWORKING = ("v1", "v1beta1", "v1alpha3")
 ISTIO_SECURITY = ("v1", "v1beta1")
 GATEWAY_API = ("v1",)
@@ -98,7 +99,7 @@ KINDS = (
          writer=("sidecars", "gateway"), read="cluster", installed_by="Cilium",
          alternative="network_policy: kubernetes (or none)", enforced_by="cni"),
     # Ambient mode's waypoint; read cluster-wide, since a waypoint the set uses may be another owner's.
-    Kind("Gateway", "gateway.networking.k8s.io", "gateways", GATEWAY_API, "gateways.gateway.networking.k8s.io",
+    Kind("Gateway", GATEWAY_API_GROUP, "gateways", GATEWAY_API, f"gateways.{GATEWAY_API_GROUP}",
          writer="entries", read="cluster", file_kind="gatewayapi-gateway", crd_source="the Gateway API's standard channel"),
 )
 
@@ -113,11 +114,6 @@ RBAC_KINDS = (
 )
 
 _BY_KEY = {kind.key: kind for kind in KINDS + RBAC_KINDS}
-
-# The API versions istio_aws_egress_api_version can pin. Istio serves its
-# networking and security groups side by side; security has no v1alpha3, so a
-# pinned v1alpha3 or v1beta1 means security.istio.io/v1beta1.
-PINNABLE_VERSIONS = ISTIO_NETWORKING
 
 
 class UnknownKind(ValueError):
@@ -136,7 +132,11 @@ def kind_of(obj):
 
 
 def pinned_version(kind, pin):
-    """The version `pin` (istio_aws_egress_api_version) means for `kind`, or None when it pins nothing there."""
+    """The version `pin` (istio_aws_egress_api_version) means for `kind`, or None when it pins nothing there.
+
+    Istio serves its networking and security groups side by side; security has
+    no v1alpha3, so a pinned v1alpha3 or v1beta1 means security.istio.io/v1beta1.
+    """
     if pin in (None, "", "auto") or kind.versions not in (ISTIO_NETWORKING, ISTIO_SECURITY):
         return None
     if pin in kind.versions:

@@ -69,32 +69,38 @@ def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None
     network_policies, policy_notes = policies.network_policies(
         network_policy, endpoints, entries, sidecars, sidecar_hosts, gateway_layout, name_prefix, dns=network_policy_dns,
         istiod=network_policy_istiod, extra_egress=network_policy_egress, variable_prefix=variable_prefix)
+    direct = [entry["name"] for entry in entries if mode == "egress_gateway" and entry["route"] == "direct"]
+    # What the plan should say of this layout: what goes around the egress gateway or the waypoint, what the
+    # policies cannot enforce, what has no way out.
+    notes = _direct_notes(direct) + ambient_layout["notes"] + policy_notes + reachability.notes(endpoints, internet_path, variable_prefix)
     return {
         **ambient_layout,
         "wildcard_resolution": wildcards.for_cluster(wildcard_resolution, mode),
         "namespace": namespace,
         "labels": ownership_labels(name),
-        "export_to": list(export_to),
         "service_entries": entries,
         "gateway": gateway_layout,
         "sidecars": [_sidecar(ns, endpoints, namespace, name_prefix, gateway_layout, sidecar_hosts) for ns in sorted(set(sidecars))],
-        "direct_in_gateway_mode": [entry["name"] for entry in entries if mode == "egress_gateway" and entry["route"] == "direct"],
+        "direct_in_gateway_mode": direct,
         # What must be true of the gateway before anything routes to it (checked against the cluster).
         "gateway_check": _gateway_check(gateway_layout, settings),
         "network_policies": network_policies,
-        # What the plan should say of this layout: what goes around the waypoint, what the policies cannot
-        # enforce, what has no way out.
-        "notes": ambient_layout["notes"] + policy_notes + reachability.notes(endpoints, internet_path, variable_prefix),
+        "notes": notes,
     }
 
 
+def _direct_notes(direct):
+    """In egress_gateway mode, the entries that do not go through the gateway."""
+    return [f"not through the egress gateway (wildcard or link-local hosts): {', '.join(direct)}"] if direct else []
+
+
 def _check_options(name, namespace, mode, sidecars, export_to, sidecar_hosts):
-    _check_label(name, "name", "an egress set name")
-    _check_label(namespace, "namespace", "a namespace name")
+    naming.check_label(name, "name", "an egress set name")
+    naming.check_label(namespace, "namespace", "a namespace name")
     if mode not in MODES:
         raise input_error("mode", f"expected one of {', '.join(MODES)}, got {described(mode)}")
     for index, sidecar_namespace in enumerate(_list(sidecars, "sidecars")):
-        _check_label(sidecar_namespace, f"sidecars[{index}]", "a namespace name")
+        naming.check_label(sidecar_namespace, f"sidecars[{index}]", "a namespace name")
     for index, host in enumerate(_list(sidecar_hosts, "sidecar_hosts")):
         _check_sidecar_host(host, f"sidecar_hosts[{index}]")
     audience = _audience(export_to, namespace)
@@ -108,7 +114,7 @@ def _check_options(name, namespace, mode, sidecars, export_to, sidecar_hosts):
     for index, target in enumerate(_list(export_to, "export_to")):
         path = f"export_to[{index}]"
         if target not in EXPORT_TO_KEYWORDS:
-            _check_label(target, path, "'*', '.', '~' or a namespace name")
+            naming.check_label(target, path, "'*', '.', '~' or a namespace name")
         if target in seen:
             raise input_error(path, f"{shown(target)} is listed twice; Istio refuses duplicates in exportTo")
         seen.add(target)
@@ -133,12 +139,6 @@ def _check_sidecar_host(value, path):
         raise input_error(path, f"{shown(value)} is not a Sidecar egress host: '<namespace>/<host>', where the namespace is "
                                 f"'*', '.' or a name and the host is '*', a DNS name or '*.' and a DNS name "
                                 f"(for example '*/*.svc.cluster.local' or 'payments/*')")
-
-
-def _check_label(value, path, what):
-    if not isinstance(value, str) or not naming.is_dns_label(value):
-        raise input_error(path, f"{shown(value)} is not {what} (a DNS-1123 label: lowercase letters, digits and '-', "
-                                f"starting and ending with a letter or digit, at most {naming.MAX_NAME_LENGTH} characters)")
 
 
 def goes_through_gateway(endpoint):
@@ -208,8 +208,8 @@ def _gateway_settings(gateway):
     selector = gateway["selector"]
     if not isinstance(selector, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in selector.items()):
         raise input_error("gateway.selector", f"expected a dict of pod labels (strings to strings), got {described(selector)}")
-    _check_label(gateway["namespace"], "gateway.namespace", "a namespace name")
-    _check_label(gateway["service"], "gateway.service", "a Service name")
+    naming.check_label(gateway["namespace"], "gateway.namespace", "a namespace name")
+    naming.check_label(gateway["service"], "gateway.service", "a Service name")
     return gateway
 
 
@@ -230,7 +230,7 @@ def _gateway(routed, namespace, name_prefix, settings, export_to):
         "hosts": hosts,
         "port": GATEWAY_PORT,
         "selector": dict(settings["selector"]),
-        "service_host": f"{settings['service']}.{settings['namespace']}.svc.cluster.local",
+        "service_host": f"{settings['service']}.{settings['namespace']}{policies.CLUSTER_SUFFIX}",
         # One subset per egress set, so that two sets can share the gateway.
         "subset": name_prefix,
         "annotations": provenance_annotations(_union(routed, "sources"), _union(routed, "regions")),

@@ -68,3 +68,11 @@ def other_owner(obj):
     if labels.get(EGRESS_SET_LABEL):
         return f"egress set {labels[EGRESS_SET_LABEL]!r}"
     return f"{COLLECTION} ({labels.get(COMPONENT_LABEL) or 'no egress set'})"
+
+
+def owner_text(obj, of=""):
+    """Whose another owner's object is: `of` and its owner when we manage it ('of egress set 'theirs''), else
+    'not managed by meshops.aws_egress'."""
+    if labels_of(obj).get(MANAGED_BY_LABEL) == COLLECTION:
+        return f"{of}{other_owner(obj)}"
+    return f"not managed by {COLLECTION}"

@@ -48,6 +48,12 @@ def describe(obj):
     return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
 
 
+def others_of(desired, live, owner_labels):
+    """The live objects that are neither declared nor ours: what the safety checks weigh the declared ones against."""
+    desired_ids = {identity(obj) for obj in desired}
+    return [obj for obj in live if identity(obj) not in desired_ids and owner_of(obj, owner_labels) != OURS]
+
+
 @dataclass
 class Plan:
     """What a run writes. `apply` holds whole objects and `prune` live ones; `summary()` is what is shown."""
@@ -88,14 +94,17 @@ class Plan:
         }
 
 
-def build_plan(desired, live, owner_labels, adopt=False, prune=True):
-    """The plan for `desired` against `live`, for the owner whose labels are `owner_labels`."""
+def build_plan(desired, live, owner_labels, adopt=False, prune=True, variable_prefix=""):
+    """The plan for `desired` against `live`, for the owner whose labels are `owner_labels`.
+
+    `variable_prefix` goes before the option named in a conflict (`istio_aws_egress_adopt`).
+    """
     live_by_id = {identity(obj): obj for obj in live}
     plan = Plan()
     wanted = set()
     for resource in desired:
         wanted.add(identity(resource))
-        _record(plan, *_step(resource, live_by_id.get(identity(resource)), owner_labels, adopt))
+        _record(plan, *_step(resource, live_by_id.get(identity(resource)), owner_labels, adopt, variable_prefix))
     for key in sorted(live_by_id, key=lambda k: tuple(str(part) for part in k)):
         obj = live_by_id[key]
         if key not in wanted and owner_of(obj, owner_labels) == OURS:
@@ -103,7 +112,7 @@ def build_plan(desired, live, owner_labels, adopt=False, prune=True):
     return plan
 
 
-def _step(resource, obj, owner_labels, adopt):
+def _step(resource, obj, owner_labels, adopt, variable_prefix):
     if obj is None:
         return ("create", resource, [])
     owner = owner_of(obj, owner_labels)
@@ -112,7 +121,7 @@ def _step(resource, obj, owner_labels, adopt):
     if owner == FOREIGN and not adopt:
         manager = labels_of(obj).get(MANAGED_BY_LABEL)
         managed = f"managed by {manager!r}" if manager else f"not labelled {MANAGED_BY_LABEL}={FIELD_MANAGER}"
-        return ("conflict", resource, [f"{describe(obj)} exists and is {managed}; set istio_aws_egress_adopt: true to take it over"])
+        return ("conflict", resource, [f"{describe(obj)} exists and is {managed}; set {variable_prefix}adopt: true to take it over"])
     roots = kind_of(resource).compared
     details = [line for change in field_changes(resource, obj, FIELD_MANAGER, roots) for line in format_change(change)]
     if owner == FOREIGN:

@@ -32,6 +32,7 @@ import re
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, input_error, shown
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import provenance_annotations
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 
 MODES = ("none", "kubernetes", "cilium")
 KINDS = {"kubernetes": "NetworkPolicy", "cilium": "CiliumNetworkPolicy"}
@@ -46,7 +47,7 @@ ANY_ADDRESS = ("0.0.0.0/0", "::/0")
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 CILIUM_NAMESPACE_LABEL = "k8s:io.kubernetes.pod.namespace"
 CLUSTER_SUFFIX = ".svc.cluster.local"
-API_SERVER_HOST = "kubernetes.default.svc.cluster.local"
+API_SERVER_HOST = "kubernetes.default" + CLUSTER_SUFFIX
 # Agents on the node's own network: Cilium sees their link-local address as the host, where
 # no CIDR rule matches (cilium/cilium#34387). IMDS is off the node, an address like any other.
 ON_NODE_SOURCES = ("eks_pod_identity", "eks_pod_identity_ipv6", "ecs")
@@ -291,17 +292,13 @@ def _notes(mode, policies, sidecars, sidecar_hosts, direct, unmapped, prefix):
         return notes
     if mode == "kubernetes" and direct and sidecars:
         notes.append(f"the NetworkPolicies let namespaces {namespaces} reach port 443 at any address, for the AWS hosts their "
-                     f"sidecars reach directly ({_listed(direct)}): a NetworkPolicy cannot name hosts, so only the mesh limits "
+                     f"sidecars reach directly ({listed(direct)}): a NetworkPolicy cannot name hosts, so only the mesh limits "
                      f"which; {prefix}network_policy: cilium limits them by name in the CNI too")
     if unmapped and sidecars:
-        notes.append(f"the NetworkPolicies of namespaces {namespaces} do not open the Sidecar hosts {_listed(unmapped)}: they are "
+        notes.append(f"the NetworkPolicies of namespaces {namespaces} do not open the Sidecar hosts {listed(unmapped)}: they are "
                      f"outside the cluster, where a NetworkPolicy names addresses only; add rules for them to "
                      f"{prefix}network_policy_egress")
     if mode == "kubernetes" and sidecars and any(mesh_destinations(sidecar_hosts, ns)["api_server"] for ns in sidecars):
         notes.append(f"the Sidecar hosts admit the Kubernetes API server, which is not a pod: a NetworkPolicy can only open it by "
                      f"address, so pods of {namespaces} that call it need a rule in {prefix}network_policy_egress")
     return notes
-
-
-def _listed(items, shown_count=5):
-    return ", ".join(items[:shown_count]) + (f" and {len(items) - shown_count} more" if len(items) > shown_count else "")

@@ -30,25 +30,21 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import COLLECTION, MANAGED_BY_LABEL
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import OURS, labels_of, other_owner, owner_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import owner_text
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import describe, identity
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.policies import fqdn_matches
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.policies import CLUSTER_SUFFIX, fqdn_matches
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety import Finding, _admits, _exported_to, _overlaps
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 
 OVERRIDE = "network_policy_cut"
 POLICY_KINDS = (("networking.k8s.io", "NetworkPolicy"), ("cilium.io", "CiliumNetworkPolicy"))
-_CLUSTER_SUFFIX = ".svc.cluster.local"
-_SHOWN = 5
 
 
-def check(desired, live, owner_labels, variable_prefix=""):
-    """(refusals, notes) for the network policies among `desired`, against everything `live`."""
+def check(desired, others, variable_prefix=""):
+    """(refusals, notes) for the network policies among `desired`, against `others` (plan.others_of: not declared, not ours)."""
     ours = [obj for obj in desired if identity(obj)[:2] in POLICY_KINDS]
     if not ours:
         return [], []
-    desired_ids = {identity(obj) for obj in desired}
-    others = [obj for obj in live if identity(obj) not in desired_ids and owner_of(obj, owner_labels) != OURS]
     other_policies = [obj for obj in others if identity(obj)[:2] in POLICY_KINDS]
     refusals, notes = [], []
     for policy in ours:
@@ -68,7 +64,7 @@ def check(desired, live, owner_labels, variable_prefix=""):
         if cut:
             refusals.append(Finding(
                 f"{describe(policy)} would be the first egress policy on {_pods(policy, labels)} and cut what the mesh lets "
-                f"them reach today: {_listed(cut)}", fix, OVERRIDE))
+                f"them reach today: {listed(cut)}", fix, OVERRIDE))
     return refusals, notes
 
 
@@ -147,16 +143,15 @@ def _pods(policy, labels):
 
 def _adding_note(policy, limiting, labels):
     everything = [describe(other) for other in limiting if _allows_everything(other)]
-    text = (f"egress of {_pods(policy, labels)} is limited already by {_listed([_owned(o) for o in limiting])}; allows of all "
+    text = (f"egress of {_pods(policy, labels)} is limited already by {listed([_owned(o) for o in limiting])}; allows of all "
             f"policies on a pod add up, so what those allow stays allowed next to {describe(policy)}")
     if everything:
-        text += f", and {_listed(everything)} allow all egress: for the pods they select, ours narrows nothing"
+        text += f", and {listed(everything)} allow all egress: for the pods they select, ours narrows nothing"
     return text
 
 
 def _owned(obj):
-    owner = other_owner(obj) if labels_of(obj).get(MANAGED_BY_LABEL) == COLLECTION else f"not managed by {COLLECTION}"
-    return f"{describe(obj)} ({owner})"
+    return f"{describe(obj)} ({owner_text(obj)})"
 
 
 def _allows_everything(obj):
@@ -268,7 +263,7 @@ def _external(entry):
     spec = _spec(entry)
     if spec.get("location") == "MESH_INTERNAL" or spec.get("workloadSelector"):
         return False
-    return not all(host.endswith(_CLUSTER_SUFFIX) for host in spec.get("hosts") or [])
+    return not all(host.endswith(CLUSTER_SUFFIX) for host in spec.get("hosts") or [])
 
 
 def _cut_gateways(policy, others):
@@ -288,9 +283,5 @@ def _cut_gateways(policy, others):
             hosts = [host.partition("/")[2] if "/" in host else host for host in server.get("hosts") or []]
             blocked = [host for host in hosts if not passthrough or not allows(policy, 443, None if host == "*" else host)]
             if blocked:
-                cut.append(f"{_listed(blocked)} on port {port.get('number')} of {_owned(gateway)}")
+                cut.append(f"{listed(blocked)} on port {port.get('number')} of {_owned(gateway)}")
     return cut
-
-
-def _listed(items):
-    return ", ".join(items[:_SHOWN]) + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")

@@ -14,6 +14,7 @@ credential endpoints are on the node and always reachable.
 
 from __future__ import annotations
 
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, input_error
 
 _SHOWN = 8
@@ -28,8 +29,7 @@ def notes(endpoints, internet_path=True, variable_prefix=""):
     stranded = [endpoint for endpoint in endpoints if endpoint["kind"] == "api" and not endpoint.get("vpc_endpoint")]
     if not stranded:
         return []
-    shown = [f"{e['name']} ({', '.join(e['hosts'][:2])}{', ...' if len(e['hosts']) > 2 else ''})" for e in stranded[:_SHOWN]]
-    more = f" and {len(stranded) - _SHOWN} more" if len(stranded) > _SHOWN else ""
+    shown = [f"{e['name']} ({', '.join(e['hosts'][:2])}{', ...' if len(e['hosts']) > 2 else ''})" for e in stranded]
     return [f"this cluster has no internet path ({variable_prefix}internet_path: false), and no VPC endpoint carries "
-            f"{', '.join(shown)}{more}: workloads cannot reach those hosts; add the VPC endpoints to the VPC and to "
+            f"{listed(shown, _SHOWN)}: workloads cannot reach those hosts; add the VPC endpoints to the VPC and to "
             f"{variable_prefix}vpc_endpoints"]

@@ -16,7 +16,8 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure, reason_of, status_of_exception
+from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors import api_error
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure, status_of_exception
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import chosen_version
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import selector
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import identity
@@ -66,9 +67,9 @@ class ClusterReader:
             status = status_of_exception(err)
             if missing_ok and status and status["code"] == 404:
                 return None
-            raise EgressFailure("read", f"{doing} from {self.cluster}", reason_of(status, str(err)), status=status) from None
+            raise EgressFailure("read", f"{doing} from {self.cluster}", api_error(err), status=status) from None
         except (HTTPError, OSError) as err:
-            raise EgressFailure("read", f"{doing} from {self.cluster}", reason_of(None, str(err), self.api_client.configuration.host)) from None
+            raise EgressFailure("read", f"{doing} from {self.cluster}", api_error(err, self.api_client.configuration.host)) from None
 
     def served_versions(self, kind):
         """The versions of `kind` the cluster serves ([] without its CustomResourceDefinition)."""
@@ -119,7 +120,7 @@ class ClusterReader:
 
 def read_live(reader, kinds, desired, owner_labels, pin=None, namespaces=(), services=(), lease=None, crds=(),
               list_namespaces=False):
-    """Read what a plan needs: served versions, live objects, namespaces, Services and the lease.
+    """Read what a plan needs: the lease, served versions, live objects, namespaces and Services.
 
     `kinds`: the kinds the plan covers (all of them, so that ours are pruned
     whatever they are); `desired`: the resources to write; `namespaces` that
@@ -129,7 +130,13 @@ def read_live(reader, kinds, desired, owner_labels, pin=None, namespaces=(), ser
     """
     state = LiveState()
     with ThreadPoolExecutor(max_workers=PARALLEL_READS) as pool:
+        # The lease before anything the plan rests on (beside the CustomResourceDefinitions, so no round trip
+        # more): a rollout that writes after this read takes the lease after it, and taking the lease at this
+        # read's version then fails, instead of writing a plan made from reads older than that rollout's writes.
+        lease_read = lease and pool.submit(reader.lease, *lease)
         state.served = dict(zip(kinds, pool.map(reader.served_versions, kinds)))
+        if lease_read:
+            state.lease_read, state.lease = lease_read.result()
         for kind, served in state.served.items():
             version = chosen_version(kind, served, pin) if served else None
             if version:
@@ -144,7 +151,6 @@ def read_live(reader, kinds, desired, owner_labels, pin=None, namespaces=(), ser
         service_reads = {key: pool.submit(reader.get, f"/api/v1/namespaces/{key[0]}/services/{key[1]}",
                                           f"reading Service {key[0]}/{key[1]}", missing_ok=True)
                          for key in services}
-        lease_read = lease and pool.submit(reader.lease, *lease)
         crd_reads = {name: pool.submit(reader.optional_crd, name) for name in crds}
         namespace_list = list_namespaces and pool.submit(reader.get, "/api/v1/namespaces", "listing namespaces")
         seen = set()
@@ -155,8 +161,6 @@ def read_live(reader, kinds, desired, owner_labels, pin=None, namespaces=(), ser
                     state.objects.append(obj)
         state.missing_namespaces = [name for name, future in namespace_reads.items() if future.result() is None]
         state.services = {key: future.result() for key, future in service_reads.items()}
-        if lease_read:
-            state.lease_read, state.lease = lease_read.result()
         for name, future in crd_reads.items():
             allowed, state.crds[name] = future.result()
             if not allowed:

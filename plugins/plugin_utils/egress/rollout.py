@@ -22,17 +22,19 @@ import time
 from dataclasses import dataclass, field
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.access import missing_message, review_all
+from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors import api_error
 from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import FIELD_MANAGER, LOCK_NAME, MANAGED_BY
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import LeaseHeld, LeaseLock, LeaseLost
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease_store import LeaseStore
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import policy_safety, safety, waypoints, wildcards
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.access import plan_checks
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import (
-    EgressFailure, failure_text, reason_of, status_of_exception, status_of_module_failure, write_failure)
+    EgressFailure, failure_text, status_of_exception, status_of_module_failure, write_failure)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import KINDS, RBAC_KINDS, UnknownKind, kind_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels, rbac_labels
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import build_plan, describe, identity, reference
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import build_plan, describe, identity, others_of, reference
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.reads import ClusterReader, read_live
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 
 
 @dataclass
@@ -88,6 +90,8 @@ class Run:
         self.timings = {}
         self.notes = []
         self.waited = 0.0
+        # When the lease this run holds was taken or last renewed (self.clock): it expires lock_duration after that.
+        self.lease_taken_at = None
 
     def run(self):
         """The run's result (the plan, notes, timings); raises EgressFailure."""
@@ -122,7 +126,8 @@ class Run:
                 raise EgressFailure("refuse", f"planning egress set {self.request.name} on {self.request.cluster}",
                                     f"resources[{index}]: {err}") from None
 
-    def _read_and_plan(self):
+    def _read_and_plan(self, read_lease=True):
+        """(state, plan); the rollout lease is read too unless `read_lease` is false (this run holds it already)."""
         request, started = self.request, self.clock()
         gateway = request.gateway
         state = read_live(
@@ -130,18 +135,20 @@ class Run:
             pin=request.api_version,
             namespaces={identity(obj)[2] for obj in request.resources if identity(obj)[2]},
             services=[(gateway["namespace"], gateway["service"])] if gateway else [],
-            lease=(request.namespace, LOCK_NAME) if request.locked and not request.check_mode else None,
+            lease=(request.namespace, LOCK_NAME) if request.locked and not request.check_mode and read_lease else None,
             crds=wildcards.crds_to_read(request.resources, request.wildcard_resolution), list_namespaces=bool(request.waypoint))
         self._lap("read", started)
         started = self.clock()
         desired = self._versioned(state)
-        desired, fit_refusals, fit_notes = self._fit(desired, state)
-        plan = build_plan(desired, state.objects, request.owner_labels, adopt=request.adopt, prune=request.prunes)
+        others = others_of(desired, state.objects, request.owner_labels)
+        desired, fit_refusals, fit_notes = self._fit(desired, state, others)
+        plan = build_plan(desired, state.objects, request.owner_labels, adopt=request.adopt, prune=request.prunes,
+                          variable_prefix=request.variable_prefix)
         refusals = []
         if request.owner == "egress_set":
-            refusals, notes = safety.check(desired, state.objects, request.owner_labels, gateway=gateway,
-                                           services=state.services, missing_namespaces=state.missing_namespaces)
-            policy_refusals, policy_notes = policy_safety.check(desired, state.objects, request.owner_labels, request.variable_prefix)
+            refusals, notes = safety.check(desired, others, gateway=gateway, services=state.services,
+                                           missing_namespaces=state.missing_namespaces)
+            policy_refusals, policy_notes = policy_safety.check(desired, others, request.variable_prefix)
             refusals, notes = fit_refusals + refusals + policy_refusals, notes + fit_notes + policy_notes
             accepted = [finding for finding in refusals if finding.override in request.accept]
             refusals = [finding for finding in refusals if finding.override not in request.accept]
@@ -159,15 +166,17 @@ class Run:
             raise self._refusal(plan, refusals)
         return state, plan
 
-    def _fit(self, desired, state):
-        """(desired, refusals, notes): wildcard entries as this cluster resolves them; what it cannot take of ambient mode."""
+    def _fit(self, desired, state, others):
+        """(desired, refusals, notes): wildcard entries as this cluster resolves them; what it cannot take of ambient mode.
+
+        `others`: the live objects neither declared nor ours.
+        """
         if self.request.owner != "egress_set":
             return desired, [], []
         request, entry_kind = self.request, kind_of({"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry"})
         desired, refusals, notes = wildcards.resolve(desired, state.crds, state.versions.get(entry_kind), request.wildcard_resolution,
                                                      state.unreadable_crds, request.variable_prefix)
-        waypoint_refusals, waypoint_notes = waypoints.check(desired, state, request.owner_labels, request.waypoint, request.namespace,
-                                                            request.cluster)
+        waypoint_refusals, waypoint_notes = waypoints.check(desired, state, others, request.waypoint, request.namespace, request.cluster)
         return desired, refusals + waypoint_refusals, notes + waypoint_notes
 
     def _versioned(self, state):
@@ -198,7 +207,7 @@ class Run:
                 fix = f"install {kind.installed_by} (its CustomResourceDefinition {kind.crd})"
             if kind.alternative:
                 fix += f", or set {self.request.variable_prefix}{kind.alternative}"
-            return (f"{installed}{cluster}: it serves no {kind.kind} ({kind.describe()}), which {_listed(objects)} "
+            return (f"{installed}{cluster}: it serves no {kind.kind} ({kind.describe()}), which {listed(objects)} "
                     f"{'needs' if len(objects) == 1 else 'need'}: {fix}, then run again")
         return (f"{self.request.variable_prefix}api_version: {json.dumps(self.request.api_version)} is not served by {cluster} "
                 f"(it serves {kind.group} {', '.join(served)})")
@@ -237,6 +246,9 @@ class Run:
             lease = lock.take(state.lease, self.holder, self.request.lock_duration)
         except Exception as err:  # noqa: BLE001  an API failure, named below
             raise self._lease_failure(err, "taking") from None
+        if lease is not None:
+            # Before the write that took it, which stamped the lease's renewal after this moment.
+            self.lease_taken_at = started
         self._lap("lease", started)
         return lock, lease
 
@@ -252,13 +264,14 @@ class Run:
                 f"expires {info['expires']} unless renewed); gave up after waiting {self.request.lock_timeout}s") from None
         except Exception as err:  # noqa: BLE001
             raise self._lease_failure(err, "taking") from None
-        self.waited = self.clock() - started
+        self.lease_taken_at = self.clock()
+        self.waited = self.lease_taken_at - started
         self._lap("lease", started)
         return lease
 
     def _plan_again(self, planned, allowed):
         """Under the lease, after waiting for another rollout: plan from what it left."""
-        state, plan = self._read_and_plan()
+        state, plan = self._read_and_plan(read_lease=False)
         if plan.lines != planned.lines:
             self.notes.append(f"egress set {self.request.name} on {self.request.cluster} changed while this run waited "
                               f"{self.waited:.0f}s for the rollout lease; the plan now is: {plan.summary}")
@@ -266,7 +279,7 @@ class Run:
         return state, plan
 
     def _write(self, plan, lock, lease):
-        request, taken_at = self.request, self.clock()
+        request = self.request
         if plan.apply:
             started = self.clock()
             self._k8s("apply", f"applying {len(plan.apply)} resources to {request.cluster}", plan.apply, {
@@ -276,7 +289,7 @@ class Run:
             self._lap("apply", started)
         if plan.prune:
             # An unexpired lease is still ours; past half its duration, make sure before deleting.
-            if lock is not None and self.clock() - taken_at > request.lock_duration / 2:
+            if lock is not None and self.clock() - self.lease_taken_at > request.lock_duration / 2:
                 lease = self._renew(lock, lease)
             started = self.clock()
             self._k8s("prune", f"pruning {len(plan.prune)} resources on {request.cluster}", plan.prune,
@@ -291,8 +304,9 @@ class Run:
                                 [describe(obj) for obj in objects], server=self.api_client.configuration.host)
 
     def _renew(self, lock, lease):
+        renewing = self.clock()
         try:
-            return lock.renew(self.holder, self.request.lock_duration, lease)
+            lease = lock.renew(self.holder, self.request.lock_duration, lease)
         except LeaseLost as lost:
             raise EgressFailure("renew", f"renewing the rollout lease on {self.request.cluster}",
                                 f"it expired during the apply and is held by {lost.args[0].get('holder') or 'nobody'} now, "
@@ -300,18 +314,20 @@ class Run:
                                 converges=True) from None
         except Exception as err:  # noqa: BLE001
             raise self._lease_failure(err, "renewing") from None
+        self.lease_taken_at = renewing
+        return lease
 
     def _release(self, lock, lease):
         try:
             lock.release(self.holder, lease)
         except Exception as err:  # noqa: BLE001  never hides the failure that brought us here
             self.notes.append(f"the rollout lease {lock.namespace}/{lock.name} on {self.request.cluster} could not be released "
-                              f"({reason_of(status_of_exception(err), str(err))}); it expires {self.request.lock_duration}s "
+                              f"({api_error(err)}); it expires {self.request.lock_duration}s "
                               f"after its last renewal, and until then other runs wait for it")
 
     def _lease_failure(self, err, doing):
         status = status_of_exception(err)
-        return EgressFailure("lease", f"{doing} the rollout lease on {self.request.cluster}", reason_of(status, str(err)),
+        return EgressFailure("lease", f"{doing} the rollout lease on {self.request.cluster}", api_error(err),
                              status=status, converges=not status or status["code"] >= 500)
 
     # -- reporting ---------------------------------------------------------------
@@ -327,7 +343,3 @@ class Run:
             unserved_kinds=[f"{kind.kind} ({kind.describe()})" for kind in state.unserved],
             timings={step: round(seconds, 3) for step, seconds in self.timings.items()})
         return result
-
-
-def _listed(items, shown=5):
-    return ", ".join(items[:shown]) + (f" and {len(items) - shown} more" if len(items) > shown else "")

@@ -28,16 +28,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import COLLECTION, MANAGED_BY_LABEL
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import OURS, labels_of, other_owner, owner_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import owner_text
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import describe, identity
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.policies import CLUSTER_SUFFIX
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 
-# The overrides a run can accept, and what each accepts.
-OVERRIDES = {
-    "missing_gateway": "egress_gateway mode without the gateway Service (or its port 443)",
-    "cut_shared_gateway": "an ALLOW policy on a gateway that other Gateways use without an ALLOW policy of their own",
-    "network_policy_cut": "a network policy that cuts what the mesh lets its pods reach today (policy_safety.py)",
-}
 ROOT_NAMESPACE = "istio-system"
 _SHOWN = 10
 
@@ -53,11 +48,9 @@ class Finding:
         return f"{self.problem}: {self.fix}{accept}"
 
 
-def check(desired, live, owner_labels, gateway=None, services=None, missing_namespaces=(), root_namespace=ROOT_NAMESPACE):
-    """(refusals, notes) for writing `desired` into a cluster holding `live`."""
+def check(desired, others, gateway=None, services=None, missing_namespaces=(), root_namespace=ROOT_NAMESPACE):
+    """(refusals, notes) for writing `desired` into a cluster that holds `others` (plan.others_of: not declared, not ours)."""
     refusals, notes = [], []
-    desired_ids = {identity(obj) for obj in desired}
-    others = [obj for obj in live if identity(obj) not in desired_ids and owner_of(obj, owner_labels) != OURS]
     refusals += _missing_namespaces(desired, missing_namespaces)
     refusals += _second_sidecars(desired, others)
     refusals += _duplicate_hosts(desired, others)
@@ -75,44 +68,53 @@ def _of_kind(objects, kind, group="networking.istio.io"):
     return [obj for obj in objects if identity(obj)[:2] == (group, kind)]
 
 
-def _owner_text(obj):
-    return f"of {other_owner(obj)}" if labels_of(obj).get(MANAGED_BY_LABEL) == COLLECTION else f"not managed by {COLLECTION}"
+def _by_namespace(objects):
+    grouped = {}
+    for obj in objects:
+        grouped.setdefault(identity(obj)[2], []).append(obj)
+    return grouped
+
+
+def _hosts(obj):
+    return set((obj.get("spec") or {}).get("hosts") or [])
 
 
 def _missing_namespaces(desired, missing):
     findings = []
     for namespace in missing:
         needing = [describe(obj) for obj in desired if identity(obj)[2] == namespace]
-        findings.append(Finding(f"namespace {namespace} does not exist ({_listed(needing)} would go there)",
+        findings.append(Finding(f"namespace {namespace} does not exist ({listed(needing, _SHOWN)} would go there)",
                                 "create it first, or stop declaring resources there"))
     return findings
 
 
 def _second_sidecars(desired, others):
     findings = []
+    unselected = _by_namespace(other for other in _of_kind(others, "Sidecar") if not (other.get("spec") or {}).get("workloadSelector"))
     for ours in _of_kind(desired, "Sidecar"):
         if (ours.get("spec") or {}).get("workloadSelector"):
             continue
         namespace = identity(ours)[2]
-        for other in _of_kind(others, "Sidecar"):
-            if identity(other)[2] == namespace and not (other.get("spec") or {}).get("workloadSelector"):
-                findings.append(Finding(
-                    f"namespace {namespace} already has {describe(other)} without a workload selector ({_owner_text(other)}); "
-                    f"Istio applies one such Sidecar per namespace and two give undefined behaviour (istioctl analyze IST0111)",
-                    f"stop listing {namespace} among the Sidecar namespaces of this egress set, or remove that Sidecar "
-                    f"or give it a workloadSelector"))
+        for other in unselected.get(namespace, []):
+            findings.append(Finding(
+                f"namespace {namespace} already has {describe(other)} without a workload selector ({owner_text(other, of='of ')}); "
+                f"Istio applies one such Sidecar per namespace and two give undefined behaviour (istioctl analyze IST0111)",
+                f"stop listing {namespace} among the Sidecar namespaces of this egress set, or remove that Sidecar "
+                f"or give it a workloadSelector"))
     return findings
 
 
 def _duplicate_hosts(desired, others):
     findings = []
+    entries = {namespace: [(other, _hosts(other)) for other in objects]
+               for namespace, objects in _by_namespace(_of_kind(others, "ServiceEntry")).items()}
     for ours in _of_kind(desired, "ServiceEntry"):
-        namespace, hosts = identity(ours)[2], set((ours.get("spec") or {}).get("hosts") or [])
-        for other in _of_kind(others, "ServiceEntry"):
-            shared = sorted(hosts & set((other.get("spec") or {}).get("hosts") or []))
-            if identity(other)[2] == namespace and shared:
+        namespace, hosts = identity(ours)[2], _hosts(ours)
+        for other, other_hosts in entries.get(namespace, []):
+            shared = sorted(hosts & other_hosts)
+            if shared:
                 findings.append(Finding(
-                    f"{describe(other)} ({_owner_text(other)}) already declares {', '.join(shared)}, which {describe(ours)} "
+                    f"{describe(other)} ({owner_text(other, of='of ')}) already declares {', '.join(shared)}, which {describe(ours)} "
                     f"declares too; Istio keeps one ServiceEntry per host and namespace, the older",
                     "declare each host in one egress set only, or put the egress sets in different namespaces"))
     return findings
@@ -120,15 +122,16 @@ def _duplicate_hosts(desired, others):
 
 def _duplicate_mesh_routes(desired, others):
     findings = []
+    routes = [(other, _hosts(other)) for other in _of_kind(others, "VirtualService") if _routes_mesh(other)]
     for ours in _of_kind(desired, "VirtualService"):
         if not _routes_mesh(ours):
             continue
-        hosts = set((ours.get("spec") or {}).get("hosts") or [])
-        for other in _of_kind(others, "VirtualService"):
-            shared = sorted(hosts & set((other.get("spec") or {}).get("hosts") or []))
-            if shared and _routes_mesh(other) and _seen_together(ours, other):
+        hosts = _hosts(ours)
+        for other, other_hosts in routes:
+            shared = sorted(hosts & other_hosts)
+            if shared and _seen_together(ours, other):
                 findings.append(Finding(
-                    f"{describe(other)} ({_owner_text(other)}) already routes {_listed(shared)} for the mesh, where "
+                    f"{describe(other)} ({owner_text(other, of='of ')}) already routes {listed(shared, _SHOWN)} for the mesh, where "
                     f"{describe(ours)} would be seen too; which route applies is undefined (istioctl analyze IST0109)",
                     "route each host through one egress set only, or give the sets exportTo that do not overlap"))
     return findings
@@ -166,7 +169,7 @@ def _hidden_entries(desired, others):
                   if _exported_to(entry, namespace)
                   and not all(_admits(patterns, namespace, identity(entry)[2], host) for host in entry["spec"].get("hosts") or [])]
         if hidden:
-            notes.append(f"{describe(ours)} hides from namespace {namespace} what it sees today: {_listed(hidden)}; "
+            notes.append(f"{describe(ours)} hides from namespace {namespace} what it sees today: {listed(hidden, _SHOWN)}; "
                          f"add what {namespace} needs to the Sidecar hosts of this egress set")
     return notes
 
@@ -202,12 +205,12 @@ def _gateway_service(gateway, service):
 
 def _shadowed_subsets(gateway, others):
     """DestinationRules for the gateway's host outside its namespace: a sidecar of theirs looks there first."""
-    host = f"{gateway['service']}.{gateway['namespace']}.svc.cluster.local"
+    host = f"{gateway['service']}.{gateway['namespace']}{CLUSTER_SUFFIX}"
     shadowing = [describe(rule) for rule in _of_kind(others, "DestinationRule")
                  if (rule.get("spec") or {}).get("host") == host and identity(rule)[2] != gateway["namespace"]]
     if not shadowing:
         return []
-    return [f"{_listed(shadowing)} sets the egress gateway's host for the clients of its namespace, which then do not see our "
+    return [f"{listed(shadowing, _SHOWN)} sets the egress gateway's host for the clients of its namespace, which then do not see our "
             f"subset: their routed hosts fail; move such rules to {gateway['namespace']}"]
 
 
@@ -222,18 +225,13 @@ def _shared_gateway(gateway, others, root_namespace):
     bound = [obj for obj in _of_kind(others, "Gateway") if _overlaps((obj.get("spec") or {}).get("selector"), gateway["selector"])]
     if not bound:
         return [], []
-    names = _listed([describe(obj) for obj in bound])
+    names = listed([describe(obj) for obj in bound], _SHOWN)
     allowing = [policy for policy in _of_kind(others, "AuthorizationPolicy", "security.istio.io")
                 if (policy.get("spec") or {}).get("action", "ALLOW") == "ALLOW"
                 and identity(policy)[2] in (gateway["namespace"], root_namespace)
                 and _overlaps(((policy.get("spec") or {}).get("selector") or {}).get("matchLabels"), gateway["selector"])]
     if allowing:
         return [], [f"the egress gateway also serves {names}; ALLOW policies already limit it "
-                    f"({_listed([describe(p) for p in allowing])}), and ours only adds the declared hosts"]
+                    f"({listed([describe(p) for p in allowing], _SHOWN)}), and ours only adds the declared hosts"]
     return [Finding(f"the egress gateway also serves {names}, and no other ALLOW policy covers it: our ALLOW policy would deny "
                     f"their traffic", "add an ALLOW AuthorizationPolicy for that traffic first", "cut_shared_gateway")], []
-
-
-def _listed(items):
-    shown = ", ".join(items[:_SHOWN])
-    return shown + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")

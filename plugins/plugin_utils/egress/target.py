@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import os
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure, reason_of
+from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors import api_error
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
 
@@ -72,4 +73,4 @@ def client_for(auth, cluster):
         raise EgressFailure("read", f"making a client for {cluster}", f"cannot create an API client: {err}") from None
     except (HTTPError, OSError) as err:
         # Without a discovery cache for this configuration, making the client asks for the server's version.
-        raise EgressFailure("read", f"connecting to {cluster}", reason_of(None, str(err))) from None
+        raise EgressFailure("read", f"connecting to {cluster}", api_error(err)) from None

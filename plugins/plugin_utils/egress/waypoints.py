@@ -22,29 +22,32 @@ role does not list Services); the namespaces' labels and every ServiceEntry are.
 from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ambient import (
-    DATAPLANE_MODE_LABEL, USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL, WAYPOINT_CLASS, WAYPOINT_FOR_LABEL)
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import OURS, labels_of, owner_of
+    DATAPLANE_MODE_LABEL, USE_WAYPOINT_NAMESPACE_LABEL, WAYPOINT_CLASS, WAYPOINT_FOR_LABEL)
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import GATEWAY_API_GROUP
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import labels_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import describe, identity
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety import Finding
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wildcards import USE_WAYPOINT_LABEL
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 
-GATEWAY_API = "gateway.networking.k8s.io"
 _SHOWN = 10
 
 
-def check(desired, state, owner_labels, waypoint, entries_namespace, cluster):
-    """(refusals, notes) for an egress set that uses `waypoint` ({name, namespace, create}); none without one."""
+def check(desired, state, others, waypoint, entries_namespace, cluster):
+    """(refusals, notes) for an egress set that uses `waypoint` ({name, namespace, create}); none without one.
+
+    `others`: what the cluster holds besides the declared objects and ours (plan.others_of).
+    """
     if not waypoint:
         return [], []
     where = f"{waypoint['namespace']}/{waypoint['name']}"
-    if any(kind.key == (GATEWAY_API, "Gateway") for kind in state.unserved):
-        return [Finding(f"ambient mode's waypoint is a Gateway API Gateway, and {cluster} serves no gateways.{GATEWAY_API}",
+    if any(kind.key == (GATEWAY_API_GROUP, "Gateway") for kind in state.unserved):
+        return [Finding(f"ambient mode's waypoint is a Gateway API Gateway, and {cluster} serves no gateways.{GATEWAY_API_GROUP}",
                         "install the Gateway API's CRDs (standard channel), then run again")], []
-    desired_ids = {identity(obj) for obj in desired}
-    others = [obj for obj in state.objects if identity(obj) not in desired_ids and owner_of(obj, owner_labels) != OURS]
     refusals, notes = [], []
     if not waypoint["create"]:
-        gateway = next((obj for obj in state.objects if identity(obj) == (GATEWAY_API, "Gateway", waypoint["namespace"], waypoint["name"])),
-                       None)
+        wanted = (GATEWAY_API_GROUP, "Gateway", waypoint["namespace"], waypoint["name"])
+        gateway = next((obj for obj in state.objects if identity(obj) == wanted), None)
         if gateway is None:
             return [Finding(f"the waypoint Gateway {where} does not exist, so the entries bound to it would reach nothing",
                             f"create it first (istioctl waypoint apply -n {waypoint['namespace']} --name {waypoint['name']}), "
@@ -116,12 +119,12 @@ def _shared(waypoint, where, entries_namespace, others, namespaces):
     allowing = [describe(policy) for policy in others
                 if identity(policy)[:3] == ("security.istio.io", "AuthorizationPolicy", waypoint["namespace"])
                 and (policy.get("spec") or {}).get("action", "ALLOW") == "ALLOW"
-                and any(ref.get("kind") == "Gateway" and ref.get("group", GATEWAY_API) == GATEWAY_API and ref.get("name") == waypoint["name"]
-                        for ref in _target_refs(policy))]
+                and any(ref.get("kind") == "Gateway" and ref.get("group", GATEWAY_API_GROUP) == GATEWAY_API_GROUP
+                        and ref.get("name") == waypoint["name"] for ref in _target_refs(policy))]
     if allowing:
-        return [], [f"the waypoint {where} also serves {_listed(users)}; ALLOW policies already limit it ({_listed(allowing)}), "
+        return [], [f"the waypoint {where} also serves {listed(users, _SHOWN)}; ALLOW policies already limit it ({listed(allowing, _SHOWN)}), "
                     f"and ours only adds the declared hosts"]
-    return [Finding(f"the waypoint {where} also serves {_listed(users)}, and no other ALLOW policy covers it: our ALLOW policy "
+    return [Finding(f"the waypoint {where} also serves {listed(users, _SHOWN)}, and no other ALLOW policy covers it: our ALLOW policy "
                     f"would deny their traffic", "add an ALLOW AuthorizationPolicy for that traffic first (targetRefs: the waypoint)",
                     "cut_shared_waypoint")], []
 
@@ -144,7 +147,7 @@ def _missing_callers(desired, waypoint, namespaces):
     missing = sorted(callers - existing)
     if not missing:
         return []
-    return [f"the waypoint's policy admits callers from namespaces that do not exist: {_listed(missing)} (istioctl analyze IST0101); "
+    return [f"the waypoint's policy admits callers from namespaces that do not exist: {listed(missing, _SHOWN)} (istioctl analyze IST0101); "
             f"their workloads get through once the namespaces are made"]
 
 
@@ -155,9 +158,5 @@ def _unbound_ambient(namespaces):
     if not unbound:
         return []
     return [f"namespaces in ambient mode bound to no waypoint ({DATAPLANE_MODE_LABEL}=ambient, no {USE_WAYPOINT_LABEL}): "
-            f"{_listed(unbound)}; ztunnel does not enforce REGISTRY_ONLY, so their egress is open except to hosts a waypoint "
+            f"{listed(unbound, _SHOWN)}; ztunnel does not enforce REGISTRY_ONLY, so their egress is open except to hosts a waypoint "
             f"serves (this egress set's, for its caller namespaces only): close the rest with NetworkPolicy"]
-
-
-def _listed(items):
-    return ", ".join(items[:_SHOWN]) + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")

@@ -24,11 +24,10 @@ from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import describe, identity
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety import Finding
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, input_error
 
 CHOICES = ("auto", "none", "dynamic_dns")
-# What egress_set does with wildcard entries: leave them as declared, or choose for the cluster.
-CLUSTER_CHOICES = ("declared", "auto")
 DYNAMIC_DNS = "DYNAMIC_DNS"
 SERVICE_ENTRY_CRD = "serviceentries.networking.istio.io"
 # A CustomResourceDefinition first shipped with Istio 1.30, the release whose sidecars resolve DYNAMIC_DNS.
@@ -109,14 +108,14 @@ def resolve(desired, crds, version, choice, unreadable=(), variable_prefix=""):
         if enum is not None and value not in enum:
             refusals.append(Finding(
                 f"the cluster's ServiceEntry CustomResourceDefinition does not accept resolution {value} (it accepts "
-                f"{', '.join(enum)}), which {_listed(having)} {'has' if len(having) == 1 else 'have'}",
+                f"{', '.join(enum)}), which {listed(having)} {'has' if len(having) == 1 else 'have'}",
                 f"set {variable_prefix}wildcard_resolution to none or auto, or upgrade Istio (its CRD accepts {DYNAMIC_DNS} "
                 f"from 1.28 on, and sidecars resolve it from 1.30 on)" if value == DYNAMIC_DNS else "upgrade Istio's CRDs"))
         elif value == DYNAMIC_DNS and not istio_1_30 and choice != "auto":
             direct = [describe(obj) for obj in desired if _is_entry(obj) and obj["spec"].get("resolution") == value
                       and USE_WAYPOINT_LABEL not in ((obj.get("metadata") or {}).get("labels") or {})]
             if direct:
-                notes.append(f"{_listed(direct)} {'resolves' if len(direct) == 1 else 'resolve'} with {DYNAMIC_DNS} at the sidecars, but {why_not}: "
+                notes.append(f"{listed(direct)} {'resolves' if len(direct) == 1 else 'resolve'} with {DYNAMIC_DNS} at the sidecars, but {why_not}: "
                              f"under an older istiod their wildcard hosts are not reached")
     return desired, refusals, notes
 
@@ -137,7 +136,3 @@ def crds_to_read(desired, choice):
     """The CustomResourceDefinitions, beyond the kinds', that deciding needs."""
     needed = choice == "auto" or any(_is_entry(obj) and (obj.get("spec") or {}).get("resolution") == DYNAMIC_DNS for obj in desired)
     return [ISTIO_1_30_CRD] if needed else []
-
-
-def _listed(items, shown=5):
-    return ", ".join(items[:shown]) + (f" and {len(items) - shown} more" if len(items) > shown else "")

@@ -35,7 +35,8 @@ def test_sidecar_mode_is_one_service_entry_per_endpoint_and_nothing_else():
     assert [e["name"] for e in result["service_entries"]] == [e["name"] for e in found]
     assert result["gateway"] is None and result["sidecars"] == [] and result["direct_in_gateway_mode"] == []
     assert result["labels"] == {"app.kubernetes.io/managed-by": "meshops.aws_egress", "meshops.io/egress-set": "default"}
-    assert result["export_to"] == ["*"]
+    assert result["service_entries"] and all(e["export_to"] == ["*"] for e in result["service_entries"])
+    assert not any(note.startswith("not through the egress gateway") for note in result["notes"])
     assert {e["route"] for e in result["service_entries"]} == {"direct"}
 
 
@@ -60,6 +61,9 @@ def test_gateway_mode_routes_exact_hosts_and_keeps_wildcards_and_credentials_dir
     assert routes["aws-default-s3-eu-west-1-wildcard"] == "direct"
     assert routes["aws-default-credentials-imds"] == "direct"
     assert result["direct_in_gateway_mode"] == ["aws-default-credentials-imds", "aws-default-s3-eu-west-1-wildcard"]
+    # Said by the plan and by render mode alike.
+    assert result["notes"][0] == ("not through the egress gateway (wildcard or link-local hosts): aws-default-credentials-imds, "
+                                  "aws-default-s3-eu-west-1-wildcard")
     gateway = result["gateway"]
     routed_hosts = sorted(h for e in found if routes[e["name"]] == "gateway" for h in e["hosts"])
     assert gateway["hosts"] == routed_hosts and not any(h.startswith("*") for h in gateway["hosts"])

@@ -10,10 +10,12 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshops.aws_egress.plugins.filter._egress_layout import egress_layout
+from ansible_collections.meshops.aws_egress.plugins.filter.aws_endpoints import aws_endpoints
 
 
 def decide(export_to):
-    return egress_layout([], name="default", namespace="istio-system", name_prefix="aws-default", export_to=export_to)
+    found = aws_endpoints(["sqs"], regions=["us-east-1"], name_prefix="aws-default")
+    return egress_layout(found, name="default", namespace="istio-system", name_prefix="aws-default", export_to=export_to)
 
 
 @pytest.mark.parametrize("export_to, message", [
@@ -29,4 +31,5 @@ def test_star_and_tilde_stand_alone(export_to, message):
 
 @pytest.mark.parametrize("export_to", [["*"], ["~"], ["."], [".", "team-a"], ["team-a", "team-b"]])
 def test_what_istio_accepts(export_to):
-    assert decide(export_to)["export_to"] == export_to
+    entries = decide(export_to)["service_entries"]
+    assert entries and all(entry["export_to"] == export_to for entry in entries)

@@ -133,6 +133,27 @@ def test_a_lost_race_is_retried_not_fatal():
     assert lease["spec"]["holderIdentity"] == "me"
 
 
+def test_a_lost_race_is_retried_at_once_and_a_race_lost_to_a_live_holder_waits_for_it():
+    store, clock = MemoryStore(held_by("done", duration=1), conflicts=3), Clock()
+    clock.elapsed = 5
+    lease = lock_for(store, clock).acquire("me", duration=60, timeout=0)
+    assert lease["spec"]["holderIdentity"] == "me" and store.writes == ["replace"] and clock.elapsed == 5
+
+    class Overtaken(MemoryStore):
+        """Another run takes the free lease between our read and our write."""
+
+        def replace(self, body):
+            if self.lease["spec"]["holderIdentity"] is None:
+                self.lease["spec"].update(holderIdentity="quick", renewTime=micro_time(clock()), leaseDurationSeconds=600)
+                self.version += 1
+            return super().replace(body)
+
+    store, clock = Overtaken(held_by(None)), Clock()
+    with pytest.raises(LeaseHeld) as held:
+        lock_for(store, clock).acquire("me", duration=60, timeout=3)
+    assert held.value.args[0]["holder"] == "quick" and clock.elapsed == pytest.approx(3) and not store.writes
+
+
 def test_release_frees_only_our_own_lease():
     store, clock = MemoryStore(held_by("them")), Clock()
     assert lock_for(store, clock).release("me") is False

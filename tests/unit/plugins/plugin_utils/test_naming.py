@@ -10,7 +10,10 @@ import hashlib
 
 import pytest
 
+from ansible_collections.meshops.aws_egress.plugins.filter.aws_endpoints import aws_endpoints
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import layout
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError, shown
 
 
 @pytest.mark.parametrize(
@@ -55,3 +58,22 @@ def test_valid_prefixes(prefix):
 @pytest.mark.parametrize("prefix", ["", "-a", "a-", "A", "a_b", "a.b", "x" * 41, "é"])
 def test_invalid_prefixes(prefix):
     assert not naming.is_name_prefix(prefix)
+
+
+@pytest.mark.parametrize("value", ["Orders", "-orders", "a" * 64, "", None, 3])
+def test_a_name_that_is_not_a_label_is_refused_at_its_path(value):
+    with pytest.raises(InputError) as refused:
+        naming.check_label(value, "sidecars[1]", "a namespace name")
+    assert refused.value.path == "sidecars[1]"
+    assert refused.value.problem == (f"{shown(value)} is not a namespace name (a DNS-1123 label: lowercase letters, digits and '-', "
+                                     f"starting and ending with a letter or digit, at most 63 characters)")
+
+
+def test_the_layout_and_ambient_mode_check_names_alike():
+    found = aws_endpoints(["sqs"], regions=["us-east-1"], name_prefix="aws-x")
+    with pytest.raises(InputError) as by_layout:
+        layout(found, name="x", namespace="Aws", name_prefix="aws-x")
+    with pytest.raises(InputError) as by_ambient:
+        layout(found, name="x", namespace="aws", name_prefix="aws-x", mode="ambient", caller_namespaces=["Orders"])
+    assert by_layout.value.problem.replace("'Aws'", "'Orders'") == by_ambient.value.problem
+    assert by_ambient.value.path == "caller_namespaces[0]"

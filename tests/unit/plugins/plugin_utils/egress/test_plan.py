@@ -162,8 +162,12 @@ def test_an_object_of_another_egress_set_is_a_conflict_even_when_adopting():
 
 def test_an_object_that_is_not_ours_is_a_conflict_unless_adopted():
     foreign = served(entry("a", labels={"app.kubernetes.io/managed-by": "Helm"}), manager="helm")
-    result = plan([entry("a"), entry("b")], [foreign])
+    result = plan([entry("a"), entry("b")], [foreign], variable_prefix="istio_aws_egress_")
     assert result["conflicts"] == ["ServiceEntry istio-system/a exists and is managed by 'Helm'; set istio_aws_egress_adopt: true to take it over"]
+    # The option as the caller names it: the module's own, or another role's variable.
+    assert plan([entry("a")], [foreign])["conflicts"] == ["ServiceEntry istio-system/a exists and is managed by 'Helm'; "
+                                                          "set adopt: true to take it over"]
+    assert plan([entry("a")], [foreign], variable_prefix="team_egress_")["conflicts"][0].endswith("set team_egress_adopt: true to take it over")
     unlabelled = served(entry("a", labels={}), manager="kubectl-client-side-apply")
     assert "not labelled app.kubernetes.io/managed-by=meshops.aws_egress" in plan([entry("a")], [unlabelled])["conflicts"][0]
 

@@ -10,6 +10,7 @@ from ansible_collections.meshops.aws_egress.plugins.filter._egress_layout import
 from ansible_collections.meshops.aws_egress.plugins.filter.aws_endpoints import aws_endpoints
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import policy_safety
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import others_of
 
 OURS = ownership_labels("shop")
 THEIRS = ownership_labels("theirs")
@@ -54,7 +55,7 @@ def server(port, protocol, hosts):
 
 
 def check(ours, live):
-    refusals, notes = policy_safety.check(ours, live, OURS, "istio_aws_egress_")
+    refusals, notes = policy_safety.check(ours, others_of(ours, live, OURS), "istio_aws_egress_")
     return [finding.text("istio_aws_egress_accept") for finding in refusals], notes
 
 

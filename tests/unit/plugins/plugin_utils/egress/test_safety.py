@@ -8,6 +8,7 @@ import pytest
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import safety
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import others_of
 
 OURS = ownership_labels("mine")
 THEIRS = ownership_labels("theirs")
@@ -29,7 +30,7 @@ def sidecar(namespace, name, labels=None, hosts=("./*",), **spec):
 
 
 def check(desired, live, **options):
-    refusals, notes = safety.check(desired, live, OURS, **options)
+    refusals, notes = safety.check(desired, others_of(desired, live, OURS), **options)
     return [finding.text() for finding in refusals], notes
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import kinds, waypoints
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import others_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.reads import LiveState
 
 OURS = ownership_labels("mine")
@@ -51,7 +52,9 @@ CALLERS = (namespace("orders"), namespace("billing"))
 def check(live, the_waypoint="existing", namespaces=CALLERS, unserved=(), desired=(OUR_ENTRY, OUR_POLICY)):
     """(refusals as text, notes); `the_waypoint` is the existing one unless given."""
     state = LiveState(objects=list(live), namespace_list=list(namespaces), unserved=list(unserved))
-    refusals, notes = waypoints.check(list(desired), state, OURS, EXISTING if the_waypoint == "existing" else the_waypoint, "aws", "prod-use1")
+    others = others_of(list(desired), state.objects, OURS)
+    refusals, notes = waypoints.check(list(desired), state, others, EXISTING if the_waypoint == "existing" else the_waypoint, "aws",
+                                      "prod-use1")
     return [finding.text("accept") for finding in refusals], notes
 
 
