@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ambient import (
-    DATAPLANE_MODE_LABEL, USE_WAYPOINT_LABEL, WAYPOINT_CLASS, WAYPOINT_FOR_LABEL)
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.waypoints import GATEWAY_API
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wildcards import WAYPOINT_FLAG
+    DATAPLANE_MODE_LABEL, WAYPOINT_CLASS, WAYPOINT_FOR_LABEL)
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import GATEWAY_API_GROUP
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wildcards import USE_WAYPOINT_LABEL, WAYPOINT_FLAG
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.manifests import group_of, identity
 
 WAYPOINT_IP = "10.254.255.20"
@@ -57,7 +57,7 @@ def model(namespace, name, config, kubernetes, ambient_namespaces):
     waypoint's Service, pod and namespaces, and its Gateway where none is given.
     """
     notes = []
-    given = [o for o in config if identity(o) == ("Gateway", namespace, name) and group_of(o) == GATEWAY_API]
+    given = [o for o in config if identity(o) == ("Gateway", namespace, name) and group_of(o) == GATEWAY_API_GROUP]
     modelled = []
     if not given:
         modelled.append(gateway(namespace, name))
@@ -81,12 +81,12 @@ def rendered_name(objects, namespace):
 
 def labels(name):
     """The labels istiod's deployment controller gives a waypoint's Service and pods."""
-    return {f"{GATEWAY_API}/gateway-name": name, "gateway.istio.io/managed": "istio.io-mesh-controller"}
+    return {f"{GATEWAY_API_GROUP}/gateway-name": name, "gateway.istio.io/managed": "istio.io-mesh-controller"}
 
 
 def gateway(namespace, name):
     """A waypoint Gateway as `istioctl waypoint apply` writes it."""
-    return {"apiVersion": f"{GATEWAY_API}/v1", "kind": "Gateway",
+    return {"apiVersion": f"{GATEWAY_API_GROUP}/v1", "kind": "Gateway",
             "metadata": {"name": name, "namespace": namespace, "labels": {WAYPOINT_FOR_LABEL: "service"}},
             "spec": {"gatewayClassName": WAYPOINT_CLASS, "listeners": [{"name": "mesh", "port": HBONE_PORT, "protocol": "HBONE"}]}}
 
@@ -122,7 +122,7 @@ def kubernetes_objects(namespace, name, ambient_namespaces, given=()):
             found.append({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
     if ("Service", namespace, name) not in have:
         found.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace, "labels": labels(name)},
-                      "spec": {"clusterIP": SERVICE_IP, "selector": {f"{GATEWAY_API}/gateway-name": name},
+                      "spec": {"clusterIP": SERVICE_IP, "selector": {f"{GATEWAY_API_GROUP}/gateway-name": name},
                                "ports": [{"name": "mesh", "port": HBONE_PORT, "appProtocol": "hbone"}]}})
     found.append({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"{name}-simulated", "namespace": namespace, "labels": labels(name)},
                   "spec": {"serviceAccountName": name, "containers": [{"name": "istio-proxy", "image": "proxyv2"}]},
