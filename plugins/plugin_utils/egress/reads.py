@@ -84,13 +84,8 @@ class ClusterReader:
 
     def optional_crd(self, name):
         """(read, CRD or None) for a CustomResourceDefinition that only informs a choice: not read when not allowed."""
-        try:
-            return True, self.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}",
-                                  f"reading the CustomResourceDefinition {name}", missing_ok=True)
-        except EgressFailure as failure:
-            if failure.status and failure.status["code"] == 403:
-                return False, None
-            raise
+        return self._unless_forbidden(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}",
+                                      f"reading the CustomResourceDefinition {name}")
 
     def lease(self, namespace, name):
         """(read, lease): the rollout lease as it is now (None: there is none); not read when reading is not allowed.
@@ -98,9 +93,13 @@ class ClusterReader:
         Reading the lease only saves the plan a second round of reads; a user
         without the right is told by the access review that follows.
         """
+        return self._unless_forbidden(f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}",
+                                      f"reading the rollout lease {namespace}/{name}")
+
+    def _unless_forbidden(self, path, doing):
+        """(True, object or None when missing), or (False, None) when the user may not read it."""
         try:
-            return True, self.get(f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}",
-                                  f"reading the rollout lease {namespace}/{name}", missing_ok=True)
+            return True, self.get(path, doing, missing_ok=True)
         except EgressFailure as failure:
             if failure.status and failure.status["code"] == 403:
                 return False, None
