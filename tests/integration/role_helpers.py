@@ -73,6 +73,15 @@ def run_role(cluster, variables: dict, tmp_path: Path, *, playbook: str = "apply
     return run(role_command(variables, tmp_path, playbook=TARGET / playbook, args=("--check", "--diff") if check else ()))
 
 
+def rerun_writes_nothing(cluster, variables: dict, tmp_path: Path) -> RoleRun:
+    """Idempotence as the project means it: the run reports changed=0 and the API server records no write."""
+    cluster.audit.mark()
+    rerun = run_role(cluster, variables, tmp_path).assert_ok()
+    assert rerun.changed == 0
+    assert writes(cluster.audit) == []
+    return rerun
+
+
 def expect_failure(cluster, variables: dict, tmp_path: Path, *messages: str) -> RoleRun:
     """Run the role, which must fail with every one of `messages` in its failure."""
     run = run_role(cluster, {**variables, "expected_messages": list(messages)}, tmp_path, playbook="expect_failure.yml")

@@ -50,17 +50,25 @@ def converges(cluster, variables: dict, tmp_path, services: list[str], namespace
     assert [w for w in cluster.audit.writes() if w["objectRef"].get("namespace") == namespace] == []
 
 
+def broken_midway(cluster, toxics, fault: str, variables: dict, tmp_path, after: tuple[str, str, int]):
+    """The role's run, its connection reset or stalled (`fault`) once `after` = (verb, namespace, count) writes are in."""
+    verb, namespace, count = after
+    cluster.audit.mark()
+    rollout = Background(role_command(variables, tmp_path), tmp_path)
+    wait_for(lambda: writes_of(cluster, verb, namespace) >= count, timeout=120, interval=0.01,
+             what=f"{count} {verb} writes in {namespace}")
+    (toxics.reset_peer() if fault == "reset" else toxics.timeout(1000))
+    failed = rollout.wait()
+    toxics.clear()
+    return failed
+
+
 @pytest.mark.parametrize("fault", ["reset", "timeout"])
 def test_a_fault_mid_apply_fails_the_run_and_the_rerun_converges(local_cluster, toxics, tmp_path, fault):
     namespace, name = fresh_namespace(local_cluster, f"net-apply-{fault}"), unique_name("netapply")
     variables = declared(local_cluster, namespace, name, SERVICES)
     assert len(entries(name, SERVICES)) == 200
-    local_cluster.audit.mark()
-    rollout = Background(role_command(variables, tmp_path), tmp_path)
-    wait_for(lambda: writes_of(local_cluster, "patch", namespace) >= 40, timeout=120, interval=0.01, what="40 applied entries")
-    (toxics.reset_peer() if fault == "reset" else toxics.timeout(1000))
-    failed = rollout.wait()
-    toxics.clear()
+    failed = broken_midway(local_cluster, toxics, fault, variables, tmp_path, ("patch", namespace, 40))
     applied = len(labelled(local_cluster, "serviceentries", namespace, name))
     assert 40 <= applied < 200
     assert failed.returncode != 0
@@ -75,12 +83,7 @@ def test_a_fault_mid_prune_fails_the_run_and_the_rerun_converges(local_cluster, 
     run_role(None, declared(local_cluster, namespace, name, SERVICES), tmp_path).assert_ok()
     fewer = SERVICES[:2]
     variables = declared(local_cluster, namespace, name, fewer)
-    local_cluster.audit.mark()
-    rollout = Background(role_command(variables, tmp_path), tmp_path)
-    wait_for(lambda: writes_of(local_cluster, "delete", namespace) >= 30, timeout=120, interval=0.01, what="30 pruned entries")
-    (toxics.reset_peer() if fault == "reset" else toxics.timeout(1000))
-    failed = rollout.wait()
-    toxics.clear()
+    failed = broken_midway(local_cluster, toxics, fault, variables, tmp_path, ("delete", namespace, 30))
     left = len(labelled(local_cluster, "serviceentries", namespace, name))
     assert 40 < left <= 170
     assert failed.returncode != 0

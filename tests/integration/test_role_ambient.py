@@ -16,8 +16,8 @@ import yaml
 
 from conftest import LocalCluster
 from hardening_helpers import HARDENING, scratch_clusters, user_kubeconfig
-from role_helpers import (GATEWAY_REGIONS, egress_gateway, expect_failure, fresh_namespace, objects, refused, removed_after, role_command, run,
-                          run_role, unique_name, writes)
+from role_helpers import (GATEWAY_REGIONS, egress_gateway, expect_failure, fresh_namespace, objects, refused,
+                          removed_after, rerun_writes_nothing, role_command, run, run_role, unique_name, writes)
 
 pytestmark = pytest.mark.integration
 
@@ -44,9 +44,7 @@ def held(cluster, name: str) -> dict[tuple[str, str, str], dict]:
 
 
 def nothing_to_do(cluster, variables: dict, tmp_path) -> None:
-    cluster.audit.mark()
-    assert run_role(cluster, variables, tmp_path).assert_ok().changed == 0
-    assert writes(cluster.audit) == []
+    rerun_writes_nothing(cluster, variables, tmp_path)
 
 
 def waypoint_pod(cluster, namespace: str, waypoint: str) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from role_helpers import GATEWAY_REGIONS, OURS, egress_gateway, fresh_namespace, objects, removed_after, run_role, unique_name, writes
+from role_helpers import (GATEWAY_REGIONS, OURS, egress_gateway, fresh_namespace, objects, removed_after,
+                          rerun_writes_nothing, run_role, unique_name, writes)
 
 pytestmark = pytest.mark.integration
 
@@ -140,9 +141,7 @@ def test_egress_gateway_mode(local_cluster, tmp_path):
         assert policy["action"] == "ALLOW" and policy["selector"] == {"matchLabels": selector}
         assert policy["rules"] == [{"when": [{"key": "connection.sni", "values": gateway["servers"][0]["hosts"]}]}]
 
-        local_cluster.audit.mark()
-        assert run_role(local_cluster, variables, tmp_path).assert_ok().changed == 0
-        assert writes(local_cluster.audit) == []
+        rerun_writes_nothing(local_cluster, variables, tmp_path)
 
         # Back to sidecar mode: the routing through the gateway is pruned, the entries stay.
         local_cluster.audit.mark()

@@ -14,7 +14,8 @@ import json
 import pytest
 
 from hardening_helpers import scratch_clusters
-from role_helpers import GATEWAY_REGIONS, OURS, egress_gateway, expect_failure, fresh_namespace, objects, removed_after, run_role, unique_name, writes
+from role_helpers import (GATEWAY_REGIONS, OURS, egress_gateway, expect_failure, fresh_namespace, objects,
+                          removed_after, rerun_writes_nothing, run_role, unique_name, writes)
 
 pytestmark = pytest.mark.integration
 
@@ -51,9 +52,7 @@ def test_networkpolicies_apply_rerun_check_and_prune(local_cluster, tmp_path):
     assert first.said(f"! egress of the pods of namespace {orders} is limited already by NetworkPolicy {orders}/cart-egress")
     assert first.said("a NetworkPolicy cannot name hosts, so only the mesh limits which")
 
-    local_cluster.audit.mark()
-    assert run_role(local_cluster, declared, tmp_path).assert_ok().changed == 0
-    assert writes(local_cluster.audit) == []
+    rerun_writes_nothing(local_cluster, declared, tmp_path)
 
     off = {**declared, "istio_aws_egress_network_policy": "none"}
     local_cluster.audit.mark()
@@ -96,9 +95,7 @@ def _cilium_in_gateway_mode(local_cluster, tmp_path, declared, name, orders, gat
     assert {"matchPattern": f"**.s3.{region}.amazonaws.com"} in in_orders[-1]["toFQDNs"]
     assert in_orders[0]["toPorts"][0]["rules"] == {"dns": [{"matchPattern": "*"}]}
 
-    local_cluster.audit.mark()
-    assert run_role(local_cluster, declared, tmp_path).assert_ok().changed == 0
-    assert writes(local_cluster.audit) == []
+    rerun_writes_nothing(local_cluster, declared, tmp_path)
 
     off = {**declared, "istio_aws_egress_network_policy": "none"}
     local_cluster.audit.mark()
