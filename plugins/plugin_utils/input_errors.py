@@ -76,3 +76,10 @@ def did_you_mean(word, choices):
         return ""
     close = difflib.get_close_matches(str(word).lower(), sorted(choices), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def check_keys(entry, path, keys):
+    """Refuse the first key of the dict `entry` that is not one of `keys`, naming the closest one."""
+    for key in entry:
+        if key not in keys:
+            raise input_error(path, f"unknown key {shown(key)}{did_you_mean(key, keys)} (keys: {', '.join(keys)})")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import botocore_data, credentials, partitions
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, did_you_mean, input_error, option_ref, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import check_keys, described, did_you_mean, input_error, option_ref, shown
 
 SERVICE_KEYS = ("name", "regions", "account_ids", "fips", "dualstack", "buckets")
 FILTER_OPTIONS = ("regions", "account_ids", "fips", "dualstack", "credential_sources", "sts_legacy_global", "name_prefix",
@@ -105,9 +105,7 @@ def _service(entry, path, defaults):
         name_path = f"{path}.name"
     else:
         raise input_error(path, f"expected a service name or a dict with a 'name' key, got {described(entry)}")
-    for key in entry:
-        if key not in SERVICE_KEYS:
-            raise input_error(path, f"unknown key {shown(key)}{did_you_mean(key, SERVICE_KEYS)} (keys: {', '.join(SERVICE_KEYS)})")
+    check_keys(entry, path, SERVICE_KEYS)
     if "name" not in entry:
         raise input_error(path, "the dict has no 'name' key")
     name = service_name(entry["name"], name_path)

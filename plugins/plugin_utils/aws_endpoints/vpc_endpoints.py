@@ -29,7 +29,7 @@ from collections import namedtuple
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import botocore_data, partitions, sdk_hosts, service_spec
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, did_you_mean, input_error, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import check_keys, described, input_error
 
 KEYS = ("service", "region", "type", "private_dns", "dns_names")
 TYPES = ("interface", "gateway")
@@ -67,9 +67,7 @@ def parse(value, regions):
 def _endpoint(entry, path, regions):
     if not isinstance(entry, dict):
         raise input_error(path, f"expected a dict with 'service' and any of {', '.join(KEYS[1:])}, got {described(entry)}")
-    for key in entry:
-        if key not in KEYS:
-            raise input_error(path, f"unknown key {shown(key)}{did_you_mean(key, KEYS)} (keys: {', '.join(KEYS)})")
+    check_keys(entry, path, KEYS)
     if "service" not in entry:
         raise input_error(path, "the dict has no 'service' key (a boto3 client name, such as 'sqs')")
     service = service_spec.service_name(entry["service"], f"{path}.service")

@@ -24,7 +24,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import wildcards
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wildcards import USE_WAYPOINT_LABEL
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import provenance_annotations
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, input_error, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import check_keys, described, input_error, shown
 
 USE_WAYPOINT_NAMESPACE_LABEL = "istio.io/use-waypoint-namespace"
 WAYPOINT_FOR_LABEL = "istio.io/waypoint-for"
@@ -88,9 +88,7 @@ def _settings(waypoint, namespace, name_prefix):
     waypoint = {} if waypoint is None else waypoint
     if not isinstance(waypoint, dict):
         raise input_error("waypoint", f"expected a dict with any of {', '.join(WAYPOINT_KEYS)}, got {described(waypoint)}")
-    unknown = sorted(set(waypoint) - set(WAYPOINT_KEYS))
-    if unknown:
-        raise input_error("waypoint", f"unknown key(s) {', '.join(unknown)}; the keys are {', '.join(WAYPOINT_KEYS)}")
+    check_keys(waypoint, "waypoint", WAYPOINT_KEYS)
     create = True if waypoint.get("create") is None else waypoint["create"]
     if not isinstance(create, bool):
         raise input_error("waypoint.create", f"expected true or false, got {described(create)}")

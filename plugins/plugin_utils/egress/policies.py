@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, input_error, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import check_keys, described, input_error, shown
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import provenance_annotations
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 
@@ -139,9 +139,7 @@ def _check(mode, extra_egress):
 def _peer(peer, path):
     if not isinstance(peer, dict):
         raise input_error(path, f"expected a dict with {', '.join(PEER_KEYS)}, got {described(peer)}")
-    unknown = sorted(set(peer) - set(PEER_KEYS))
-    if unknown:
-        raise input_error(path, f"unknown key {shown(unknown[0])} (keys: {', '.join(PEER_KEYS)})")
+    check_keys(peer, path, PEER_KEYS)
     namespace, selector = peer.get("namespace"), peer.get("selector")
     if not isinstance(namespace, str) or not naming.is_dns_label(namespace):
         raise input_error(f"{path}.namespace", f"{shown(namespace)} is not a namespace name")

@@ -134,7 +134,7 @@ def test_ambient_without_anything_to_route_has_no_waypoint_and_needs_no_callers(
      "'istio-egress', set create: false and give its name"),
     ({"waypoint": {"create": False}}, "waypoint.name: name the existing waypoint to use (create: false)"),
     ({"waypoint": {"create": "no"}}, "waypoint.create: expected true or false, got str 'no'"),
-    ({"waypoint": {"name": "w", "port": 1}}, "waypoint: unknown key(s) port; the keys are name, namespace, create"),
+    ({"waypoint": {"name": "w", "port": 1}}, "waypoint: unknown key 'port' (keys: name, namespace, create)"),
     ({"waypoint": ["w"]}, "waypoint: expected a dict with any of name, namespace, create, got list"),
     ({"waypoint": {"name": "Egress"}}, "waypoint.name: 'Egress' is not a Gateway name"),
     ({"wildcard_resolution": "dns"}, "wildcard_resolution: expected one of auto, none, dynamic_dns, got str 'dns'"),
