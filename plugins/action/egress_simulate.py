@@ -15,6 +15,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_simulate_options import GATEWAY_OPTIONS, argument_spec
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import data_version
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.declared import EXPANSION_OPTIONS, declared
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.harness import HarnessError
@@ -53,7 +54,8 @@ class ActionModule(ActionBase):
             return {**result, "failed": True, "msg": f"cannot read the manifests: {err}"}
         except HarnessError as err:
             return {**result, "failed": True, "msg": _harness_message(err)}
-        result.update(report, changed=False)
+        # The declared hosts came from this process's botocore.
+        result.update(report, changed=False, endpoint_data=data_version.current())
         return result
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import data_version
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import DEFAULT_SIDECAR_HOSTS, layout
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
 
@@ -30,7 +31,9 @@ def egress_layout(endpoints, name, namespace, name_prefix, mode="sidecar", gatew
                       network_policy=network_policy, network_policy_dns=network_policy_dns, network_policy_istiod=network_policy_istiod,
                       network_policy_egress=[] if network_policy_egress is None else network_policy_egress,
                       internet_path=internet_path, waypoint=waypoint, caller_namespaces=[] if caller_namespaces is None else caller_namespaces,
-                      wildcard_resolution=wildcard_resolution, variable_prefix=variable_prefix)
+                      wildcard_resolution=wildcard_resolution, variable_prefix=variable_prefix,
+                      # The endpoints came from this process's botocore (aws_endpoints, just before); none, nothing came.
+                      endpoint_data=data_version.current() if endpoints else None)
     except InputError as exc:
         # Called with the caller's variable prefix, the message names the caller's variables alone.
         raise AnsibleFilterError(exc.named(variable_prefix) if variable_prefix else f"{PLUGIN_NAME}: {exc.named()}") from None

@@ -18,6 +18,9 @@ COMPONENT_LABEL = "app.kubernetes.io/component"
 EGRESS_SET_LABEL = "meshops.io/egress-set"
 SERVICES_ANNOTATION = "meshops.io/aws-services"
 REGIONS_ANNOTATION = "meshops.io/aws-regions"
+# What produced a resource: the botocore whose endpoint data the hosts come from, and this collection's version.
+BOTOCORE_ANNOTATION = "meshops.io/botocore-version"
+COLLECTION_ANNOTATION = "meshops.io/collection-version"
 
 # The rollout lease (one per namespace) and the prefix of the RBAC objects.
 LOCK_NAME = "meshops-aws-egress"

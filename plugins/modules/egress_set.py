@@ -20,6 +20,10 @@ description:
     (server-side, field manager C(meshops.aws_egress)) and prune, and releases the lease.
   - The lease is taken with the version the plan read it at; when that succeeds no other rollout wrote since the plan, and
     the plan stands. Otherwise the run waits for the lease (up to O(lock_timeout)) and plans again under it.
+  - Where O(resources) record the endpoint data they were produced with (annotations C(meshops.io/botocore-version) and
+    C(meshops.io/collection-version), as the role writes them), the plan tells the hosts that data alone opens or closes
+    from the inventory's changes (RV(endpoint_data)), withholds the writes that would close such a host until accepted,
+    and refuses O(resources) older than the egress set's objects on the cluster record (see O(accept)).
   - Runs on the controller, with one client made from C(kubernetes.core)'s authentication options. A rerun with nothing to
     change sends no write request.
 options:
@@ -127,9 +131,16 @@ options:
       - V(network_policy_cut) writes a NetworkPolicy or CiliumNetworkPolicy that would be the first egress policy on its
         pods although it does not allow what the mesh lets them reach today (external ServiceEntries their Sidecar admits,
         other Gateways' upstreams on the egress gateway's pods); that traffic is then cut.
+      - V(endpoint_data_removal) closes the hosts that only the endpoint data drops - hosts of ServiceEntries produced with
+        another botocore or collection version than the O(resources) record (annotations C(meshops.io/botocore-version)
+        and C(meshops.io/collection-version)). Without it, every write that would stop opening such a host is withheld (the
+        object stays as it is, RV(withheld)), and everything else is written.
+      - V(endpoint_data_downgrade) writes O(resources) that record older versions than the egress set's objects on the
+        cluster do; without it such a run is refused, as it would undo the hosts the newer endpoint data opened or closed.
     type: list
     elements: str
-    choices: [missing_gateway, cut_shared_gateway, cut_shared_waypoint, network_policy_cut]
+    choices: [missing_gateway, cut_shared_gateway, cut_shared_waypoint, network_policy_cut, endpoint_data_removal,
+              endpoint_data_downgrade]
     default: []
   lock_timeout:
     description: Seconds to wait for another run's rollout lease.
@@ -190,7 +201,7 @@ counts:
   description: How many resources get each action.
   returned: success
   type: dict
-  sample: {create: 1, update: 1, adopt: 0, unchanged: 10, prune: 1, keep: 0, conflict: 0}
+  sample: {create: 1, update: 1, adopt: 0, unchanged: 10, prune: 1, keep: 0, withheld: 0, conflict: 0}
 summary:
   description: One line with the counts.
   returned: success
@@ -198,8 +209,8 @@ summary:
   sample: "1 to create, 1 to update, 0 to adopt, 1 to prune, 10 unchanged"
 lines:
   description:
-    - One line per resource that changes (C(+ create), C(~ update), C(~ adopt), C(- prune), C(= keep)), each update followed
-      by one indented line per changed field.
+    - One line per resource that changes (C(+ create), C(~ update), C(~ adopt), C(- prune), C(= keep), C(= withheld)), each
+      update followed by one indented line per changed field.
   returned: success
   type: list
   elements: str
@@ -218,6 +229,50 @@ prune:
   returned: success
   type: list
   elements: str
+withheld:
+  description:
+    - The resources left as they are because their update or prune would close a host only the endpoint data drops (see
+      O(accept) V(endpoint_data_removal)), as C(<kind> <namespace>/<name>).
+  returned: success
+  type: list
+  elements: str
+endpoint_data:
+  description:
+    - The endpoint data of this run and of the egress set on the cluster, and the hosts that the endpoint data alone, not the
+      inventory, opens or closes. Empty lists and null versions when O(resources) record no endpoint data.
+  returned: success
+  type: dict
+  contains:
+    botocore:
+      description: The botocore version O(resources) were produced with.
+      type: str
+      sample: 1.44.8
+    collection:
+      description: The collection version O(resources) were produced with.
+      type: str
+      sample: 0.1.0
+    recorded:
+      description: The distinct versions (C(botocore), C(collection)) the egress set's objects on the cluster record.
+      type: list
+      elements: dict
+    added:
+      description: Hosts the endpoint data alone opens, as C(<host> (<services> in <regions>)).
+      type: list
+      elements: str
+    removed:
+      description: Hosts the endpoint data alone closes, accepted (O(accept) V(endpoint_data_removal)).
+      type: list
+      elements: str
+    withheld:
+      description: Hosts the endpoint data alone would close, kept open until accepted.
+      type: list
+      elements: str
+    lines:
+      description:
+        - The plan's section on the endpoint data, as shown - one line naming the versions when the cluster's set records
+          this run's, none when O(resources) record none.
+      type: list
+      elements: str
 conflicts:
   description: Always empty on success; a run with conflicts fails, naming them.
   returned: success

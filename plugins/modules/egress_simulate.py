@@ -298,6 +298,11 @@ istio:
   description: Which istiod code ran (C(module), C(version)) and whether in ambient mode.
   returned: success
   type: dict
+endpoint_data:
+  description: The versions the declared hosts were expanded with, C(botocore) and C(collection) (this collection's).
+  returned: success
+  type: dict
+  sample: {botocore: 1.44.8, collection: 0.1.0}
 """
 
 from ansible.module_utils.basic import AnsibleModule

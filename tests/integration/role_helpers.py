@@ -66,33 +66,37 @@ def run(command: list[str], timeout: float = 600, env: dict | None = None) -> Ro
     return RoleRun(result.returncode, result.stdout, result.stderr)
 
 
-def run_role(cluster, variables: dict, tmp_path: Path, *, playbook: str = "apply.yml", check: bool = False) -> RoleRun:
-    """ansible-playbook <playbook> with the role's variables; `cluster` None means no cluster at all."""
+def run_role(cluster, variables: dict, tmp_path: Path, *, playbook: str = "apply.yml", check: bool = False,
+             python: Path | None = None) -> RoleRun:
+    """ansible-playbook <playbook> with the role's variables; `cluster` None means no cluster at all. `python` runs
+    ansible-playbook (and so the role's filters and modules) instead of the checkout's .venv."""
     if cluster is not None:
         variables = {"istio_aws_egress_kubeconfig": cluster.kubeconfig, "istio_aws_egress_context": cluster.context, **variables}
-    return run(role_command(variables, tmp_path, playbook=TARGET / playbook, args=("--check", "--diff") if check else ()))
+    command = role_command(variables, tmp_path, playbook=TARGET / playbook, args=("--check", "--diff") if check else ())
+    return run([str(python), *command] if python else command)
 
 
-def rerun_writes_nothing(cluster, variables: dict, tmp_path: Path) -> RoleRun:
+def rerun_writes_nothing(cluster, variables: dict, tmp_path: Path, python: Path | None = None) -> RoleRun:
     """Idempotence as the project means it: the run reports changed=0 and the API server records no write."""
     cluster.audit.mark()
-    rerun = run_role(cluster, variables, tmp_path).assert_ok()
+    rerun = run_role(cluster, variables, tmp_path, python=python).assert_ok()
     assert rerun.changed == 0
     assert writes(cluster.audit) == []
     return rerun
 
 
-def expect_failure(cluster, variables: dict, tmp_path: Path, *messages: str) -> RoleRun:
+def expect_failure(cluster, variables: dict, tmp_path: Path, *messages: str, python: Path | None = None) -> RoleRun:
     """Run the role, which must fail with every one of `messages` in its failure."""
-    run = run_role(cluster, {**variables, "expected_messages": list(messages)}, tmp_path, playbook="expect_failure.yml")
+    run = run_role(cluster, {**variables, "expected_messages": list(messages)}, tmp_path, playbook="expect_failure.yml",
+                   python=python)
     assert run.returncode == 0 and run.recap["failed"] == 0 and run.recap["rescued"] >= 1, f"the role did not fail as expected:\n{run.stdout}\n{run.stderr}"
     return run
 
 
-def refused(cluster, variables: dict, tmp_path: Path, *messages: str) -> None:
+def refused(cluster, variables: dict, tmp_path: Path, *messages: str, python: Path | None = None) -> None:
     """The role fails with every message, and the cluster records not one write (not even an access review or the lease)."""
     cluster.audit.mark()
-    expect_failure(cluster, variables, tmp_path, "was refused before any write", "nothing was written", *messages)
+    expect_failure(cluster, variables, tmp_path, "was refused before any write", "nothing was written", *messages, python=python)
     assert cluster.audit.writes() == []
 
 

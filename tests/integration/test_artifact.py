@@ -16,6 +16,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+import botocore
 import pytest
 import yaml
 
@@ -112,10 +113,12 @@ def test_the_execution_environment_builds_a_context_with_what_the_collection_nee
     assert "ansible-galaxy" in containerfile and "introspect" in containerfile and "python3.11" in containerfile
     galaxy = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
     assert [c["name"] for c in galaxy["collections"]] == ["meshops.aws_egress", "kubernetes.core"]
+    # One botocore for every build: the endpoint data the hosts come from (README, "Updating the endpoint data").
+    assert (context / "_build" / "requirements.txt").read_text().split() == [f"botocore=={botocore.__version__}"]
     # What the build's introspection step adds for this collection: its meta/execution-environment.yml, read by
     # ansible-builder itself from the installed artifact.
     introspected = subprocess.run([str(BIN / "ansible-builder"), "introspect", "--sanitize", str(installed)],
                                   capture_output=True, text=True, check=True, cwd=tmp_path, env=user_env(installed))
     python = yaml.safe_load(introspected.stdout.split("---", 1)[1])["python"]
     assert any(line.startswith("kubernetes>=24.2.0,<37") for line in python), python
-    assert any(line.startswith("botocore") for line in python), python
+    assert any(line.startswith("botocore>=1.43.14,<1.45") for line in python), python

@@ -15,6 +15,8 @@ import json
 import pytest
 
 import hardening_helpers
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import data_version
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import endpoint_data_annotations
 from conftest import localcluster
 from hardening_helpers import HARDENING, Background, labelled, lease_holder, scratch_clusters, user_kubeconfig, wait_for
 from role_helpers import fresh_namespace, role_command, run, run_role, unique_name
@@ -104,7 +106,8 @@ def test_a_run_that_waited_plans_again_from_what_the_holder_left(cluster, shared
             {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
              "metadata": {"name": f"aws-{name}-sqs-{region}", "namespace": namespace,
                           "labels": {"app.kubernetes.io/managed-by": "meshops.aws_egress", "meshops.io/egress-set": name},
-                          "annotations": {"meshops.io/aws-services": "sqs", "meshops.io/aws-regions": region}},
+                          "annotations": {"meshops.io/aws-services": "sqs", "meshops.io/aws-regions": region,
+                                          **endpoint_data_annotations(data_version.current())}},
              "spec": {"hosts": [f"sqs.{region}.amazonaws.com"], "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}],
                       "location": "MESH_EXTERNAL", "resolution": "DNS", "exportTo": ["*"]}} for region in REGIONS]}))
     cluster.kubectl("patch", "lease", "meshops-aws-egress", "-n", namespace, "--type=merge", "-p", '{"spec":{"holderIdentity":null}}')

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import data_version
 from role_helpers import (GATEWAY_REGIONS, OURS, egress_gateway, fresh_namespace, objects, removed_after,
                           rerun_writes_nothing, run_role, unique_name, writes)
 
@@ -34,7 +35,10 @@ def test_create_then_rerun_writes_nothing(local_cluster, tmp_path):
     assert set(live) == {f"{namespace}/{n}" for n in entry_names(name)}
     sqs = live[f"{namespace}/aws-{name}-sqs-us-east-1"]
     assert sqs["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "meshops.aws_egress", "meshops.io/egress-set": name}
-    assert sqs["metadata"]["annotations"] == {"meshops.io/aws-services": "sqs", "meshops.io/aws-regions": "us-east-1"}
+    versions = data_version.current()
+    assert sqs["metadata"]["annotations"] == {"meshops.io/aws-services": "sqs", "meshops.io/aws-regions": "us-east-1",
+                                              "meshops.io/botocore-version": versions["botocore"],
+                                              "meshops.io/collection-version": versions["collection"]}
     assert sqs["spec"] == {"hosts": ["sqs.us-east-1.amazonaws.com"], "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}],
                            "location": "MESH_EXTERNAL", "resolution": "DNS", "exportTo": ["*"]}
     assert [(m["manager"], m["operation"]) for m in sqs["metadata"]["managedFields"]] == [("meshops.aws_egress", "Apply")]

@@ -21,7 +21,11 @@ import zlib
 from collections import namedtuple
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.compat.version import LooseVersion
 
+# The oldest botocore whose ruleset evaluator takes the parameters S3's ruleset leaves out (EndpointProvider's
+# excluded_params); requirements.txt admits none older, and the tests plan with this one too.
+MINIMUM_BOTOCORE = "1.43.14"
 MISSING_BOTOCORE = "the aws_endpoints filter needs botocore: pip install botocore"
 
 # Keys of a service model's operations that can change the host.
@@ -103,7 +107,21 @@ def _botocore():
         from botocore.loaders import Loader
     except ImportError:
         raise AnsibleFilterError(MISSING_BOTOCORE) from None
+    version = botocore_version()
+    if LooseVersion(version) < LooseVersion(MINIMUM_BOTOCORE):
+        raise AnsibleFilterError(f"botocore {version} is older than {MINIMUM_BOTOCORE}, the oldest the aws_endpoints filter "
+                                 f"works with: pip install 'botocore>={MINIMUM_BOTOCORE}' (requirements.txt names the "
+                                 f"range this collection is tested with)")
     return EndpointProvider, EndpointProviderError, Loader
+
+
+def botocore_version():
+    """The version of the botocore this process imports: whose endpoint data every host comes from."""
+    try:
+        import botocore
+    except ImportError:
+        raise AnsibleFilterError(MISSING_BOTOCORE) from None
+    return botocore.__version__
 
 
 @functools.lru_cache(maxsize=None)

@@ -33,7 +33,8 @@ from __future__ import annotations
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import ambient, policies, reachability, wildcards
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, input_error, option_ref, shown
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels, provenance_annotations
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import (
+    endpoint_data_annotations, ownership_labels, provenance_annotations)
 
 MODES = ("sidecar", "egress_gateway", "ambient")
 GATEWAY_KEYS = ("selector", "namespace", "service")
@@ -51,12 +52,14 @@ SIDECAR_HOST_NAMESPACES = ("*", ".")
 def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None, sidecars=(), export_to=("*",),
            sidecar_hosts=DEFAULT_SIDECAR_HOSTS, network_policy="none", network_policy_dns=None, network_policy_istiod=None,
            network_policy_egress=(), internet_path=True, waypoint=None, caller_namespaces=(), wildcard_resolution="none",
-           variable_prefix=""):
+           variable_prefix="", endpoint_data=None):
     """The resources of egress set `name`, as plain data for the templates.
 
     Options are checked first; a bad one raises AnsibleFilterError whose path
     is the option's name ("sidecars[1]: ...").  `variable_prefix` only goes
-    into the notes, which name variables to change.
+    into the notes, which name variables to change.  `endpoint_data`, the
+    versions the endpoints were expanded with (data_version.current()), is
+    recorded on every resource.
     """
     _check_options(name, namespace, mode, sidecars, export_to, sidecar_hosts)
     wildcards.check_choice(wildcard_resolution)
@@ -78,6 +81,9 @@ def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None
         "wildcard_resolution": wildcards.for_cluster(wildcard_resolution, mode),
         "namespace": namespace,
         "labels": ownership_labels(name),
+        # On every resource, beside its own annotations, as the labels are.
+        "annotations": endpoint_data_annotations(endpoint_data),
+        "endpoint_data": endpoint_data,
         "service_entries": entries,
         "gateway": gateway_layout,
         "sidecars": [_sidecar(ns, endpoints, namespace, name_prefix, gateway_layout, sidecar_hosts) for ns in sorted(set(sidecars))],

@@ -19,7 +19,8 @@ value, so `managedFields` tell the same story.
 from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import (
-    COLLECTION, COMPONENT_LABEL, EGRESS_SET_LABEL, MANAGED_BY_LABEL, RBAC_COMPONENT, REGIONS_ANNOTATION, SERVICES_ANNOTATION)
+    BOTOCORE_ANNOTATION, COLLECTION, COLLECTION_ANNOTATION, COMPONENT_LABEL, EGRESS_SET_LABEL, MANAGED_BY_LABEL, RBAC_COMPONENT,
+    REGIONS_ANNOTATION, SERVICES_ANNOTATION)
 
 OURS = "ours"  # managed by us, with every label of this owner
 OTHER_SET = "other-set"  # managed by us, for another egress set (or another purpose)
@@ -48,6 +49,21 @@ def provenance_annotations(sources, regions):
         REGIONS_ANNOTATION: ",".join(sorted(set(regions))),
     }
     return {key: value for key, value in annotations.items() if value}
+
+
+def endpoint_data_annotations(versions):
+    """The annotations naming the endpoint data a resource was produced with ({"botocore", "collection"}); none without it."""
+    if not versions:
+        return {}
+    return {BOTOCORE_ANNOTATION: versions["botocore"], COLLECTION_ANNOTATION: versions["collection"]}
+
+
+def endpoint_data_of(obj):
+    """{"botocore", "collection"} as recorded on an object, or None where it records no botocore version."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    if not annotations.get(BOTOCORE_ANNOTATION):
+        return None
+    return {"botocore": annotations[BOTOCORE_ANNOTATION], "collection": annotations.get(COLLECTION_ANNOTATION)}
 
 
 def labels_of(obj):

@@ -18,7 +18,9 @@ the cluster may serve the same object under several versions).  Rules:
 * ours: update when a field we set differs (the kind's compared fields), else unchanged;
 * ours, another egress set: conflict, always;
 * not ours: conflict, unless adopting, which takes it over with our labels;
-* ours, live but not desired: prune (or keep, with prune off).
+* ours, live but not desired: prune (or keep, with prune off);
+* ours, and its update or prune would stop opening a host that only the
+  endpoint data drops (endpoint_data.py): withheld, left as it is.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds im
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import (
     FOREIGN, OTHER_SET, OURS, labels_of, other_owner, owner_of)
 
-ACTIONS = ("create", "update", "adopt", "unchanged", "prune", "keep", "conflict")
+ACTIONS = ("create", "update", "adopt", "unchanged", "prune", "keep", "withheld", "conflict")
 
 
 def identity(obj):
@@ -61,6 +63,7 @@ class Plan:
     apply: list = field(default_factory=list)
     prune: list = field(default_factory=list)
     create: list = field(default_factory=list)
+    withheld: list = field(default_factory=list)
     conflicts: list = field(default_factory=list)
     counts: dict = field(default_factory=lambda: {action: 0 for action in ACTIONS})
     lines: list = field(default_factory=list)
@@ -76,6 +79,8 @@ class Plan:
                 f"{counts['adopt']} to adopt, {counts['prune']} to prune, {counts['unchanged']} unchanged")
         if counts["keep"]:
             text += f", {counts['keep']} no longer declared but kept (prune is off)"
+        if counts["withheld"]:
+            text += f", {counts['withheld']} withheld (they would close hosts only the endpoint data drops)"
         if counts["conflict"]:
             text += f", {counts['conflict']} in conflict"
         return text
@@ -90,26 +95,39 @@ class Plan:
             "apply": [describe(obj) for obj in self.apply],
             "create": list(self.create),
             "prune": [describe(obj) for obj in self.prune],
+            "withheld": list(self.withheld),
             "conflicts": list(self.conflicts),
         }
 
 
-def build_plan(desired, live, owner_labels, adopt=False, prune=True, variable_prefix=""):
+def build_plan(desired, live, owner_labels, adopt=False, prune=True, variable_prefix="", hold=None):
     """The plan for `desired` against `live`, for the owner whose labels are `owner_labels`.
 
-    `variable_prefix` goes before the option named in a conflict (`istio_aws_egress_adopt`).
+    `variable_prefix` goes before the option named in a conflict (`istio_aws_egress_adopt`). `hold` maps the identity of
+    each of our objects whose update or prune must wait to the hosts it would close (endpoint_data.Report.hold).
     """
+    hold = hold or {}
     live_by_id = {identity(obj): obj for obj in live}
     plan = Plan()
     wanted = set()
     for resource in desired:
         wanted.add(identity(resource))
-        _record(plan, *_step(resource, live_by_id.get(identity(resource)), owner_labels, adopt, variable_prefix))
+        step = _step(resource, live_by_id.get(identity(resource)), owner_labels, adopt, variable_prefix)
+        _record(plan, *(_withheld(step, hold) if step[0] == "update" else step))
     for key in sorted(live_by_id, key=lambda k: tuple(str(part) for part in k)):
         obj = live_by_id[key]
         if key not in wanted and owner_of(obj, owner_labels) == OURS:
-            _record(plan, "prune" if prune else "keep", obj, [])
+            _record(plan, *(_withheld(("prune", obj, []), hold) if prune else ("keep", obj, [])))
     return plan
+
+
+def _withheld(step, hold):
+    """An update or prune that must wait, as withheld: the object stays as it is; its changes are shown."""
+    action, obj, details = step
+    hosts = hold.get(identity(obj))
+    if not hosts:
+        return step
+    return ("withheld", obj, [f"it would close {', '.join(hosts)}, which only the endpoint data drops"] + details)
 
 
 def _step(resource, obj, owner_labels, adopt, variable_prefix):
@@ -129,7 +147,7 @@ def _step(resource, obj, owner_labels, adopt, variable_prefix):
     return ("update" if details else "unchanged", resource, details)
 
 
-_SYMBOLS = {"create": "+", "update": "~", "adopt": "~", "prune": "-", "keep": "="}
+_SYMBOLS = {"create": "+", "update": "~", "adopt": "~", "prune": "-", "keep": "=", "withheld": "="}
 _NOTES = {"adopt": " (taking over a resource not labelled as ours)", "keep": " (no longer declared; prune is off)"}
 
 
@@ -141,6 +159,8 @@ def _record(plan, action, obj, details):
             plan.create.append(describe(obj))
     elif action == "prune":
         plan.prune.append(obj)
+    elif action == "withheld":
+        plan.withheld.append(describe(obj))
     elif action == "conflict":
         plan.conflicts.extend(details)
         return

@@ -26,7 +26,7 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors impo
 from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import FIELD_MANAGER, LOCK_NAME, MANAGED_BY
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import LeaseHeld, LeaseLock, LeaseLost
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease_store import LeaseStore
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import policy_safety, safety, waypoints, wildcards
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import endpoint_data, policy_safety, safety, waypoints, wildcards
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.access import plan_checks
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import (
     EgressFailure, failure_text, status_of_exception, status_of_module_failure, write_failure)
@@ -89,6 +89,7 @@ class Run:
         self.clock = clock
         self.timings = {}
         self.notes = []
+        self.endpoint_data = endpoint_data.Report()
         self.waited = 0.0
         # When the lease this run holds was taken or last renewed (self.clock): it expires lock_duration after that.
         self.lease_taken_at = None
@@ -142,14 +143,18 @@ class Run:
         desired = self._versioned(state)
         others = others_of(desired, state.objects, request.owner_labels)
         desired, fit_refusals, fit_notes = self._fit(desired, state, others)
+        if request.owner == "egress_set":
+            self.endpoint_data = endpoint_data.compare(desired, state.objects, request.owner_labels, request.accept,
+                                                       request.variable_prefix)
         plan = build_plan(desired, state.objects, request.owner_labels, adopt=request.adopt, prune=request.prunes,
-                          variable_prefix=request.variable_prefix)
+                          variable_prefix=request.variable_prefix, hold=self.endpoint_data.hold)
         refusals = []
         if request.owner == "egress_set":
             refusals, notes = safety.check(desired, others, gateway=gateway, services=state.services,
                                            missing_namespaces=state.missing_namespaces)
             policy_refusals, policy_notes = policy_safety.check(desired, others, request.variable_prefix)
-            refusals, notes = fit_refusals + refusals + policy_refusals, notes + fit_notes + policy_notes
+            refusals = fit_refusals + refusals + policy_refusals + self.endpoint_data.refusals
+            notes = notes + fit_notes + policy_notes + self.endpoint_data.notes
             accepted = [finding for finding in refusals if finding.override in request.accept]
             refusals = [finding for finding in refusals if finding.override not in request.accept]
             self.notes = notes + [f"accepted ({finding.override}): {finding.problem}" for finding in accepted]
@@ -341,5 +346,6 @@ class Run:
             changed=changed, notes=list(self.notes), cluster=self.request.cluster, waited=round(self.waited, 1),
             api_versions={kind.describe(): kind.api_version(version) for kind, version in state.versions.items()},
             unserved_kinds=[f"{kind.kind} ({kind.describe()})" for kind in state.unserved],
+            endpoint_data=self.endpoint_data.public(),
             timings={step: round(seconds, 3) for step, seconds in self.timings.items()})
         return result

@@ -6,11 +6,20 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshops.aws_egress.plugins.filter.aws_endpoints import aws_endpoints
 from ansible_collections.meshops.aws_egress.plugins.filter._egress_layout import FilterModule, egress_layout
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import data_version
+
+# The role's templates, rendered as the role renders them (shared with the integration tests).
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "integration"))
+from role_templates import render_all  # noqa: E402  pylint: disable=wrong-import-position
 
 GATEWAY = {"selector": {"istio": "egressgateway"}, "namespace": "istio-system", "service": "istio-egressgateway"}
 
@@ -203,3 +212,26 @@ def test_a_sidecar_namespace_that_does_not_see_the_entries_is_refused():
                                                  r"\['\.'\] exports to 'team-a'"):
         layout(endpoints(services=["sqs"]), namespace="team-a", sidecars=["team-a", "billing"], export_to=["."])
     layout(endpoints(services=["sqs"]), namespace="team-a", sidecars=["billing"], export_to=["billing"])
+
+
+def test_every_resource_records_the_endpoint_data_it_was_produced_with():
+    # Beside the labels, as the labels are: the role's templates put them on every resource (rendered below).
+    result = layout(endpoints(credential_sources=["imds"]), mode="egress_gateway", gateway=GATEWAY, sidecars=["orders"],
+                    network_policy="cilium")
+    versions = data_version.current()
+    assert result["endpoint_data"] == versions
+    assert result["annotations"] == {"meshops.io/botocore-version": versions["botocore"],
+                                     "meshops.io/collection-version": versions["collection"]}
+    ambient = layout(endpoints(), mode="ambient", caller_namespaces=["orders"], network_policy="kubernetes", sidecars=["orders"])
+    (gateway_mode, ambient_mode) = render_all([("resources.yaml.j2", {"layout": found, "networking_version": "v1", "security_version": "v1"})
+                                               for found in (result, ambient)])
+    documents = [doc for out in (gateway_mode, ambient_mode) for doc in yaml.safe_load_all(out["text"]) if doc]
+    assert {doc["kind"] for doc in documents} == {"ServiceEntry", "Gateway", "DestinationRule", "VirtualService", "AuthorizationPolicy",
+                                                  "Sidecar", "CiliumNetworkPolicy", "NetworkPolicy"}
+    assert [doc["metadata"]["name"] for doc in documents if not result["annotations"].items() <= doc["metadata"]["annotations"].items()] == []
+
+
+def test_no_endpoints_record_no_endpoint_data():
+    # Removing a set (state: absent) expands nothing, and needs no botocore.
+    result = layout([])
+    assert result["annotations"] == {} and result["endpoint_data"] is None

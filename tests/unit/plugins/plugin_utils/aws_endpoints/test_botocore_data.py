@@ -7,11 +7,18 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import botocore.loaders
 import pytest
+import yaml
+from ansible.errors import AnsibleFilterError
+from packaging.specifiers import SpecifierSet
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import botocore_data, sdk_hosts
+
+ROOT = Path(__file__).resolve().parents[5]
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +55,34 @@ def test_arn_inputs_that_pick_hosts_all_have_a_template():
 def test_rulesets_are_botocores(reference_loader):
     provider = botocore_data.endpoint_provider("ecr")
     assert provider.resolve_endpoint(Region="eu-west-1", UseFIPS=False, UseDualStack=False).url == "https://api.ecr.eu-west-1.amazonaws.com"
+
+
+def requirement(path, package):
+    """The specifier `path` gives `package`."""
+    (line,) = [line for line in path.read_text().splitlines() if re.match(rf"{package}\b", line)]
+    return SpecifierSet(line[len(package):].split("#")[0].strip())
+
+
+def test_a_botocore_older_than_the_filter_works_with_is_refused_by_name(monkeypatch):
+    monkeypatch.setattr(botocore_data, "botocore_version", lambda: "1.40.0")
+    botocore_data._botocore.cache_clear()  # pylint: disable=protected-access
+    try:
+        with pytest.raises(AnsibleFilterError) as caught:
+            botocore_data._botocore()  # pylint: disable=protected-access
+        assert caught.value.message == ("botocore 1.40.0 is older than 1.43.14, the oldest the aws_endpoints filter works with: "
+                                        "pip install 'botocore>=1.43.14' (requirements.txt names the range this collection is "
+                                        "tested with)")
+    finally:
+        botocore_data._botocore.cache_clear()  # pylint: disable=protected-access
+
+
+def test_where_the_collection_ships_botocore_is_pinned_to_the_tested_range():
+    shipped = requirement(ROOT / "requirements.txt", "botocore")
+    # The oldest it admits is the oldest the filter works with; it admits the one the tests run with, and the execution
+    # environment pins exactly that one.
+    assert min(spec.version for spec in shipped if spec.operator == ">=") == botocore_data.MINIMUM_BOTOCORE
+    assert any(spec.operator == "<" for spec in shipped)
+    (tested,) = [spec.version for spec in requirement(ROOT / "requirements" / "runtime.txt", "botocore")]
+    assert tested in shipped and botocore.__version__ == tested
+    environment = yaml.safe_load((ROOT / "docs" / "execution-environment.yml").read_text())
+    assert f"botocore=={tested}" in environment["dependencies"]["python"]

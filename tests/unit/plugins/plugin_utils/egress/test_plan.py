@@ -66,7 +66,7 @@ def test_what_is_reported_names_objects_and_never_echoes_them():
     assert result["apply"] == ["ServiceEntry istio-system/a", "ServiceEntry istio-system/b"]
     assert result["prune"] == ["ServiceEntry istio-system/old"]
     assert result["create"] == ["ServiceEntry istio-system/a"]
-    assert set(result) == {"changed", "counts", "summary", "lines", "apply", "create", "prune", "conflicts"}
+    assert set(result) == {"changed", "counts", "summary", "lines", "apply", "create", "prune", "withheld", "conflicts"}
 
 
 def test_missing_objects_are_created():
@@ -148,7 +148,8 @@ def test_a_field_another_manager_added_is_left_alone():
 def test_the_same_object_under_another_version_is_the_same_object():
     live = served(entry("a", version="v1beta1"))
     result = plan([entry("a", version="v1")], [live])
-    assert result["counts"] == {"create": 0, "update": 0, "adopt": 0, "unchanged": 1, "prune": 0, "keep": 0, "conflict": 0}
+    assert result["counts"] == {"create": 0, "update": 0, "adopt": 0, "unchanged": 1, "prune": 0, "keep": 0, "withheld": 0,
+                                "conflict": 0}
 
 
 def test_an_object_of_another_egress_set_is_a_conflict_even_when_adopting():

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.meshops.aws_egress.plugins.filter._egress_layout import egress_layout
 from ansible_collections.meshops.aws_egress.plugins.filter.aws_endpoints import aws_endpoints
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import data_version
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.endpoints import admits
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import policies
 
@@ -217,19 +218,19 @@ def test_the_templates_write_each_kind_as_the_layout_decides():
     kubernetes = layout(endpoints(["sqs"]), network_policy="kubernetes", mode="egress_gateway", gateway=GATEWAY)
     cilium = layout(endpoints(["sqs"]), network_policy="cilium")
     objects = rendered(kubernetes) + rendered(cilium)
+    versions = data_version.current()
+    annotations = {"meshops.io/aws-services": "sqs", "meshops.io/aws-regions": "eu-west-1",
+                   "meshops.io/botocore-version": versions["botocore"], "meshops.io/collection-version": versions["collection"]}
     assert objects == [
         {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-         "metadata": {"name": "aws-shop-egress", "namespace": "orders", "labels": LABELS,
-                      "annotations": {"meshops.io/aws-services": "sqs", "meshops.io/aws-regions": "eu-west-1"}},
+         "metadata": {"name": "aws-shop-egress", "namespace": "orders", "labels": LABELS, "annotations": annotations},
          "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": kubernetes["network_policies"][0]["egress"]}},
         {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-         "metadata": {"name": "aws-shop-egress-gateway", "namespace": "egress", "labels": LABELS,
-                      "annotations": {"meshops.io/aws-services": "sqs", "meshops.io/aws-regions": "eu-west-1"}},
+         "metadata": {"name": "aws-shop-egress-gateway", "namespace": "egress", "labels": LABELS, "annotations": annotations},
          "spec": {"podSelector": {"matchLabels": {"istio": "egressgateway"}}, "policyTypes": ["Egress"],
                   "egress": [DNS_RULE, ISTIOD_RULE, ANY_443]}},
         {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
-         "metadata": {"name": "aws-shop-egress", "namespace": "orders", "labels": LABELS,
-                      "annotations": {"meshops.io/aws-services": "sqs", "meshops.io/aws-regions": "eu-west-1"}},
+         "metadata": {"name": "aws-shop-egress", "namespace": "orders", "labels": LABELS, "annotations": annotations},
          "spec": {"endpointSelector": {}, "egress": cilium["network_policies"][0]["egress"]}},
     ]
 
