@@ -36,6 +36,8 @@ description:
     on violations; it returns them.
   - Envoy does not run and DNS answers are not simulated. Outside ambient mode, AuthorizationPolicies are shown, not
     evaluated (a gateway call is a violation only when no policy on its chain names its SNI).
+extends_documentation_fragment:
+  - meshops.aws_egress.egress_set
 options:
   manifests:
     description: The egress set's rendered manifests, as the role's C(istio_aws_egress_render_dir) holds them.
@@ -48,117 +50,6 @@ options:
       - Without the gateway's Service, the one Istio's egress gateway chart installs is modelled (443 to 8443). Its pod
         is always modelled, ready and without the C(security.istio.io/tlsMode) label, as Istio's gateway charts run it.
     type: path
-  name:
-    description: The egress set.
-    type: str
-    required: true
-  namespace:
-    description: The egress set's namespace.
-    type: str
-    default: istio-system
-  mode:
-    description: As the role's C(istio_aws_egress_mode).
-    type: str
-    choices: [sidecar, egress_gateway, ambient]
-    default: sidecar
-  gateway:
-    description: The egress gateway, as the role's C(istio_aws_egress_gateway); used with O(mode=egress_gateway).
-    type: dict
-    suboptions:
-      namespace:
-        description: The gateway's namespace.
-        type: str
-        default: istio-system
-      service:
-        description: The gateway's Service.
-        type: str
-        default: istio-egressgateway
-      selector:
-        description: The gateway pods' labels.
-        type: dict
-        default: {istio: egressgateway}
-  waypoint:
-    description:
-      - The waypoint, as the role's C(istio_aws_egress_waypoint); used with O(mode=ambient).
-      - Without O(waypoint.name), the waypoint Gateway of O(manifests) in the egress set's namespace. A waypoint in
-        neither O(manifests) nor O(mesh_objects) is modelled as C(istioctl waypoint apply) creates it.
-    type: dict
-    suboptions:
-      name:
-        description: The waypoint Gateway's name.
-        type: str
-      namespace:
-        description: Its namespace; by default O(namespace).
-        type: str
-      create:
-        description: Whether the role creates it; the simulation models it either way.
-        type: bool
-  caller_namespaces:
-    description: With O(mode=ambient), the namespaces the waypoint's policy admits, as the role's C(istio_aws_egress_caller_namespaces).
-    type: list
-    elements: str
-    default: []
-  wildcard_resolution:
-    description:
-      - As the role's C(istio_aws_egress_wildcard_resolution). With O(mode=ambient), only V(dynamic_dns) sends wildcard
-        hosts through the waypoint; the others go straight out and are not called.
-    type: str
-    choices: [auto, none, dynamic_dns]
-    default: auto
-  sidecars:
-    description: The namespaces that get a Sidecar of the egress set, as the role's C(istio_aws_egress_sidecars).
-    type: list
-    elements: str
-    default: []
-  sidecar_hosts:
-    description: What those Sidecars keep of the mesh, as the role's C(istio_aws_egress_sidecar_hosts).
-    type: list
-    elements: str
-    default: ["*/*.svc.cluster.local"]
-  export_to:
-    description: Where the entries are visible, as the role's C(istio_aws_egress_export_to).
-    type: list
-    elements: str
-    default: ["*"]
-  services:
-    description: As the role's C(istio_aws_egress_services).
-    type: list
-    elements: raw
-    default: []
-  regions:
-    description: As the role's C(istio_aws_egress_regions).
-    type: list
-    elements: str
-    default: []
-  account_ids:
-    description: As the role's C(istio_aws_egress_account_ids).
-    type: list
-    elements: str
-    default: []
-  credential_sources:
-    description: As the role's C(istio_aws_egress_credential_sources).
-    type: list
-    elements: str
-    default: []
-  fips:
-    description: As the role's C(istio_aws_egress_fips).
-    type: bool
-    default: false
-  dualstack:
-    description: As the role's C(istio_aws_egress_dualstack).
-    type: bool
-    default: false
-  sts_legacy_global:
-    description: As the role's C(istio_aws_egress_sts_legacy_global).
-    type: bool
-    default: false
-  vpc_endpoints:
-    description:
-      - As the role's C(istio_aws_egress_vpc_endpoints). A VPC endpoint without private DNS declares its own names
-        instead of the service's, as in the role.
-    type: list
-    elements: raw
-    default: []
   outbound_traffic_policy:
     description:
       - The mesh's C(outboundTrafficPolicy). Namespaces without a Sidecar of the egress set follow it; with V(ALLOW_ANY),

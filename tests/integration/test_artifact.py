@@ -20,6 +20,9 @@ import botocore
 import pytest
 import yaml
 
+import access_logs
+import localcluster
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.formats import ENVOY_TEXT_FORMAT
 from conftest import ROOT
 from role_helpers import RoleRun, fresh_namespace, unique_name
 
@@ -59,8 +62,8 @@ def user_env(collections: Path) -> dict:
             "PATH": os.pathsep.join([str(BIN), env.get("PATH", "")])}
 
 
-def user_run(collections: Path, workdir: Path, *args: str) -> RoleRun:
-    result = subprocess.run([str(BIN / "ansible-playbook"), *args], cwd=workdir, env=user_env(collections),
+def user_run(collections: Path, workdir: Path, *args: str, env: dict | None = None) -> RoleRun:
+    result = subprocess.run([str(BIN / "ansible-playbook"), *args], cwd=workdir, env={**user_env(collections), **(env or {})},
                             capture_output=True, text=True, check=False, timeout=600)
     return RoleRun(result.returncode, result.stdout, result.stderr)
 
@@ -83,6 +86,21 @@ def test_the_installed_collection_renders_an_inventory_from_its_own_playbook(ins
     assert sorted(p.name for p in out.iterdir()) == ["prod-apse2", "prod-euw1", "prod-use1"]
     kinds = {yaml.safe_load(p.read_text())["kind"] for p in (out / "prod-use1").iterdir() if p.name != "kustomization.yaml"}
     assert kinds == {"ServiceEntry", "Gateway", "DestinationRule", "VirtualService", "AuthorizationPolicy", "Sidecar", "NetworkPolicy"}
+
+
+def test_the_installed_collection_diagnoses_logs_by_its_playbooks_name(installed, tmp_path):
+    inventory = installed / "ansible_collections" / "meshops" / "aws_egress" / "inventories" / "prod"
+    (tmp_path / "logs" / "orders").mkdir(parents=True)
+    (tmp_path / "logs" / "orders" / "orders-api.log").write_text(access_logs.envoy_text(ENVOY_TEXT_FORMAT, access_logs.black_hole(
+        "sqs.us-east-2.amazonaws.com", "52.94.0.1:443", "10.244.1.7:51912", "2026-12-01T10:00:00.000Z")) + "\n")
+    # The harness as a user who built it in a checkout names it; a shell in the directory the reports go to.
+    env = {"XDS_SIMULATE": str(localcluster.BIN / "xds-simulate"), "PWD": str(tmp_path)}
+    run = user_run(installed, tmp_path, "-i", str(inventory), "meshops.aws_egress.diagnose", "--limit", "prod-use1",
+                   "-e", "diagnose_logs=logs", env=env)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert run.said("prod-use1: 1 blocked destination in 1 of 1 line: 1 with a fix (1 proven), 0 without")
+    [found] = json.loads((tmp_path / "diagnose" / "prod-use1.json").read_text())["findings"]
+    assert found["fix"]["change"] == "add {name: sqs, regions: [us-east-2]} to istio_aws_egress_services" and found["proven"]
 
 
 def test_the_installed_role_applies_and_reruns_without_a_write(installed, local_cluster, tmp_path):

@@ -114,7 +114,7 @@ def _region(value, path, regions):
 def _dns_names(value, path, service, region):
     if not isinstance(value, (list, tuple)) or not value:
         raise input_error(path, f"expected a non-empty list of the endpoint's DNS names, got {described(value)}")
-    suffix = _name_suffix(service, region)
+    suffix = name_suffix(service, region)
     names = []
     for index, name in enumerate(value):
         where = f"{path}[{index}]"
@@ -123,7 +123,7 @@ def _dns_names(value, path, service, region):
         # The console shows S3's with a leading "*.", for the names below it.
         name = str(name).lower().removeprefix("*.")
         labels = name.split(".")
-        if not _ENDPOINT_LABEL.match(labels[0]) or not all(naming.is_dns_label(label) for label in labels[1:]):
+        if not is_endpoint_label(labels[0]) or not all(naming.is_dns_label(label) for label in labels[1:]):
             raise input_error(where, f"{name!r} is not a VPC endpoint's own DNS name "
                                      f"(vpce-<endpoint id>-<suffix>{suffix or '.<service>.<region>.vpce.amazonaws.com'})")
         if suffix and not name.endswith(suffix):
@@ -132,7 +132,12 @@ def _dns_names(value, path, service, region):
     return tuple(sorted(set(names)))
 
 
-def _name_suffix(service, region):
+def is_endpoint_label(label):
+    """Whether a DNS label is a VPC endpoint's own: `vpce-<endpoint id>-<suffix>`, with a zone for a zonal name."""
+    return bool(_ENDPOINT_LABEL.match(label))
+
+
+def name_suffix(service, region):
     """'.sqs.us-east-1.vpce.amazonaws.com': how the names of the service's endpoints in `region` end, or None if unknown.
 
     The endpoint service's name is the part of the SDK's plain host before the region (`api.ecr`, `eks-auth`).

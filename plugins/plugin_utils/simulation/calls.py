@@ -114,8 +114,13 @@ def callers(declared, unlisted=None):
     found = [Caller(ns, f"sidecar/{ns}", "listed", ns) for ns in listed]
     found.append(Caller(unlisted, f"sidecar/{unlisted}", "unlisted", unlisted))
     if declared.gateway:
-        found.append(Caller("egress gateway", "gateway", "gateway", declared.gateway["namespace"]))
+        found.append(gateway_caller(declared.gateway["namespace"]))
     return found
+
+
+def gateway_caller(namespace):
+    """The egress gateway, as a caller."""
+    return Caller("egress gateway", "gateway", "gateway", namespace)
 
 
 def proxies(found, gateway=None, waypoint=None):

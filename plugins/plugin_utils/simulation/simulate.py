@@ -15,6 +15,8 @@ In ambient mode every call starts at the waypoint: ztunnel is not modelled.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import GATEWAY_PORT
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import calls as call_matrix
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import harness, manifests, mesh, rbac, waypoint
@@ -22,9 +24,11 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.judg
 
 
 def simulate_egress(declared, rendered_dir, mesh_dir=None, outbound_traffic_policy="REGISTRY_ONLY", unlisted=None, binary=None,
-                    istio_version=None):
+                    istio_version=None, probes=()):
     """The judged matrix of `declared` (a declared.Declared) against the manifests in `rendered_dir`.
 
+    `probes` (calls.Call) are calls to make besides the matrix, from callers of their own where the matrix has
+    none: each is judged and returned in order under `probes`, outside the matrix and its counts.
     Raises manifests.ManifestError for unreadable manifests and harness.HarnessError when the harness cannot run.
     """
     rendered = manifests.read_dir(rendered_dir)
@@ -49,11 +53,15 @@ def simulate_egress(declared, rendered_dir, mesh_dir=None, outbound_traffic_poli
     callers = call_matrix.callers(declared, unlisted)
     targets = call_matrix.targets(declared, services)
     calls = call_matrix.matrix(callers, targets, declared)
+    probes = _with_gateway_probes(probes, gateway)
+    matrix_proxies = {c.proxy for c in callers}
+    probe_callers = list({p.caller.proxy: p.caller for p in probes if p.caller.proxy not in matrix_proxies}.values())
     the_waypoint, istiod_env = None, {}
     if declared.waypoint:
         namespace = declared.waypoint["namespace"]
         name = declared.waypoint["name"] or waypoint.rendered_name(rendered, namespace)
-        the_waypoint = waypoint.model(namespace, name, config, kubernetes, [c.namespace for c in callers])
+        callers_there = [c.namespace for c in callers] + [p.caller.namespace for p in probes]
+        the_waypoint = waypoint.model(namespace, name, config, kubernetes, callers_there)
         config, kubernetes, istiod_env = the_waypoint.config, the_waypoint.kubernetes, the_waypoint.istiod_env
         notes[:0] = _ambient_notes(declared, the_waypoint, services)
         notes.extend(the_waypoint.notes)
@@ -61,15 +69,38 @@ def simulate_egress(declared, rendered_dir, mesh_dir=None, outbound_traffic_poli
         "mesh": {"outbound_traffic_policy": outbound_traffic_policy},
         "config": manifests.to_yaml(config),
         "kubernetes": manifests.to_yaml(kubernetes),
-        "proxies": call_matrix.proxies(callers, gateway, the_waypoint),
-        "calls": [call.request(gateway, the_waypoint) for call in calls],
+        "proxies": call_matrix.proxies(callers + probe_callers, gateway, the_waypoint),
+        "calls": [call.request(gateway, the_waypoint) for call in calls + probes],
     }
     if istiod_env:
         request["istiod_env"] = istiod_env
     if istio_version:
         request["istio_version"] = istio_version
     response = harness.simulate(request, binary=binary)
-    return _report(declared, calls, callers, response, gateway, the_waypoint, ours, notes, outbound_traffic_policy)
+    report = _report(declared, calls, callers, response, gateway, the_waypoint, ours, notes, outbound_traffic_policy)
+    if probes:
+        report["probes"] = _probes(probes, response, gateway)
+    return report
+
+
+def _with_gateway_probes(probes, gateway):
+    """The probes, and for each one routed through the egress gateway, the same call at the gateway: it leaves only if both do."""
+    probes = list(probes)
+    if not gateway:
+        return probes
+    at_gateway = [replace(p, id=f"{p.id} at the egress gateway", caller=call_matrix.gateway_caller(gateway.namespace))
+                  for p in probes if p.caller.role != "gateway" and p.target.kind in ("aws", "non-aws")]
+    return probes + at_gateway
+
+
+def _probes(probes, response, gateway):
+    results = {r["id"]: r for r in response["results"]}
+    at_gateway = {p.target.host: outcome(results[p.id]) for p in probes if p.caller.role == "gateway"}
+    cells = []
+    for probe in probes:
+        cell = judge(probe, results[probe.id], at_gateway.get(probe.target.host), gateway.service_host if gateway else "")
+        cells.append({"id": probe.id, **cell.as_dict()})
+    return cells
 
 
 def _ambient_notes(declared, the_waypoint, services):

@@ -2,12 +2,14 @@
 # Copyright: Contributors to the meshops.aws_egress project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Real boto3 clients against the filter: every host the SDK contacts must be admitted.
+"""Real boto3 clients against the filter: every host the SDK contacts must be admitted, and mapped back.
 
 Clients come from tests/sdk_recording.py: fake static credentials and a
 before-send handler that records the request URL and answers itself, so no
 request leaves the process.  The filter's output for the same service, region and
-settings must admit every recorded host (exactly, or by a leading wildcard).
+settings must admit every recorded host (exactly, or by a leading wildcard), and
+the reverse index (the diagnosis's) must map every recorded host back to that
+service, region and settings.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from botocore.exceptions import EndpointResolutionError, MissingDependencyExcept
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.endpoints import admits  # noqa: E402
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.expand import expand  # noqa: E402
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.partitions import partition_of  # noqa: E402
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.reverse_index import identify  # noqa: E402
 from sdk_recording import botocore_session, clean_aws_environment, make_client, minimal_input, operations_to_call  # noqa: E402
 
 ACCOUNT = "111122223333"
@@ -96,6 +99,19 @@ def not_admitted(hosts, endpoints):
     return sorted(h for h in hosts if not any(admits(p, h) for p in patterns))
 
 
+def not_identified(hosts, service, region, settings):
+    """The hosts the reverse index does not map back to `service` in `region` (or a global endpoint of its partition), with
+    FIPS and dual-stack only where the client used them."""
+    wrong = []
+    for host in hosts:
+        identity = identify(host)
+        candidates = identity.as_dict()["candidates"] if identity else []
+        if not any(c["service"] == service and c["region"] in (region, None) and c["fips"] <= settings.get("fips", False)
+                   and c["dualstack"] <= settings.get("dualstack", False) for c in candidates):
+            wrong.append((host, candidates))
+    return wrong
+
+
 @functools.lru_cache(maxsize=None)
 def _operations(service):
     return botocore_session().get_service_model(service).operation_names
@@ -145,6 +161,7 @@ def _check_service(service, regions, settings, operations=None, answers=None):
                 assert any(w.startswith(f"{service} in {region}: ") for w in expansion.warnings), (service, region, operation, reason)
         sent += len(recorder.urls)
         assert not_admitted(recorder.hosts, expansion.endpoints) == [], (service, region, settings)
+        assert not_identified(recorder.hosts, service, region, settings) == [], (service, region, settings)
         if not recorder.urls and NEEDS_CRT in reasons:
             pytest.skip(f"{service}: SigV4a signing needs awscrt (pip install botocore[crt])")
     return sent
