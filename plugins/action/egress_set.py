@@ -17,12 +17,11 @@ import yaml
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_set_options import argument_spec
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import default_holder
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rollout import Request, Run
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.target import ClusterNotNamed, check_named, client_for
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.target import ClusterNotNamed, check_named, client_for, target_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.plain_data import plain
 
 
@@ -33,10 +32,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=argument_spec())
-        auth = {key: args[key] for key in AUTH_ARG_SPEC if args.get(key) not in (None, "")}
-        if isinstance(auth.get("kubeconfig"), str):
-            auth["kubeconfig"] = os.path.expanduser(auth["kubeconfig"])
-        cluster = args["cluster"] or auth.get("context") or "the current context"
+        auth, cluster = target_of(args)
         resources = _manifests(args["resources"])
         invocation = self._invocation(args, len(resources))
         request = Request(

@@ -1,0 +1,81 @@
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The runbook at its seams: what an operator meets running the documented commands over an inventory of two real
+local clusters that already hold other teams' objects.
+
+Each test has an egress set and a namespace of its own (runbook_helpers.Runbook) on local-a (us-east-1) and local-b
+(eu-west-1), and checks what the commands print, what they exit with, and what every API server recorded.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import signal
+from pathlib import Path
+
+import pytest
+
+from conftest import LocalCluster, localcluster
+from hardening_helpers import Background, lease_holder, wait_for
+from role_helpers import fresh_namespace
+from runbook_helpers import (Runbook, apply, beside_other_teams, changed, namespace_everywhere, service_entry, sidecar, snapshot,
+                             failed_saying, succeeded)
+
+pytestmark = pytest.mark.integration
+
+LOCK = "meshops-aws-egress"
+
+
+@pytest.fixture(scope="module")
+def clusters(cluster_names):
+    if len(cluster_names) < 2:
+        pytest.skip("needs two local clusters: MESHOPS_TEST_KUBECONFIG points at an existing cluster")
+    return {name: LocalCluster(name) for name in cluster_names[:2]}
+
+
+@pytest.fixture()
+def runbook(clusters, tmp_path):
+    return beside_other_teams(clusters, tmp_path)
+
+
+def nothing_written(book: Runbook) -> bool:
+    return book.writes() == dict.fromkeys(book.clusters, [])
+
+
+# --- every host checked before the first write -------------------------------------------------------
+
+
+def test_a_host_without_a_context_is_refused_before_the_first_cluster_is_written(clusters, tmp_path):
+    book = beside_other_teams(clusters, tmp_path, {"local-a": {"context": "local-a", "aws_region": "us-east-1"},
+                                                   "local-b": {"context": "local-b", "aws_region": "eu-west-1"},
+                                                   "local-new": {"aws_region": "eu-west-2"}})
+    book.mark()
+    failed_saying(book.run("site"), "local-new names no kube context (istio_aws_egress_context;")
+    assert nothing_written(book), "local-a's batch came first, and nothing may be written before every host is checked"
+
+
+def test_two_contexts_of_one_cluster_are_refused_before_any_write(clusters, tmp_path):
+    book = beside_other_teams(clusters, tmp_path, {"local-a": {"context": "local-a", "aws_region": "us-east-1"},
+                                                   "local-a-again": {"context": "local-a-proxied", "aws_region": "us-west-2"},
+                                                   "local-b": {"context": "local-b", "aws_region": "eu-west-1"}})
+    uid = clusters["local-a"].kubectl("get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}").stdout
+    book.mark()
+    failed_saying(book.run("site"), f"two hosts reach the same cluster, so its rollout would run twice at once: local-a "
+                                    f"(at {clusters['local-a'].info['server']}) and local-a-again (at https://127.0.0.1:",
+                  f"reach one cluster (namespace kube-system has UID {uid}). Give each cluster one host; nothing was written.")
+    assert nothing_written(book)
+
+
+def test_a_wrong_context_lists_the_kubeconfigs_contexts_and_nothing_is_written(clusters, tmp_path):
+    book = beside_other_teams(clusters, tmp_path, {"local-a": {"context": "local-a", "aws_region": "us-east-1"},
+                                                   "local-z": {"context": "local-z", "aws_region": "eu-west-1"}})
+    book.mark()
+    refused = failed_saying(book.run("site"), f'istio_aws_egress_context: "local-z" is not a context of {localcluster.KUBECONFIG} '
+                                              f"(its contexts: local-a, local-a-proxied, local-b, local-b-proxied",
+                            "nothing was read or written")
+    assert "Invalid kube-config" not in refused.stdout
+    assert nothing_written(book)
+
