@@ -45,6 +45,21 @@ def nothing_written(book: Runbook) -> bool:
     return book.writes() == dict.fromkeys(book.clusters, [])
 
 
+# --- site.yml --check --diff ---------------------------------------------------------------------
+
+
+def test_site_check_diff_prints_the_plan_once_and_exits_0(runbook):
+    # The gate re-verified in check mode and counted the planned changes as drift: exit 2, and the plan printed twice.
+    runbook.mark()
+    planned = succeeded(runbook.run("site", "--check", "--diff"))
+    for host in runbook.clusters:
+        assert planned.stdout.count(f"Egress set {runbook.name} on {host}, networking.istio.io/v1 (check mode: nothing is written)") == 1
+        assert planned.said(f"+ create ServiceEntry {runbook.namespace}/aws-{runbook.name}-sqs-")
+    assert "drift" not in planned.stdout
+    assert planned.said("Plan done (check mode: nothing was written):")
+    assert nothing_written(runbook)
+
+
 # --- every host checked before the first write -------------------------------------------------------
 
 
