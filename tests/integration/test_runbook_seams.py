@@ -60,6 +60,29 @@ def test_site_check_diff_prints_the_plan_once_and_exits_0(runbook):
     assert nothing_written(runbook)
 
 
+# --- a failure stops the rollout, saying what each cluster got -------------------------------------
+
+
+def test_a_refusal_stops_the_rollout_saying_later_batches_are_untouched_and_what_each_cluster_got(clusters, tmp_path):
+    orders = namespace_everywhere(clusters, "orders")
+    book = beside_other_teams(clusters, tmp_path, istio_aws_egress_sidecars=[orders])
+    # Another team's Sidecar without a workload selector in the namespace: our second one is refused (IST0111).
+    apply(clusters["local-b"], sidecar(orders, "default"))
+
+    # The canary passes, the next batch is refused.
+    stopped = failed_saying(book.run("site"), "rollout stopped: local-b of this batch (local-b) failed, more than "
+                            "rollout_max_fail_percentage=0%; later batches untouched.")
+    summary = " ".join(stopped.stdout.split())
+    assert re.search(r"What each cluster got: local-a: \d+ created, 0 changed, 0 pruned, 0 unchanged local-b: failed at \"Plan, then "
+                     rf"apply and prune under the rollout lease\": egress set {book.name} on local-b was refused before any write", summary)
+
+    # The canary is refused: the later batch is untouched, and says so.
+    apply(clusters["local-a"], sidecar(orders, "default"))
+    book.mark()
+    failed_saying(book.run("site"), "rollout stopped: local-a of this batch (local-a) failed", "local-b: untouched")
+    assert nothing_written(book)
+
+
 # --- every host checked before the first write -------------------------------------------------------
 
 
