@@ -33,7 +33,7 @@ def egress_layout(endpoints, name, namespace, name_prefix, mode="sidecar", gatew
                       wildcard_resolution=wildcard_resolution, variable_prefix=variable_prefix)
     except InputError as exc:
         # Called with the caller's variable prefix, the message names the caller's variables alone.
-        raise AnsibleFilterError(exc.named(variable_prefix) if variable_prefix else f"{PLUGIN_NAME}: {exc.named()}") from None
+        raise exc.for_caller(PLUGIN_NAME, variable_prefix) from None
     except (KeyError, TypeError, AttributeError) as exc:
         # Endpoints come from aws_endpoints; anything else here is a caller's bug.
         raise AnsibleFilterError(f"{PLUGIN_NAME}: expected endpoint dicts from meshops.aws_egress.aws_endpoints ({type(exc).__name__}: {exc})") from exc

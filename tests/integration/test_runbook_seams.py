@@ -117,3 +117,18 @@ def test_a_wrong_context_lists_the_kubeconfigs_contexts_and_nothing_is_written(c
     assert "Invalid kube-config" not in refused.stdout
     assert nothing_written(book)
 
+
+# --- input errors ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, meant", [("monitoring", "cloudwatch: did you mean 'cloudwatch'?"),
+                                         ("elasticloadbalancing", "elb, elbv2: did you mean 'elb' or 'elbv2'?"),
+                                         ("states", "stepfunctions: did you mean 'stepfunctions'?")])
+def test_a_service_named_as_in_its_hosts_is_one_line_that_names_the_client(runbook, name, meant):
+    runbook.mark()
+    failed = failed_saying(runbook.run("site", "-e", json.dumps({"istio_aws_egress_services": ["sqs", name]})),
+                           f"istio_aws_egress_services[1]: '{name}' is not a service botocore knows (use boto3 client names); "
+                           f"'{name}' is the endpoint prefix of {meant}")
+    output = failed.stdout + failed.stderr
+    assert "Finalization of task args" not in output and "Error while resolving value" not in output
+    assert nothing_written(runbook)
