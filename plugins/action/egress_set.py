@@ -16,6 +16,7 @@ import sys
 import yaml
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_set_options import argument_spec
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import default_holder
@@ -45,7 +46,7 @@ class ActionModule(ActionBase):
             check_named(auth, args["variable_prefix"])
             api_client = client_for(auth, cluster)
             outcome = Run(request, api_client, lambda module_args: self._k8s(module_args, auth, task_vars), default_holder(),
-                          check_modules=lambda: self._check_module_python(cluster, task_vars)).run()
+                          check_modules=lambda: self._check_module_python(cluster, task_vars), say=Display().display).run()
         except ClusterNotNamed as err:
             return {**result, **invocation, "failed": True, "msg": str(err), "failed_step": "target"}
         except EgressFailure as failure:

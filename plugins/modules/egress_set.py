@@ -256,7 +256,7 @@ timings:
   returned: success
   type: dict
 failed_step:
-  description: On failure, the step that failed (target, read, refuse, access, lease, apply, renew, prune).
+  description: On failure, the step that failed (target, read, refuse, access, lease, apply, renew, prune, interrupted).
   returned: failure
   type: str
 failed_object:

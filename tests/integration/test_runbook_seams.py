@@ -60,6 +60,82 @@ def test_site_check_diff_prints_the_plan_once_and_exits_0(runbook):
     assert nothing_written(runbook)
 
 
+# --- SIGINT, SIGTERM and SIGKILL mid-apply ----------------------------------------------------------
+
+
+def through_the_proxy(clusters, tmp_path, **settings) -> Runbook:
+    """An egress set on local-a alone, reached through its proxy, where the test's latency acts."""
+    return Runbook({"local-a": clusters["local-a"]}, tmp_path, {"local-a": {"context": "local-a-proxied", "aws_region": "us-east-1"}},
+                   **settings)
+
+
+def site_until_it_applies(book: Runbook, tmp_path: Path) -> Background:
+    """site.yml in the background, once its apply has written the first ServiceEntry."""
+    cluster = book.clusters["local-a"]
+    book.mark()
+    site = Background(book.command("site"), tmp_path)
+    wait_for(lambda: any(w["verb"] == "patch" and w["objectRef"].get("resource") == "serviceentries" for w in cluster.audit.writes()),
+             timeout=120, interval=0.05, what="the apply's first request")
+    return site
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_to_the_process_group_mid_apply_stops_it_and_releases_the_lease(clusters, toxics, tmp_path, signum):
+    book = through_the_proxy(clusters, tmp_path)
+    cluster = clusters["local-a"]
+    toxics.latency(300)  # a request and its answer take 300 ms longer: ten entries take seconds to apply
+    site = site_until_it_applies(book, tmp_path)
+    os.killpg(site.process.pid, signum)  # what Ctrl-C does (SIGINT), or a supervisor stopping the job (SIGTERM)
+    assert site.wait(timeout=120).returncode != 0
+    # The worker that holds the lease releases it, and may outlive ansible-playbook (SIGTERM ends that at once).
+    wait_for(lambda: lease_holder(cluster, book.namespace) == "", timeout=30, interval=0.2, what="the release of the rollout lease")
+    assert 0 < len(book.entries("local-a")) < 10, "the apply was stopped midway"
+    assert not any(w.startswith("delete ") for w in book.writes()["local-a"]), "nothing is pruned after the signal"
+    toxics.clear()
+    rerun = succeeded(book.run("site"))
+    assert not rerun.said("waiting up to")
+    assert len(book.entries("local-a")) == 10
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every process below it."""
+    children = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(todo.pop())
+        todo.extend(children.get(tree[-1], []))
+    return tree
+
+
+def test_after_sigkill_the_next_run_says_who_holds_the_lease_since_when_and_until_when(clusters, toxics, tmp_path):
+    book = through_the_proxy(clusters, tmp_path)
+    cluster = clusters["local-a"]
+    toxics.latency(300)
+    site = site_until_it_applies(book, tmp_path)
+    # A cancelled job's container goes with everything in it: ansible-playbook, its workers (in sessions of their own)
+    # and the module they run. No handler runs.
+    for pid in process_tree(site.process.pid):
+        os.kill(pid, signal.SIGKILL)
+    site.wait(timeout=60)
+    lease = json.loads(cluster.kubectl("get", "lease", LOCK, "-n", book.namespace, "-o", "json").stdout)["spec"]
+    assert lease["holderIdentity"], "the killed run keeps the lease"
+    renewed = datetime.datetime.fromisoformat(lease["renewTime"].replace("Z", "+00:00"))
+    expires = (renewed + datetime.timedelta(seconds=lease["leaseDurationSeconds"])).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    toxics.clear()
+    # The lease lasts two minutes: the next run waits for it, says so, and (told to wait 3 s only) gives up.
+    failed_saying(book.run("site", "-e", "istio_aws_egress_lock_timeout=3"),
+                  f"local-a-proxied: waiting up to 3s for rollout lease {book.namespace}/{LOCK}, held by {lease['holderIdentity']} "
+                  f"since {lease['acquireTime']}; it expires {expires} unless its holder renews it",
+                  f"is held by {lease['holderIdentity']}", "gave up after waiting 3s")
+
+
 # --- a failure stops the rollout, saying what each cluster got -------------------------------------
 
 
