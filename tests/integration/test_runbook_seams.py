@@ -194,6 +194,48 @@ def test_a_wrong_context_lists_the_kubeconfigs_contexts_and_nothing_is_written(c
     assert nothing_written(book)
 
 
+# --- a host left to another team -------------------------------------------------------------------
+
+
+def test_another_teams_entry_for_a_declared_host_is_left_to_it_and_named(clusters, tmp_path):
+    orders = namespace_everywhere(clusters, "orders")
+    # Named to sort first: the plan lists the first ten entries it notes, and the shared clusters hold other tests' too.
+    team_q = fresh_namespace(clusters["local-a"], "a-team-q")
+    book = beside_other_teams(clusters, tmp_path, istio_aws_egress_sidecars=[orders])
+    # In the set's namespace on local-b, another team already declares SQS: Istio keeps one entry per host and namespace.
+    theirs = service_entry(book.namespace, "team-q-sqs", ["sqs.eu-west-1.amazonaws.com"])
+    apply(clusters["local-b"], theirs)
+    # In a namespace of its own on local-a, the same team declares SQS too: our Sidecar hides it from orders.
+    elsewhere = service_entry(team_q, "sqs-use1", ["sqs.us-east-1.amazonaws.com"])
+    apply(clusters["local-a"], elsewhere)
+    before = snapshot(clusters["local-b"], theirs) + snapshot(clusters["local-a"], elsewhere)
+
+    refused = failed_saying(book.run("site"), f"ServiceEntry {book.namespace}/team-q-sqs (not managed by meshops.aws_egress) already "
+                                              f"declares sqs.eu-west-1.amazonaws.com",
+                            "leave it to that entry (istio_aws_egress_exclude_hosts: ['sqs.eu-west-1.amazonaws.com']), or remove it")
+    assert "declare each host in one egress set only" not in refused.stdout
+    # The notes on local-a, rolled out as the canary: the host is the set's own, nothing to add.
+    notes = [line for line in refused.stdout.splitlines() if f"! Sidecar {orders}/aws-{book.name}-egress hides" in line]
+    assert [line for line in notes if f"ServiceEntry {team_q}/sqs-use1 (sqs.us-east-1.amazonaws.com)" in line
+            and line.endswith(f"whose hosts this egress set declares itself: {orders} reaches them through the set's entries")]
+    assert not [line for line in notes if team_q in line and "add what" in line]
+
+    book.set_host("local-b", istio_aws_egress_exclude_hosts=["sqs.eu-west-1.amazonaws.com"])
+    done = succeeded(book.run("site"))
+    # Named first, beside other sets' entries for the host elsewhere on the shared cluster.
+    assert done.said(f"istio_aws_egress_exclude_hosts: sqs.eu-west-1.amazonaws.com is left to ServiceEntry {book.namespace}/team-q-sqs "
+                     f"(not managed by meshops.aws_egress)")
+    assert f"aws-{book.name}-sqs-eu-west-1" not in book.entries("local-b") and book.entries("local-b")
+    sidecar_hosts = json.loads(clusters["local-b"].kubectl("get", "sidecar", f"aws-{book.name}-egress", "-n", orders, "-o", "json")
+                               .stdout)["spec"]["egress"][0]["hosts"]
+    assert "*/sqs.eu-west-1.amazonaws.com" in sidecar_hosts
+    assert snapshot(clusters["local-b"], theirs) + snapshot(clusters["local-a"], elsewhere) == before
+    succeeded(book.run("verify"))
+    book.mark()
+    assert changed(succeeded(book.run("site"))) == dict.fromkeys(book.clusters, 0)
+    assert nothing_written(book)
+
+
 # --- input errors ---------------------------------------------------------------------------------
 
 

@@ -54,10 +54,11 @@ ON_NODE_SOURCES = ("eks_pod_identity", "eks_pod_identity_ipv6", "ecs")
 
 
 def network_policies(mode, endpoints, entries, sidecars, sidecar_hosts, gateway_layout, name_prefix, dns=None, istiod=None,
-                     extra_egress=(), variable_prefix=""):
+                     extra_egress=(), variable_prefix="", other_hosts=()):
     """(policies, notes): one dict per policy for the templates, and what the plan should say about them.
 
-    `entries` are the layout's ServiceEntries (with their route), `gateway_layout` the layout's gateway or None.
+    `entries` are the layout's ServiceEntries (with their route), `gateway_layout` the layout's gateway or None,
+    `other_hosts` the AWS hosts other owners' entries declare, which the namespaces reach as they decide (opened as direct).
     """
     _check(mode, extra_egress)
     dns = _peer(DEFAULT_DNS if dns is None else dns, "network_policy_dns")
@@ -65,7 +66,7 @@ def network_policies(mode, endpoints, entries, sidecars, sidecar_hosts, gateway_
     if mode == "none":
         return [], []
     direct = sorted({host for endpoint, entry in zip(endpoints, entries) if endpoint["kind"] == "api" and entry["route"] == "direct"
-                     for host in endpoint["hosts"]})
+                     for host in endpoint["hosts"]} | set(other_hosts))
     credentials = [endpoint for endpoint in endpoints if endpoint["kind"] == "credentials"]
     annotations = provenance_annotations({s for e in endpoints for s in e.get("sources") or [e["service"]]},
                                          {r for e in endpoints for r in e.get("regions") or []})

@@ -58,6 +58,7 @@ class Request:
     waypoint: dict | None = None  # ambient mode's: name, namespace, create
     wildcard_resolution: str = "declared"  # or "auto": DYNAMIC_DNS for wildcard entries where the cluster resolves it
     accept: list = field(default_factory=list)
+    exclude_hosts: list = field(default_factory=list)  # hosts the set leaves to other owners: the plan names who declares them
     lock_timeout: int = 300
     lock_duration: int = 120
     check_mode: bool = False
@@ -158,7 +159,8 @@ class Run:
         refusals = []
         if request.owner == "egress_set":
             refusals, notes = safety.check(desired, others, gateway=gateway, services=state.services,
-                                           missing_namespaces=state.missing_namespaces)
+                                           missing_namespaces=state.missing_namespaces, excluded_hosts=request.exclude_hosts,
+                                           namespace=request.namespace, variable_prefix=request.variable_prefix)
             policy_refusals, policy_notes = policy_safety.check(desired, others, request.variable_prefix)
             refusals, notes = fit_refusals + refusals + policy_refusals, notes + fit_notes + policy_notes
             accepted = [finding for finding in refusals if finding.override in request.accept]

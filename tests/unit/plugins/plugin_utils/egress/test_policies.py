@@ -452,3 +452,9 @@ def test_our_reading_of_cilium_patterns_is_ciliums(pattern, accept, reject):
     regex = policies.cilium_pattern_regex(pattern)
     assert [name for name in accept if not regex.fullmatch(name)] == []
     assert [name for name in reject if regex.fullmatch(name)] == []
+
+
+def test_hosts_left_to_other_owners_stay_open_to_the_namespaces():
+    found = endpoints(["sqs", "sns"])
+    (policy,) = layout(found, network_policy="cilium", exclude_hosts=["sqs.eu-west-1.amazonaws.com"])["network_policies"]
+    assert _cilium_allows_443(policy, "sqs.eu-west-1.amazonaws.com") and _cilium_allows_443(policy, "sns.eu-west-1.amazonaws.com")
