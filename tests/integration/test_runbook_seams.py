@@ -236,6 +236,29 @@ def test_another_teams_entry_for_a_declared_host_is_left_to_it_and_named(cluster
     assert nothing_written(book)
 
 
+# --- teardown over two egress sets ---------------------------------------------------------------
+
+
+def test_teardown_over_two_egress_sets_tears_down_the_confirmed_one_and_says_how_to_limit(clusters, tmp_path):
+    book = beside_other_teams(clusters, tmp_path)
+    staging, production = f"{book.name}-stg", f"{book.name}-prod"
+    book.set_host("local-a", istio_aws_egress_name=staging)
+    book.set_host("local-b", istio_aws_egress_name=production)
+    succeeded(book.run("site"))
+    assert book.entries("local-a", staging) and book.entries("local-b", production)
+
+    book.mark()
+    torn = succeeded(book.run("teardown", "-e", f"teardown_confirm={staging}"))
+    assert torn.said(f"Left alone, as they hold another egress set than {staging}: local-b (egress set {production}). To tear down "
+                     f"egress set {staging} only, limit the run to its clusters: --limit local-a")
+    assert book.entries("local-a", staging) == []
+    assert book.entries("local-b", production)
+    assert book.writes()["local-b"] == []
+
+    failed_saying(book.run("teardown", "-e", "teardown_confirm=stg"),
+                  f"Egress set {production} is on local-b: to confirm, run again with -e teardown_confirm={production}.")
+
+
 # --- input errors ---------------------------------------------------------------------------------
 
 
