@@ -13,7 +13,9 @@ the same lists as the Sidecar (`istio_aws_egress_network_policy`):
   certificates), the namespace's own pods and the in-mesh namespaces of the
   Sidecar hosts, the egress gateway's pods (gateway mode), the declared
   link-local credential endpoints (port 80), and, for AWS hosts the sidecars
-  reach directly, port 443 at any address: a NetworkPolicy cannot name hosts.
+  reach directly (every host not routed through the egress gateway, in
+  ambient mode those bound to the waypoint too), port 443 at any address: a
+  NetworkPolicy cannot name hosts.
   In gateway mode with no direct host, nothing leaves but through the gateway,
   and the gateway's pods get one of their own: DNS, istiod and port 443 out.
 * `cilium`: the same as CiliumNetworkPolicies, where port 443 is allowed to
@@ -65,7 +67,10 @@ def network_policies(mode, endpoints, entries, sidecars, sidecar_hosts, gateway_
     istiod = _peer(DEFAULT_ISTIOD if istiod is None else istiod, "network_policy_istiod")
     if mode == "none":
         return [], []
-    direct = sorted({host for endpoint, entry in zip(endpoints, entries) if endpoint["kind"] == "api" and entry["route"] == "direct"
+    # Sidecars reach every AWS host directly but those routed through the egress gateway: istiod sends only gateways
+    # to a Service's waypoint (pilot's endpoint builder, findServiceWaypoint), so in ambient mode a sidecar reaches the
+    # hosts bound to the waypoint directly too.
+    direct = sorted({host for endpoint, entry in zip(endpoints, entries) if endpoint["kind"] == "api" and entry["route"] != "gateway"
                      for host in endpoint["hosts"]} | set(other_hosts))
     credentials = [endpoint for endpoint in endpoints if endpoint["kind"] == "credentials"]
     annotations = provenance_annotations({s for e in endpoints for s in e.get("sources") or [e["service"]]},
