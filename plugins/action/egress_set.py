@@ -16,13 +16,13 @@ import sys
 import yaml
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
-from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_set_options import argument_spec
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import default_holder
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rollout import Request, Run
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.target import ClusterNotNamed, check_named, client_for
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.target import ClusterNotNamed, check_named, client_for, target_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.plain_data import plain
 
 
@@ -33,23 +33,20 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=argument_spec())
-        auth = {key: args[key] for key in AUTH_ARG_SPEC if args.get(key) not in (None, "")}
-        if isinstance(auth.get("kubeconfig"), str):
-            auth["kubeconfig"] = os.path.expanduser(auth["kubeconfig"])
-        cluster = args["cluster"] or auth.get("context") or "the current context"
+        auth, cluster = target_of(args)
         resources = _manifests(args["resources"])
         invocation = self._invocation(args, len(resources))
         request = Request(
             name=args["name"], namespace=args["namespace"], resources=resources, cluster=cluster,
             owner=args["owner"], state=args["state"], prune=args["prune"], adopt=args["adopt"], api_version=args["api_version"],
             gateway=args["gateway"], accept=args["accept"], lock_timeout=args["lock_timeout"], lock_duration=args["lock_duration"],
-            waypoint=args["waypoint"], wildcard_resolution=args["wildcard_resolution"],
+            waypoint=args["waypoint"], wildcard_resolution=args["wildcard_resolution"], exclude_hosts=args["exclude_hosts"],
             check_mode=bool(self._play_context.check_mode), variable_prefix=args["variable_prefix"])
         try:
             check_named(auth, args["variable_prefix"])
             api_client = client_for(auth, cluster)
             outcome = Run(request, api_client, lambda module_args: self._k8s(module_args, auth, task_vars), default_holder(),
-                          check_modules=lambda: self._check_module_python(cluster, task_vars)).run()
+                          check_modules=lambda: self._check_module_python(cluster, task_vars), say=Display().display).run()
         except ClusterNotNamed as err:
             return {**result, **invocation, "failed": True, "msg": str(err), "failed_step": "target"}
         except EgressFailure as failure:

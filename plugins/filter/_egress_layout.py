@@ -22,7 +22,7 @@ PLUGIN_NAME = "meshops.aws_egress._egress_layout"
 def egress_layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None, sidecars=None, export_to=None,
                   sidecar_hosts=None, network_policy="none", network_policy_dns=None, network_policy_istiod=None,
                   network_policy_egress=None, internet_path=True, waypoint=None, caller_namespaces=None, wildcard_resolution="none",
-                  variable_prefix=""):
+                  exclude_hosts=None, variable_prefix=""):
     """The resources of egress set `name`, as plain data for the role's templates."""
     try:
         return layout(endpoints, name=name, namespace=namespace, name_prefix=name_prefix, mode=mode, gateway=gateway,
@@ -31,12 +31,13 @@ def egress_layout(endpoints, name, namespace, name_prefix, mode="sidecar", gatew
                       network_policy=network_policy, network_policy_dns=network_policy_dns, network_policy_istiod=network_policy_istiod,
                       network_policy_egress=[] if network_policy_egress is None else network_policy_egress,
                       internet_path=internet_path, waypoint=waypoint, caller_namespaces=[] if caller_namespaces is None else caller_namespaces,
-                      wildcard_resolution=wildcard_resolution, variable_prefix=variable_prefix,
+                      wildcard_resolution=wildcard_resolution, exclude_hosts=[] if exclude_hosts is None else exclude_hosts,
+                      variable_prefix=variable_prefix,
                       # The endpoints came from this process's botocore (aws_endpoints, just before); none, nothing came.
                       endpoint_data=data_version.current() if endpoints else None)
     except InputError as exc:
         # Called with the caller's variable prefix, the message names the caller's variables alone.
-        raise AnsibleFilterError(exc.named(variable_prefix) if variable_prefix else f"{PLUGIN_NAME}: {exc.named()}") from None
+        raise exc.for_caller(PLUGIN_NAME, variable_prefix) from None
     except (KeyError, TypeError, AttributeError) as exc:
         # Endpoints come from aws_endpoints; anything else here is a caller's bug.
         raise AnsibleFilterError(f"{PLUGIN_NAME}: expected endpoint dicts from meshops.aws_egress.aws_endpoints ({type(exc).__name__}: {exc})") from exc

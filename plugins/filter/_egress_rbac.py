@@ -10,8 +10,6 @@ the kinds table in plugin_utils/egress/rbac.py.
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rbac import rbac
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
 
@@ -21,7 +19,7 @@ def egress_rbac(namespace, sidecar_namespaces=None, gateway_namespace=None, subj
     try:
         return rbac(namespace, sidecar_namespaces or [], gateway_namespace, subject)
     except InputError as exc:
-        raise AnsibleFilterError(exc.named(variable_prefix)) from None
+        raise exc.for_caller("meshops.aws_egress._egress_rbac", variable_prefix) from None
 
 
 class FilterModule:

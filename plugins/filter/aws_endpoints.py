@@ -40,7 +40,7 @@ def aws_endpoints(services, /, variable_prefix="", **options):
         expansion = expand(services, **options)
     except InputError as exc:
         # With the caller's variable prefix, the message names the caller's variables alone.
-        raise AnsibleFilterError(exc.named(variable_prefix) if variable_prefix else f"{PLUGIN_NAME}: {exc.named()}") from None
+        raise exc.for_caller(PLUGIN_NAME, variable_prefix) from None
     except AnsibleFilterError as exc:
         raise AnsibleFilterError(f"{PLUGIN_NAME}: {exc.message}") from None
     except Exception as exc:  # pylint: disable=broad-except

@@ -37,6 +37,7 @@ OPTIONS = dict(
     waypoint=dict(type="dict", options=WAYPOINT_OPTIONS),
     wildcard_resolution=dict(type="str", choices=["declared", "auto"], default="declared"),
     accept=dict(type="list", elements="str", choices=list(ACCEPTABLE), default=[]),
+    exclude_hosts=dict(type="list", elements="str", default=[]),
     lock_timeout=dict(type="int", default=300),
     lock_duration=dict(type="int", default=120),
     cluster=dict(type="str"),

@@ -20,11 +20,16 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions imp
 from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors import api_error
 
 
+def with_auth_options(options):
+    """kubernetes.core's authentication options plus `options`: a module's argument spec, every part a copy."""
+    argument_spec = copy.deepcopy(AUTH_ARG_SPEC)
+    argument_spec.update(copy.deepcopy(options))
+    return argument_spec
+
+
 def k8s_module(options):
     """The module, from kubernetes.core's auth options plus `options` (it fails when kubernetes is missing)."""
-    argument_spec = copy.deepcopy(AUTH_ARG_SPEC)
-    argument_spec.update(options)
-    return AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec, supports_check_mode=True)
+    return AnsibleK8SModule(module_class=AnsibleModule, argument_spec=with_auth_options(options), supports_check_mode=True)
 
 
 def run_with_client(module, run, doing):

@@ -127,8 +127,12 @@ class LeaseLock:
         self.sleep = sleep
         self.monotonic = monotonic
 
-    def acquire(self, holder: str, duration: int, timeout: float, poll: float = 1.0) -> dict:
-        """Hold the lease (or renew it); wait up to ``timeout`` seconds for it."""
+    def acquire(self, holder: str, duration: int, timeout: float, poll: float = 1.0, waiting=None) -> dict:
+        """Hold the lease (or renew it); wait up to ``timeout`` seconds for it.
+
+        ``waiting``, if given, is called with the lease as `describe` shows it before each wait: to say who holds it,
+        or to stop waiting by raising.
+        """
         deadline = self.monotonic() + timeout
         while True:
             lease = self.store.read()
@@ -140,6 +144,8 @@ class LeaseLock:
             remaining = deadline - self.monotonic()
             if remaining <= 0:
                 raise LeaseHeld(describe(lease))
+            if waiting is not None:
+                waiting(describe(lease))
             self.sleep(min(poll, remaining))
 
     def take(self, lease: dict | None, holder: str, duration: int) -> dict | None:

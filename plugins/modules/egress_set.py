@@ -142,6 +142,13 @@ options:
     choices: [missing_gateway, cut_shared_gateway, cut_shared_waypoint, network_policy_cut, endpoint_data_removal,
               endpoint_data_downgrade]
     default: []
+  exclude_hosts:
+    description:
+      - Hosts the egress set leaves to other owners (the role's C(istio_aws_egress_exclude_hosts)); O(resources) declare
+        none of them. RV(notes) name the ServiceEntries that declare each, or say that none does.
+    type: list
+    elements: str
+    default: []
   lock_timeout:
     description: Seconds to wait for another run's rollout lease.
     type: int
@@ -281,7 +288,8 @@ conflicts:
 notes:
   description:
     - What the run found and did not refuse (other Gateways on the egress gateway, ServiceEntries a Sidecar hides, namespaces in
-      ambient mode bound to no waypoint, why wildcard entries kept their resolution, accepted refusals).
+      ambient mode bound to no waypoint, why wildcard entries kept their resolution, accepted refusals, who declares the
+      hosts of O(exclude_hosts)).
   returned: success
   type: list
   elements: str
@@ -311,7 +319,7 @@ timings:
   returned: success
   type: dict
 failed_step:
-  description: On failure, the step that failed (target, read, refuse, access, lease, apply, renew, prune).
+  description: On failure, the step that failed (target, read, refuse, access, lease, apply, renew, prune, interrupted).
   returned: failure
   type: str
 failed_object:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from ansible.errors import AnsibleFilterError
+from ansible.errors import AnsibleActionFail, AnsibleFilterError
 
 _SHOWN_VALUE_LENGTH = 60
 _OPTION = re.compile("\x1f(\\w+)\x1f")
@@ -35,6 +35,24 @@ class InputError(AnsibleFilterError):
             return f"{variable_prefix}{match.group(1)}" if variable_prefix else f"the filter's {match.group(1)}"
 
         return f"{variable_prefix}{self.path}: {_OPTION.sub(option, self.problem)}"
+
+    def for_caller(self, plugin_name, variable_prefix=""):
+        """The error a filter raises: named as the caller's variable, or as the filter's option after the filter's name."""
+        return CallerInputError(self.named(variable_prefix) if variable_prefix else f"{plugin_name}: {self.named()}")
+
+
+class CallerInputError(AnsibleFilterError, AnsibleActionFail):
+    """A bad value, raised by a filter: a task whose arguments it was templated in fails with this message alone.
+
+    ansible-core 2.19 wraps an error raised while it templates a task's arguments once per layer ("Finalization of
+    task args for 'ansible.builtin.set_fact' failed: Error while resolving value for ...: The filter plugin ...
+    failed: ..."), unless an error of the chain gives the task its result, as an action's failure does. The
+    traceback is left out too: the message says all there is.
+    """
+
+    @property
+    def omit_exception_key(self):
+        return True
 
 
 def input_error(path, problem):

@@ -211,7 +211,7 @@ def test_two_hosts_naming_one_cluster_are_refused(local_cluster, tmp_path):
     result = run_playbook(ROOT / "playbooks" / "site.yml", "-i", hosts,
                           extra_vars={**egress(namespace, name), "istio_aws_egress_kubeconfig": local_cluster.kubeconfig})
     assert result.returncode != 0
-    assert "two hosts name the same cluster, so its rollout would run twice at once" in " ".join(result.stdout.split())
+    assert "two hosts reach the same cluster, so its rollout would run twice at once" in " ".join(result.stdout.split())
     assert local_cluster.audit.writes() == []
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, LocalCluster, localcluster, run_playbook
-from hardening_helpers import labelled
+from conftest import ANSIBLE_PLAYBOOK, ROOT, LocalCluster, localcluster, run_playbook
+from hardening_helpers import Background, labelled, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -47,15 +47,21 @@ class Rollout:
             cluster.kubectl("create", "namespace", self.name)
         self.extra = {"istio_aws_egress_name": self.name, "istio_aws_egress_namespace": self.name}
 
-    def inventory(self, hosts=tuple(CLUSTERS)) -> Path:
-        inventory = self.tmp_path / f"inventory-{'-'.join(hosts)}"
+    def inventory(self, hosts=tuple(CLUSTERS), proxied=()) -> Path:
+        """The hosts, each with its cluster's context (its `-proxied` context for those in `proxied`)."""
+        inventory = self.tmp_path / f"inventory-{'-'.join(hosts)}-{'-'.join(proxied)}"
         if not inventory.exists():
             shutil.copytree(ROOT / "inventories" / "local" / "group_vars", inventory / "group_vars")
             local = yaml.safe_load((ROOT / "inventories" / "local" / "hosts.yml").read_text())["clusters"]["vars"]
             local["kubeconfig"] = str(localcluster.KUBECONFIG)
             (inventory / "hosts.yml").write_text(yaml.safe_dump({"clusters": {
-                "hosts": {h: {"context": h, "aws_region": CLUSTERS[h]} for h in hosts}, "vars": local}}))
+                "hosts": {h: {"context": f"{h}-proxied" if h in proxied else h, "aws_region": CLUSTERS[h]} for h in hosts},
+                "vars": local}}))
         return inventory
+
+    def command(self, playbook: str, *args: str, hosts=tuple(CLUSTERS), proxied=(), **extra) -> list[str]:
+        return [str(ANSIBLE_PLAYBOOK), str(ROOT / "playbooks" / playbook), "-i", str(self.inventory(hosts, proxied)), *args,
+                "--extra-vars", json.dumps({**self.extra, **extra})]
 
     def run(self, playbook: str, *args: str, hosts=tuple(CLUSTERS), **extra):
         return run_playbook(ROOT / "playbooks" / playbook, "-i", str(self.inventory(hosts)), *args,
@@ -115,20 +121,35 @@ def test_site_converges_every_cluster_then_a_rerun_changes_nothing(rollout):
     assert second.stdout.count("Batch done and verified:") == 3
 
 
-def test_a_cluster_that_is_down_stops_the_rollout_at_its_batch(rollout, clusters):
+def test_a_cluster_that_is_down_stops_the_rollout_before_any_write(rollout, clusters):
     localcluster.stop(["local-b"])
     try:
         rollout.mark()
         stopped = rollout.run("site.yml")
         assert stopped.returncode != 0
         assert re.search(r"^fatal: \[local-b\]", stopped.stdout, re.MULTILINE), stopped.stdout[-4000:]
-        writes = rollout.writes()
-        assert rollout.entries("local-a"), "the canary batch ran before local-b's"
-        assert writes["local-c"] == [], "the batch after local-b's must stay untouched"
-        assert not rollout.entries("local-c")
+        # Every host is checked (its cluster identified) before the first write: not even the canary is written.
+        assert rollout.writes() == {"local-a": [], "local-b": [], "local-c": []}
         assert "Rollout done" not in stopped.stdout
     finally:
         localcluster.start(["local-b"])
+
+
+def test_a_cluster_that_goes_down_stops_the_rollout_at_its_batch(rollout, clusters):
+    # local-b through its proxy, whose connections are reset once the canary is written: after every host was checked.
+    rollout.mark()
+    with localcluster.Toxics("local-b") as local_b:
+        site = Background(rollout.command("site.yml", proxied=("local-b",)), rollout.tmp_path)
+        wait_for(lambda: rollout.writes()["local-a"], timeout=120, interval=0.05, what="the canary's first write")
+        local_b.reset_peer()
+        stopped = site.wait()
+    assert stopped.returncode != 0
+    assert re.search(r"^fatal: \[local-b\]", stopped.stdout, re.MULTILINE), stopped.stdout[-4000:]
+    writes = rollout.writes()
+    assert rollout.entries("local-a"), "the canary batch ran before local-b's"
+    assert writes["local-c"] == [], "the batch after local-b's must stay untouched"
+    assert not rollout.entries("local-c")
+    assert "Rollout done" not in stopped.stdout
 
     rollout.mark()
     resumed = rollout.run("site.yml")

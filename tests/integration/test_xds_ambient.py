@@ -7,6 +7,8 @@ follows calls through the waypoint, a sidecar or the egress gateway. The waypoin
 harness, not evaluated: the collection's `rbac.admits` evaluates the RBAC filters it reports (the matchers our policy
 produces, and no other: an unknown matcher raises instead of passing it).
 
+A sidecar in an ambient mesh is simulated beside the waypoint: istiod sends it straight to an entry bound to the waypoint.
+
 What this cannot show: ztunnel (the capture of a client's connection, HBONE, whether ztunnel sends a call to the waypoint
 at all), DNS (the VIPs are given as istiod's allocator would write them, the upstreams are never resolved), and Envoy
 itself (filters are not run, connections are not made).
@@ -19,11 +21,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import policies
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import harness, rbac, waypoint
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.rbac import admits
 
 from role_helpers import run_role
-from simulation_helpers import GATEWAY_IP, docs, gateway_kubernetes
+from simulation_helpers import GATEWAY_IP, docs, gateway_kubernetes, istio_config
 
 
 pytestmark = pytest.mark.integration
@@ -212,3 +215,34 @@ def test_a_wildcard_routed_through_the_gateway_gets_a_forward_proxy_cluster_but_
         ("", f"outbound|443||{S3_WILDCARD}", "dynamic_forward_proxy")
     assert SNI_FORWARD_PROXY not in at_gateway["network_filters"]
     assert at_gateway["network_filters"] == ["istio.stats", "envoy.filters.network.tcp_proxy"]
+
+
+# --------------------------------------------------------------------------
+# Ambient mode with sidecars: what a sidecar does with an entry bound to the waypoint, and what its policy lets through
+
+
+def test_a_sidecar_in_an_ambient_mesh_calls_an_entry_bound_to_the_waypoint_directly_and_its_policy_lets_it(tmp_path):
+    """istiod sends only gateways to a Service's waypoint (pilot's endpoint builder, findServiceWaypoint): a sidecar's
+    cluster for an entry bound to the waypoint holds the entry's own host, so the sidecar's namespace must reach the AWS
+    host itself, and its CiliumNetworkPolicy must name it."""
+    resources = render(tmp_path, "ambient-sidecars", istio_aws_egress_mode="ambient", istio_aws_egress_caller_namespaces=["orders"],
+                       istio_aws_egress_sidecars=["orders"], istio_aws_egress_network_policy="cilium")
+    entry = next(obj for obj in resources if obj["kind"] == "ServiceEntry" and obj["spec"]["hosts"] == [SQS])
+    assert entry["metadata"]["labels"]["istio.io/use-waypoint"] == WAYPOINT
+    addresses = waypoint.vips(resources)
+    calls = [tls_call("waypoint", SQS, addresses[SQS], "wp"),
+             # The sidecar's own DNS answers with the entry's address (ambient DNS capture does not serve it), or AWS's.
+             tls_call("sidecar-vip", SQS, addresses[SQS], "app"), tls_call("sidecar", SQS, "52.94.0.1", "app")]
+    response, results = simulate(docs(*waypoint.with_addresses(istio_config(resources), addresses)), calls,
+                                 {"wp": WAYPOINT_PROXY, "app": SIDECAR}, WAYPOINT_KUBERNETES, istiod_env=FLAG)
+    assert response["istio"]["ambient"] is True
+    assert results["waypoint"]["filter_chain"] == f"inbound-vip|443|tcp|{SQS}", "the entry is bound to the waypoint"
+    for call in ("sidecar-vip", "sidecar"):
+        direct = results[call]
+        assert (direct["error"], direct["cluster"], direct["cluster_type"], direct["endpoints"]) == \
+            ("", f"outbound|443||{SQS}", "STRICT_DNS", [f"{SQS}:443"]), call
+    (policy,) = [obj for obj in resources if obj["kind"] == "CiliumNetworkPolicy" and obj["metadata"]["namespace"] == "orders"]
+    allowed = [selector for rule in policy["spec"]["egress"] if rule.get("toPorts") == [{"ports": [{"port": "443", "protocol": "TCP"}]}]
+               for selector in rule.get("toFQDNs") or []]
+    assert any(policies.fqdn_matches(selector, SQS) for selector in allowed)
+    assert not any(policies.fqdn_matches(selector, "sns.us-east-1.amazonaws.com") for selector in allowed)

@@ -31,6 +31,9 @@ MISSING_BOTOCORE = "the aws_endpoints filter needs botocore: pip install botocor
 # Keys of a service model's operations that can change the host.
 _OPERATION_ENDPOINT_TRAITS = re.compile(rb'"(?:hostPrefix|staticContextParams|operationContextParams|endpointdiscovery)"')
 
+# A service model's endpoint prefix, among its metadata, which come before its operations.
+_ENDPOINT_PREFIX = re.compile(rb'"endpointPrefix"\s*:\s*"([^"]+)"')
+
 # botocore leaves these S3 parameters out of endpoint resolution (they never
 # change the host); see botocore.endpoint_provider.S3_UNREFERENCED_PARAMS.
 _S3_UNREFERENCED_PARAMS = frozenset(("Key", "Prefix", "CopySource"))
@@ -154,6 +157,35 @@ def service_names():
     """Client names (as for boto3.client()) that have a model and an endpoint ruleset."""
     loader = _loader()
     return frozenset(loader.list_available_services("service-2")) & frozenset(loader.list_available_services("endpoint-rule-set-1"))
+
+
+@functools.lru_cache(maxsize=None)
+def clients_by_endpoint_prefix():
+    """{endpoint prefix: sorted client names}: what a service's hosts start with, and its boto3 client names
+    ("monitoring": ["cloudwatch"], "elasticloadbalancing": ["elb", "elbv2"]), from the models' metadata."""
+    loader, clients = _loader(), {}
+    for service in sorted(service_names()):
+        version = loader.determine_latest_version(service, "service-2")
+        for search_path in loader.search_paths:
+            file_path = _data_file(os.path.join(search_path, service, version, "service-2"))
+            if file_path:
+                match = _ENDPOINT_PREFIX.search(_metadata_text(file_path))
+                if match:
+                    clients.setdefault(match.group(1).decode(), []).append(service)
+                break
+    return clients
+
+
+def _metadata_text(full_path):
+    """The start of a service model, up to where its operations begin: its metadata, a few kB of about 100 MB."""
+    inflate = zlib.decompressobj(wbits=31) if full_path.endswith(".gz") else None
+    text = b""
+    with open(full_path, "rb") as handle:
+        for chunk in iter(functools.partial(handle.read, 1 << 12), b""):
+            text += inflate.decompress(chunk) if inflate else chunk
+            if b'"operations":' in text:
+                break
+    return text
 
 
 def endpoint_url_variable(service):

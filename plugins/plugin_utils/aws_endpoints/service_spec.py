@@ -141,8 +141,16 @@ def service_name(name, path):
     name = str(name)
     known = botocore_data.service_names()
     if name not in known:
-        raise input_error(path, f"{shown(name)} is not a service botocore knows (use boto3 client names){did_you_mean(name, known)}")
+        raise input_error(path, f"{shown(name)} is not a service botocore knows (use boto3 client names){_meant(name, known)}")
     return name
+
+
+def _meant(name, known):
+    """The client whose hosts start with `name` (users read endpoint prefixes in host names), or the closest client name."""
+    clients = botocore_data.clients_by_endpoint_prefix().get(name.lower())
+    if not clients:
+        return did_you_mean(name, known)
+    return f"; {shown(name)} is the endpoint prefix of {', '.join(clients)}: did you mean {' or '.join(map(shown, clients))}?"
 
 
 def _list(value, path, what):

@@ -26,7 +26,7 @@ class EgressFailure(Exception):
 
     def __init__(self, step, doing, reason, obj=None, status=None, fix=None, converges=False):
         super().__init__(reason)
-        self.step = step  # read, refuse, access, lease, apply, renew, prune
+        self.step = step  # target, read, refuse, access, lease, apply, renew, prune, interrupted
         self.doing = doing  # "applying 25 resources to prod-use1"
         self.reason = reason
         self.obj = obj  # "ServiceEntry istio-system/aws-prod-sqs-us-east-1"

@@ -25,14 +25,18 @@ The role's templates turn the layout into YAML; every decision is made here:
   `*/*.svc.cluster.local`): AWS narrows to the declared hosts, the mesh stays;
 * with a network policy mode, a NetworkPolicy or CiliumNetworkPolicy per
   listed namespace and one for the gateway's pods, from the same lists
-  (policies.py), and notes on what has no way out of the VPC (reachability.py).
+  (policies.py), and notes on what has no way out of the VPC (reachability.py);
+* hosts left to other owners (`exclude_hosts`) get no ServiceEntry, route or
+  waypoint binding of ours: whoever declares them decides the way out. The
+  namespaces still need them, so the Sidecars admit them from any namespace
+  (`*/<host>`) and the network policies open them as they open direct hosts.
 """
 
 from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import ambient, policies, reachability, wildcards
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, input_error, option_ref, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, did_you_mean, input_error, option_ref, shown
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import (
     endpoint_data_annotations, ownership_labels, provenance_annotations)
 
@@ -52,7 +56,7 @@ SIDECAR_HOST_NAMESPACES = ("*", ".")
 def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None, sidecars=(), export_to=("*",),
            sidecar_hosts=DEFAULT_SIDECAR_HOSTS, network_policy="none", network_policy_dns=None, network_policy_istiod=None,
            network_policy_egress=(), internet_path=True, waypoint=None, caller_namespaces=(), wildcard_resolution="none",
-           variable_prefix="", endpoint_data=None):
+           exclude_hosts=(), variable_prefix="", endpoint_data=None):
     """The resources of egress set `name`, as plain data for the templates.
 
     Options are checked first; a bad one raises AnsibleFilterError whose path
@@ -63,6 +67,8 @@ def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None
     """
     _check_options(name, namespace, mode, sidecars, export_to, sidecar_hosts)
     wildcards.check_choice(wildcard_resolution)
+    excluded = _excluded(exclude_hosts, endpoints)
+    needed, endpoints = endpoints, [kept for kept in (_without(endpoint, excluded) for endpoint in endpoints) if kept]
     settings = _gateway_settings(gateway) if mode == "egress_gateway" else None
     entries = [_service_entry(endpoint, mode, namespace, export_to, settings, wildcard_resolution) for endpoint in endpoints]
     routed = [e for e, entry in zip(endpoints, entries) if entry["route"] == "gateway"]
@@ -71,11 +77,11 @@ def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None
                                     wildcard_resolution, variable_prefix)
     network_policies, policy_notes = policies.network_policies(
         network_policy, endpoints, entries, sidecars, sidecar_hosts, gateway_layout, name_prefix, dns=network_policy_dns,
-        istiod=network_policy_istiod, extra_egress=network_policy_egress, variable_prefix=variable_prefix)
+        istiod=network_policy_istiod, extra_egress=network_policy_egress, variable_prefix=variable_prefix, other_hosts=excluded)
     direct = [entry["name"] for entry in entries if mode == "egress_gateway" and entry["route"] == "direct"]
     # What the plan should say of this layout: what goes around the egress gateway or the waypoint, what the
     # policies cannot enforce, what has no way out.
-    notes = _direct_notes(direct) + ambient_layout["notes"] + policy_notes + reachability.notes(endpoints, internet_path, variable_prefix)
+    notes = _direct_notes(direct) + ambient_layout["notes"] + policy_notes + reachability.notes(needed, internet_path, variable_prefix)
     return {
         **ambient_layout,
         "wildcard_resolution": wildcards.for_cluster(wildcard_resolution, mode),
@@ -86,13 +92,32 @@ def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None
         "endpoint_data": endpoint_data,
         "service_entries": entries,
         "gateway": gateway_layout,
-        "sidecars": [_sidecar(ns, endpoints, namespace, name_prefix, gateway_layout, sidecar_hosts) for ns in sorted(set(sidecars))],
+        "sidecars": [_sidecar(ns, endpoints, namespace, name_prefix, gateway_layout, sidecar_hosts, excluded) for ns in sorted(set(sidecars))],
+        # Hosts left to other owners: egress_set names who declares them.
+        "excluded_hosts": excluded,
         "direct_in_gateway_mode": direct,
         # What must be true of the gateway before anything routes to it (checked against the cluster).
         "gateway_check": _gateway_check(gateway_layout, settings),
         "network_policies": network_policies,
         "notes": notes,
     }
+
+
+def _excluded(exclude_hosts, endpoints):
+    """The hosts left to other owners, sorted; each must be one the services expand to."""
+    hosts = sorted({host for endpoint in endpoints for host in endpoint["hosts"]})
+    for index, host in enumerate(_list(exclude_hosts, "exclude_hosts")):
+        if host not in hosts:
+            raise input_error(f"exclude_hosts[{index}]", f"{shown(host)} is not a host of this egress set{did_you_mean(host, hosts)}")
+    return sorted(set(exclude_hosts))
+
+
+def _without(endpoint, excluded):
+    """The endpoint without the excluded hosts; None when none is left."""
+    hosts = [host for host in endpoint["hosts"] if host not in excluded]
+    if len(hosts) == len(endpoint["hosts"]):
+        return endpoint
+    return {**endpoint, "hosts": hosts} if hosts else None
 
 
 def _direct_notes(direct):
@@ -250,12 +275,14 @@ def _gateway_check(gateway_layout, settings):
             "port": GATEWAY_PORT}
 
 
-def _sidecar(sidecar_namespace, endpoints, namespace, name_prefix, gateway_layout, sidecar_hosts):
+def _sidecar(sidecar_namespace, endpoints, namespace, name_prefix, gateway_layout, sidecar_hosts, excluded=()):
     hosts = {OWN_NAMESPACE_HOSTS} | set(sidecar_hosts)
     # The declared hosts by their exact namespace: other egress sets' hosts stay
     # out of sight. `./*` already holds those of the Sidecar's own namespace.
     if namespace != sidecar_namespace:
         hosts.update(f"{namespace}/{host}" for endpoint in endpoints for host in endpoint["hosts"])
+    # Hosts left to other owners, from whichever namespace declares them.
+    hosts.update(f"*/{host}" for host in excluded)
     if gateway_layout and gateway_layout["gateway_namespace"] != sidecar_namespace:
         hosts.add(f"{gateway_layout['gateway_namespace']}/{gateway_layout['service_host']}")
     return {

@@ -86,9 +86,14 @@ def other_owner(obj):
     return f"{COLLECTION} ({labels.get(COMPONENT_LABEL) or 'no egress set'})"
 
 
+def managed_by_us(obj):
+    """Whether the collection manages `obj`, for whichever egress set (or purpose)."""
+    return labels_of(obj).get(MANAGED_BY_LABEL) == COLLECTION
+
+
 def owner_text(obj, of=""):
     """Whose another owner's object is: `of` and its owner when we manage it ('of egress set 'theirs''), else
     'not managed by meshops.aws_egress'."""
-    if labels_of(obj).get(MANAGED_BY_LABEL) == COLLECTION:
+    if managed_by_us(obj):
         return f"{of}{other_owner(obj)}"
     return f"not managed by {COLLECTION}"

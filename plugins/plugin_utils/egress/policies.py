@@ -13,7 +13,9 @@ the same lists as the Sidecar (`istio_aws_egress_network_policy`):
   certificates), the namespace's own pods and the in-mesh namespaces of the
   Sidecar hosts, the egress gateway's pods (gateway mode), the declared
   link-local credential endpoints (port 80), and, for AWS hosts the sidecars
-  reach directly, port 443 at any address: a NetworkPolicy cannot name hosts.
+  reach directly (every host not routed through the egress gateway, in
+  ambient mode those bound to the waypoint too), port 443 at any address: a
+  NetworkPolicy cannot name hosts.
   In gateway mode with no direct host, nothing leaves but through the gateway,
   and the gateway's pods get one of their own: DNS, istiod and port 443 out.
 * `cilium`: the same as CiliumNetworkPolicies, where port 443 is allowed to
@@ -54,18 +56,22 @@ ON_NODE_SOURCES = ("eks_pod_identity", "eks_pod_identity_ipv6", "ecs")
 
 
 def network_policies(mode, endpoints, entries, sidecars, sidecar_hosts, gateway_layout, name_prefix, dns=None, istiod=None,
-                     extra_egress=(), variable_prefix=""):
+                     extra_egress=(), variable_prefix="", other_hosts=()):
     """(policies, notes): one dict per policy for the templates, and what the plan should say about them.
 
-    `entries` are the layout's ServiceEntries (with their route), `gateway_layout` the layout's gateway or None.
+    `entries` are the layout's ServiceEntries (with their route), `gateway_layout` the layout's gateway or None,
+    `other_hosts` the AWS hosts other owners' entries declare, which the namespaces reach as they decide (opened as direct).
     """
     _check(mode, extra_egress)
     dns = _peer(DEFAULT_DNS if dns is None else dns, "network_policy_dns")
     istiod = _peer(DEFAULT_ISTIOD if istiod is None else istiod, "network_policy_istiod")
     if mode == "none":
         return [], []
-    direct = sorted({host for endpoint, entry in zip(endpoints, entries) if endpoint["kind"] == "api" and entry["route"] == "direct"
-                     for host in endpoint["hosts"]})
+    # Sidecars reach every AWS host directly but those routed through the egress gateway: istiod sends only gateways
+    # to a Service's waypoint (pilot's endpoint builder, findServiceWaypoint), so in ambient mode a sidecar reaches the
+    # hosts bound to the waypoint directly too.
+    direct = sorted({host for endpoint, entry in zip(endpoints, entries) if endpoint["kind"] == "api" and entry["route"] != "gateway"
+                     for host in endpoint["hosts"]} | set(other_hosts))
     credentials = [endpoint for endpoint in endpoints if endpoint["kind"] == "credentials"]
     annotations = provenance_annotations({s for e in endpoints for s in e.get("sources") or [e["service"]]},
                                          {r for e in endpoints for r in e.get("regions") or []})

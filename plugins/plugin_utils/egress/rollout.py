@@ -8,6 +8,9 @@
     harm the mesh (safety.py) -> [not in check mode, and only if the plan
     writes] access review -> rollout lease -> apply -> prune -> release
 
+From the lease on, SIGINT and SIGTERM stop the run at its next step, and the
+lease is released before the signal takes its course (interruption.py).
+
 kubernetes.core.k8s applies and prunes; everything around it runs here, in
 the controller, on one client.  The lease is taken with the resourceVersion
 the plan read it at: when that write succeeds, no other rollout wrote since
@@ -30,6 +33,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import e
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.access import plan_checks
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import (
     EgressFailure, failure_text, status_of_exception, status_of_module_failure, write_failure)
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.interruption import SignalsDeferred
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import KINDS, RBAC_KINDS, UnknownKind, kind_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels, rbac_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import build_plan, describe, identity, others_of, reference
@@ -54,6 +58,7 @@ class Request:
     waypoint: dict | None = None  # ambient mode's: name, namespace, create
     wildcard_resolution: str = "declared"  # or "auto": DYNAMIC_DNS for wildcard entries where the cluster resolves it
     accept: list = field(default_factory=list)
+    exclude_hosts: list = field(default_factory=list)  # hosts the set leaves to other owners: the plan names who declares them
     lock_timeout: int = 300
     lock_duration: int = 120
     check_mode: bool = False
@@ -79,7 +84,8 @@ class Request:
 class Run:
     """One run: its client, what it found, and how long each step took."""
 
-    def __init__(self, request, api_client, execute_k8s, holder, check_modules=None, clock=time.monotonic):
+    def __init__(self, request, api_client, execute_k8s, holder, check_modules=None, clock=time.monotonic, say=None,
+                 signals=SignalsDeferred):
         self.request = request
         self.api_client = api_client
         self.execute_k8s = execute_k8s  # module args -> the kubernetes.core.k8s result
@@ -87,6 +93,11 @@ class Run:
         self.check_modules = check_modules or (lambda: None)
         self.holder = holder
         self.clock = clock
+        self.say = say or (lambda message: None)  # what the operator should read while the run goes on (Ansible's Display)
+        self.signals = signals  # -> a context manager that defers SIGINT and SIGTERM while the run writes
+        self.interruption = None
+        # The holder of the lease this run waits for, once said.
+        self.waiting_for = None
         self.timings = {}
         self.notes = []
         self.endpoint_data = endpoint_data.Report()
@@ -106,15 +117,16 @@ class Run:
         self.check_modules()
         self._lap("module_python", started)
         allowed = self._review(plan)
-        lock, lease = self._take_lease(state) if request.locked else (None, None)
-        try:
-            if lock is not None and lease is None:
-                lease = self._wait_for_lease(lock)
-                state, plan = self._plan_again(plan, allowed)
-            lease = self._write(plan, lock, lease)
-        finally:
-            if lock is not None and lease is not None:
-                self._release(lock, lease)
+        with self.signals() as self.interruption:
+            lock, lease = self._take_lease(state) if request.locked else (None, None)
+            try:
+                if lock is not None and lease is None:
+                    lease = self._wait_for_lease(lock)
+                    state, plan = self._plan_again(plan, allowed)
+                lease = self._write(plan, lock, lease)
+            finally:
+                if lock is not None and lease is not None:
+                    self._release(lock, lease)
         return self._result(state, plan, changed=plan.changed)
 
     # -- reading and planning ---------------------------------------------------
@@ -151,7 +163,8 @@ class Run:
         refusals = []
         if request.owner == "egress_set":
             refusals, notes = safety.check(desired, others, gateway=gateway, services=state.services,
-                                           missing_namespaces=state.missing_namespaces)
+                                           missing_namespaces=state.missing_namespaces, excluded_hosts=request.exclude_hosts,
+                                           namespace=request.namespace, variable_prefix=request.variable_prefix)
             policy_refusals, policy_notes = policy_safety.check(desired, others, request.variable_prefix)
             refusals = fit_refusals + refusals + policy_refusals + self.endpoint_data.refusals
             notes = notes + fit_notes + policy_notes + self.endpoint_data.notes
@@ -260,7 +273,7 @@ class Run:
     def _wait_for_lease(self, lock):
         started = self.clock()
         try:
-            lease = lock.acquire(self.holder, self.request.lock_duration, self.request.lock_timeout)
+            lease = lock.acquire(self.holder, self.request.lock_duration, self.request.lock_timeout, waiting=self._waiting)
         except LeaseHeld as held:
             info = held.args[0]
             raise EgressFailure(
@@ -274,6 +287,14 @@ class Run:
         self._lap("lease", started)
         return lease
 
+    def _waiting(self, held):
+        """Before each wait for the lease: stop if a signal came; say who holds it, once per holder."""
+        self.interruption.check(f"waiting for the rollout lease on {self.request.cluster}")
+        if held["holder"] != self.waiting_for:
+            self.waiting_for = held["holder"]
+            self.say(f"{self.request.cluster}: waiting up to {self.request.lock_timeout}s for rollout lease {held['namespace']}/{held['name']}, "
+                     f"held by {held['holder']} since {held['acquire_time']}; it expires {held['expires']} unless its holder renews it")
+
     def _plan_again(self, planned, allowed):
         """Under the lease, after waiting for another rollout: plan from what it left."""
         state, plan = self._read_and_plan(read_lease=False)
@@ -285,6 +306,7 @@ class Run:
 
     def _write(self, plan, lock, lease):
         request = self.request
+        self.interruption.check(f"writing egress set {request.name} to {request.cluster}")
         if plan.apply:
             started = self.clock()
             self._k8s("apply", f"applying {len(plan.apply)} resources to {request.cluster}", plan.apply, {
@@ -293,6 +315,7 @@ class Run:
                 "server_side_apply": {"field_manager": FIELD_MANAGER, "force_conflicts": True}})
             self._lap("apply", started)
         if plan.prune:
+            self.interruption.check(f"pruning {len(plan.prune)} resources on {request.cluster}")
             # An unexpired lease is still ours; past half its duration, make sure before deleting.
             if lock is not None and self.clock() - self.lease_taken_at > request.lock_duration / 2:
                 lease = self._renew(lock, lease)
@@ -304,6 +327,8 @@ class Run:
 
     def _k8s(self, step, doing, objects, args):
         result = self.execute_k8s(args)
+        # A signal stops the module too: its failure is the signal's doing.
+        self.interruption.check(doing)
         if result.get("failed"):
             raise write_failure(step, doing, status_of_module_failure(result), failure_text(result),
                                 [describe(obj) for obj in objects], server=self.api_client.configuration.host)

@@ -10,7 +10,8 @@ look at the declared resources beside everything else the cluster holds:
 * a second Sidecar without a workload selector in a namespace (Istio applies
   one; with two the behaviour is undefined, istioctl analyze IST0111);
 * a host another ServiceEntry in the same namespace already declares (Istio
-  keeps one of them, the older);
+  keeps one of them, the older): another egress set's, or one of no set,
+  which the set can leave the host to (`exclude_hosts`);
 * a host another VirtualService already routes for the mesh where ours would
   be seen too (istioctl analyze IST0109: undefined which route applies);
 * egress-gateway routing for a gateway Service that does not exist, or has no
@@ -18,6 +19,9 @@ look at the declared resources beside everything else the cluster holds:
 * an ALLOW policy on a gateway other Gateways use while no other ALLOW policy
   covers them (their traffic would be denied);
 * a namespace a resource needs that does not exist.
+
+The hosts the set leaves to other owners are pointed out with the
+ServiceEntries that declare them, or the lack of any.
 
 Each refusal names the object in the way and what to do.  Where a user may
 knowingly want it (staging config before the gateway is installed), an
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import owner_text
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import managed_by_us, owner_text
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import describe, identity
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.policies import CLUSTER_SUFFIX
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
@@ -48,14 +52,20 @@ class Finding:
         return f"{self.problem}: {self.fix}{accept}"
 
 
-def check(desired, others, gateway=None, services=None, missing_namespaces=(), root_namespace=ROOT_NAMESPACE):
-    """(refusals, notes) for writing `desired` into a cluster that holds `others` (plan.others_of: not declared, not ours)."""
+def check(desired, others, gateway=None, services=None, missing_namespaces=(), root_namespace=ROOT_NAMESPACE, excluded_hosts=(),
+          namespace="", variable_prefix=""):
+    """(refusals, notes) for writing `desired` into a cluster that holds `others` (plan.others_of: not declared, not ours).
+
+    `excluded_hosts`: the hosts the set leaves to other owners, whose entries in the set's `namespace` are named first;
+    `variable_prefix` goes before the options a fix names.
+    """
     refusals, notes = [], []
     refusals += _missing_namespaces(desired, missing_namespaces)
     refusals += _second_sidecars(desired, others)
-    refusals += _duplicate_hosts(desired, others)
+    refusals += _duplicate_hosts(desired, others, variable_prefix)
     refusals += _duplicate_mesh_routes(desired, others)
     notes += _hidden_entries(desired, others)
+    notes += _left_to_others(excluded_hosts, others, namespace, variable_prefix)
     if gateway:
         refusals += _gateway_service(gateway, (services or {}).get((gateway["namespace"], gateway["service"])))
         shared_refusals, shared_notes = _shared_gateway(gateway, others, root_namespace)
@@ -104,7 +114,7 @@ def _second_sidecars(desired, others):
     return findings
 
 
-def _duplicate_hosts(desired, others):
+def _duplicate_hosts(desired, others, variable_prefix):
     findings = []
     entries = {namespace: [(other, _hosts(other)) for other in objects]
                for namespace, objects in _by_namespace(_of_kind(others, "ServiceEntry")).items()}
@@ -112,11 +122,15 @@ def _duplicate_hosts(desired, others):
         namespace, hosts = identity(ours)[2], _hosts(ours)
         for other, other_hosts in entries.get(namespace, []):
             shared = sorted(hosts & other_hosts)
-            if shared:
-                findings.append(Finding(
-                    f"{describe(other)} ({owner_text(other, of='of ')}) already declares {', '.join(shared)}, which {describe(ours)} "
-                    f"declares too; Istio keeps one ServiceEntry per host and namespace, the older",
-                    "declare each host in one egress set only, or put the egress sets in different namespaces"))
+            if not shared:
+                continue
+            if managed_by_us(other):
+                fix = "declare each host in one egress set only, or put the egress sets in different namespaces"
+            else:  # an entry of no egress set: the host can be left to it
+                fix = f"leave {'it' if len(shared) == 1 else 'them'} to that entry ({variable_prefix}exclude_hosts: {shared}), or remove it"
+            findings.append(Finding(
+                f"{describe(other)} ({owner_text(other, of='of ')}) already declares {', '.join(shared)}, which {describe(ours)} "
+                f"declares too; Istio keeps one ServiceEntry per host and namespace, the older", fix))
     return findings
 
 
@@ -159,18 +173,43 @@ def _seen_in(obj):
 
 
 def _hidden_entries(desired, others):
-    """ServiceEntries our Sidecars would hide from their namespaces, which see them today."""
+    """ServiceEntries our Sidecars would hide from their namespaces, which see them today.
+
+    One whose hidden hosts the set declares itself needs nothing added: the namespace reaches them through the set's own
+    entries.
+    """
     notes = []
     entries = _of_kind(others, "ServiceEntry")
+    declared = {host for ours in _of_kind(desired, "ServiceEntry") for host in _hosts(ours)}
     for ours in _of_kind(desired, "Sidecar"):
         namespace = identity(ours)[2]
         patterns = [host for egress in (ours.get("spec") or {}).get("egress") or [] for host in egress.get("hosts") or []]
-        hidden = [f"{describe(entry)} ({', '.join(entry['spec'].get('hosts') or [])})" for entry in entries
-                  if _exported_to(entry, namespace)
-                  and not all(_admits(patterns, namespace, identity(entry)[2], host) for host in entry["spec"].get("hosts") or [])]
+        hidden, replaced = [], []
+        for entry in entries:
+            hosts = entry["spec"].get("hosts") or []
+            cut = [host for host in hosts if not _admits(patterns, namespace, identity(entry)[2], host)]
+            if _exported_to(entry, namespace) and cut:
+                (replaced if set(cut) <= declared else hidden).append(f"{describe(entry)} ({', '.join(hosts)})")
         if hidden:
             notes.append(f"{describe(ours)} hides from namespace {namespace} what it sees today: {listed(hidden, _SHOWN)}; "
                          f"add what {namespace} needs to the Sidecar hosts of this egress set")
+        if replaced:
+            notes.append(f"{describe(ours)} hides from namespace {namespace} {listed(replaced, _SHOWN)}, whose hosts this egress set "
+                         f"declares itself: {namespace} reaches them through the set's entries")
+    return notes
+
+
+def _left_to_others(excluded_hosts, others, namespace, variable_prefix):
+    """Who declares each host the set leaves to other owners (in the set's namespace first), or that nobody does."""
+    entries = sorted(_of_kind(others, "ServiceEntry"), key=lambda entry: (identity(entry)[2] != namespace, identity(entry)[2:]))
+    notes = []
+    for host in excluded_hosts:
+        owners = [f"{describe(entry)} ({owner_text(entry, of='of ')})" for entry in entries if host in _hosts(entry)]
+        if owners:
+            notes.append(f"{variable_prefix}exclude_hosts: {host} is left to {listed(owners, _SHOWN)}")
+        else:
+            notes.append(f"{variable_prefix}exclude_hosts: {host} is left to other owners, but no ServiceEntry declares it here: "
+                         f"workloads do not reach it until one does")
     return notes
 
 

@@ -7,7 +7,13 @@
 Without a context, kubernetes clients use the kubeconfig's current one. With
 one context that is the only cluster there is; with several it is whichever
 was used last, so a run without a context would write into a cluster nobody
-named. That is refused before any request.
+named. That is refused before any request, and so is a context the
+kubeconfig does not have.
+
+Two hosts of an inventory may name one cluster through different contexts or
+server addresses (a proxy, a load balancer); what tells clusters apart is the
+UID of their namespace kube-system, which the API server creates once, at its
+first start.
 """
 
 from __future__ import annotations
@@ -19,24 +25,35 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors impo
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
+# Every API server creates it at its first start (its system namespaces controller), with a UID no other cluster has.
+IDENTITY_NAMESPACE = "kube-system"
 
 
 class ClusterNotNamed(Exception):
-    """The kubeconfig is missing, or has several contexts and none was named."""
+    """The kubeconfig is missing, lacks the context named, or has several contexts and none was named."""
 
 
 def check_named(auth, variable_prefix=""):
-    """Raise ClusterNotNamed when `auth` (kubernetes.core's options) names a kubeconfig that is not there, or leaves the
-    cluster to the current context of many."""
+    """Raise ClusterNotNamed when `auth` (kubernetes.core's options) names a kubeconfig that is not there or a context the
+    kubeconfig does not have, or leaves the cluster to the current context of many."""
     given = auth.get("kubeconfig")
     if isinstance(given, str) and not os.path.isfile(given):
         raise ClusterNotNamed(f"{variable_prefix}kubeconfig: {json.dumps(given)} is not a file; nothing was read or written")
-    if auth.get("context") or auth.get("host") or os.environ.get("K8S_AUTH_CONTEXT") or os.environ.get("K8S_AUTH_HOST"):
+    kubeconfig = given or os.environ.get("K8S_AUTH_KUBECONFIG") or os.environ.get("KUBECONFIG") or DEFAULT_KUBECONFIG
+    where = "the kubeconfig given" if isinstance(kubeconfig, dict) else kubeconfig
+    if auth.get("host"):
         return
-    kubeconfig = auth.get("kubeconfig") or os.environ.get("K8S_AUTH_KUBECONFIG") or os.environ.get("KUBECONFIG") or DEFAULT_KUBECONFIG
+    if auth.get("context"):
+        contexts = _contexts(kubeconfig)
+        if auth["context"] not in contexts:
+            has = f"its contexts: {', '.join(contexts)}" if contexts else "it has no context"
+            raise ClusterNotNamed(f"{variable_prefix}context: {json.dumps(auth['context'])} is not a context of {where} ({has}); "
+                                  f"nothing was read or written")
+        return
+    if os.environ.get("K8S_AUTH_CONTEXT") or os.environ.get("K8S_AUTH_HOST"):
+        return
     contexts = _contexts(kubeconfig)
     if len(contexts) > 1:
-        where = "the kubeconfig given" if isinstance(kubeconfig, dict) else kubeconfig
         raise ClusterNotNamed(
             f"{variable_prefix}context is not set, and {where} has {len(contexts)} contexts ({', '.join(contexts)}): set "
             f"{variable_prefix}context to the cluster to work on; nothing was read or written")
@@ -74,3 +91,24 @@ def client_for(auth, cluster):
     except (HTTPError, OSError) as err:
         # Without a discovery cache for this configuration, making the client asks for the server's version.
         raise EgressFailure("read", f"connecting to {cluster}", api_error(err)) from None
+
+
+def cluster_identity(api_client, cluster):
+    """{"uid", "server"}: what tells `cluster` apart from every other (the UID of its namespace kube-system), and the
+    address this client reaches it at; one GET, raising EgressFailure when it fails."""
+    from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.reads import ClusterReader
+
+    namespace = ClusterReader(api_client, cluster).get(f"/api/v1/namespaces/{IDENTITY_NAMESPACE}",
+                                                       f"reading namespace {IDENTITY_NAMESPACE}, which identifies the cluster,")
+    return {"uid": namespace["metadata"]["uid"], "server": api_client.configuration.host}
+
+
+def target_of(args):
+    """(auth, cluster) of a task's arguments: kubernetes.core's authentication options given (a kubeconfig path
+    expanded), and the cluster's name in messages (`cluster`, else the context)."""
+    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+
+    auth = {key: args[key] for key in AUTH_ARG_SPEC if args.get(key) not in (None, "")}
+    if isinstance(auth.get("kubeconfig"), str):
+        auth["kubeconfig"] = os.path.expanduser(auth["kubeconfig"])
+    return auth, args.get("cluster") or auth.get("context") or "the current context"

@@ -235,3 +235,23 @@ def test_no_endpoints_record_no_endpoint_data():
     # Removing a set (state: absent) expands nothing, and needs no botocore.
     result = layout([])
     assert result["annotations"] == {} and result["endpoint_data"] is None
+
+
+def test_a_host_left_to_another_owner_gets_no_entry_and_stays_in_reach_of_the_sidecars():
+    found = endpoints(["sqs", "sns"], credential_sources=["imds"])
+    result = layout(found, mode="egress_gateway", gateway=GATEWAY, sidecars=["orders"], exclude_hosts=["sqs.eu-west-1.amazonaws.com"])
+    hosts = [host for entry in result["service_entries"] for host in entry["hosts"]]
+    assert "sqs.eu-west-1.amazonaws.com" not in hosts and "sns.eu-west-1.amazonaws.com" in hosts
+    assert result["gateway"]["hosts"] == ["sns.eu-west-1.amazonaws.com"]
+    assert result["excluded_hosts"] == ["sqs.eu-west-1.amazonaws.com"]
+    (sidecar,) = result["sidecars"]
+    # Whichever namespace declares it: the set does not know where its owner put its entry.
+    assert "*/sqs.eu-west-1.amazonaws.com" in sidecar["hosts"] and "istio-system/sqs.eu-west-1.amazonaws.com" not in sidecar["hosts"]
+
+
+def test_a_host_to_leave_that_the_set_does_not_have_is_refused():
+    with pytest.raises(AnsibleFilterError) as refused:
+        egress_layout(endpoints(["sqs"]), name="default", name_prefix="aws-default", namespace="istio-system",
+                      exclude_hosts=["sqs.eu-west-2.amazonaws.com"], variable_prefix="istio_aws_egress_")
+    assert refused.value.message == ("istio_aws_egress_exclude_hosts[0]: 'sqs.eu-west-2.amazonaws.com' is not a host of this egress "
+                                     "set; did you mean 'sqs.eu-west-1.amazonaws.com'?")

@@ -31,7 +31,13 @@ ERRORS = [
     ([["s3"]], {"regions": US}, "services[0]: expected a service name or a dict with a 'name' key, got list ['s3']"),
     (["s3", "dynamo"], {"regions": US}, "services[1]: 'dynamo' is not a service botocore knows (use boto3 client names); did you mean 'dynamodb'?"),
     ([{"name": "dynamo"}], {"regions": US}, "services[0].name: 'dynamo' is not a service botocore knows (use boto3 client names); did you mean 'dynamodb'?"),
-    ([{"name": "elasticloadbalancing"}], {"regions": US}, "services[0].name: 'elasticloadbalancing' is not a service botocore knows (use boto3 client names)"),
+    # Names read in host names, their services' endpoint prefixes: the clients botocore knows by them.
+    ([{"name": "elasticloadbalancing"}], {"regions": US}, "services[0].name: 'elasticloadbalancing' is not a service botocore knows "
+     "(use boto3 client names); 'elasticloadbalancing' is the endpoint prefix of elb, elbv2: did you mean 'elb' or 'elbv2'?"),
+    (["monitoring"], {"regions": US}, "services[0]: 'monitoring' is not a service botocore knows (use boto3 client names); "
+     "'monitoring' is the endpoint prefix of cloudwatch: did you mean 'cloudwatch'?"),
+    (["states"], {"regions": US}, "services[0]: 'states' is not a service botocore knows (use boto3 client names); "
+     "'states' is the endpoint prefix of stepfunctions: did you mean 'stepfunctions'?"),
     ([{"name": 5}], {"regions": US}, "services[0].name: expected a service name (a boto3 client name such as 'dynamodb'), got int 5"),
     ([{"regions": US}], {}, "services[0]: the dict has no 'name' key"),
     (

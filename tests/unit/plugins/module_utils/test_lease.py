@@ -111,6 +111,25 @@ def test_a_live_lease_of_another_holder_makes_us_wait_then_fail_naming_it():
     assert not store.writes
 
 
+def test_before_each_wait_the_lease_is_shown_to_the_waiting_hook():
+    store, clock = MemoryStore(held_by("slow", duration=3)), Clock()
+    seen = []
+    lock_for(store, clock).acquire("me", duration=60, timeout=10, waiting=seen.append)
+    assert [lease["holder"] for lease in seen] == ["slow"] * len(seen) and 3 <= len(seen) <= 5
+    assert seen[0]["expires"] == micro_time(T0 + datetime.timedelta(seconds=3))
+
+
+def test_a_waiting_hook_that_raises_stops_the_wait_before_any_write():
+    store, clock = MemoryStore(held_by("them", duration=600)), Clock()
+
+    def stop(_lease):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        lock_for(store, clock).acquire("me", duration=60, timeout=5, waiting=stop)
+    assert clock.elapsed == 0 and not store.writes
+
+
 def test_an_expired_lease_is_taken_over_and_counted():
     store, clock = MemoryStore(held_by("crashed", duration=60)), Clock()
     clock.elapsed = 61

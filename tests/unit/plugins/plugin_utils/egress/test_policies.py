@@ -453,3 +453,26 @@ def test_our_reading_of_cilium_patterns_is_ciliums(pattern, accept, reject):
     regex = policies.cilium_pattern_regex(pattern)
     assert [name for name in accept if not regex.fullmatch(name)] == []
     assert [name for name in reject if regex.fullmatch(name)] == []
+
+
+@pytest.mark.parametrize("mode", ["kubernetes", "cilium"])
+def test_in_ambient_mode_the_sidecar_namespaces_reach_the_hosts_bound_to_the_waypoint(mode):
+    # istiod sends only gateways to a Service's waypoint: a sidecar calls an entry bound to it directly, so its
+    # namespace's policy must let it (tests/integration/test_xds_ambient.py shows the sidecar's cluster).
+    found = endpoints(["sqs", "dynamodb"])
+    result = layout(found, network_policy=mode, mode="ambient", caller_namespaces=["orders"])
+    assert {e["route"] for e in result["service_entries"] if e["hosts"] == ["sqs.eu-west-1.amazonaws.com"]} == {"waypoint"}
+    (policy,) = result["network_policies"]
+    if mode == "cilium":
+        for host in ("sqs.eu-west-1.amazonaws.com", "dynamodb.eu-west-1.amazonaws.com", "111122223333.ddb.eu-west-1.amazonaws.com"):
+            assert _cilium_allows_443(policy, host), host
+        assert not _cilium_allows_443(policy, "sns.eu-west-1.amazonaws.com")
+    else:
+        assert policy["egress"][-1] == {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}, {"ipBlock": {"cidr": "::/0"}}],
+                                        "ports": [{"protocol": "TCP", "port": 443}]}
+
+
+def test_hosts_left_to_other_owners_stay_open_to_the_namespaces():
+    found = endpoints(["sqs", "sns"])
+    (policy,) = layout(found, network_policy="cilium", exclude_hosts=["sqs.eu-west-1.amazonaws.com"])["network_policies"]
+    assert _cilium_allows_443(policy, "sqs.eu-west-1.amazonaws.com") and _cilium_allows_443(policy, "sns.eu-west-1.amazonaws.com")

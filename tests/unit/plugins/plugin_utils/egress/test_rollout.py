@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import signal
 
 import pytest
 import yaml
@@ -20,6 +21,8 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers imp
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import LeaseLock, micro_time
 from ansible_collections.meshops.aws_egress.plugins.modules import egress_set
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import rollout
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.interruption import SignalsDeferred
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.reads import LiveState
 
@@ -111,14 +114,14 @@ class StubbedRun(rollout.Run):
 
 @pytest.fixture()
 def run_on(monkeypatch):
-    def run_on(cluster, **changes):
+    def run_on(cluster, say=None, signals=SignalsDeferred, **changes):
         monkeypatch.setattr(rollout, "read_live", cluster.read_live)
         monkeypatch.setattr(rollout, "review_all", lambda api_client, checks: ([check["permission"] for check in checks], []))
         request = rollout.Request(name="mine", namespace=NAMESPACE, resources=[entry("fresh")], cluster="prod",
                                   lock_duration=LOCK_DURATION, lock_timeout=600)
         for key, value in changes.items():
             setattr(request, key, value)
-        return StubbedRun(request, cluster, cluster.execute_k8s, HOLDER, clock=cluster.clock).run()
+        return StubbedRun(request, cluster, cluster.execute_k8s, HOLDER, clock=cluster.clock, say=say, signals=signals).run()
     return run_on
 
 
@@ -181,3 +184,50 @@ def test_the_plan_made_under_a_waited_for_lease_does_not_read_the_lease_again(ru
     run_on(cluster)
     assert leases == [(NAMESPACE, LOCK_NAME), None]
     assert steps(cluster) == [("lease", HOLDER), ("apply", None), ("prune", None), ("lease", None)]
+
+
+class Deferred(SignalsDeferred):
+    """The run's signal deferral, without handlers: a stub "receives" a signal by setting `received`."""
+
+    left = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.left = True
+        return False
+
+
+class SignalledDuringTheApply(Cluster):
+    """A signal comes while kubernetes.core.k8s applies: it stops the module too, whose run then fails."""
+
+    def __init__(self, live_lease, deferred):
+        super().__init__(live_lease)
+        self.deferred = deferred
+
+    def execute_k8s(self, args):
+        self.deferred.received = signal.SIGINT
+        super().execute_k8s(args)
+        return {"failed": True, "msg": "Traceback ... KeyboardInterrupt"}
+
+
+def test_a_signal_during_the_apply_stops_the_run_before_the_prune_and_the_lease_is_released(run_on):
+    deferred = Deferred()
+    cluster = SignalledDuringTheApply(lease(None, 5), deferred)
+    with pytest.raises(EgressFailure) as failure:
+        run_on(cluster, signals=lambda: deferred)
+    assert (failure.value.step, failure.value.converges) == ("interrupted", True)
+    assert failure.value.message.startswith("applying 1 resources to prod failed: stopped by SIGINT")
+    assert steps(cluster) == [("lease", HOLDER), ("apply", None), ("lease", None)]
+    assert deferred.left
+
+
+def test_a_run_waiting_for_the_lease_says_once_who_holds_it_and_until_when(run_on):
+    cluster = Cluster(lease("deploy@bastion/1", 5))
+    cluster.lease["spec"]["leaseDurationSeconds"] = 30
+    said = []
+    run_on(cluster, say=said.append)
+    assert said == [f"prod: waiting up to 600s for rollout lease {NAMESPACE}/{LOCK_NAME}, held by deploy@bastion/1 since "
+                    f"{micro_time(T0)}; it expires {micro_time(T0 + datetime.timedelta(seconds=30))} unless its holder renews it"]
+    assert steps(cluster)[0] == ("lease", HOLDER)

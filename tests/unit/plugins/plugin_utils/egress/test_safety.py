@@ -61,7 +61,23 @@ def test_a_host_another_entry_of_the_namespace_declares_is_refused():
         "ServiceEntry istio-system/aws-mine-sqs declares too; Istio keeps one ServiceEntry per host and namespace, the older: "
         "declare each host in one egress set only, or put the egress sets in different namespaces"]
     hand_made = entry("istio-system", "sqs", ["sqs.us-east-1.amazonaws.com"])
-    assert "(not managed by meshops.aws_egress)" in check([ours], [hand_made])[0][0]
+    # An entry of no egress set: the host can be left to it.
+    assert check([ours], [hand_made], variable_prefix="istio_aws_egress_")[0] == [
+        "ServiceEntry istio-system/sqs (not managed by meshops.aws_egress) already declares sqs.us-east-1.amazonaws.com, which "
+        "ServiceEntry istio-system/aws-mine-sqs declares too; Istio keeps one ServiceEntry per host and namespace, the older: "
+        "leave it to that entry (istio_aws_egress_exclude_hosts: ['sqs.us-east-1.amazonaws.com']), or remove it"]
+
+
+def test_hosts_left_to_other_owners_are_said_with_who_declares_them():
+    hand_made = entry("istio-system", "team-q-sqs", ["sqs.us-east-1.amazonaws.com"])
+    theirs = entry("team-q", "aws-theirs-sqs", ["sqs.us-east-1.amazonaws.com"], THEIRS)
+    unused, notes = check([], [theirs, hand_made], excluded_hosts=["sqs.us-east-1.amazonaws.com", "sns.us-east-1.amazonaws.com"],
+                          namespace="istio-system", variable_prefix="istio_aws_egress_")
+    assert notes == [  # the entry in the set's namespace first: the one Istio would have kept instead of the set's
+        "istio_aws_egress_exclude_hosts: sqs.us-east-1.amazonaws.com is left to ServiceEntry istio-system/team-q-sqs (not managed "
+        "by meshops.aws_egress), ServiceEntry team-q/aws-theirs-sqs (of egress set 'theirs')",
+        "istio_aws_egress_exclude_hosts: sns.us-east-1.amazonaws.com is left to other owners, but no ServiceEntry declares it here: "
+        "workloads do not reach it until one does"]
 
 
 def test_the_same_host_in_another_namespace_or_a_wildcard_beside_an_exact_host_is_fine():
@@ -114,6 +130,16 @@ def test_entries_a_sidecar_would_hide_are_pointed_out():
     unused, notes = check([ours], [stripe, private, own, not_exported])
     assert notes == ["Sidecar orders/aws-mine-egress hides from namespace orders what it sees today: "
                      "ServiceEntry payments/stripe (api.stripe.com); add what orders needs to the Sidecar hosts of this egress set"]
+
+
+def test_an_entry_hidden_whose_hosts_the_set_declares_needs_nothing_added():
+    sqs = "sqs.eu-west-1.amazonaws.com"
+    ours = [entry("istio-system", "aws-mine-sqs", [sqs], OURS),
+            sidecar("orders", "aws-mine-egress", OURS, hosts=["./*", "*/*.svc.cluster.local", f"istio-system/{sqs}"])]
+    team_q = entry("team-q", "sqs-euw1", [sqs])
+    unused, notes = check(ours, [team_q])
+    assert notes == ["Sidecar orders/aws-mine-egress hides from namespace orders ServiceEntry team-q/sqs-euw1 "
+                     f"({sqs}), whose hosts this egress set declares itself: orders reaches them through the set's entries"]
 
 
 @pytest.mark.parametrize("pattern, entry_namespace, host, admitted", [

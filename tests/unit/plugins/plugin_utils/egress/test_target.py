@@ -50,3 +50,16 @@ def test_the_kubeconfig_variable_is_read_like_kubectl_does(tmp_path, monkeypatch
 def test_a_kubeconfig_that_is_not_there_is_named(tmp_path):
     with pytest.raises(ClusterNotNamed, match=r'^istio_aws_egress_kubeconfig: ".*/nowhere" is not a file'):
         check_named({"kubeconfig": str(tmp_path / "nowhere"), "context": "a"}, "istio_aws_egress_")
+
+
+def test_a_context_the_kubeconfig_lacks_is_named_with_the_contexts_it_has(tmp_path):
+    path = kubeconfig(tmp_path, "local-a", "local-a-proxied", "local-b")
+    with pytest.raises(ClusterNotNamed) as refused:
+        check_named({"kubeconfig": path, "context": "local-c"}, "istio_aws_egress_")
+    assert str(refused.value) == (f'istio_aws_egress_context: "local-c" is not a context of {path} (its contexts: local-a, '
+                                  f'local-a-proxied, local-b); nothing was read or written')
+
+
+def test_a_context_without_any_kubeconfig_is_named(tmp_path):
+    with pytest.raises(ClusterNotNamed, match=r'^context: "prod" is not a context of ~/.kube/config \(it has no context\)'):
+        check_named({"context": "prod"})

@@ -1,0 +1,107 @@
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The operators' runbook, start to end, as the README gives it, from the installed artifact: plan, site with
+--check --diff, site, verify, site again, teardown, over an inventory of two local clusters that hold other teams'
+objects.
+
+One test, one egress set: each step is a function of its own that runs the documented command and checks what it
+printed, what it exited with and what the API servers recorded; more checks of a step's output join its function.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import LocalCluster
+from runbook_helpers import (Runbook, apply, beside_other_teams, changed, namespace_everywhere, other_teams, service_entry, sidecar,
+                             snapshot, succeeded)
+# Fixtures: the artifact built from the checkout, and a collections path holding it alone.
+from test_artifact import artifact, installed  # noqa: F401  pylint: disable=unused-import
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def clusters(cluster_names):
+    if len(cluster_names) < 2:
+        pytest.skip("needs two local clusters: MESHOPS_TEST_KUBECONFIG points at an existing cluster")
+    return {name: LocalCluster(name) for name in cluster_names[:2]}
+
+
+def nothing_written(book: Runbook) -> bool:
+    return book.writes() == dict.fromkeys(book.clusters, [])
+
+
+def plan(book: Runbook, plan_dir) -> None:
+    """1. Plan: reports per cluster, nothing written."""
+    book.mark()
+    succeeded(book.run("plan", "-e", f"plan_dir={plan_dir}"))
+    assert nothing_written(book)
+    for host in book.clusters:
+        report = json.loads((plan_dir / f"{host}.json").read_text())
+        assert report["changed"] is True and report["counts"]["create"] > 0 and report["conflicts"] == []
+
+
+def check(book: Runbook) -> None:
+    """3. Roll out with --check --diff: the plan, once per cluster, exit 0, nothing written."""
+    book.mark()
+    planned = succeeded(book.run("site", "--check", "--diff"))
+    for host in book.clusters:
+        assert planned.stdout.count(f"Egress set {book.name} on {host}, networking.istio.io/v1 (check mode: nothing is written)") == 1
+    assert "drift" not in planned.stdout
+    assert nothing_written(book)
+
+
+def roll_out(book: Runbook) -> None:
+    """3. Roll out: every cluster written and verified by the gate."""
+    rolled = succeeded(book.run("site"))
+    assert rolled.said("Rollout done, every cluster verified:")
+    for host in book.clusters:
+        assert f"aws-{book.name}-sqs-{book.hosts.hosts[host]['aws_region']}" in book.entries(host)
+
+
+def verify(book: Runbook) -> None:
+    """4. Verify: no drift, nothing written."""
+    book.mark()
+    verified = succeeded(book.run("verify"))
+    for host in book.clusters:
+        assert verified.said(f"{host} holds exactly the declared egress")
+    assert nothing_written(book)
+
+
+def roll_out_again(book: Runbook) -> None:
+    """A rerun with nothing to change: changed=0 and not one write."""
+    book.mark()
+    assert changed(succeeded(book.run("site"))) == dict.fromkeys(book.clusters, 0)
+    assert nothing_written(book)
+
+
+def tear_down(book: Runbook) -> None:
+    """6. Tear down: every resource of the set gone, on every cluster."""
+    succeeded(book.run("teardown", "-e", f"teardown_confirm={book.name}"))
+    for host in book.clusters:
+        assert book.entries(host) == []
+
+
+def test_the_runbook_from_the_installed_collection(clusters, installed, tmp_path):  # pylint: disable=redefined-outer-name
+    orders = namespace_everywhere(clusters, "orders")
+    book = beside_other_teams(clusters, tmp_path, installed=installed, istio_aws_egress_sidecars=[orders])
+    # More of other teams' objects: a Sidecar for some of the namespace's workloads, and their own SQS entry elsewhere.
+    theirs = {host: [sidecar(orders, "canary", workloadSelector={"labels": {"app": "canary"}}),
+                     service_entry(orders, "sqs-direct", [f"sqs.{book.hosts.hosts[host]['aws_region']}.amazonaws.com"], exportTo=["."])]
+              for host in clusters}
+    for host, cluster in clusters.items():
+        apply(cluster, *theirs[host])
+        theirs[host] += other_teams(book.namespace)
+    before = {host: snapshot(cluster, *theirs[host]) for host, cluster in clusters.items()}
+
+    plan(book, tmp_path / "plan")
+    check(book)
+    roll_out(book)
+    verify(book)
+    roll_out_again(book)
+    tear_down(book)
+
+    assert {host: snapshot(cluster, *theirs[host]) for host, cluster in clusters.items()} == before
