@@ -344,3 +344,13 @@ def test_plan_with_limit_updates_its_hosts_rows_and_keeps_the_others(runbook, tm
     assert int(second["local-a"]["create"]) < int(first["local-a"]["create"])
     assert limited.said(f"local-b: {json.loads(kept)['summary']}")
 
+
+def test_plan_refuses_a_host_with_a_wrong_context_and_plans_the_others(clusters, tmp_path):
+    book = beside_other_teams(clusters, tmp_path, {"local-a": {"context": "local-a", "aws_region": "us-east-1"},
+                                                   "local-z": {"context": "local-z", "aws_region": "eu-west-1"}})
+    plan_dir = tmp_path / "plan"
+    failed_saying(book.run("plan", "-e", f"plan_dir={plan_dir}"), f"local-z was refused, nothing planned ({plan_dir}/local-z.md)")
+    refusal = json.loads((plan_dir / "local-z.json").read_text())["refusal"]
+    assert refusal.startswith(f'istio_aws_egress_context: "local-z" is not a context of {localcluster.KUBECONFIG}')
+    rows = plan_index(plan_dir)
+    assert rows["local-z"]["status"] == "refused" and rows["local-a"]["status"] == "planned" and int(rows["local-a"]["create"]) > 0
