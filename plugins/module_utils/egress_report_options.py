@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 
 OPTIONS = dict(
-    kind=dict(type="str", required=True, choices=["plan"]),
+    kind=dict(type="str", required=True, choices=["plan", "verify", "simulate"]),
     directory=dict(type="path", required=True),
     cluster=dict(type="str"),
     report=dict(type="dict"),

@@ -11,20 +11,26 @@ version_added: 0.1.0
 author:
   - meshops maintainers (@meshops)
 description:
-  - The report writer of C(playbooks/plan.yml); use that playbook unless you assemble the run yourself.
+  - The report writer of C(playbooks/plan.yml), C(playbooks/verify.yml) and C(playbooks/simulate.yml); use those
+    playbooks unless you assemble the run yourself.
   - With O(report), writes the cluster's report to O(directory) as C(<cluster>.json) and C(<cluster>.md), with the time
-    it was made (C(planned_at), UTC).
-  - With O(index), writes C(README.md) and C(index.json) in O(directory), one row per cluster listed, read back from the
-    clusters' JSON reports. A cluster this run did not report on keeps the row of its last report, whose time says how
-    old it is; a cluster with no report at all is listed as such.
+    it was made (C(planned_at) or C(verified_at), UTC).
+  - With O(index), writes in O(directory) C(README.md), C(index.json) and C(junit.xml), one row or test suite per
+    cluster listed, read back from the clusters' JSON reports. A cluster this run did not report on keeps the row of
+    its last report, whose time says how old it is; a cluster with no report at all is listed as such.
+  - C(junit.xml) is JUnit XML as CI systems read it (the Jenkins xunit plugin's C(junit-10.xsd)). Each cluster is a
+    suite with one test case for the cluster (planned or refused; in sync or not; every call as declared or not) and
+    one per finding - a conflict, a drifted resource or a violation fails, a note passes with its text as output.
   - Runs on the controller and writes there; contacts no cluster.
 options:
   kind:
     description:
       - Which playbook's reports. C(plan) - what C(site.yml) would change on each cluster, or why the cluster was refused.
+        C(verify) - whether each cluster holds exactly its declared egress, what drifted, or why it was not verified.
+        C(simulate) - the index only (C(index.json) and C(junit.xml)), over the JSON reports C(simulate.yml) writes.
     type: str
     required: true
-    choices: [plan]
+    choices: [plan, verify, simulate]
   directory:
     description: Where the reports go, on the controller. Created if missing.
     type: path
@@ -37,6 +43,9 @@ options:
       - What the cluster's report says, as the playbook gathered it. For C(plan) - C(context), C(egress_set), C(namespace),
         C(plan) (the result of M(meshops.aws_egress.egress_set) in check mode), C(notes) (a list of lines), and C(refusal)
         (the message that stopped the plan) when the cluster was refused.
+      - For C(verify) - C(context), C(egress_set), C(namespace), C(plan) (the result of M(meshops.aws_egress.egress_set)
+        in check mode, where any planned write is drift), C(notes), and C(failure) (the message of the step that failed)
+        when the cluster could not be verified.
       - Exactly one of O(report) and O(index).
     type: dict
   index:

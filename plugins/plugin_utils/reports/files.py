@@ -1,7 +1,8 @@
 # Copyright: Contributors to the meshops.aws_egress project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Where the reports go: <directory>/<cluster>.json and .md per cluster, and the index (README.md, index.json) over every
-cluster of the inventory, read back from the clusters' JSON reports so that a run over some hosts keeps the others' rows."""
+"""Where the reports go: <directory>/<cluster>.json and .md per cluster, and the index (README.md, index.json, and
+junit.xml for CI) over every cluster listed, read back from the clusters' JSON reports so that a run over some hosts
+keeps the others' rows."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import os
 import tempfile
 from pathlib import Path
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.reports import plan
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.reports import plan, simulate, verify
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.reports.junit import Case, Suite, document
 
-KINDS = {"plan": plan}
+# simulate.yml writes its own JSON and Markdown; only its JUnit and index.json come from here.
+KINDS = {"plan": plan, "verify": verify, "simulate": simulate}
 
 
 class ReportError(Exception):
@@ -65,10 +68,20 @@ def write_index(kind: str, directory: str, clusters: list[str]) -> dict:
     """Write the index over `clusters`; returns the files written and one line per cluster."""
     module = KINDS[kind]
     reports = read_reports(directory, clusters)
-    rows = {cluster: None if report is None else {key: report.get(key) for key in ("status", "summary", module.STAMP)}
-            for cluster, report in reports.items()}
-    files = {"README.md": module.index_markdown(reports), "index.json": json.dumps(rows, indent=4) + "\n"}
+    keys = [key for key in ("status", "summary", module.STAMP) if key]
+    rows = {cluster: None if report is None else {key: report.get(key) for key in keys} for cluster, report in reports.items()}
+    files = {"index.json": json.dumps(rows, indent=4) + "\n", "junit.xml": junit(kind, reports)}
+    if module.index_markdown:
+        files["README.md"] = module.index_markdown(reports)
     for name, content in files.items():
         write(Path(directory) / name, content)
     lines = [f"{cluster}: {'no report' if report is None else report['summary']}" for cluster, report in reports.items()]
     return {"files": [str(Path(directory) / name) for name in files], "lines": lines}
+
+
+def junit(kind: str, reports: dict) -> str:
+    """One suite per cluster, its report's time as the suite's; a cluster without a report is one skipped case."""
+    module = KINDS[kind]
+    return document(kind, [Suite(cluster, [Case(kind, skipped="no report")]) if report is None else
+                           Suite(cluster, module.cases(report), report.get(module.STAMP) if module.STAMP else None)
+                           for cluster, report in reports.items()])
