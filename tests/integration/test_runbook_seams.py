@@ -273,3 +273,84 @@ def test_a_service_named_as_in_its_hosts_is_one_line_that_names_the_client(runbo
     output = failed.stdout + failed.stderr
     assert "Finalization of task args" not in output and "Error while resolving value" not in output
     assert nothing_written(runbook)
+
+
+# --- plan.yml's reports ---------------------------------------------------------------------------
+
+
+def plan_index(plan_dir: Path) -> dict:
+    """The rows of plan/README.md's table: cluster -> {column: cell}."""
+    lines = [line for line in (plan_dir / "README.md").read_text().splitlines() if line.startswith("|")]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    rows = {}
+    for line in lines[2:]:
+        cells = dict(zip(header, (cell.strip() for cell in line.strip("|").split("|"))))
+        rows[re.sub(r"^\[(.*)\]\(.*\)$", r"\1", cells["cluster"])] = cells
+    return rows
+
+
+def test_plan_indexes_and_reports_a_refused_cluster_with_its_refusal(clusters, tmp_path):
+    orders = namespace_everywhere(clusters, "orders")
+    book = beside_other_teams(clusters, tmp_path, istio_aws_egress_sidecars=[orders])
+    # Another team's Sidecar without a workload selector in the namespace: our second one is refused on local-b (IST0111).
+    apply(clusters["local-b"], sidecar(orders, "default"))
+    plan_dir = tmp_path / "plan"
+    book.mark()
+    failed_saying(book.run("plan", "-e", f"plan_dir={plan_dir}"), f"local-b was refused, nothing planned ({plan_dir}/local-b.md)")
+    assert nothing_written(book)
+
+    refusal = f"Sidecar {orders}/default"
+    report = json.loads((plan_dir / "local-b.json").read_text())
+    assert report["status"] == "refused" and refusal in report["refusal"] and report["counts"] is None
+    markdown = (plan_dir / "local-b.md").read_text()
+    assert "## Refused (nothing planned, nothing written)" in markdown and refusal in markdown
+    rows = plan_index(plan_dir)
+    assert rows["local-b"]["status"] == "refused" and rows["local-a"]["status"] == "planned"
+    assert int(rows["local-a"]["create"]) > 0
+    refused = (plan_dir / "README.md").read_text().split("## Refused", 1)[1]
+    assert refused.strip().startswith("- local-b: ") and refusal in refused
+    assert json.loads((plan_dir / "local-a.json").read_text())["status"] == "planned"
+
+
+def test_plan_writes_the_notes_into_the_reports_and_the_index_counts_them(clusters, tmp_path):
+    orders = namespace_everywhere(clusters, "orders")
+    book = beside_other_teams(clusters, tmp_path, istio_aws_egress_sidecars=[orders])
+    plan_dir = tmp_path / "plan"
+    planned = succeeded(book.run("plan", "-e", f"plan_dir={plan_dir}"))
+    for host in book.clusters:
+        report = json.loads((plan_dir / f"{host}.json").read_text())
+        # Our Sidecar in orders hides other teams' entries (the shared clusters hold many): a note, printed with "!".
+        assert [line for line in report["notes"] if line.startswith(f"Sidecar {orders}/aws-{book.name}-egress hides from namespace {orders} ")]
+        notes = (plan_dir / f"{host}.md").read_text().split("## Notes", 1)[1].split("\n## ", 1)[0]
+        for note in report["notes"]:
+            assert planned.said(f"! {note}") and f"- {note}\n" in notes
+        assert int(plan_index(plan_dir)[host]["notes"]) == len(report["notes"])
+
+
+def test_plan_with_limit_updates_its_hosts_rows_and_keeps_the_others(runbook, tmp_path):
+    plan_dir = tmp_path / "plan"
+    succeeded(runbook.run("plan", "-e", f"plan_dir={plan_dir}"))
+    first = plan_index(plan_dir)
+    kept = (plan_dir / "local-b.json").read_text()
+    assert set(first) == {"local-a", "local-b"}
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row["planned at (UTC)"]) for row in first.values())
+
+    runbook.set_host("local-a", istio_aws_egress_services=["sqs"])
+    limited = succeeded(runbook.run("plan", "-e", f"plan_dir={plan_dir}", "--limit", "local-a"))
+    second = plan_index(plan_dir)
+    assert set(second) == {"local-a", "local-b"}, "the other cluster's row stays"
+    assert second["local-b"] == first["local-b"] and (plan_dir / "local-b.json").read_text() == kept
+    assert second["local-a"]["planned at (UTC)"] > first["local-a"]["planned at (UTC)"], "the row says it is newer"
+    assert int(second["local-a"]["create"]) < int(first["local-a"]["create"])
+    assert limited.said(f"local-b: {json.loads(kept)['summary']}")
+
+
+def test_plan_refuses_a_host_with_a_wrong_context_and_plans_the_others(clusters, tmp_path):
+    book = beside_other_teams(clusters, tmp_path, {"local-a": {"context": "local-a", "aws_region": "us-east-1"},
+                                                   "local-z": {"context": "local-z", "aws_region": "eu-west-1"}})
+    plan_dir = tmp_path / "plan"
+    failed_saying(book.run("plan", "-e", f"plan_dir={plan_dir}"), f"local-z was refused, nothing planned ({plan_dir}/local-z.md)")
+    refusal = json.loads((plan_dir / "local-z.json").read_text())["refusal"]
+    assert refusal.startswith(f'istio_aws_egress_context: "local-z" is not a context of {localcluster.KUBECONFIG}')
+    rows = plan_index(plan_dir)
+    assert rows["local-z"]["status"] == "refused" and rows["local-a"]["status"] == "planned" and int(rows["local-a"]["create"]) > 0
