@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -186,3 +187,29 @@ def test_the_execution_environment_builds_a_context_with_what_the_collection_nee
     assert any(line.startswith("kubernetes>=24.2.0,<37") for line in python), python
     assert any(line.startswith("botocore>=1.43.14,<1.45") for line in python), python
 
+
+def test_the_execution_environment_builds_the_harness_in_its_builder_stage(installed, tmp_path):
+    collection = installed / "ansible_collections" / "meshops" / "aws_egress"
+    created = subprocess.run([str(BIN / "ansible-builder"), "create", "-f", str(collection / "docs" / "execution-environment.yml"),
+                              "--context", str(tmp_path / "context")], capture_output=True, text=True, check=False, cwd=tmp_path,
+                             env=user_env(installed))
+    assert created.returncode == 0, created.stdout + created.stderr
+    context = tmp_path / "context"
+    containerfile = next(p for p in (context / "Containerfile", context / "Dockerfile") if p.exists()).read_text()
+    stages = dict(re.findall(r"^FROM \S+ AS (\w+)\n(.*?)(?=^FROM |\Z)", containerfile, re.M | re.S))
+    [step] = [line for line in stages["builder"].splitlines() if "simulation/build.py" in line]
+    assert step.startswith("RUN GOTOOLCHAIN=auto ") and "/output/xds-simulate" in step
+    final = stages["final"].splitlines()
+    assert "COPY --from=builder /output/xds-simulate /usr/local/bin/xds-simulate" in final
+    assert "ENV XDS_SIMULATE=/usr/local/bin/xds-simulate" in final
+    # The builder step itself, run here: the image's paths mapped onto the installed collection and a scratch /output.
+    output = tmp_path / "output"
+    output.mkdir()
+    command = (step.removeprefix("RUN ").replace("$PYCMD", str(BIN / "python"))
+               .replace("/usr/share/ansible/collections", str(installed)).replace("/output/", f"{output}/")
+               .replace("/tmp/xds-simulate-build", str(tmp_path / "build-cache")))
+    gocache = subprocess.run(["go", "env", "GOCACHE"], capture_output=True, text=True, check=True).stdout.strip()
+    ran = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=False, cwd=tmp_path,
+                         env={**user_env(installed), "GOCACHE": gocache}, timeout=900)
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
+    build.check(output / "xds-simulate", collection / "extensions" / "xds-simulate")
