@@ -290,3 +290,24 @@ def test_a_refused_manifest_of_the_set_is_a_violation_and_a_refused_mesh_object_
     [violation] = data["violations"]
     assert violation.startswith("istio refuses ServiceEntry istio-system/aws-sim-imds: ") and "cannot be all-numeric" in violation
     assert [n for n in data["notes"] if "legacy/legacy-imds" in n and n.endswith("(left out, as the API server would refuse it)")]
+
+
+def test_without_a_cluster_the_report_and_the_files_say_what_auto_was_taken_to_be(tmp_path):
+    out = tmp_path / "simulate"
+    run = simulate(inventory(tmp_path, None), out)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assumed = ("1 wildcard ServiceEntry assumed with resolution NONE (istio_aws_egress_wildcard_resolution: auto is decided "
+               "against the cluster only when applying: site.yml applies DYNAMIC_DNS where the cluster has Istio 1.30's CRDs); "
+               "set istio_aws_egress_wildcard_resolution to dynamic_dns or none to model exactly what is applied")
+    assert report(out, "sim-a")["notes"][0] == assumed
+    kustomization = (out / "sim-a" / "kustomization.yaml").read_text()
+    assert f"# Assumed without a cluster: {assumed}.\n" in kustomization
+    assert "# Assumed without a cluster: Istio resources assumed in version v1 (istio_aws_egress_api_version: auto" in kustomization
+
+    pinned = tmp_path / "pinned"
+    pinned.mkdir()
+    run = simulate(inventory(pinned, None, istio_aws_egress_wildcard_resolution="dynamic_dns", istio_aws_egress_api_version="v1"),
+                   pinned / "simulate")
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert not [note for note in report(pinned / "simulate", "sim-a")["notes"] if "assumed" in note]
+    assert "Assumed" not in (pinned / "simulate" / "sim-a" / "kustomization.yaml").read_text()
