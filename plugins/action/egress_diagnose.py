@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_diagnose_options import (
     MUTUALLY_EXCLUSIVE, REQUIRED_ONE_OF, REQUIRED_TOGETHER, argument_spec, gateway_defaults)
@@ -18,6 +19,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.diagn
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.logs import LogError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.plain_data import plain
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.harness import HarnessError, binary_for
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.manifests import ManifestError
 
 
@@ -34,7 +36,12 @@ class ActionModule(ActionBase):
         if args["diagnosis"] is not None and not {"findings", "counts"} <= set(args["diagnosis"]):
             return {**result, "failed": True, "msg": "diagnosis: expected the result of an earlier run with logs (its findings and counts)"}
         options = {**args, "gateway": args["gateway"] or gateway_defaults()}
-        simulation = dict(mesh_dir=args["mesh_objects"], outbound_traffic_policy=args["outbound_traffic_policy"], binary=args["harness"])
+        try:
+            # Found, or built now from the collection's own source (saying so first: it takes minutes).
+            binary = binary_for(args["harness"], notify=Display().display)
+        except HarnessError:
+            binary = args["harness"]  # each proof then says why it could not run
+        simulation = dict(mesh_dir=args["mesh_objects"], outbound_traffic_policy=args["outbound_traffic_policy"], binary=binary)
         try:
             if args["logs"]:
                 report = diagnose(args["logs"], options, args["manifests"], prefix=prefix, **simulation)

@@ -9,16 +9,15 @@ runs the xDS simulation harness and judges every call. Nothing is written.
 
 from __future__ import annotations
 
-import shutil
-
 from ansible.errors import AnsibleFilterError
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_simulate_options import GATEWAY_OPTIONS, argument_spec
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import data_version
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.declared import EXPANSION_OPTIONS, declared
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.harness import HarnessError
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.harness import HarnessError, binary_for
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.manifests import ManifestError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.simulate import simulate_egress
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.plain_data import plain
@@ -48,19 +47,14 @@ class ActionModule(ActionBase):
             # Not about an option (botocore missing): said as it is.
             return {**result, "failed": True, "msg": err.message}
         try:
+            # Found, or built now from the collection's own source (saying so first: it takes minutes).
+            binary = binary_for(args["harness"], notify=Display().display)
             report = simulate_egress(declaration, args["manifests"], args["mesh_objects"], args["outbound_traffic_policy"],
-                                     args["unlisted_namespace"], args["harness"])
+                                     args["unlisted_namespace"], binary, variable_prefix=prefix)
         except ManifestError as err:
             return {**result, "failed": True, "msg": f"cannot read the manifests: {err}"}
         except HarnessError as err:
-            return {**result, "failed": True, "msg": _harness_message(err)}
+            return {**result, "failed": True, "msg": str(err)}
         # The declared hosts came from this process's botocore.
         result.update(report, changed=False, endpoint_data=data_version.current())
         return result
-
-
-def _harness_message(err):
-    message = str(err)
-    if "make cluster-build" in message and not shutil.which("go"):
-        message += " (it needs Go 1.26 or newer on PATH, and there is none)"
-    return message

@@ -16,14 +16,14 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.files import render_files
 
 
-def egress_files(manifests, set_name):
-    """{"files", "prune_pattern", "prune_marker"} for meshops.aws_egress.manifest_dir."""
+def egress_files(manifests, set_name, wildcard_resolution="declared", api_version="auto", variable_prefix=""):
+    """{"files", "prune_pattern", "prune_marker", "assumed"} for meshops.aws_egress.manifest_dir."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         resources = [doc for doc in yaml.load_all(str(manifests or ""), Loader=loader) if doc]
     except yaml.YAMLError as exc:
         raise AnsibleFilterError(f"meshops.aws_egress._egress_files: not a YAML stream of Kubernetes objects: {exc}") from None
-    return render_files(resources, str(set_name))
+    return render_files(resources, str(set_name), str(wildcard_resolution), str(api_version), str(variable_prefix))
 
 
 class FilterModule:

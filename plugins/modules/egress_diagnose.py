@@ -79,7 +79,7 @@ options:
     default: ""
 requirements:
   - botocore, for the endpoint rules
-  - the C(xds-simulate) harness for causes and proofs, built from the collection's checkout with C(make cluster-build)
+  - for causes and proofs, the C(xds-simulate) harness, found or built as M(meshops.aws_egress.egress_simulate) says
 notes:
   - One million lines (about 200 MB) are read in well under half a minute on two cores, in bounded memory; a finding
     keeps its first 20 callers and a diagnosis its first 2000 destinations, and counts the rest.

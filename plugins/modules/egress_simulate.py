@@ -12,8 +12,8 @@ author:
   - meshops maintainers (@meshops)
 description:
   - The engine of C(playbooks/simulate.yml); use that runbook unless you render manifests yourself.
-  - Runs istiod's own config generation and Istio's traffic simulator (the C(xds-simulate) harness of the collection's
-    checkout) on the manifests in O(manifests) and the mesh's objects in O(mesh_objects), for a sidecar in every namespace
+  - Runs istiod's own config generation and Istio's traffic simulator (the C(xds-simulate) harness, built from the
+    collection's own C(extensions/xds-simulate)) on the manifests in O(manifests) and the mesh's objects in O(mesh_objects), for a sidecar in every namespace
     of O(sidecars), a sidecar in one namespace without a Sidecar of the egress set and, with O(mode=egress_gateway), the
     egress gateway.
   - Each of them calls every declared AWS host (a made-up label such as C(simulated.s3.us-east-1.amazonaws.com) for a
@@ -64,15 +64,19 @@ options:
     type: str
   harness:
     description:
-      - The C(xds-simulate) binary. By default C(XDS_SIMULATE) from the environment, else C(.localcluster/bin/xds-simulate)
-        of the collection's checkout, which C(make cluster-build) builds (it needs Go).
+      - The C(xds-simulate) binary. By default C(XDS_SIMULATE) from the environment, else the one built from the
+        collection's C(extensions/xds-simulate) in C(${XDG_CACHE_HOME:-~/.cache}/meshops-aws-egress/), keyed by the hash of
+        that source and the Go version, and built there on first use (minutes; it needs Go 1.26 or newer on the controller).
+      - A binary built from other source than this collection's is refused (C(xds-simulate -version) says its source).
     type: path
   variable_prefix:
     description: Prefix of the option names in messages, so that they name the caller's variables (the runbook passes C(istio_aws_egress_)).
     type: str
     default: ""
 requirements:
-  - the C(xds-simulate) harness, built from the collection's checkout with C(make cluster-build)
+  - Go 1.26 or newer on the controller, to build the C(xds-simulate) harness on first use; or C(XDS_SIMULATE) naming a
+    binary built from this collection's C(extensions/xds-simulate) (the execution environment of
+    C(docs/execution-environment.yml) carries one)
 notes:
   - One harness run per task; a run takes well under a second for a few hundred calls.
 attributes:

@@ -9,7 +9,8 @@ every API server: the `<name>-proxied` contexts go through it, and with
 $LATENCY_MS the `<name>` contexts too. Everything lives in ``.localcluster/``;
 binaries are built from Go modules once and cached outside the working tree,
 keyed by version and by a hash of the Go sources. The build also makes
-xds-simulate, the xDS simulation harness (tests/cluster/istio/xds).
+xds-simulate, the xDS simulation harness, from the collection's own
+extensions/xds-simulate, exactly as the collection builds it on first use.
 
     localcluster.py build                  build or reuse the binaries
     localcluster.py up [NAME ...]          start clusters ($CLUSTERS, default "local-a local-b")
@@ -30,6 +31,7 @@ import concurrent.futures
 import datetime
 import functools
 import hashlib
+import importlib.util
 import ipaddress
 import json
 import os
@@ -67,7 +69,6 @@ DEFAULT_CLUSTERS = "local-a local-b"
 KUBERNETES_VERSION = "v1.36.3"
 ISTIO_API_VERSION = "v1.30.8"
 ISTIO_BRANCH = "1.30"
-XDS_PACKAGE = "meshops.io/aws-egress/localcluster/istio/xds"
 SIMULATION_IMPORT = '\t"istio.io/istio/pilot/test/xds"\n'
 TOXIPROXY_VERSION = "v2.5.0"
 GATEWAY_API_VERSION = "v1.6.3"
@@ -116,8 +117,6 @@ class Binary:
     ldflags: tuple[str, ...]
     # What its cache key hashes, relative to module_dir ("" is the whole module).
     sources: tuple[str, ...] = ("",)
-    # A test binary (`go test -c`) rather than a command (`go build`).
-    test: bool = False
     # The cache key's version; empty: Kubernetes' or Istio's, after module_dir.
     version: str = ""
 
@@ -135,17 +134,22 @@ def _binaries() -> list[Binary]:
         f"-X istio.io/istio/pkg/version.buildVersion={ISTIO_BRANCH}-dev",
         "-X istio.io/istio/pkg/version.buildStatus=Clean",
     ]
-    # The two Istio binaries share one go.mod but are keyed apart: changing the
-    # harness does not rebuild istioctl, nor the other way round.
+    # xds-simulate is not here: the collection's own builder builds it (see build()).
     return [
         Binary("kube-apiserver", HERE / "k8s", "./cmd/kube-apiserver", tuple(k8s_version)),
         Binary("kubectl", HERE / "k8s", "./cmd/kubectl", tuple(k8s_version)),
         Binary("istioctl", HERE / "istio", "./cmd/istioctl", tuple(istio_version),
                sources=("cmd/istioctl", "go.mod", "go.sum")),
-        Binary("xds-simulate", HERE / "istio", "./xds",
-               (f"-X {XDS_PACKAGE}.istioVersion={_istio_module_version()}",),
-               sources=("xds", "go.mod", "go.sum"), test=True),
     ]
+
+
+@functools.cache
+def harness_build():
+    """The collection's plugins/plugin_utils/simulation/build.py (standard library only), loaded by path."""
+    spec = importlib.util.spec_from_file_location("xds_simulate_build", ROOT / "plugins" / "plugin_utils" / "simulation" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _source_hash(module_dir: Path, sources: tuple[str, ...] = ("",)) -> str:
@@ -162,17 +166,14 @@ def _source_hash(module_dir: Path, sources: tuple[str, ...] = ("",)) -> str:
 
 
 def _istio_module_version() -> str:
-    """The istio.io/istio pseudo-version tests/cluster/istio/go.mod pins."""
-    match = re.search(r"^require istio\.io/istio (\S+)$", (HERE / "istio" / "go.mod").read_text(), re.M)
-    if not match:
-        raise ClusterError("tests/cluster/istio/go.mod does not pin istio.io/istio on a `require` line of its own")
-    return match.group(1)
+    """The istio.io/istio pseudo-version the harness's go.mod pins."""
+    return harness_build().istio_version()
 
 
 def _istio_module_dir() -> Path:
     version = _istio_module_version()
     result = subprocess.run([_go(), "mod", "download", "-json", f"istio.io/istio@{version}"],
-                            cwd=HERE / "istio", capture_output=True, text=True, check=False)
+                            cwd=harness_build().SOURCE, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise ClusterError(f"cannot download istio.io/istio {version}: {result.stderr.strip()}")
     return Path(json.loads(result.stdout)["Dir"])
@@ -183,19 +184,19 @@ def simulation_copy(upstream: str) -> str:
 
     Only NewSimulation goes, with the pilot/test/xds import it needs: that
     package imports one the Go module proxy does not serve (see
-    tests/cluster/istio/xds/simulation/doc.go).
+    extensions/xds-simulate/simulation/doc.go).
     """
     new_simulation = re.findall(r"^func NewSimulation\(.*?^}\n\n", upstream, re.S | re.M)
     if upstream.count(SIMULATION_IMPORT) != 1 or len(new_simulation) != 1:
         raise ClusterError("istio's pilot/pkg/simulation/traffic.go no longer has exactly one NewSimulation "
-                           "and one pilot/test/xds import; see tests/cluster/istio/xds/simulation/doc.go")
+                           "and one pilot/test/xds import; see extensions/xds-simulate/simulation/doc.go")
     return upstream.replace(SIMULATION_IMPORT, "").replace(new_simulation[0], "")
 
 
 def simulation_files() -> tuple[Path, Path]:
     """istio's simulator in the module cache, and the harness's copy of it."""
     return (_istio_module_dir() / "pilot" / "pkg" / "simulation" / "traffic.go",
-            HERE / "istio" / "xds" / "simulation" / "traffic.go")
+            harness_build().SOURCE / "simulation" / "traffic.go")
 
 
 def refresh_simulation_copy() -> None:
@@ -227,14 +228,11 @@ def build() -> None:
         version = binary.version or (KUBERNETES_VERSION if binary.module_dir.name == "k8s" else f"istio-{ISTIO_BRANCH}")
         target = CACHE / f"{binary.name}-{version}-{_source_hash(binary.module_dir, binary.sources)}" / binary.name
         if not target.exists():
-            if binary.name == "xds-simulate":
-                _check_simulation_copy()
             print(f"building {binary.name} {version} (first time only, several minutes) ...", flush=True)
             started = time.monotonic()
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_suffix(".partial")
-            verb = ["test", "-c"] if binary.test else ["build"]
-            cmd = [_go(), *verb, "-mod=readonly", "-trimpath", "-buildvcs=false",
+            cmd = [_go(), "build", "-mod=readonly", "-trimpath", "-buildvcs=false",
                    "-ldflags", " ".join(("-s", "-w") + binary.ldflags), "-o", str(partial), binary.package]
             result = subprocess.run(cmd, cwd=binary.module_dir, env={**os.environ, "CGO_ENABLED": "0"},
                                     capture_output=True, text=True, check=False)
@@ -244,6 +242,12 @@ def build() -> None:
             partial.rename(target)
             print(f"built {binary.name} in {time.monotonic() - started:.0f}s", flush=True)
         _link(BIN / binary.name, target)
+    _check_simulation_copy()
+    try:
+        harness = harness_build().find_or_build(lambda message: print(message, flush=True))
+    except harness_build().BuildError as err:
+        raise ClusterError(str(err)) from None
+    _link(BIN / "xds-simulate", harness)
 
 
 def _link(link: Path, target: Path) -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -23,6 +25,7 @@ import yaml
 import access_logs
 import localcluster
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.formats import ENVOY_TEXT_FORMAT
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import build
 from conftest import ROOT
 from role_helpers import RoleRun, fresh_namespace, unique_name
 
@@ -30,7 +33,7 @@ pytestmark = pytest.mark.integration
 
 BIN = ROOT / ".venv" / "bin"
 # What a user runs and reads, and what only this repository's developers need.
-SHIPPED = {"plugins", "roles", "playbooks", "meta", "docs", "changelogs", "inventories", "README.md", "LICENSE",
+SHIPPED = {"plugins", "roles", "playbooks", "meta", "docs", "changelogs", "inventories", "extensions", "README.md", "LICENSE",
            "requirements.txt", "bindep.txt", "requirements", "MANIFEST.json", "FILES.json"}
 NOT_SHIPPED = ("tests/", "benchmarks/", "Makefile", ".ci/", "inventories/local/", "ansible.cfg", "requirements/dev.txt",
                ".ansible-lint", "changelogs/fragments/")
@@ -74,7 +77,9 @@ def test_the_artifact_holds_what_users_run_and_nothing_else(artifact):
     assert {name.split("/")[0] for name in names} == SHIPPED
     assert [name for name in names if name.startswith(NOT_SHIPPED) or name in NOT_SHIPPED] == []
     for needed in ("plugins/action/egress_set.py", "roles/istio_aws_egress/meta/argument_specs.yml", "playbooks/site.yml",
-                   "meta/execution-environment.yml", "docs/execution-environment.yml", "inventories/prod/hosts.yml"):
+                   "meta/execution-environment.yml", "docs/execution-environment.yml", "inventories/prod/hosts.yml",
+                   "extensions/xds-simulate/go.mod", "extensions/xds-simulate/go.sum", "extensions/xds-simulate/simulate_test.go",
+                   "extensions/xds-simulate/simulation/traffic.go"):
         assert needed in names, needed
 
 
@@ -101,6 +106,47 @@ def test_the_installed_collection_diagnoses_logs_by_its_playbooks_name(installed
     assert run.said("prod-use1: 1 blocked destination in 1 of 1 line: 1 with a fix (1 proven), 0 without")
     [found] = json.loads((tmp_path / "diagnose" / "prod-use1.json").read_text())["findings"]
     assert found["fix"]["change"] == "add {name: sqs, regions: [us-east-2]} to istio_aws_egress_services" and found["proven"]
+
+
+def test_the_installed_collection_builds_its_harness_on_first_use_and_simulates(installed, tmp_path):
+    collection = installed / "ansible_collections" / "meshops" / "aws_egress"
+    inventory = collection / "inventories" / "prod"
+    # No harness anywhere: an empty cache of ours, no XDS_SIMULATE, no checkout. Go's own build cache stays warm
+    # (it lives under XDG_CACHE_HOME too, unless GOCACHE says otherwise).
+    gocache = subprocess.run(["go", "env", "GOCACHE"], capture_output=True, text=True, check=True).stdout.strip()
+    go_version = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, check=True).stdout.strip()
+    cache = tmp_path / "cache"
+    env = {"XDS_SIMULATE": "", "XDG_CACHE_HOME": str(cache), "GOCACHE": gocache, "PWD": str(tmp_path)}
+    args = ("-i", str(inventory), "meshops.aws_egress.simulate", "--limit", "prod-use1")
+
+    first = user_run(installed, tmp_path, *args, env=env)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
+    source = collection / "extensions" / "xds-simulate"
+    assert f"building xds-simulate from {source} with {go_version}" in first.stdout
+    assert "the first build takes minutes" in first.stdout
+    # The installed source is the checkout's, byte for byte: one harness source.
+    assert build.source_hash(source) == build.source_hash()
+    [built] = (cache / "meshops-aws-egress").glob("xds-simulate-*/xds-simulate")
+    assert built.parent.name == f"xds-simulate-{build.source_hash()}-{go_version}"
+    assert build.built_from(built) == build.source_hash()
+    report = json.loads((tmp_path / "simulate" / "prod-use1.json").read_text())
+    assert report["violations"] == [] and report["counts"]["leave"] > 0, report["summary"]
+
+    before = built.stat()
+    second = user_run(installed, tmp_path, *args, env=env)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-2000:]
+    assert "building xds-simulate" not in second.stdout
+    after = built.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+    no_go = os.pathsep.join(d for d in user_env(installed)["PATH"].split(os.pathsep) if d and not (Path(d) / "go").exists())
+    assert shutil.which("go", path=no_go) is None
+    without = user_run(installed, tmp_path, *args, env={**env, "XDG_CACHE_HOME": str(tmp_path / "empty-cache"), "PATH": no_go})
+    assert without.returncode != 0
+    assert "Traceback" not in without.stdout + without.stderr
+    assert ("xds-simulate (istiod's config generation, which the simulation runs) is not built for this collection, and there "
+            "is no Go on PATH to build it: install Go 1.26 or newer (the first run builds it, which takes minutes), or set "
+            "XDS_SIMULATE=/path/to/xds-simulate to a binary built from this collection's extensions/xds-simulate") in without.stdout
 
 
 def test_the_installed_role_applies_and_reruns_without_a_write(installed, local_cluster, tmp_path):
@@ -140,3 +186,30 @@ def test_the_execution_environment_builds_a_context_with_what_the_collection_nee
     python = yaml.safe_load(introspected.stdout.split("---", 1)[1])["python"]
     assert any(line.startswith("kubernetes>=24.2.0,<37") for line in python), python
     assert any(line.startswith("botocore>=1.43.14,<1.45") for line in python), python
+
+
+def test_the_execution_environment_builds_the_harness_in_its_builder_stage(installed, tmp_path):
+    collection = installed / "ansible_collections" / "meshops" / "aws_egress"
+    created = subprocess.run([str(BIN / "ansible-builder"), "create", "-f", str(collection / "docs" / "execution-environment.yml"),
+                              "--context", str(tmp_path / "context")], capture_output=True, text=True, check=False, cwd=tmp_path,
+                             env=user_env(installed))
+    assert created.returncode == 0, created.stdout + created.stderr
+    context = tmp_path / "context"
+    containerfile = next(p for p in (context / "Containerfile", context / "Dockerfile") if p.exists()).read_text()
+    stages = dict(re.findall(r"^FROM \S+ AS (\w+)\n(.*?)(?=^FROM |\Z)", containerfile, re.M | re.S))
+    [step] = [line for line in stages["builder"].splitlines() if "simulation/build.py" in line]
+    assert step.startswith("RUN GOTOOLCHAIN=auto ") and "/output/xds-simulate" in step
+    final = stages["final"].splitlines()
+    assert "COPY --from=builder /output/xds-simulate /usr/local/bin/xds-simulate" in final
+    assert "ENV XDS_SIMULATE=/usr/local/bin/xds-simulate" in final
+    # The builder step itself, run here: the image's paths mapped onto the installed collection and a scratch /output.
+    output = tmp_path / "output"
+    output.mkdir()
+    command = (step.removeprefix("RUN ").replace("$PYCMD", str(BIN / "python"))
+               .replace("/usr/share/ansible/collections", str(installed)).replace("/output/", f"{output}/")
+               .replace("/tmp/xds-simulate-build", str(tmp_path / "build-cache")))
+    gocache = subprocess.run(["go", "env", "GOCACHE"], capture_output=True, text=True, check=True).stdout.strip()
+    ran = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=False, cwd=tmp_path,
+                         env={**user_env(installed), "GOCACHE": gocache}, timeout=900)
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
+    build.check(output / "xds-simulate", collection / "extensions" / "xds-simulate")

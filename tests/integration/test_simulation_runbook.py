@@ -7,7 +7,7 @@ in its matrix as leaving the mesh (in ambient mode, through the waypoint from
 the caller namespaces only); red, with the report saying why, where the mesh's
 own objects hide a declared host, open undeclared ones, break the gateway or
 open the waypoint to every namespace, and where a manifest cannot be read; and
-without the harness or Go, one line saying how to build it. It needs no kube
+without the harness or Go, one line saying what it needs. It needs no kube
 context: it contacts no cluster.
 """
 
@@ -261,14 +261,21 @@ def test_a_manifest_that_is_not_yaml_fails_naming_the_file(tmp_path):
     assert f"cannot read the manifests: {mesh / 'services.yaml'}: not YAML" in run.stdout
 
 
-def test_without_the_harness_or_go_it_says_how_to_build_it(tmp_path):
+def test_without_the_harness_or_go_it_says_what_it_needs(tmp_path):
     no_go = os.pathsep.join(d for d in ansible_env()["PATH"].split(os.pathsep) if d and not (Path(d) / "go").exists())
     run = simulate(inventory(tmp_path, None), tmp_path / "simulate",
-                   env={"XDS_SIMULATE": str(tmp_path / "no-such-xds-simulate"), "PATH": no_go})
+                   env={"XDS_SIMULATE": "", "XDG_CACHE_HOME": str(tmp_path / "empty-cache"), "PATH": no_go})
     assert run.returncode != 0
     assert "Traceback" not in run.stdout + run.stderr
-    assert (f"xds-simulate not found at {tmp_path / 'no-such-xds-simulate'}: build it with `make cluster-build` "
-            f"(it needs Go 1.26 or newer on PATH, and there is none)") in run.stdout
+    assert ("is not built for this collection, and there is no Go on PATH to build it: install Go 1.26 or newer (the first "
+            "run builds it, which takes minutes), or set XDS_SIMULATE=/path/to/xds-simulate") in run.stdout
+
+
+def test_a_named_harness_that_is_not_there_is_said_in_one_line(tmp_path):
+    run = simulate(inventory(tmp_path, None), tmp_path / "simulate", env={"XDS_SIMULATE": str(tmp_path / "no-such-xds-simulate")})
+    assert run.returncode != 0
+    assert "Traceback" not in run.stdout + run.stderr
+    assert f"xds-simulate not found at {tmp_path / 'no-such-xds-simulate'} (XDS_SIMULATE or the harness option)" in run.stdout
 
 
 def test_a_refused_manifest_of_the_set_is_a_violation_and_a_refused_mesh_object_a_note(tmp_path):
@@ -283,3 +290,24 @@ def test_a_refused_manifest_of_the_set_is_a_violation_and_a_refused_mesh_object_
     [violation] = data["violations"]
     assert violation.startswith("istio refuses ServiceEntry istio-system/aws-sim-imds: ") and "cannot be all-numeric" in violation
     assert [n for n in data["notes"] if "legacy/legacy-imds" in n and n.endswith("(left out, as the API server would refuse it)")]
+
+
+def test_without_a_cluster_the_report_and_the_files_say_what_auto_was_taken_to_be(tmp_path):
+    out = tmp_path / "simulate"
+    run = simulate(inventory(tmp_path, None), out)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assumed = ("1 wildcard ServiceEntry assumed with resolution NONE (istio_aws_egress_wildcard_resolution: auto is decided "
+               "against the cluster only when applying: site.yml applies DYNAMIC_DNS where the cluster has Istio 1.30's CRDs); "
+               "set istio_aws_egress_wildcard_resolution to dynamic_dns or none to model exactly what is applied")
+    assert report(out, "sim-a")["notes"][0] == assumed
+    kustomization = (out / "sim-a" / "kustomization.yaml").read_text()
+    assert f"# Assumed without a cluster: {assumed}.\n" in kustomization
+    assert "# Assumed without a cluster: Istio resources assumed in version v1 (istio_aws_egress_api_version: auto" in kustomization
+
+    pinned = tmp_path / "pinned"
+    pinned.mkdir()
+    run = simulate(inventory(pinned, None, istio_aws_egress_wildcard_resolution="dynamic_dns", istio_aws_egress_api_version="v1"),
+                   pinned / "simulate")
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert not [note for note in report(pinned / "simulate", "sim-a")["notes"] if "assumed" in note]
+    assert "Assumed" not in (pinned / "simulate" / "sim-a" / "kustomization.yaml").read_text()

@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import harness, waypoint
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import build, harness, waypoint
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.rbac import dicts
 from conftest import ROOT, localcluster
 from simulation_helpers import GATEWAY_IP, docs, gateway_kubernetes
@@ -400,19 +400,23 @@ def test_istiod_feature_flags_reach_the_generator(flags, chain):
 # The runner
 
 
-def test_the_runner_finds_the_binary_make_cluster_build_links(monkeypatch):
+def test_make_cluster_build_links_the_harness_the_collection_builds_for_itself(monkeypatch):
     monkeypatch.delenv("XDS_SIMULATE", raising=False)
-    assert harness.default_binary() == ROOT / ".localcluster" / "bin" / "xds-simulate"
-    monkeypatch.setenv("XDS_SIMULATE", "/elsewhere/xds-simulate")
-    assert str(harness.default_binary()) == "/elsewhere/xds-simulate"
+    linked = ROOT / ".localcluster" / "bin" / "xds-simulate"
+    found = harness.binary_for()
+    assert found == linked.resolve()
+    assert found.parent.name.startswith(f"xds-simulate-{build.source_hash()}-go")
+    assert build.built_from(found) == build.source_hash()
+    monkeypatch.setenv("XDS_SIMULATE", str(linked))
+    assert harness.binary_for() == linked
 
 
-def test_a_missing_binary_names_the_command_that_builds_it(tmp_path):
+def test_a_missing_binary_is_said_in_one_line(tmp_path):
     with pytest.raises(harness.HarnessError) as err:
         harness.simulate({}, binary=tmp_path / "xds-simulate")
     message = str(err.value)
     assert len(message.splitlines()) == 1
-    assert "`make cluster-build`" in message
+    assert message.startswith(f"xds-simulate not found at {tmp_path / 'xds-simulate'}")
 
 
 def test_a_bad_request_fails_with_the_binarys_own_words():

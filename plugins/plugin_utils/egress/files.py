@@ -18,6 +18,7 @@ import yaml
 from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import EGRESS_SET_LABEL
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import KINDS, kind_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import identity
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wildcards import assumed as assumed_resolution
 
 
 def file_name(obj):
@@ -25,8 +26,11 @@ def file_name(obj):
     return f"{kind_of(obj).file_prefix}-{namespace}-{name}.yaml"
 
 
-def render_files(resources, set_name):
-    """{"files": {name: YAML}, "prune_pattern": ..., "prune_marker": ...} for the manifest_dir module."""
+def render_files(resources, set_name, wildcard_resolution="declared", api_version="auto", variable_prefix=""):
+    """{"files": {name: YAML}, "prune_pattern": ..., "prune_marker": ..., "assumed": [...]} for the manifest_dir module.
+
+    `assumed` says which `auto` choices the files took without a cluster, and how to pin them.
+    """
     files = {file_name(obj): yaml.safe_dump(obj, default_flow_style=False, indent=2, sort_keys=True, allow_unicode=True)
              for obj in resources}
     prefixes = "|".join(sorted({kind.file_prefix for kind in KINDS}))
@@ -34,4 +38,15 @@ def render_files(resources, set_name):
         "files": files,
         "prune_pattern": f"({prefixes})-.+\\.yaml",
         "prune_marker": f"^\\s+{re.escape(EGRESS_SET_LABEL)}: {re.escape(set_name)}$",
+        "assumed": assumed(resources, wildcard_resolution, api_version, variable_prefix),
     }
+
+
+def assumed(resources, wildcard_resolution, api_version, variable_prefix=""):
+    """The `auto` choices render mode takes without a cluster, each with the variable that pins it."""
+    notes = assumed_resolution(resources, wildcard_resolution, variable_prefix)
+    if api_version == "auto" and resources:
+        notes.append(f"Istio resources assumed in version v1 ({variable_prefix}api_version: auto is decided against the "
+                     f"cluster only when applying: site.yml writes the version each cluster serves); set "
+                     f"{variable_prefix}api_version to v1 or v1beta1 to model exactly what is applied")
+    return notes

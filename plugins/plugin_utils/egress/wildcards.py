@@ -58,6 +58,19 @@ def for_cluster(choice, mode):
     return "auto" if choice == "auto" and mode != "ambient" else "declared"
 
 
+def assumed(objects, choice, variable_prefix=""):
+    """What `auto` was taken to mean for `objects` where no cluster decided it (render, simulate), and how to pin it.
+
+    `choice` is what the layout leaves to the cluster (for_cluster): only `auto` leaves anything."""
+    entries = [obj for obj in objects if _upgradable(obj)] if choice == "auto" else []
+    if not entries:
+        return []
+    return [f"{len(entries)} wildcard ServiceEntr{'y' if len(entries) == 1 else 'ies'} assumed with resolution NONE "
+            f"({variable_prefix}wildcard_resolution: auto is decided against the cluster only when applying: site.yml applies "
+            f"{DYNAMIC_DNS} where the cluster has Istio 1.30's CRDs); set {variable_prefix}wildcard_resolution to dynamic_dns "
+            f"or none to model exactly what is applied"]
+
+
 # -- on the cluster (egress_set) ------------------------------------------------
 
 

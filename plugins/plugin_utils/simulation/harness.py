@@ -4,8 +4,10 @@
 
 xds-simulate runs istiod's own config generation in-process and reports what a
 sidecar, gateway or waypoint proxy would do with given calls. The request and
-response formats are described in tests/cluster/istio/xds/contract_test.go and
-in the README ("The xDS simulation harness").
+response formats are described in extensions/xds-simulate/contract_test.go and
+in the README ("The xDS simulation harness"). The binary is XDS_SIMULATE, or the
+one built from the collection's own extensions/xds-simulate (build.py), built on
+first use.
 
     from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.harness import simulate
     response = simulate({"mesh": {...}, "config": "...", "proxies": {...}, "calls": [...]})
@@ -22,30 +24,46 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-# Where `make cluster-build` links it in a checkout (plugins/plugin_utils/simulation/
-# is three levels down); XDS_SIMULATE overrides.
-DEFAULT_BINARY = Path(__file__).resolve().parents[3] / ".localcluster" / "bin" / "xds-simulate"
-BUILD_HINT = "build it with `make cluster-build`"
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import build
+
 TAIL_LINES = 20
+# Binaries already checked against the source, by path and what the file system says of them.
+_checked: set = set()
 
 
 class HarnessError(RuntimeError):
-    """The harness could not produce a response: missing, failed or timed out."""
+    """The harness could not produce a response: missing, refused, failed or timed out."""
 
 
-def default_binary() -> Path:
-    return Path(os.environ.get("XDS_SIMULATE") or DEFAULT_BINARY)
+def binary_for(binary: Path | str | None = None, notify=print) -> Path:
+    """The harness to run: `binary`, else XDS_SIMULATE, else the one built from the collection's source (built now if
+    missing, with `notify` told first). Raises HarnessError with one line when there is none or it is another source's."""
+    given = binary or os.environ.get("XDS_SIMULATE")
+    try:
+        if not given:
+            found = build.find_or_build(notify)
+        else:
+            found = Path(given)
+            if not found.is_file():
+                raise HarnessError(f"xds-simulate not found at {found} (XDS_SIMULATE or the harness option): unset it to have "
+                                   f"the harness built from this collection on first use, or {build.PREBUILT}")
+        stat = found.stat()
+        key = (str(found), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if key not in _checked:
+            build.check(found)
+            _checked.add(key)
+    except build.BuildError as err:
+        raise HarnessError(str(err)) from None
+    return found
 
 
 def simulate(request: dict, binary: Path | None = None, timeout: float = 120) -> dict:
     """Run one request through xds-simulate and return its parsed response.
 
-    Raises HarnessError with one line when the binary is missing, and with the
-    tails of its stderr and stdout when it fails.
+    Raises HarnessError with one line when there is no harness for this collection, and with the tails of its stderr and
+    stdout when it fails.
     """
-    binary = Path(binary) if binary is not None else default_binary()
-    if not binary.is_file():
-        raise HarnessError(f"xds-simulate not found at {binary}: {BUILD_HINT}")
+    binary = binary_for(binary)
     with tempfile.TemporaryDirectory(prefix="xds-simulate-") as tmp:
         request_file = Path(tmp) / "request.json"
         response_file = Path(tmp) / "response.json"

@@ -18,13 +18,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import GATEWAY_PORT
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import OURS, owner_of, ownership_labels
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wildcards import assumed, for_cluster
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import calls as call_matrix
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import harness, manifests, mesh, rbac, waypoint
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.judge import LEAVING, judge, outcome
 
 
 def simulate_egress(declared, rendered_dir, mesh_dir=None, outbound_traffic_policy="REGISTRY_ONLY", unlisted=None, binary=None,
-                    istio_version=None, probes=()):
+                    istio_version=None, probes=(), variable_prefix=""):
     """The judged matrix of `declared` (a declared.Declared) against the manifests in `rendered_dir`.
 
     `probes` (calls.Call) are calls to make besides the matrix, from callers of their own where the matrix has
@@ -32,13 +34,14 @@ def simulate_egress(declared, rendered_dir, mesh_dir=None, outbound_traffic_poli
     Raises manifests.ManifestError for unreadable manifests and harness.HarnessError when the harness cannot run.
     """
     rendered = manifests.read_dir(rendered_dir)
-    given = manifests.read_dir(mesh_dir) if mesh_dir else []
     ours = {manifests.identity(o) for o in rendered}
+    given, notes = _without_the_sets_own(manifests.read_dir(mesh_dir) if mesh_dir else [], ours, declared.name)
+    # No cluster decided `auto` for what is simulated: say what was taken, and which variable pins it.
+    notes[:0] = assumed(rendered, for_cluster(declared.wildcard_resolution, declared.mode), variable_prefix)
     policies = [o for o in rendered + given if manifests.is_cni_policy(o)]
     objects = [o for o in rendered + given if not manifests.is_cni_policy(o)]
     config = [o for o in objects if manifests.is_istio_config(o)]
     kubernetes = [o for o in objects if not manifests.is_istio_config(o)]
-    notes = []
     if policies:
         notes.append(f"{len(policies)} network policies are left out: the CNI enforces them, and the simulation runs istiod's "
                      "config generation only")
@@ -81,6 +84,16 @@ def simulate_egress(declared, rendered_dir, mesh_dir=None, outbound_traffic_poli
     if probes:
         report["probes"] = _probes(probes, response, gateway)
     return report
+
+
+def _without_the_sets_own(given, ours, name):
+    """The mesh's objects less the egress set's own as deployed: the rendered ones replace them, as an apply (and its
+    prune) would. Both would otherwise be modelled, and istiod's config store refuses the second of a name."""
+    owner = ownership_labels(name)
+    kept = [o for o in given if manifests.identity(o) not in ours and owner_of(o, owner) != OURS]
+    replaced = len(given) - len(kept)
+    notes = [f"{replaced} of the mesh's objects are egress set {name!r}'s own as deployed: the rendered ones replace them"] if replaced else []
+    return kept, notes
 
 
 def _with_gateway_probes(probes, gateway):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import wildcards
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import files, wildcards
 
 ISTIO_1_30 = {"metadata": {"name": wildcards.ISTIO_1_30_CRD}}
 
@@ -121,3 +121,25 @@ def test_the_role_may_read_the_crd_that_says_istio_1_30():
     read = next(role for role in cluster_roles() if role["name"].endswith("-read"))
     crds = next(rule for rule in read["rules"] if rule["resources"] == ["customresourcedefinitions"])
     assert wildcards.ISTIO_1_30_CRD in crds["resourceNames"] and crds["verbs"] == ["get"]
+
+
+def test_without_a_cluster_auto_says_what_it_assumed_and_how_to_pin_it():
+    desired = [entry("s3", ["*.s3.eu-west-1.amazonaws.com"]), entry("sqs", ["sqs.eu-west-1.amazonaws.com"], "DNS"),
+               entry("bound", ["*.s3.us-east-1.amazonaws.com"], labels={wildcards.USE_WAYPOINT_LABEL: "w"})]
+    assert wildcards.assumed(desired, "auto", "istio_aws_egress_") == [
+        "1 wildcard ServiceEntry assumed with resolution NONE (istio_aws_egress_wildcard_resolution: auto is decided against "
+        "the cluster only when applying: site.yml applies DYNAMIC_DNS where the cluster has Istio 1.30's CRDs); set "
+        "istio_aws_egress_wildcard_resolution to dynamic_dns or none to model exactly what is applied"]
+    # Pinned (or ambient mode, where the layout leaves nothing to the cluster): nothing was assumed.
+    assert wildcards.assumed(desired, "declared") == []
+    assert wildcards.assumed(desired, wildcards.for_cluster("auto", "ambient")) == []
+    assert wildcards.assumed(desired[1:2], "auto") == []
+
+
+def test_render_files_name_each_assumption_with_the_variable_that_pins_it():
+    desired = [entry("s3", ["*.s3.eu-west-1.amazonaws.com"])]
+    both = files.render_files(desired, "s", "auto", "auto", "istio_aws_egress_")["assumed"]
+    assert [note.split(" (")[0] for note in both] == ["1 wildcard ServiceEntry assumed with resolution NONE",
+                                                      "Istio resources assumed in version v1"]
+    assert "set istio_aws_egress_api_version to v1 or v1beta1" in both[1]
+    assert files.render_files(desired, "s", "declared", "v1")["assumed"] == []

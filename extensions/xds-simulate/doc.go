@@ -9,6 +9,10 @@
 // TestSimulate, driven by flags:
 //
 //	xds-simulate -test.run '^TestSimulate$' -request req.json -response resp.json
+//	xds-simulate -version    # the hash of the source it was built from, as JSON
+//
+// It is built by the collection itself (plugins/plugin_utils/simulation/build.py),
+// which links that hash in and refuses a binary built from other source.
 //
 // The request and response formats are the contract in contract_test.go;
 // README.md ("The xDS simulation harness") says what the results prove and

@@ -4,6 +4,7 @@
 package xds
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -19,7 +20,13 @@ var (
 	requestFlag  = flag.String("request", "", "request JSON file (see contract_test.go)")
 	responseFlag = flag.String("response", "", "where to write the response JSON")
 	logLevelFlag = flag.String("log-level", "error", "istiod's log level on stderr: debug, info, warn, error or none")
+	versionFlag  = flag.Bool("version", false, "print the source hash and the istio.io/istio version this binary was built from, as JSON")
 )
+
+// The hash of the source this binary was built from, set at link time by the
+// builder (plugins/plugin_utils/simulation/build.py): the collection refuses a
+// binary whose hash is not the one of its own extensions/xds-simulate/.
+var sourceHash = "unknown"
 
 // reexecMarker is set in the environment of the re-executed binary so that it
 // does not re-execute again.
@@ -30,6 +37,11 @@ var request *Request
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	if *versionFlag {
+		out, _ := json.Marshal(map[string]string{"source": sourceHash, "istio": istioVersion})
+		fmt.Println(string(out))
+		os.Exit(0)
+	}
 	if *requestFlag != "" {
 		req, err := readRequest(*requestFlag)
 		if err != nil {

@@ -19,7 +19,7 @@ import (
 	"istio.io/istio/pilot/test/xdstest"
 	"istio.io/istio/pkg/wellknown"
 
-	"meshops.io/aws-egress/localcluster/istio/xds/simulation"
+	"meshops.io/aws-egress/xds-simulate/simulation"
 )
 
 // A waypoint takes HBONE on its connect_terminate listener (15008), which

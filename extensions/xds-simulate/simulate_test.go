@@ -21,7 +21,7 @@ import (
 	"istio.io/istio/pkg/config/constants"
 	"istio.io/istio/pkg/config/mesh"
 
-	"meshops.io/aws-egress/localcluster/istio/xds/simulation"
+	"meshops.io/aws-egress/xds-simulate/simulation"
 )
 
 // The pinned istio.io/istio pseudo-version, set at link time by the launcher.
