@@ -177,8 +177,11 @@ attributes:
     support: full
     description: Plans and reports what would change; writes nothing.
   diff_mode:
-    support: none
-    description: The plan's RV(lines) say per resource and field what changes.
+    support: full
+    description:
+      - As C(kubectl diff) shows it, in YAML, for each resource written (or, in check mode, to be written) -
+        the whole object of a create or a prune, and for an update the fields that change, in the live object.
+      - The plan's RV(lines) say per resource and field what changes, with or without C(--diff).
   platform:
     support: full
     platforms: posix
@@ -221,6 +224,26 @@ lines:
   returned: success
   type: list
   elements: str
+diff:
+  description:
+    - With C(--diff), one entry per resource written (or to be written), as Ansible's callbacks show diffs - the object
+      before and after as YAML text, empty for a create's before and a prune's after.
+  returned: success, in diff mode
+  type: list
+  elements: dict
+  contains:
+    before_header:
+      description: C(<kind> <namespace>/<name> (live)).
+      type: str
+    after_header:
+      description: C(<kind> <namespace>/<name> (declared)).
+      type: str
+    before:
+      description: The live object, without its status and the API server's metadata; empty for a create.
+      type: str
+    after:
+      description: The object once written; empty for a prune.
+      type: str
 apply:
   description: The resources created, updated or adopted, as C(<kind> <namespace>/<name>).
   returned: success

@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The operators' runbook, start to end, as the README gives it, from the installed artifact: plan, site with
 --check --diff, site, verify, site again, teardown, over an inventory of two local clusters that hold other teams'
-objects.
+objects. With Ansible's defaults: an empty ansible.cfg where the commands run, the default callback, and every run's
+output read as lines, without warnings.
 
 One test, one egress set: each step is a function of its own that runs the documented command and checks what it
 printed, what it exited with and what the API servers recorded; more checks of a step's output join its function.
@@ -11,10 +12,12 @@ printed, what it exited with and what the API servers recorded; more checks of a
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from conftest import LocalCluster
+from role_helpers import RoleRun
 from runbook_helpers import (Runbook, apply, beside_other_teams, changed, namespace_everywhere, other_teams, service_entry, sidecar,
                              snapshot, succeeded)
 # Fixtures: the artifact built from the checkout, and a collections path holding it alone.
@@ -30,6 +33,16 @@ def clusters(cluster_names):
     return {name: LocalCluster(name) for name in cluster_names[:2]}
 
 
+def readable(result: RoleRun, clusters: int) -> RoleRun:
+    """Lines, as the default callback prints lists: no message printed as one string of escaped line breaks, no
+    warning of ours or of our pinned requirements, and no more skipped steps than one per cluster."""
+    assert "\\n" not in result.stdout, f"a message printed as one escaped string:\n{result.stdout[-8000:]}"
+    for warning in ("[WARNING]", "[DEPRECATION WARNING]", "Warning:"):
+        assert warning not in result.stdout + result.stderr, f"{warning} in the output:\n{result.stdout[-4000:]}\n{result.stderr}"
+    assert result.stdout.count("skipping: [") <= clusters, result.stdout
+    return result
+
+
 def nothing_written(book: Runbook) -> bool:
     return book.writes() == dict.fromkeys(book.clusters, [])
 
@@ -37,7 +50,7 @@ def nothing_written(book: Runbook) -> bool:
 def plan(book: Runbook, plan_dir) -> None:
     """1. Plan: reports per cluster, nothing written."""
     book.mark()
-    succeeded(book.run("plan", "-e", f"plan_dir={plan_dir}"))
+    succeeded(readable(book.run("plan", "-e", f"plan_dir={plan_dir}"), len(book.clusters)))
     assert nothing_written(book)
     for host in book.clusters:
         report = json.loads((plan_dir / f"{host}.json").read_text())
@@ -47,7 +60,7 @@ def plan(book: Runbook, plan_dir) -> None:
 def check(book: Runbook) -> None:
     """3. Roll out with --check --diff: the plan, once per cluster, exit 0, nothing written."""
     book.mark()
-    planned = succeeded(book.run("site", "--check", "--diff"))
+    planned = succeeded(readable(book.run("site", "--check", "--diff"), len(book.clusters)))
     for host in book.clusters:
         assert planned.stdout.count(f"Egress set {book.name} on {host}, networking.istio.io/v1 (check mode: nothing is written)") == 1
     assert "drift" not in planned.stdout
@@ -56,8 +69,10 @@ def check(book: Runbook) -> None:
 
 def roll_out(book: Runbook) -> None:
     """3. Roll out: every cluster written and verified by the gate."""
-    rolled = succeeded(book.run("site"))
+    rolled = succeeded(readable(book.run("site"), len(book.clusters)))
     assert rolled.said("Rollout done, every cluster verified:")
+    # Our Sidecar hides other teams' entries from namespace orders: said once per cluster, when the plan writes.
+    assert len(re.findall(r'"! Sidecar \S+ hides from namespace', rolled.stdout)) == 2 * len(book.clusters), rolled.stdout
     for host in book.clusters:
         assert f"aws-{book.name}-sqs-{book.hosts.hosts[host]['aws_region']}" in book.entries(host)
 
@@ -65,7 +80,7 @@ def roll_out(book: Runbook) -> None:
 def verify(book: Runbook) -> None:
     """4. Verify: no drift, nothing written."""
     book.mark()
-    verified = succeeded(book.run("verify"))
+    verified = succeeded(readable(book.run("verify"), len(book.clusters)))
     for host in book.clusters:
         assert verified.said(f"{host} holds exactly the declared egress")
     assert nothing_written(book)
@@ -74,18 +89,24 @@ def verify(book: Runbook) -> None:
 def roll_out_again(book: Runbook) -> None:
     """A rerun with nothing to change: changed=0 and not one write."""
     book.mark()
-    assert changed(succeeded(book.run("site"))) == dict.fromkeys(book.clusters, 0)
+    again = succeeded(readable(book.run("site"), len(book.clusters)))
+    assert changed(again) == dict.fromkeys(book.clusters, 0)
     assert nothing_written(book)
+    # The notes were printed when the plan wrote; now only how many there are.
+    assert not re.search(r'"! (?!\d+ notes?, shown when the plan writes)', again.stdout), again.stdout
+    assert again.stdout.count('"! 2 notes, shown when the plan writes (or with -v)') == len(book.clusters), again.stdout
 
 
 def tear_down(book: Runbook) -> None:
     """6. Tear down: every resource of the set gone, on every cluster."""
-    succeeded(book.run("teardown", "-e", f"teardown_confirm={book.name}"))
+    succeeded(readable(book.run("teardown", "-e", f"teardown_confirm={book.name}"), len(book.clusters)))
     for host in book.clusters:
         assert book.entries(host) == []
 
 
 def test_the_runbook_from_the_installed_collection(clusters, installed, tmp_path):  # pylint: disable=redefined-outer-name
+    # Where the commands run: Ansible's defaults, and no ansible.cfg of the user's home or machine either.
+    (tmp_path / "ansible.cfg").write_text("")
     orders = namespace_everywhere(clusters, "orders")
     book = beside_other_teams(clusters, tmp_path, installed=installed, istio_aws_egress_sidecars=[orders])
     # More of other teams' objects: a Sidecar for some of the namespace's workloads, and their own SQS entry elsewhere.

@@ -215,7 +215,9 @@ def test_another_teams_entry_for_a_declared_host_is_left_to_it_and_named(cluster
                             "leave it to that entry (istio_aws_egress_exclude_hosts: ['sqs.eu-west-1.amazonaws.com']), or remove it")
     assert "declare each host in one egress set only" not in refused.stdout
     # The notes on local-a, rolled out as the canary: the host is the set's own, nothing to add.
-    notes = [line for line in refused.stdout.splitlines() if f"! Sidecar {orders}/aws-{book.name}-egress hides" in line]
+    # One item of the printed list each: the text between its quotes.
+    notes = [line.strip().rstrip(",").strip('"') for line in refused.stdout.splitlines()
+             if f"! Sidecar {orders}/aws-{book.name}-egress hides" in line]
     assert [line for line in notes if f"ServiceEntry {team_q}/sqs-use1 (sqs.us-east-1.amazonaws.com)" in line
             and line.endswith(f"whose hosts this egress set declares itself: {orders} reaches them through the set's entries")]
     assert not [line for line in notes if team_q in line and "add what" in line]

@@ -31,6 +31,7 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import Le
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease_store import LeaseStore
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import endpoint_data, policy_safety, safety, waypoints, wildcards
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.access import plan_checks
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.diffs import plan_diffs
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import (
     EgressFailure, failure_text, status_of_exception, status_of_module_failure, write_failure)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.interruption import SignalsDeferred
@@ -63,6 +64,7 @@ class Request:
     lock_duration: int = 120
     check_mode: bool = False
     variable_prefix: str = ""
+    diff: bool = False  # --diff: the result holds each write's objects before and after (diffs.py)
 
     @property
     def owner_labels(self):
@@ -373,4 +375,6 @@ class Run:
             unserved_kinds=[f"{kind.kind} ({kind.describe()})" for kind in state.unserved],
             endpoint_data=self.endpoint_data.public(),
             timings={step: round(seconds, 3) for step, seconds in self.timings.items()})
+        if self.request.diff:
+            result["diff"] = plan_diffs(plan, state.objects)
         return result
