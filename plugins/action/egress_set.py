@@ -41,6 +41,7 @@ class ActionModule(ActionBase):
             owner=args["owner"], state=args["state"], prune=args["prune"], adopt=args["adopt"], api_version=args["api_version"],
             gateway=args["gateway"], accept=args["accept"], lock_timeout=args["lock_timeout"], lock_duration=args["lock_duration"],
             waypoint=args["waypoint"], wildcard_resolution=args["wildcard_resolution"], exclude_hosts=args["exclude_hosts"],
+            outbound_policy=args["outbound_policy"],
             check_mode=bool(self._play_context.check_mode), variable_prefix=args["variable_prefix"], diff=bool(self._task.diff))
         try:
             check_named(auth, args["variable_prefix"])

@@ -24,6 +24,11 @@ WAYPOINT_OPTIONS = dict(
     create=dict(type="bool", default=True),
 )
 
+OUTBOUND_POLICY_OPTIONS = dict(
+    namespace=dict(type="str", required=True),
+    namespaces=dict(type="list", elements="str", default=[]),
+)
+
 OPTIONS = dict(
     name=dict(type="str", required=True),
     namespace=dict(type="str", required=True),
@@ -38,6 +43,7 @@ OPTIONS = dict(
     wildcard_resolution=dict(type="str", choices=["declared", "auto"], default="declared"),
     accept=dict(type="list", elements="str", choices=list(ACCEPTABLE), default=[]),
     exclude_hosts=dict(type="list", elements="str", default=[]),
+    outbound_policy=dict(type="dict", options=OUTBOUND_POLICY_OPTIONS),
     lock_timeout=dict(type="int", default=300),
     lock_duration=dict(type="int", default=120),
     cluster=dict(type="str"),

@@ -149,6 +149,26 @@ options:
     type: list
     elements: str
     default: []
+  outbound_policy:
+    description:
+      - Where to read the outbound traffic policy that decides what the ServiceEntries do - restrict egress (REGISTRY_ONLY),
+        only route (ALLOW_ANY, unset, or ALLOW_ANY_DYNAMIC_DNS from Istio 1.31), or nothing (a namespace in ambient mode,
+        where ztunnel ignores it). RV(notes) and RV(outbound_policy) say which, for the mesh and each namespace.
+      - The mesh config is read from the ConfigMaps C(istio) and C(istio-<revision>) (the revisions in the namespaces'
+        C(istio.io/rev) labels); a namespace's own Sidecar without a workload selector overrides it, and the Sidecars of
+        O(resources) make their namespaces REGISTRY_ONLY. What the user may not read is said as not read, never a failure.
+      - Without it, nothing of this is read. Not with O(state=absent).
+    type: dict
+    suboptions:
+      namespace:
+        description: The control plane's namespace, where istiod reads its ConfigMaps.
+        type: str
+        required: true
+      namespaces:
+        description: The namespaces whose policy to say, besides those of the Sidecars in O(resources).
+        type: list
+        elements: str
+        default: []
   lock_timeout:
     description: Seconds to wait for another run's rollout lease.
     type: int
@@ -312,7 +332,7 @@ notes:
   description:
     - What the run found and did not refuse (other Gateways on the egress gateway, ServiceEntries a Sidecar hides, namespaces in
       ambient mode bound to no waypoint, why wildcard entries kept their resolution, accepted refusals, who declares the
-      hosts of O(exclude_hosts)).
+      hosts of O(exclude_hosts), what the entries do under the outbound policy of O(outbound_policy)).
   returned: success
   type: list
   elements: str
@@ -328,6 +348,23 @@ api_versions:
   returned: success
   type: dict
   sample: {serviceentries.networking.istio.io: networking.istio.io/v1, networkpolicies.networking.k8s.io: networking.k8s.io/v1}
+outbound_policy:
+  description:
+    - With O(outbound_policy), what the ServiceEntries do - C(restrict), C(only route), C(nothing) or C(unknown) (a ConfigMap
+      not read or not found) - and the policy that decides it; empty without it.
+  returned: success
+  type: dict
+  contains:
+    mesh:
+      description: The default revision's mesh config (ConfigMap C(istio)), for namespaces without a Sidecar of their own.
+      type: dict
+      returned: success
+    namespaces:
+      description: One item per namespace (namespace, effect, policy).
+      type: list
+      elements: dict
+      returned: success
+  sample: {mesh: {namespace: "", effect: only route, policy: "ALLOW_ANY (unset) in ConfigMap istio-system/istio"}, namespaces: []}
 unserved_kinds:
   description: Kinds the cluster does not serve (no CustomResourceDefinition), so none of ours can exist there.
   returned: success
@@ -338,7 +375,7 @@ waited:
   returned: success
   type: float
 timings:
-  description: Seconds per step (read, plan, access_review, lease, apply, prune).
+  description: Seconds per step (read, plan, outbound_policy, access_review, lease, apply, prune).
   returned: success
   type: dict
 failed_step:

@@ -4,7 +4,8 @@
 
 Each cluster is one kube-apiserver process (etcd runs inside it) on free
 loopback ports, with CRDs installed (Istio's, the Gateway API's and Cilium's;
-$LOCALCLUSTER_CRDS picks fewer). One toxiproxy server puts a proxy in front of
+$LOCALCLUSTER_CRDS picks fewer, or another Istio release's; $LOCALCLUSTER_AUDIT=Request
+records the body of each write in the audit log). One toxiproxy server puts a proxy in front of
 every API server: the `<name>-proxied` contexts go through it, and with
 $LATENCY_MS the `<name>` contexts too. Everything lives in ``.localcluster/``;
 binaries are built from Go modules once and cached outside the working tree,
@@ -91,10 +92,13 @@ apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: [RequestReceived]
 rules:
-  - level: Metadata
+  - level: {level}
     verbs: [create, update, patch, delete, deletecollection]
   - level: None
 """
+# Metadata: who wrote what. Request: the body of each write too, for tests that compare what was sent with what the
+# API server kept (it drops fields a CRD's schema does not know, and says so only in a warning).
+AUDIT_LEVELS = ("Metadata", "Request")
 
 
 class ClusterError(Exception):
@@ -274,9 +278,15 @@ def _toxiproxy_binary() -> Binary:
 # --------------------------------------------------------------------------
 # CRDs, read from Go modules in the module cache
 
+ISTIO_CRD_FILE = "kubernetes/customresourcedefinitions.gen.yaml"
+# The Istio releases people run, each by the newest istio.io/api patch the module proxy serves: the set
+# `istio-<release>` has that release's CRDs (tests/integration/test_istio_releases.py runs the role on each).
+# At the pinned 1.30 commit the file is byte-identical to the chart's crd-all.gen.yaml.
+ISTIO_RELEASES = {"1.28": "v1.28.3", "1.29": "v1.29.8", "1.30": ISTIO_API_VERSION, "1.31": "v1.31.4", "1.32": "v1.32.0"}
 # Set name: module, version, and a CRD file or a directory of them in the module.
 CRD_SETS = {
-    "istio": ("istio.io/api", ISTIO_API_VERSION, ("kubernetes/customresourcedefinitions.gen.yaml",)),
+    "istio": ("istio.io/api", ISTIO_API_VERSION, (ISTIO_CRD_FILE,)),
+    **{f"istio-{release}": ("istio.io/api", version, (ISTIO_CRD_FILE,)) for release, version in ISTIO_RELEASES.items()},
     "gateway-api": ("sigs.k8s.io/gateway-api", GATEWAY_API_VERSION, ("config/crd/standard",)),
     # The stable cilium.io/v2 CRDs (network policies among them); not the v2alpha1 ones.
     "cilium": ("github.com/cilium/cilium", CILIUM_VERSION, ("pkg/k8s/apis/cilium.io/client/crds/v2",)),
@@ -324,7 +334,7 @@ def crd_files(sets: list[str] | tuple[str, ...]) -> list[Path]:
 
 
 def _crd_sets_from_env() -> list[str]:
-    """$LOCALCLUSTER_CRDS as a list of known sets (comma-separated; unset or empty: all)."""
+    """$LOCALCLUSTER_CRDS as a list of known sets (comma-separated; unset or empty: DEFAULT_CRD_SETS), one Istio release at most."""
     value = os.environ.get("LOCALCLUSTER_CRDS", "").strip()
     if not value:
         return list(DEFAULT_CRD_SETS)
@@ -333,7 +343,18 @@ def _crd_sets_from_env() -> list[str]:
     if unknown or not wanted:
         raise ClusterError(f"LOCALCLUSTER_CRDS: {f'unknown CRD set {unknown[0]!r}' if unknown else 'no CRD set'}; "
                            f"use a comma-separated list of {', '.join(CRD_SETS)}")
+    istio = sorted(name for name in wanted if CRD_SETS[name][0] == "istio.io/api")
+    if len(istio) > 1:
+        raise ClusterError(f"LOCALCLUSTER_CRDS: {' and '.join(istio)} are the same CRDs of two releases; choose one")
     return [name for name in CRD_SETS if name in wanted]
+
+
+def _audit_level_from_env() -> str:
+    """$LOCALCLUSTER_AUDIT: what the audit log records of each write (unset or empty: Metadata)."""
+    value = os.environ.get("LOCALCLUSTER_AUDIT", "").strip() or "Metadata"
+    if value not in AUDIT_LEVELS:
+        raise ClusterError(f"LOCALCLUSTER_AUDIT={value!r}: use {' or '.join(AUDIT_LEVELS)}")
+    return value
 
 
 def _latency_from_env() -> int:
@@ -544,7 +565,7 @@ def _prepare(cluster: Cluster) -> dict:
     if cluster.info_file.exists():
         return cluster.info()
     # Before anything is written, so a typo leaves no half-made cluster behind.
-    crds, latency_ms = _crd_sets_from_env(), _latency_from_env()
+    crds, latency_ms, audit_level = _crd_sets_from_env(), _latency_from_env(), _audit_level_from_env()
     cluster.dir.mkdir(parents=True, exist_ok=True)
     _write_pki(cluster.dir)
     tokens = {user: secrets.token_hex(24) for user in USERS}
@@ -553,7 +574,7 @@ def _prepare(cluster: Cluster) -> dict:
     token_file = cluster.dir / "tokens.csv"
     token_file.write_text("\n".join(lines) + "\n")
     token_file.chmod(0o600)
-    (cluster.dir / "audit-policy.yaml").write_text(AUDIT_POLICY)
+    (cluster.dir / "audit-policy.yaml").write_text(AUDIT_POLICY.format(level=audit_level))
     info = _assign_ports(cluster, {
         "name": cluster.name,
         "ca_file": str(cluster.dir / "pki" / "ca.crt"),
@@ -561,6 +582,7 @@ def _prepare(cluster: Cluster) -> dict:
         "audit_log": str(cluster.audit_log),
         "crds": crds,
         "latency_ms": latency_ms,
+        "audit_level": audit_level,
     })
     return _assign_proxy_port(cluster, info)
 

@@ -25,17 +25,20 @@ HARDENING = ROOT / "tests" / "integration" / "playbooks" / "hardening"
 
 
 @contextlib.contextmanager
-def scratch_clusters(prefix: str, count: int = 1, crds: list[str] | None = None):
+def scratch_clusters(prefix: str, count: int = 1, crds: list[str] | None = None, audit: str | None = None):
     """`count` clusters of their own (killed and restarted by the test), removed afterwards.
 
     `crds`: the CRD sets they are created with (localcluster.CRD_SETS), rather than what LOCALCLUSTER_CRDS says;
-    the variable is set only while they start, so nothing else started in the test sees it.
+    `audit`: their audit level (localcluster.AUDIT_LEVELS) rather than LOCALCLUSTER_AUDIT's. The variables are set
+    only while they start, so nothing else started in the test sees them.
     """
     names = [f"{prefix}-{uuid.uuid4().hex[:5]}" for unused in range(count)]
     try:
         with pytest.MonkeyPatch.context() as patch:
             if crds is not None:
                 patch.setenv("LOCALCLUSTER_CRDS", ",".join(crds))
+            if audit is not None:
+                patch.setenv("LOCALCLUSTER_AUDIT", audit)
             localcluster.start(names)
         yield [LocalCluster(name) for name in names]
     finally:

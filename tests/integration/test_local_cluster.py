@@ -577,6 +577,8 @@ def test_a_cluster_with_only_istio_crds_serves_neither(scratch):
 @pytest.mark.parametrize("env, message", [
     ({"LOCALCLUSTER_CRDS": "istio,calico"}, "LOCALCLUSTER_CRDS: unknown CRD set 'calico'"),
     ({"LATENCY_MS": "20ms"}, "LATENCY_MS='20ms' is not a whole number of milliseconds"),
+    ({"LOCALCLUSTER_CRDS": "istio-1.32,gateway-api,istio"}, "istio and istio-1.32 are the same CRDs of two releases; choose one"),
+    ({"LOCALCLUSTER_AUDIT": "RequestResponse"}, "LOCALCLUSTER_AUDIT='RequestResponse': use Metadata or Request"),
 ])
 def test_a_wrong_setting_is_a_one_line_cause_and_creates_nothing(scratch, env, message):
     result = _launcher("up", scratch.name, env=env)

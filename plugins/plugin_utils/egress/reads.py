@@ -96,14 +96,13 @@ class ClusterReader:
         return self._unless_forbidden(f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}",
                                       f"reading the rollout lease {namespace}/{name}")
 
+    def configmap(self, namespace, name):
+        """(read, ConfigMap or None): not read when reading is not allowed (the mesh config only informs a note)."""
+        return self._unless_forbidden(f"/api/v1/namespaces/{namespace}/configmaps/{name}", f"reading ConfigMap {namespace}/{name}")
+
     def _unless_forbidden(self, path, doing):
         """(True, object or None when missing), or (False, None) when the user may not read it."""
-        try:
-            return True, self.get(path, doing, missing_ok=True)
-        except EgressFailure as failure:
-            if failure.status and failure.status["code"] == 403:
-                return False, None
-            raise
+        return unless_forbidden(self.get, path, doing, missing_ok=True)
 
     def list(self, kind, version, namespace=None, label_selector=None):
         where = f"in namespace {namespace}" if namespace else "cluster-wide"
@@ -115,6 +114,16 @@ class ClusterReader:
             item["apiVersion"] = kind.api_version(version)
             item["kind"] = kind.kind
         return items
+
+
+def unless_forbidden(read, *args, **kwargs):
+    """(True, what `read` returns), or (False, None) when the user may not make the read."""
+    try:
+        return True, read(*args, **kwargs)
+    except EgressFailure as failure:
+        if failure.status and failure.status["code"] == 403:
+            return False, None
+        raise
 
 
 def read_live(reader, kinds, desired, owner_labels, pin=None, namespaces=(), services=(), lease=None, crds=(),

@@ -29,7 +29,8 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors impo
 from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import FIELD_MANAGER, LOCK_NAME, MANAGED_BY
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import LeaseHeld, LeaseLock, LeaseLost
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease_store import LeaseStore
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import endpoint_data, policy_safety, safety, waypoints, wildcards
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import (
+    endpoint_data, outbound_policy, policy_safety, safety, waypoints, wildcards)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.access import plan_checks
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.diffs import plan_diffs
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import (
@@ -60,6 +61,7 @@ class Request:
     wildcard_resolution: str = "declared"  # or "auto": DYNAMIC_DNS for wildcard entries where the cluster resolves it
     accept: list = field(default_factory=list)
     exclude_hosts: list = field(default_factory=list)  # hosts the set leaves to other owners: the plan names who declares them
+    outbound_policy: dict | None = None  # namespace (istiod's), namespaces (the set's): where to read the outbound policy
     lock_timeout: int = 300
     lock_duration: int = 120
     check_mode: bool = False
@@ -103,6 +105,7 @@ class Run:
         self.timings = {}
         self.notes = []
         self.endpoint_data = endpoint_data.Report()
+        self.outbound = {}  # what the entries do in each namespace (outbound_policy.py), when asked
         self.waited = 0.0
         # When the lease this run holds was taken or last renewed (self.clock): it expires lock_duration after that.
         self.lease_taken_at = None
@@ -173,6 +176,7 @@ class Run:
             accepted = [finding for finding in refusals if finding.override in request.accept]
             refusals = [finding for finding in refusals if finding.override not in request.accept]
             self.notes = notes + [f"accepted ({finding.override}): {finding.problem}" for finding in accepted]
+            self.notes += self._outbound_policy(desired, state)
         if request.state == "absent" and state.unserved:
             unserved = ", ".join(kind.kind if kind.group.endswith(".istio.io") else f"{kind.kind} ({kind.describe()})"
                                  for kind in state.unserved)
@@ -185,6 +189,20 @@ class Run:
         if refusals or plan.conflicts:
             raise self._refusal(plan, refusals)
         return state, plan
+
+    def _outbound_policy(self, desired, state):
+        """The notes on what the entries do in the set's namespaces (outbound_policy.py); none unless asked for."""
+        request = self.request
+        if not request.outbound_policy or request.state != "present":
+            return []
+        started, sidecar_kind = self.clock(), kind_of({"apiVersion": "networking.istio.io/v1", "kind": "Sidecar"})
+        ours = {identity(obj)[2]: identity(obj)[3] for obj in desired if identity(obj)[:2] == sidecar_kind.key}
+        verdicts, default = outbound_policy.assess(
+            ClusterReader(self.api_client, request.cluster), sidecar_kind, state.versions.get(sidecar_kind),
+            [*request.outbound_policy["namespaces"], *ours], request.outbound_policy["namespace"], ours)
+        self.outbound = {"mesh": default and default.public(), "namespaces": [verdict.public() for verdict in verdicts]}
+        self._lap("outbound_policy", started)
+        return outbound_policy.notes(verdicts, default)
 
     def _fit(self, desired, state, others):
         """(desired, refusals, notes): wildcard entries as this cluster resolves them; what it cannot take of ambient mode.
@@ -373,7 +391,7 @@ class Run:
             changed=changed, notes=list(self.notes), cluster=self.request.cluster, waited=round(self.waited, 1),
             api_versions={kind.describe(): kind.api_version(version) for kind, version in state.versions.items()},
             unserved_kinds=[f"{kind.kind} ({kind.describe()})" for kind in state.unserved],
-            endpoint_data=self.endpoint_data.public(),
+            endpoint_data=self.endpoint_data.public(), outbound_policy=self.outbound,
             timings={step: round(seconds, 3) for step, seconds in self.timings.items()})
         if self.request.diff:
             result["diff"] = plan_diffs(plan, state.objects)
