@@ -1,0 +1,22 @@
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""meta/runtime.yml: every name it routes exists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+RUNTIME = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())
+MODULES = {path.stem for path in (ROOT / "plugins" / "modules").glob("*.py")}
+
+
+def test_every_old_name_redirects_to_a_module_that_exists_and_warns():
+    routing = RUNTIME["plugin_routing"]["modules"]
+    assert set(routing) == {"module_python", "rollout_lease", "access_review"}
+    for old, route in routing.items():
+        assert old not in MODULES
+        assert route["redirect"] == f"meshops.aws_egress._{old}" and f"_{old}" in MODULES
+        assert route["deprecation"]["removal_version"] and route["deprecation"]["warning_text"]
