@@ -1,6 +1,6 @@
 # Copyright: Contributors to the meshops.aws_egress project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""meta/runtime.yml: every name it routes exists."""
+"""meta/runtime.yml: every name it routes and every member of its action group exists."""
 
 from __future__ import annotations
 
@@ -20,3 +20,9 @@ def test_every_old_name_redirects_to_a_module_that_exists_and_warns():
         assert old not in MODULES
         assert route["redirect"] == f"meshops.aws_egress._{old}" and f"_{old}" in MODULES
         assert route["deprecation"]["removal_version"] and route["deprecation"]["warning_text"]
+
+
+def test_the_action_group_names_modules_that_exist_and_extends_kubernetes_core():
+    members = RUNTIME["action_groups"]["egress"]
+    assert members[0] == {"metadata": {"extend_group": ["kubernetes.core.k8s"]}}
+    assert set(members[1:]) <= MODULES
