@@ -59,7 +59,7 @@ class ActionModule(ActionBase):
         """kubernetes.core.k8s runs in the host's module Python: it must have the kubernetes client."""
         if self._modules_run_in_this_python(task_vars):
             return  # this Python has just imported the kubernetes client
-        found = self._execute_module(module_name="meshops.aws_egress.module_python", module_args={"packages": ["kubernetes"]},
+        found = self._execute_module(module_name="meshops.aws_egress._module_python", module_args={"packages": ["kubernetes"]},
                                      task_vars=task_vars)
         if found.get("failed"):
             reason = found.get("msg") or "it did not start"

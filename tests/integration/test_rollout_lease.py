@@ -1,6 +1,6 @@
 # Copyright: Contributors to the meshops.aws_egress project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""meshops.aws_egress.rollout_lease against a real API server: one holder at a time."""
+"""meshops.aws_egress._rollout_lease against a real API server: one holder at a time."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def test_concurrent_holders_never_overlap(local_cluster, namespace):
     """Many threads race for the lease on the real API server; holding periods never overlap."""
     from kubernetes import config
 
-    from ansible_collections.meshops.aws_egress.plugins.modules.rollout_lease import LeaseStore
+    from ansible_collections.meshops.aws_egress.plugins.modules._rollout_lease import LeaseStore
 
     api_client = config.new_client_from_config(config_file=local_cluster.kubeconfig, context=local_cluster.context)
     periods, errors = [], []

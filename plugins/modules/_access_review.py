@@ -5,12 +5,15 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: access_review
-short_description: Check that the current user may make the writes of a rollout, before making any
+module: _access_review
+short_description: "[INTERNAL] Check that the current user may make the writes of a rollout, before making any"
 version_added: 0.1.0
 author:
   - meshops maintainers (@meshops)
 description:
+  - B(Internal to this collection:) P(meshops.aws_egress.egress_set#module) makes these reviews itself; this module is
+    the reviews on their own, for the collection's tests. Its options and results can change, and it can be removed, in
+    any release.
   - Asks the API server, with one C(authorization.k8s.io/v1) SelfSubjectAccessReview per check, whether
     the user of the kubeconfig may do what O(checks) list, and fails naming every permission that is
     missing and what it was needed for.
@@ -61,7 +64,7 @@ notes:
 
 EXAMPLES = r"""
 - name: Check that the pipeline's user may write ServiceEntries and hold the rollout lease
-  meshops.aws_egress.access_review:
+  meshops.aws_egress._access_review:
     checks:
       - {verb: patch, group: networking.istio.io, resource: serviceentries, namespace: istio-system, purpose: needed to apply}
       - {verb: update, group: coordination.k8s.io, resource: leases, namespace: istio-system, name: meshops-aws-egress}

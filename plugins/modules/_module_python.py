@@ -5,12 +5,14 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: module_python
-short_description: Check that the Python running modules on a host can import the packages they need
+module: _module_python
+short_description: "[INTERNAL] Check that the Python running modules on a host can import the packages they need"
 version_added: 0.1.0
 author:
   - meshops maintainers (@meshops)
 description:
+  - B(Internal to this collection:) P(meshops.aws_egress.egress_set#module) runs it on the host. Its options and results
+    can change, and it can be removed, in any release.
   - Finds each of O(packages) in the Python that runs this module (the host's C(ansible_python_interpreter), or the one
     interpreter discovery chose) without importing it, and fails naming that Python and C(ansible_python_interpreter)
     when one is missing.
@@ -37,7 +39,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Check that modules on this host can use the kubernetes client
-  meshops.aws_egress.module_python:
+  meshops.aws_egress._module_python:
     packages: [kubernetes]
 """
 

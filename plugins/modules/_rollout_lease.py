@@ -5,12 +5,15 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: rollout_lease
-short_description: Hold a Kubernetes Lease so that only one rollout writes to a namespace at a time
+module: _rollout_lease
+short_description: "[INTERNAL] Hold a Kubernetes Lease so that only one rollout writes to a namespace at a time"
 version_added: 0.1.0
 author:
   - meshops maintainers (@meshops)
 description:
+  - B(Internal to this collection:) P(meshops.aws_egress.egress_set#module) holds this lease itself; this module is its
+    lock on its own, for the collection's tests. Its options and results can change, and it can be removed, in any
+    release.
   - Acquires, renews or releases a C(coordination.k8s.io/v1) Lease used as a lock.
   - The lease is taken by creating it, or by updating it with its resourceVersion when it is free,
     expired or already held by O(holder), so two runs can never both hold it.
@@ -57,13 +60,13 @@ notes:
 
 EXAMPLES = r"""
 - name: Take the rollout lease in istio-system
-  meshops.aws_egress.rollout_lease:
+  meshops.aws_egress._rollout_lease:
     namespace: istio-system
     context: prod-eu-west-1
   register: lease
 
 - name: Give it back
-  meshops.aws_egress.rollout_lease:
+  meshops.aws_egress._rollout_lease:
     namespace: istio-system
     context: prod-eu-west-1
     holder: "{{ lease.holder }}"
