@@ -166,17 +166,34 @@ def test_the_installed_role_applies_and_reruns_without_a_write(installed, local_
     assert local_cluster.audit.writes() == []
 
 
-def test_the_execution_environment_builds_a_context_with_what_the_collection_needs(installed, tmp_path):
+def ee_context(installed: Path, artifact: Path, tmp_path: Path) -> Path:
+    """ansible-builder's build context for the shipped definition, laid out as the README builds it: the definition in
+    docs/ of a checkout, the tarball `ansible-galaxy collection build` wrote one directory above it."""
+    checkout = tmp_path / "checkout"
+    (checkout / "docs").mkdir(parents=True)
     collection = installed / "ansible_collections" / "meshops" / "aws_egress"
-    created = subprocess.run([str(BIN / "ansible-builder"), "create", "-f", str(collection / "docs" / "execution-environment.yml"),
-                              "--context", str(tmp_path / "context")], capture_output=True, text=True, check=False, cwd=tmp_path,
+    shutil.copy(collection / "docs" / "execution-environment.yml", checkout / "docs")
+    shutil.copy(artifact, checkout / artifact.name)
+    created = subprocess.run([str(BIN / "ansible-builder"), "create", "-f", "docs/execution-environment.yml",
+                              "--context", str(tmp_path / "context")], capture_output=True, text=True, check=False, cwd=checkout,
                              env=user_env(installed))
     assert created.returncode == 0, created.stdout + created.stderr
-    context = tmp_path / "context"
+    return tmp_path / "context"
+
+
+def containerfile_stages(context: Path) -> dict[str, str]:
+    containerfile = next(p for p in (context / "Containerfile", context / "Dockerfile") if p.exists()).read_text()
+    return dict(re.findall(r"^FROM \S+ AS (\w+)\n(.*?)(?=^FROM |\Z)", containerfile, re.M | re.S))
+
+
+def test_the_execution_environment_builds_a_context_with_what_the_collection_needs(installed, artifact, tmp_path):
+    context = ee_context(installed, artifact, tmp_path)
     containerfile = next(p for p in (context / "Containerfile", context / "Dockerfile") if p.exists()).read_text()
     assert "ansible-galaxy" in containerfile and "introspect" in containerfile and "python3.11" in containerfile
     galaxy = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
-    assert [c["name"] for c in galaxy["collections"]] == ["meshops.aws_egress", "kubernetes.core"]
+    # The collection itself comes from the tarball, not from a Galaxy server by name.
+    assert [c["name"] for c in galaxy["collections"]] == ["kubernetes.core"]
+    assert (context / "_build" / "meshops-aws-egress" / artifact.name).read_bytes() == artifact.read_bytes()
     # One botocore for every build: the endpoint data the hosts come from (README, "Updating the endpoint data").
     assert (context / "_build" / "requirements.txt").read_text().split() == [f"botocore=={botocore.__version__}"]
     # What the build's introspection step adds for this collection: its meta/execution-environment.yml, read by
@@ -188,15 +205,33 @@ def test_the_execution_environment_builds_a_context_with_what_the_collection_nee
     assert any(line.startswith("botocore>=1.43.14,<1.45") for line in python), python
 
 
-def test_the_execution_environment_builds_the_harness_in_its_builder_stage(installed, tmp_path):
+def test_the_execution_environment_installs_the_built_tarball_in_its_galaxy_stage(installed, artifact, tmp_path):
+    stages = containerfile_stages(ee_context(installed, artifact, tmp_path))
+    galaxy = stages["galaxy"].splitlines()
+    copy = "COPY _build/meshops-aws-egress/ /tmp/meshops-aws-egress/"
+    assert copy in galaxy
+    [step] = [line for line in galaxy if "collection install --no-deps" in line]
+    assert galaxy.index(step) > galaxy.index(copy)
+    # The step itself, run here: the image's paths mapped onto a scratch directory and an empty collections path.
+    staged, target = tmp_path / "staged", tmp_path / "image-collections"
+    staged.mkdir()
+    command = (step.removeprefix("RUN ").replace("/tmp/meshops-aws-egress", str(staged))
+               .replace("/usr/share/ansible/collections", str(target)))
+    ran = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=False, cwd=tmp_path,
+                         env=user_env(target))
+    assert ran.returncode == 1 and "put exactly one meshops-aws_egress-<version>.tar.gz beside docs/" in ran.stderr, ran
+    shutil.copy(artifact, staged / artifact.name)
+    ran = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=False, cwd=tmp_path,
+                         env=user_env(target))
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    manifest = json.loads((target / "ansible_collections" / "meshops" / "aws_egress" / "MANIFEST.json").read_text())
+    assert f"meshops-aws_egress-{manifest['collection_info']['version']}.tar.gz" == artifact.name
+    assert not staged.exists(), "the staged tarball is removed from the image"
+
+
+def test_the_execution_environment_builds_the_harness_in_its_builder_stage(installed, artifact, tmp_path):
     collection = installed / "ansible_collections" / "meshops" / "aws_egress"
-    created = subprocess.run([str(BIN / "ansible-builder"), "create", "-f", str(collection / "docs" / "execution-environment.yml"),
-                              "--context", str(tmp_path / "context")], capture_output=True, text=True, check=False, cwd=tmp_path,
-                             env=user_env(installed))
-    assert created.returncode == 0, created.stdout + created.stderr
-    context = tmp_path / "context"
-    containerfile = next(p for p in (context / "Containerfile", context / "Dockerfile") if p.exists()).read_text()
-    stages = dict(re.findall(r"^FROM \S+ AS (\w+)\n(.*?)(?=^FROM |\Z)", containerfile, re.M | re.S))
+    stages = containerfile_stages(ee_context(installed, artifact, tmp_path))
     [step] = [line for line in stages["builder"].splitlines() if "simulation/build.py" in line]
     assert step.startswith("RUN GOTOOLCHAIN=auto ") and "/output/xds-simulate" in step
     final = stages["final"].splitlines()
