@@ -99,7 +99,7 @@ def test_site_and_plan_through_ansible_runner(clusters, installed, tmp_path):  #
     assert plan.status == "successful" and book.writes() == dict.fromkeys(clusters, [])
     assert plan.results("runner_on_ok")["local-b"]["counts"]["create"] == count
     assert plan.summary == {"meshops_aws_egress_plan": {
-        "plan_dir": str(tmp_path / "plan"), "changed": ["local-b"],
+        "plan_dir": str(tmp_path / "plan"), "changed": ["local-b"], "refused": [],
         "clusters": {"local-a": f"0 to create, 0 to update, 0 to adopt, 0 to prune, {count} unchanged",
                      "local-b": f"{count} to create, 0 to update, 0 to adopt, 0 to prune, 0 unchanged"}}}
 
