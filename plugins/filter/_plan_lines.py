@@ -15,12 +15,12 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.console 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.plain_data import plain
 
 
-def plan_lines_filter(plan, name, layout_notes=None, check_mode=False, verbosity=0):
+def plan_lines_filter(plan, name, layout_notes=None, check_mode=False, verbosity=0, state="present"):
     """The plan of meshops.aws_egress.egress_set as a list of lines."""
     plan = plain(plan)
     if not isinstance(plan, dict) or "summary" not in plan:
         raise AnsibleFilterError(f"meshops.aws_egress._plan_lines: expected the result of meshops.aws_egress.egress_set, got {plan!r:.200}")
-    return plan_lines(plan, str(name), plain(layout_notes or []), bool(check_mode), int(verbosity or 0))
+    return plan_lines(plan, str(name), plain(layout_notes or []), bool(check_mode), int(verbosity or 0), str(state))
 
 
 class FilterModule:

@@ -7,6 +7,8 @@
 Notes are printed once per cause: the same note from two steps (the layout and the plan) is one line, and notes that
 share their cause (the text before the first ': ') are joined into one. A run that writes nothing prints how many
 notes there are rather than the notes again: they were printed when the plan last wrote, and at -v they still are.
+A plan that withholds writes and a removal always print them: their notes say what waits, or why nothing is removed,
+and a removal that writes nothing may never have written before.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ def grouped(notes):
     return [f"{cause}: {'; '.join(details)}" if details else cause for cause, details in causes.items()]
 
 
-def plan_lines(plan, name, layout_notes=(), check_mode=False, verbosity=0):
+def plan_lines(plan, name, layout_notes=(), check_mode=False, verbosity=0, state="present"):
     """The heading, the summary, what the endpoint data changes, each resource's change and the notes, as lines."""
     served = (plan.get("api_versions") or {}).get("serviceentries.networking.istio.io") or "no ServiceEntry served"
     heading = f"Egress set {name} on {plan['cluster']}, {served}{' (check mode: nothing is written)' if check_mode else ''}"
@@ -33,7 +35,7 @@ def plan_lines(plan, name, layout_notes=(), check_mode=False, verbosity=0):
     notes = grouped([*layout_notes, *plan.get("notes", [])])
     if not notes:
         return lines
-    if plan["changed"] or verbosity > 0:
+    if plan["changed"] or plan.get("withheld") or state == "absent" or verbosity > 0:
         return lines + [NOTE + note for note in notes]
     count = f"{len(notes)} note{'' if len(notes) == 1 else 's'}"
     return lines + [f"{NOTE}{count}, shown when the plan writes (or with -v); playbooks/plan.yml reports them"]

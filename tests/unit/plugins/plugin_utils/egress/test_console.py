@@ -45,3 +45,11 @@ def test_a_run_that_writes_nothing_counts_its_notes_instead_of_repeating_them():
         "! 2 notes, shown when the plan writes (or with -v); playbooks/plan.yml reports them"]
     assert plan_lines(plan(changed=False, notes=notes, lines=()), "demo", verbosity=1)[-2:] == [f"! {note}" for note in notes]
     assert plan_lines(plan(changed=False, lines=()), "demo")[-1] == "endpoint data: botocore 1.44.8"
+
+
+def test_a_plan_that_withholds_and_a_removal_print_their_notes_though_they_write_nothing():
+    notes = ["accepted (endpoint_data_downgrade): the endpoint data alone closes x", "Istio is not installed on a: nothing"]
+    withholding = plan(changed=False, notes=notes, lines=())
+    withholding["withheld"] = ["ServiceEntry demo/aws-demo-dynamodb-us-east-1"]
+    for lines in (plan_lines(withholding, "demo"), plan_lines(plan(changed=False, notes=notes, lines=()), "demo", state="absent")):
+        assert [line for line in lines if line.startswith("!")] == [f"! {note}" for note in notes]
