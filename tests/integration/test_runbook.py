@@ -71,8 +71,12 @@ def roll_out(book: Runbook) -> None:
     """3. Roll out: every cluster written and verified by the gate."""
     rolled = succeeded(readable(book.run("site"), len(book.clusters)))
     assert rolled.said("Rollout done, every cluster verified:")
-    # Our Sidecar hides other teams' entries from namespace orders: said once per cluster, when the plan writes.
-    assert len(re.findall(r'"! Sidecar \S+ hides from namespace', rolled.stdout)) == 2 * len(book.clusters), rolled.stdout
+    # Our Sidecar hides other teams' entries from namespace orders: said once per cluster, when the plan writes. (How
+    # many such notes there are depends on what else the cluster holds: other tests' egress sets too.)
+    seen_today = re.findall(r'"! Sidecar \S+ hides from namespace \S+ what it sees today: [^"]*"', rolled.stdout)
+    assert len(seen_today) == len(book.clusters), rolled.stdout
+    hides = re.findall(r'"! Sidecar \S+ hides from namespace [^"]*"', rolled.stdout)
+    assert all(hides.count(note) <= len(book.clusters) for note in hides), rolled.stdout
     for host in book.clusters:
         assert f"aws-{book.name}-sqs-{book.hosts.hosts[host]['aws_region']}" in book.entries(host)
 
@@ -94,7 +98,8 @@ def roll_out_again(book: Runbook) -> None:
     assert nothing_written(book)
     # The notes were printed when the plan wrote; now only how many there are.
     assert not re.search(r'"! (?!\d+ notes?, shown when the plan writes)', again.stdout), again.stdout
-    assert again.stdout.count('"! 2 notes, shown when the plan writes (or with -v)') == len(book.clusters), again.stdout
+    counted = re.findall(r'"! \d+ notes, shown when the plan writes \(or with -v\)', again.stdout)
+    assert len(counted) == len(book.clusters), again.stdout
 
 
 def tear_down(book: Runbook) -> None:
