@@ -237,7 +237,9 @@ def test_the_runbook_fails_and_says_which_call_goes_the_wrong_way(tmp_path, case
     if case != "the-gateway-service-lacks-port-443":
         # What the mesh's objects do not touch still goes the right way.
         assert cells(data, SQS)["orders"]["outcome"] == "allowed"
-    assert "## Violations" in (out / "sim-a.md").read_text()
+    markdown = (out / "sim-a.md").read_text()
+    assert "## Violations" in markdown and f"- {group['line']}\n" in markdown
+    assert all(f"- {v}\n" in markdown for v in data["violations"])
     assert "| [sim-a](sim-a.md) |" in (out / "README.md").read_text()
 
 
