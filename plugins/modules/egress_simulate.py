@@ -114,7 +114,7 @@ EXAMPLES = r"""
 - name: Fail on a call that goes the wrong way
   ansible.builtin.assert:
     that: simulation.violations | length == 0
-    fail_msg: "{{ simulation.violations }}"
+    fail_msg: "{{ simulation.violation_groups | map(attribute='line') | join('\\n') }}"
 
 - name: Simulate an egress set in ambient mode, at its waypoint
   meshops.aws_egress.egress_simulate:
@@ -162,10 +162,21 @@ matrix:
   type: list
   elements: dict
 violations:
-  description: One line per call that went the wrong way and per manifest of O(manifests) that Istio refuses.
+  description:
+    - One line per call that went the wrong way and per manifest of O(manifests) that Istio refuses, each ending with
+      what to change (the object, or the variable named with O(variable_prefix)).
   returned: success
   type: list
   elements: str
+violation_groups:
+  description:
+    - The same violations, one entry per cause (one gateway Service without port 443 is one entry for every call
+      routed through it).
+    - Each has C(cause), C(fix), C(count) (how many violations), C(hosts) and C(namespaces) (of the calls affected),
+      C(violations) (their lines) and C(line), the cause, fix and calls in one line, as the playbook prints it.
+  returned: success
+  type: list
+  elements: dict
 notes:
   description:
     - What was modelled (the gateway's Service and pod, the waypoint) and mesh objects Istio refuses or warns about.

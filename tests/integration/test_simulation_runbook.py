@@ -192,35 +192,54 @@ FOREIGN_ENTRY = {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
 @pytest.mark.parametrize("case", ["a-sidecar-hides-a-declared-host", "a-foreign-entry-opens-undeclared-hosts",
                                   "the-gateway-service-lacks-port-443"])
 def test_the_runbook_fails_and_says_which_call_goes_the_wrong_way(tmp_path, case):
+    # `message` is one call's violation in the report; `cause` the console's one line for every call it breaks.
     if case == "a-sidecar-hides-a-declared-host":
         mesh, variables = write_manifests(tmp_path / "mesh", HIDING_SIDECAR), {}
         wrong = [(S3, "default", "black-holed")]
         message = f"declared {S3} does not leave the mesh from namespace default (no Sidecar of ours)"
+        cause = ("Sidecar default/default of the mesh hides declared hosts from namespace default; add istio-system/<host> "
+                 "(or istio-system/*) to its egress hosts, or remove it and set istio_aws_egress_sidecars to include default")
     elif case == "a-foreign-entry-opens-undeclared-hosts":
         mesh, variables = write_manifests(tmp_path / "mesh", FOREIGN_ENTRY), {}
         wrong = [(EC2, "default", "allowed")]
         message = (f"undeclared {EC2} (ec2 in eu-west-1, not declared) leaves the mesh from namespace default (no Sidecar of ours) "
-                   f"through outbound|443||*.amazonaws.com")
+                   f"through outbound|443||*.amazonaws.com; narrow its hosts or its exportTo to the namespaces that need them, "
+                   f"or declare the hosts in istio_aws_egress_services")
+        cause = ("ServiceEntry legacy/all-of-aws of the mesh opens *.amazonaws.com to undeclared hosts; narrow its hosts or its "
+                 "exportTo to the namespaces that need them, or declare the hosts in istio_aws_egress_services (")
     else:
         mesh = write_manifests(tmp_path / "mesh", service("istio-system", "istio-egressgateway", [{"name": "http2", "port": 80}],
                                                           {"istio": "egressgateway"}))
         variables = {"istio_aws_egress_mode": "egress_gateway"}
         wrong = [(SQS, "orders", "dropped"), (SQS, "default", "dropped")]
         message = f"declared {SQS} does not leave the mesh from namespace orders (our Sidecar): dropped"
+        cause = ("the gateway Service istio-system/istio-egressgateway has no port 443: the mesh's route to it has nowhere to go; "
+                 "add port 443 to Service istio-system/istio-egressgateway (Istio's egress gateway chart serves 443 -> 8443), "
+                 "or set istio_aws_egress_gateway.service to the egress gateway's Service (")
     out = tmp_path / "simulate"
     run = simulate(inventory(tmp_path, mesh, **variables), out)
     assert run.returncode != 0
     assert "Traceback" not in run.stdout + run.stderr
-    assert message in run.stdout
     data = report(out, "sim-a")
     assert message in "\n".join(data["violations"])
+    # Each violation says what to change; the console says each cause once, and the report keeps every call.
+    assert all("istio_aws_egress_" in v or "its egress hosts" in v for v in data["violations"]), data["violations"]
+    [group] = [g for g in data["violation_groups"] if g["line"].startswith(cause)]
+    assert run.stdout.count(cause) == 1 and message not in run.stdout
+    assert group["count"] == len(group["violations"]) and set(group["violations"]) <= set(data["violations"])
+    if case == "the-gateway-service-lacks-port-443":
+        # One root cause, every call routed through the gateway: one group, one console line.
+        assert len(data["violation_groups"]) == 1 and group["count"] == len(data["violations"]) > 1
+        assert f"{group['count']} calls: " in group["line"]
     for target, caller, outcome in wrong:
         cell = cells(data, target)[caller]
         assert cell["outcome"] == outcome and cell["violation"], cell
     if case != "the-gateway-service-lacks-port-443":
         # What the mesh's objects do not touch still goes the right way.
         assert cells(data, SQS)["orders"]["outcome"] == "allowed"
-    assert "## Violations" in (out / "sim-a.md").read_text()
+    markdown = (out / "sim-a.md").read_text()
+    assert "## Violations" in markdown and f"- {group['line']}\n" in markdown
+    assert all(f"- {v}\n" in markdown for v in data["violations"])
     assert "| [sim-a](sim-a.md) |" in (out / "README.md").read_text()
 
 
@@ -236,13 +255,19 @@ def test_on_staging_a_policy_that_opens_the_waypoint_to_every_namespace_turns_th
     run = simulate(ROOT / "inventories" / "staging", out, simulate_mesh_objects=str(write_manifests(tmp_path / "mesh", OPEN_WAYPOINT)))
     assert run.returncode != 0
     assert "Traceback" not in run.stdout + run.stderr
+    fix = ("remove or narrow the other ALLOW policies that target waypoint aws-egress/aws-staging-waypoint (ALLOW policies add "
+           "up; the egress set's own admits istio_aws_egress_caller_namespaces to the declared hosts)")
+    cause = f"the AuthorizationPolicies on waypoint aws-egress/aws-staging-waypoint admit calls the egress set's own refuses; {fix}"
     for cluster, region in STAGING.items():
         sqs = f"sqs.{region}.amazonaws.com"
         message = (f"declared {sqs} leaves the mesh from namespace default (not a caller namespace) at the waypoint through "
-                   f"inbound-vip|443|tcp|{sqs}: the waypoint's policy admits it")
-        assert message in run.stdout
+                   f"inbound-vip|443|tcp|{sqs}: the waypoint's policy admits it; {fix}")
         data = report(out, cluster)
-        assert message in data["violations"]
+        assert message in data["violations"] and message not in run.stdout
+        # One policy opens every call: one line on the console per cluster, every call in the report.
+        [group] = data["violation_groups"]
+        assert group["line"].startswith(cause) and group["count"] == len(data["violations"]) > 1
+        assert group["line"] in run.stdout
         row = cells(data, sqs)
         assert (row["default"]["outcome"], row["default"]["expected"]) == ("allowed", "denied")
         assert (row["orders"]["outcome"], row["orders"]["violation"]) == ("allowed", "")

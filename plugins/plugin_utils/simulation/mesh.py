@@ -39,6 +39,13 @@ class Gateway:
     target_port: int | None
     objects: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    # What is wrong with the gateway as given, and its fix with `{var}` for the variables' prefix: every call
+    # routed to the gateway fails for it, so it is said once (causes.py).
+    fault: str = ""
+    fix_text: str = ""
+
+    def fix(self, variable_prefix=""):
+        return self.fix_text.format(var=variable_prefix)
 
     @property
     def service_host(self):
@@ -66,8 +73,12 @@ def gateway(settings, kubernetes, port=443):
     ports = (service.get("spec") or {}).get("ports") or []
     served = next((p for p in ports if p.get("port") == port), None)
     target_port, container_ports = None, []
+    fault = fix = ""
     if served is None:
-        notes.append(f"the gateway Service {namespace}/{name} has no port {port}: the mesh's route to it has nowhere to go")
+        fault = f"the gateway Service {namespace}/{name} has no port {port}: the mesh's route to it has nowhere to go"
+        fix = (f"add port {port} to Service {namespace}/{name} (Istio's egress gateway chart serves {port} -> {port + 8000}), "
+               f"or set {{var}}gateway.service to the egress gateway's Service")
+        notes.append(fault)
     else:
         target_port = _number(served.get("targetPort", port))
         if target_port is None:
@@ -96,9 +107,12 @@ def gateway(settings, kubernetes, port=443):
                            "targetRef": {"kind": "Pod", "name": pod_name, "namespace": namespace}}],
         })
     else:
-        notes.append(f"the gateway Service {namespace}/{name} does not select the gateway's pods ({_labels(selector)}): "
-                     f"it has no endpoints")
-    return Gateway(namespace, name, selector, port, target_port, objects, notes)
+        unselected = f"the gateway Service {namespace}/{name} does not select the gateway's pods ({_labels(selector)}): it has no endpoints"
+        notes.append(unselected)
+        if not fault:
+            fault = unselected
+            fix = f"make Service {namespace}/{name} select the gateway's pods, or set {{var}}gateway.selector to their labels"
+    return Gateway(namespace, name, selector, port, target_port, objects, notes, fault, fix)
 
 
 def _number(port):

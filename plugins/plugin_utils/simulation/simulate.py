@@ -21,7 +21,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout i
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import OURS, owner_of, ownership_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wildcards import assumed, for_cluster
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import calls as call_matrix
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import harness, manifests, mesh, rbac, waypoint
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import causes, harness, manifests, mesh, rbac, waypoint
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.judge import LEAVING, judge, outcome
 
 
@@ -80,7 +80,9 @@ def simulate_egress(declared, rendered_dir, mesh_dir=None, outbound_traffic_poli
     if istio_version:
         request["istio_version"] = istio_version
     response = harness.simulate(request, binary=binary)
-    report = _report(declared, calls, callers, response, gateway, the_waypoint, ours, notes, outbound_traffic_policy)
+    where = causes.context(given, variable_prefix, declared.namespace, gateway,
+                           f"{the_waypoint.namespace}/{the_waypoint.name}" if the_waypoint else "")
+    report = _report(declared, calls, callers, response, gateway, the_waypoint, ours, notes, outbound_traffic_policy, where)
     if probes:
         report["probes"] = _probes(probes, response, gateway)
     return report
@@ -132,12 +134,17 @@ def _ambient_notes(declared, the_waypoint, services):
     return notes
 
 
-def _report(declared, calls, callers, response, gateway, the_waypoint, ours, notes, policy):
+def _report(declared, calls, callers, response, gateway, the_waypoint, ours, notes, policy, where):
     results = {r["id"]: r for r in response["results"]}
     at_gateway = {call.target.host: outcome(results[call.id]) for call in calls if call.caller.role == "gateway"}
-    rows, violations = {}, []
+    rows, violations, found = {}, [], []
     for call in calls:
         cell = judge(call, results[call.id], at_gateway.get(call.target.host), gateway.service_host if gateway else "")
+        if cell.violation:
+            # Each call's violation says what to change; the cause groups it with the others it shares.
+            cause = causes.of(call, cell, where)
+            cell = replace(cell, violation=f"{cell.violation}; {cause.fix}")
+            found.append((cause, call, cell.violation))
         target = call.target
         row = rows.setdefault((target.host, target.port, target.sent_to), {
             "target": target.host, "port": target.port, "kind": target.kind, "declared": target.declared, "why": target.why,
@@ -148,7 +155,9 @@ def _report(declared, calls, callers, response, gateway, the_waypoint, ours, not
     for rejected in response.get("rejected_config") or []:
         message = f"istio refuses {rejected['kind']} {rejected['namespace']}/{rejected['name']}: {rejected['error']}"
         if (rejected["kind"], rejected["namespace"], rejected["name"]) in ours:
-            violations.append(message)
+            cause = causes.refused(message, where)
+            violations.append(f"{message}; {cause.fix}")
+            found.append((cause, None, violations[-1]))
         else:
             notes.append(f"{message} (left out, as the API server would refuse it)")
     notes.extend(f"istio warns about {w['kind']} {w['namespace']}/{w['name']}: {w['error']}" for w in response.get("config_warnings") or [])
@@ -169,6 +178,8 @@ def _report(declared, calls, callers, response, gateway, the_waypoint, ours, not
         "callers": [{"name": c.name, "role": c.role, "namespace": c.namespace} for c in callers],
         "matrix": list(rows.values()),
         "violations": violations,
+        # The same violations, one entry per cause: what the console prints.
+        "violation_groups": causes.grouped(found),
         "notes": notes,
         "gateway": {"service": gateway.service_host, "listener_port": gateway.listener_port} if gateway else None,
         "waypoint": {"name": the_waypoint.name, "namespace": the_waypoint.namespace} if the_waypoint else None,

@@ -74,3 +74,16 @@ def test_services_callers_reach_one_per_port_headless_and_external_names_left_ou
     bare = next(o for o in objects if o["metadata"]["name"] == "bare")
     assert bare["spec"]["clusterIP"] == found[-1].address and "clusterIP" not in services[1]["spec"]
     assert len(objects) == len(services)
+
+
+def test_a_faulty_gateway_service_carries_its_fault_and_the_fix_naming_the_variable():
+    no_port = mesh.gateway(SETTINGS, [gateway_service([{"name": "http2", "port": 80, "targetPort": 8080}])])
+    assert no_port.fault == ("the gateway Service istio-system/istio-egressgateway has no port 443: the mesh's route to it "
+                             "has nowhere to go")
+    assert no_port.fix("istio_aws_egress_") == ("add port 443 to Service istio-system/istio-egressgateway (Istio's egress "
+                                                "gateway chart serves 443 -> 8443), or set istio_aws_egress_gateway.service "
+                                                "to the egress gateway's Service")
+    elsewhere = mesh.gateway(SETTINGS, [gateway_service([{"name": "tls", "port": 443, "targetPort": 8443}], {"app": "other"})])
+    assert "does not select the gateway's pods" in elsewhere.fault
+    assert elsewhere.fix("istio_aws_egress_").endswith("or set istio_aws_egress_gateway.selector to their labels")
+    assert mesh.gateway(SETTINGS, []).fault == ""
