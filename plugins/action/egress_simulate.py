@@ -50,7 +50,7 @@ class ActionModule(ActionBase):
             # Found, or built now from the collection's own source (saying so first: it takes minutes).
             binary = binary_for(args["harness"], notify=Display().display)
             report = simulate_egress(declaration, args["manifests"], args["mesh_objects"], args["outbound_traffic_policy"],
-                                     args["unlisted_namespace"], binary, variable_prefix=prefix)
+                                     args["unlisted_namespace"], binary, variable_prefix=prefix, decided_by=args["cluster"] or "")
         except ManifestError as err:
             return {**result, "failed": True, "msg": f"cannot read the manifests: {err}"}
         except HarnessError as err:

@@ -44,6 +44,7 @@ OPTIONS = dict(
     outbound_traffic_policy=dict(type="str", choices=["REGISTRY_ONLY", "ALLOW_ANY"], default="REGISTRY_ONLY"),
     unlisted_namespace=dict(type="str"),
     harness=dict(type="path"),
+    cluster=dict(type="str"),
     variable_prefix=dict(type="str", default=""),
 )
 

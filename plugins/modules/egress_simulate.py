@@ -69,6 +69,12 @@ options:
         that source and the Go version, and built there on first use (minutes; it needs Go 1.26 or newer on the controller).
       - A binary built from other source than this collection's is refused (C(xds-simulate -version) says its source).
     type: path
+  cluster:
+    description:
+      - The cluster O(manifests) were rendered against (the role's C(istio_aws_egress_render_reads_cluster), as
+        C(playbooks/simulate.yml) renders for a host that names its cluster), whose C(auto) choices they hold. The report
+        says so; without it, the report's first notes say what the manifests assume and which variable pins it.
+    type: str
   variable_prefix:
     description: Prefix of the option names in messages, so that they name the caller's variables (the runbook passes C(istio_aws_egress_)).
     type: str
