@@ -37,10 +37,12 @@ def simulate_egress(declared, rendered_dir, mesh_dir=None, outbound_traffic_poli
     """
     rendered = manifests.read_dir(rendered_dir)
     ours = {manifests.identity(o) for o in rendered}
-    mesh_objects = manifests.read_dir(mesh_dir) if mesh_dir else live.objects if live else []
-    given, notes = _without_the_sets_own(mesh_objects, ours, declared.name)
-    if live and not mesh_dir:
-        notes[:0] = live.notes
+    live = None if mesh_dir else live
+    given, notes = _without_the_sets_own(manifests.read_dir(mesh_dir) if mesh_dir else live.objects if live else [], ours,
+                                         declared.name)
+    if live:
+        notes[:0] = [f"the mesh's objects were read from {live.cluster}: {len(live.objects)} objects"
+                     + (f"; not read (the reader may not): {'; '.join(live.not_read)}" if live.not_read else "")] + live.notes
     if decided_by:
         notes.insert(0, f"the auto choices (API versions, wildcard resolution) were decided against {decided_by}, as site.yml "
                         f"decides them: the manifests simulated are what it applies")
@@ -92,6 +94,7 @@ def simulate_egress(declared, rendered_dir, mesh_dir=None, outbound_traffic_poli
     where = causes.context(given, variable_prefix, declared.namespace, gateway,
                            f"{the_waypoint.namespace}/{the_waypoint.name}" if the_waypoint else "")
     report = _report(declared, calls, callers, response, gateway, the_waypoint, ours, notes, outbound_traffic_policy, where)
+    report["not_read"] = list(live.not_read) if live else []
     if probes:
         report["probes"] = _probes(probes, response, gateway)
     return report
