@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import choices, wildcards
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import choices, files, wildcards
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure
 
 ENTRY_CRD = "serviceentries.networking.istio.io"
@@ -92,3 +92,10 @@ def test_a_pinned_version_the_cluster_does_not_serve_is_refused():
     with pytest.raises(EgressFailure) as err:
         decide({ENTRY_CRD: entry_crd("v1beta1")}, api_version="v1")
     assert 'istio_aws_egress_api_version: "v1" is not served by prod-euw1 (it serves networking.istio.io v1beta1)' in err.value.message
+
+
+def test_files_decided_by_a_cluster_assume_nothing():
+    assumed = files.render_files([BUCKETS], "x", wildcard_resolution="auto", variable_prefix="istio_aws_egress_")["assumed"]
+    assert [line.split(" (")[0] for line in assumed] == ["1 wildcard ServiceEntry assumed with resolution NONE",
+                                                         "Istio resources assumed in version v1"]
+    assert files.render_files([BUCKETS], "x", wildcard_resolution="auto", decided_by="prod-euw1")["assumed"] == []
