@@ -65,9 +65,13 @@ def test_render_and_simulate_with_a_context_hold_what_site_applies_and_write_not
     hosts = inventory(tmp_path, cluster, variables)
     render_dir, simulate_dir = tmp_path / "rendered", tmp_path / "simulate"
 
+    # The mesh's objects from a directory (empty): the shared cluster holds other tests' objects, which a live read takes
+    # in (test_simulation_live.py reads them); the `auto` choices are still the cluster's.
+    (tmp_path / "mesh").mkdir()
     cluster.audit.mark()
     render = ok(run_playbook(ROOT / "playbooks" / "render.yml", "-i", str(hosts), extra_vars={"render_dir": str(render_dir)}))
-    simulate = ok(run_playbook(ROOT / "playbooks" / "simulate.yml", "-i", str(hosts), extra_vars={"simulate_dir": str(simulate_dir)}))
+    simulate = ok(run_playbook(ROOT / "playbooks" / "simulate.yml", "-i", str(hosts),
+                               extra_vars={"simulate_dir": str(simulate_dir), "simulate_mesh_objects": str(tmp_path / "mesh")}))
     assert cluster.audit.writes() == [], "render and simulate only read"
 
     files = rendered(render_dir / cluster.context)
