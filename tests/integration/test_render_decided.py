@@ -114,5 +114,7 @@ def test_render_offline_says_what_it_assumed_and_contacts_no_cluster(local_clust
     ok(run_playbook(ROOT / "playbooks" / "render.yml", "-i", str(hosts),
                     extra_vars={"render_dir": str(tmp_path / "rendered"), "render_offline": True}))
     kustomization = (tmp_path / "rendered" / cluster.context / "kustomization.yaml").read_text()
-    assert "# Assumed without a cluster: 2 wildcard ServiceEntries assumed with resolution NONE" in kustomization
-    assert "decided against" not in kustomization
+    assert "# Assumed without a cluster: 1 wildcard ServiceEntry assumed with resolution NONE" in kustomization
+    assert "# Assumed without a cluster: Istio resources assumed in version v1" in kustomization
+    assert "The auto choices decided against" not in kustomization
+    assert cluster.audit.writes() == []

@@ -323,8 +323,9 @@ def test_without_a_cluster_the_report_and_the_files_say_what_auto_was_taken_to_b
     run = simulate(inventory(tmp_path, None), out)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assumed = ("1 wildcard ServiceEntry assumed with resolution NONE (istio_aws_egress_wildcard_resolution: auto is decided "
-               "against the cluster only when applying: site.yml applies DYNAMIC_DNS where the cluster has Istio 1.30's CRDs); "
-               "set istio_aws_egress_wildcard_resolution to dynamic_dns or none to model exactly what is applied")
+               "against the cluster, and none was read: site.yml applies DYNAMIC_DNS where the cluster has Istio 1.30's CRDs); "
+               "name the host's cluster (its context), or set istio_aws_egress_wildcard_resolution to dynamic_dns or none, "
+               "to model exactly what is applied")
     assert report(out, "sim-a")["notes"][0] == assumed
     kustomization = (out / "sim-a" / "kustomization.yaml").read_text()
     assert f"# Assumed without a cluster: {assumed}.\n" in kustomization

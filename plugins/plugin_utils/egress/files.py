@@ -48,6 +48,6 @@ def assumed(resources, wildcard_resolution, api_version, variable_prefix=""):
     notes = assumed_resolution(resources, wildcard_resolution, variable_prefix)
     if api_version == "auto" and resources:
         notes.append(f"Istio resources assumed in version v1 ({variable_prefix}api_version: auto is decided against the "
-                     f"cluster only when applying: site.yml writes the version each cluster serves); set "
-                     f"{variable_prefix}api_version to v1 or v1beta1 to model exactly what is applied")
+                     f"cluster, and none was read: site.yml writes the version each cluster serves); name the host's cluster "
+                     f"(its context), or set {variable_prefix}api_version to v1 or v1beta1, to model exactly what is applied")
     return notes
