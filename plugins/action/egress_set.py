@@ -99,4 +99,3 @@ def _same_python(one, other):
     and Python finds its environment (pyvenv.cfg) beside the path it was started by."""
     one, other = os.path.abspath(one), os.path.abspath(other)
     return os.path.dirname(one) == os.path.dirname(other) and os.path.realpath(one) == os.path.realpath(other)
-

@@ -8,8 +8,8 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_set_opti
 from ansible_collections.meshops.aws_egress.plugins.module_utils.k8s_module import with_auth_options
 
 # The same choices as egress_set's, which decides them when applying.
-OPTIONS = {key: EGRESS_SET_OPTIONS[key] for key in ("name", "resources", "api_version", "wildcard_resolution", "cluster",
-                                                     "variable_prefix")}
+CHOSEN = ("name", "resources", "api_version", "wildcard_resolution", "cluster", "variable_prefix")
+OPTIONS = {key: EGRESS_SET_OPTIONS[key] for key in CHOSEN}
 
 
 def argument_spec():

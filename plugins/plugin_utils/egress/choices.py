@@ -99,4 +99,3 @@ def _unserved(kind, objects, state, request):
                 f"{'needs' if len(objects) == 1 else 'need'}: {fix}, then run again")
     return (f"{request.variable_prefix}api_version: {json.dumps(request.api_version)} is not served by {cluster} "
             f"(it serves {kind.group} {', '.join(served)})")
-

@@ -70,7 +70,7 @@ def read_mesh(reader, declared, unlisted=None):
         configs = [(kind, pool.submit(_config, reader, kind)) for kind in CONFIG_KINDS]
         services = [(namespace, pool.submit(_services, reader, namespace)) for namespace in namespaces]
         namespace_reads = [pool.submit(unless_forbidden, reader.get, f"/api/v1/namespaces/{name}", f"reading namespace {name}",
-                                         missing_ok=True) for name in revisions_of]
+                                       missing_ok=True) for name in revisions_of]
         for kind, future in configs:
             _take(mesh, future.result(), f"{kind.plural}.{kind.group} of every namespace (list)")
         for namespace, future in services:
