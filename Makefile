@@ -14,6 +14,8 @@ INTEGRATION_WORKERS ?= 2
 # The inventory `make simulate` works on, and where its reports go (./simulate unless set).
 INVENTORY ?= inventories/local
 SIMULATE_DIR ?=
+# Set (SIMULATE_OFFLINE=true) to simulate without reading the clusters the inventory names.
+SIMULATE_OFFLINE ?=
 # Our venv and our kubectl/istioctl come first for every recipe.
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/.localcluster/bin:$(PATH)
 # ansible-test wants the collection at ansible_collections/<namespace>/<name>, as real files.
@@ -84,7 +86,8 @@ demo: cluster-up ## start the local clusters if needed and roll the egress out t
 	@echo "  make cluster-down                                 # stop them"
 
 simulate: setup cluster-build ## what Istio's proxies do with the egress of every cluster of INVENTORY (reports in SIMULATE_DIR, ./simulate)
-	ansible-playbook -i $(INVENTORY) playbooks/simulate.yml $(if $(SIMULATE_DIR),-e simulate_dir=$(abspath $(SIMULATE_DIR)))
+	ansible-playbook -i $(INVENTORY) playbooks/simulate.yml $(if $(SIMULATE_DIR),-e simulate_dir=$(abspath $(SIMULATE_DIR))) \
+	  $(if $(SIMULATE_OFFLINE),-e simulate_offline=$(SIMULATE_OFFLINE))
 
 cluster-build: setup ## build kube-apiserver, kubectl, istioctl and toxiproxy (cached)
 	@$(CLUSTER) build

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import sys
 
-import yaml
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
@@ -22,8 +21,8 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_set_opti
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import default_holder
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rollout import Request, Run
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.stream import NotResources, objects_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.target import ClusterNotNamed, check_named, client_for, target_of
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.plain_data import plain
 
 
 class ActionModule(ActionBase):
@@ -34,7 +33,10 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=argument_spec())
         auth, cluster = target_of(args)
-        resources = _manifests(args["resources"])
+        try:
+            resources = objects_of(args["resources"])
+        except NotResources as err:
+            raise AnsibleActionFail(str(err)) from None
         invocation = self._invocation(args, len(resources))
         request = Request(
             name=args["name"], namespace=args["namespace"], resources=resources, cluster=cluster,
@@ -97,16 +99,3 @@ def _same_python(one, other):
     and Python finds its environment (pyvenv.cfg) beside the path it was started by."""
     one, other = os.path.abspath(one), os.path.abspath(other)
     return os.path.dirname(one) == os.path.dirname(other) and os.path.realpath(one) == os.path.realpath(other)
-
-
-def _manifests(resources):
-    """The declared resources: a list of objects, or a YAML stream as the role's template renders it."""
-    if isinstance(resources, str):
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        try:
-            resources = [doc for doc in yaml.load_all(str(resources), Loader=loader) if doc]
-        except yaml.YAMLError as exc:
-            raise AnsibleActionFail(f"resources: not a YAML stream of Kubernetes objects: {exc}") from None
-    if not isinstance(resources, list) or not all(isinstance(item, dict) for item in resources):
-        raise AnsibleActionFail(f"resources: expected a list of Kubernetes objects or a YAML stream of them, got {type(resources).__name__}")
-    return [plain(item) for item in resources]

@@ -4,7 +4,9 @@
 
 A thin entry point: the options are checked, the declaration is expanded
 (plugin_utils/simulation/declared.py) and plugin_utils/simulation/simulate.py
-runs the xDS simulation harness and judges every call. Nothing is written.
+runs the xDS simulation harness and judges every call. With a cluster and no
+directory of the mesh's objects, plugin_utils/simulation/live.py reads the mesh
+from it first (get and list only). Nothing is written.
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ from ansible.utils.display import Display
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_simulate_options import GATEWAY_OPTIONS, argument_spec
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import data_version
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.reads import ClusterReader
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.target import ClusterNotNamed, check_named, client_for, target_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.declared import EXPANSION_OPTIONS, declared
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.harness import HarnessError, binary_for
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.live import read_mesh
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.manifests import ManifestError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.simulate import simulate_egress
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.plain_data import plain
@@ -49,12 +55,27 @@ class ActionModule(ActionBase):
         try:
             # Found, or built now from the collection's own source (saying so first: it takes minutes).
             binary = binary_for(args["harness"], notify=Display().display)
-            report = simulate_egress(declaration, args["manifests"], args["mesh_objects"], args["outbound_traffic_policy"],
-                                     args["unlisted_namespace"], binary, variable_prefix=prefix)
+            live = self._live(args, declaration)
+            policy = args["outbound_traffic_policy"] or (live and live.outbound_traffic_policy) or "REGISTRY_ONLY"
+            report = simulate_egress(declaration, args["manifests"], args["mesh_objects"], policy, args["unlisted_namespace"], binary,
+                                     variable_prefix=prefix, decided_by=args["cluster"] or "", live=live)
         except ManifestError as err:
             return {**result, "failed": True, "msg": f"cannot read the manifests: {err}"}
         except HarnessError as err:
             return {**result, "failed": True, "msg": str(err)}
+        except ClusterNotNamed as err:
+            return {**result, "failed": True, "msg": str(err)}
+        except EgressFailure as failure:
+            return {**result, "failed": True, "msg": failure.message, **failure.result()}
         # The declared hosts came from this process's botocore.
         result.update(report, changed=False, endpoint_data=data_version.current())
         return result
+
+    @staticmethod
+    def _live(args, declaration):
+        """The mesh read from the cluster, when one is named and no directory of the mesh's objects is given."""
+        if not args["cluster"] or args["mesh_objects"]:
+            return None
+        auth, cluster = target_of(args)
+        check_named(auth, args["variable_prefix"])
+        return read_mesh(ClusterReader(client_for(auth, cluster), cluster), declaration, args["unlisted_namespace"])

@@ -16,14 +16,15 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.files import render_files
 
 
-def egress_files(manifests, set_name, wildcard_resolution="declared", api_version="auto", variable_prefix=""):
+def egress_files(manifests, set_name, wildcard_resolution="declared", api_version="auto", variable_prefix="", decided_by=""):
     """{"files", "prune_pattern", "prune_marker", "assumed"} for meshops.aws_egress.manifest_dir."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         resources = [doc for doc in yaml.load_all(str(manifests or ""), Loader=loader) if doc]
     except yaml.YAMLError as exc:
         raise AnsibleFilterError(f"meshops.aws_egress._egress_files: not a YAML stream of Kubernetes objects: {exc}") from None
-    return render_files(resources, str(set_name), str(wildcard_resolution), str(api_version), str(variable_prefix))
+    return render_files(resources, str(set_name), str(wildcard_resolution), str(api_version), str(variable_prefix),
+                        str(decided_by or ""))
 
 
 class FilterModule:

@@ -15,7 +15,9 @@ OPTIONS = dict(
     logs=dict(type="path"),
     diagnosis=dict(type="dict"),
     fixes_dir=dict(type="path"),
-    **{name: spec for name, spec in SIMULATE_OPTIONS.items() if name != "unlisted_namespace"},
+    **{name: spec for name, spec in SIMULATE_OPTIONS.items() if name not in ("unlisted_namespace", "cluster", "outbound_traffic_policy")},
+    # Without a cluster to read the mesh config from, the diagnosis takes the mesh as REGISTRY_ONLY unless told.
+    outbound_traffic_policy=dict(SIMULATE_OPTIONS["outbound_traffic_policy"], default="REGISTRY_ONLY"),
 )
 MUTUALLY_EXCLUSIVE = [("logs", "diagnosis")]
 REQUIRED_ONE_OF = [("logs", "diagnosis")]

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-import copy
+from ansible_collections.meshops.aws_egress.plugins.module_utils.k8s_module import with_auth_options
 
 # The role's defaults (roles/istio_aws_egress/defaults/main.yml), for a caller that leaves an option out.
 GATEWAY_OPTIONS = dict(
@@ -41,12 +41,14 @@ OPTIONS = dict(
     dualstack=dict(type="bool", default=False),
     sts_legacy_global=dict(type="bool", default=False),
     vpc_endpoints=dict(type="list", elements="raw", default=[]),
-    outbound_traffic_policy=dict(type="str", choices=["REGISTRY_ONLY", "ALLOW_ANY"], default="REGISTRY_ONLY"),
+    outbound_traffic_policy=dict(type="str", choices=["REGISTRY_ONLY", "ALLOW_ANY"]),
     unlisted_namespace=dict(type="str"),
     harness=dict(type="path"),
+    cluster=dict(type="str"),
     variable_prefix=dict(type="str", default=""),
 )
 
 
 def argument_spec():
-    return copy.deepcopy(OPTIONS)
+    """The module's options plus kubernetes.core's authentication options (the cluster to read, with O(cluster))."""
+    return with_auth_options(OPTIONS)

@@ -38,6 +38,7 @@ description:
     evaluated (a gateway call is a violation only when no policy on its chain names its SNI).
 extends_documentation_fragment:
   - meshops.aws_egress.egress_set
+  - kubernetes.core.k8s_auth_options
 options:
   manifests:
     description: The egress set's rendered manifests, as the role's C(istio_aws_egress_render_dir) holds them.
@@ -47,6 +48,7 @@ options:
     description:
       - A directory of the mesh's own manifests (YAML files, searched recursively; C(kubectl get -o yaml) Lists are
         unpacked), such as other egress sets or Sidecars, in-mesh Services and the egress gateway's Service.
+      - For offline use; given, it wins over reading the mesh from O(cluster).
       - Without the gateway's Service, the one Istio's egress gateway chart installs is modelled (443 to 8443). Its pod
         is always modelled, ready and without the C(security.istio.io/tlsMode) label, as Istio's gateway charts run it.
     type: path
@@ -54,9 +56,10 @@ options:
     description:
       - The mesh's C(outboundTrafficPolicy). Namespaces without a Sidecar of the egress set follow it; with V(ALLOW_ANY),
         undeclared hosts leave from there, and each is a violation.
+      - Unset, the one the mesh config says when it is read from O(cluster) (V(ALLOW_ANY) where it says none, as Istio),
+        else V(REGISTRY_ONLY).
     type: str
     choices: [REGISTRY_ONLY, ALLOW_ANY]
-    default: REGISTRY_ONLY
   unlisted_namespace:
     description:
       - The namespace without a Sidecar of the egress set (in ambient mode, outside O(caller_namespaces)) that calls too;
@@ -69,6 +72,19 @@ options:
         that source and the Go version, and built there on first use (minutes; it needs Go 1.26 or newer on the controller).
       - A binary built from other source than this collection's is refused (C(xds-simulate -version) says its source).
     type: path
+  cluster:
+    description:
+      - The cluster O(manifests) were rendered against (the role's C(istio_aws_egress_render_reads_cluster), as
+        C(playbooks/simulate.yml) renders for a host that names its cluster), whose C(auto) choices they hold. The report
+        says so; without it, the report's first notes say what the manifests assume and which variable pins it.
+      - Without O(mesh_objects), the mesh is read from this cluster, through the authentication options (O(context),
+        O(kubeconfig), ...), by get and list only - Istio's ServiceEntries, Sidecars, VirtualServices,
+        DestinationRules, Gateways and AuthorizationPolicies of every namespace; the Services of the calling
+        namespaces, of the namespaces the Sidecars' hosts name and of the egress gateway's; the callers' namespaces (for
+        their revision); and ConfigMap C(istio) or C(istio-<revision>) in C(istio-system) (the outbound traffic policy).
+        What may not be read is named in RV(not_read), and the simulation goes on without it. The ClusterRole
+        C(meshops-aws-egress-simulate-reader) of the role's C(files/rbac-simulate-reader.yaml) grants every read.
+    type: str
   variable_prefix:
     description: Prefix of the option names in messages, so that they name the caller's variables (the runbook passes C(istio_aws_egress_)).
     type: str
@@ -177,6 +193,14 @@ violation_groups:
   returned: success
   type: list
   elements: dict
+not_read:
+  description:
+    - What could not be read from O(cluster) because the user may not (a kind, the Services of a namespace, the mesh
+      config), with the right it needs; the simulation went on without it. Empty when nothing was read from a cluster.
+  returned: success
+  type: list
+  elements: str
+  sample: ["authorizationpolicies.security.istio.io of every namespace (list)"]
 notes:
   description:
     - What was modelled (the gateway's Service and pod, the waypoint) and mesh objects Istio refuses or warns about.

@@ -135,7 +135,7 @@ def _load(directory: Path) -> list[dict]:
 def render_inventory(inventory: str, out: Path) -> dict[str, Rendered]:
     """Every host of inventories/<inventory>, rendered as playbooks/render.yml does, with its resolved variables."""
     result = subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", str(ROOT / "inventories" / inventory), str(RENDER_INVENTORY),
-                             "-e", json.dumps({"render_dir": str(out), "variable_names": sorted(ROLE_DEFAULTS)})],
+                             "-e", json.dumps({"render_dir": str(out), "render_offline": True, "variable_names": sorted(ROLE_DEFAULTS)})],
                             cwd=ROOT, env=ansible_env(), capture_output=True, text=True, check=False, timeout=600)
     assert result.returncode == 0, f"rendering {inventory} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
     rendered = {}

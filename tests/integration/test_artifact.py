@@ -86,7 +86,8 @@ def test_the_artifact_holds_what_users_run_and_nothing_else(artifact):
 def test_the_installed_collection_renders_an_inventory_from_its_own_playbook(installed, tmp_path):
     inventory = installed / "ansible_collections" / "meshops" / "aws_egress" / "inventories" / "prod"
     out = tmp_path / "rendered"
-    run = user_run(installed, tmp_path, "-i", str(inventory), "meshops.aws_egress.render", "-e", f"render_dir={out}")
+    run = user_run(installed, tmp_path, "-i", str(inventory), "meshops.aws_egress.render", "-e", f"render_dir={out}",
+                   "-e", "render_offline=true")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert sorted(p.name for p in out.iterdir()) == ["prod-apse2", "prod-euw1", "prod-use1"]
     kinds = {yaml.safe_load(p.read_text())["kind"] for p in (out / "prod-use1").iterdir() if p.name != "kustomization.yaml"}
@@ -117,7 +118,7 @@ def test_the_installed_collection_builds_its_harness_on_first_use_and_simulates(
     go_version = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, check=True).stdout.strip()
     cache = tmp_path / "cache"
     env = {"XDS_SIMULATE": "", "XDG_CACHE_HOME": str(cache), "GOCACHE": gocache, "PWD": str(tmp_path)}
-    args = ("-i", str(inventory), "meshops.aws_egress.simulate", "--limit", "prod-use1")
+    args = ("-i", str(inventory), "meshops.aws_egress.simulate", "--limit", "prod-use1", "-e", "simulate_offline=true")
 
     first = user_run(installed, tmp_path, *args, env=env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]

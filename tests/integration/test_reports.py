@@ -84,7 +84,9 @@ def test_verify_writes_markdown_json_and_junit_saying_what_drifted(clusters, tmp
 def test_simulate_writes_junit_beside_its_json_and_markdown(clusters, tmp_path):
     book = beside_other_teams(clusters, tmp_path)
     simulate_dir = tmp_path / "simulate"
-    succeeded(book.run("simulate", "-e", f"simulate_dir={simulate_dir}"))
+    # The mesh's objects from a directory (empty): the shared clusters hold other tests' objects, which a live read takes in.
+    (tmp_path / "mesh").mkdir()
+    succeeded(book.run("simulate", "-e", f"simulate_dir={simulate_dir}", "-e", f"simulate_mesh_objects={tmp_path / 'mesh'}"))
     passed_with_their_notes(simulate_dir, "simulate", book.clusters)
     assert all(json.loads((simulate_dir / f"{host}.json").read_text())["violations"] == [] for host in book.clusters)
     assert all((simulate_dir / f"{host}.md").exists() for host in book.clusters)

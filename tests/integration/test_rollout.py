@@ -225,11 +225,11 @@ def test_limit_and_a_new_cluster_change_only_that_cluster(rollout):
     assert f"aws-{rollout.name}-credentials-imds" in rollout.entries("local-a")
 
 
-def test_render_writes_manifests_per_cluster_and_contacts_none(rollout, tmp_path):
+def test_render_offline_writes_manifests_per_cluster_and_contacts_none(rollout, tmp_path):
     rollout.mark()
     render_dir = tmp_path / "rendered"
     # A kubeconfig that does not exist: any contact with a cluster would fail the run.
-    assert_ok(rollout.run("render.yml", render_dir=str(render_dir), kubeconfig=str(tmp_path / "no-kubeconfig")))
+    assert_ok(rollout.run("render.yml", render_dir=str(render_dir), kubeconfig=str(tmp_path / "no-kubeconfig"), render_offline=True))
     assert rollout.writes() == dict.fromkeys(CLUSTERS, [])
     for name, region in CLUSTERS.items():
         files = {p.name for p in (render_dir / name).iterdir()}

@@ -26,10 +26,11 @@ def file_name(obj):
     return f"{kind_of(obj).file_prefix}-{namespace}-{name}.yaml"
 
 
-def render_files(resources, set_name, wildcard_resolution="declared", api_version="auto", variable_prefix=""):
+def render_files(resources, set_name, wildcard_resolution="declared", api_version="auto", variable_prefix="", decided_by=""):
     """{"files": {name: YAML}, "prune_pattern": ..., "prune_marker": ..., "assumed": [...]} for the manifest_dir module.
 
-    `assumed` says which `auto` choices the files took without a cluster, and how to pin them.
+    `assumed` says which `auto` choices the files took without a cluster, and how to pin them; none when the cluster
+    `decided_by` made them.
     """
     files = {file_name(obj): yaml.safe_dump(obj, default_flow_style=False, indent=2, sort_keys=True, allow_unicode=True)
              for obj in resources}
@@ -38,7 +39,7 @@ def render_files(resources, set_name, wildcard_resolution="declared", api_versio
         "files": files,
         "prune_pattern": f"({prefixes})-.+\\.yaml",
         "prune_marker": f"^\\s+{re.escape(EGRESS_SET_LABEL)}: {re.escape(set_name)}$",
-        "assumed": assumed(resources, wildcard_resolution, api_version, variable_prefix),
+        "assumed": [] if decided_by else assumed(resources, wildcard_resolution, api_version, variable_prefix),
     }
 
 
@@ -47,6 +48,6 @@ def assumed(resources, wildcard_resolution, api_version, variable_prefix=""):
     notes = assumed_resolution(resources, wildcard_resolution, variable_prefix)
     if api_version == "auto" and resources:
         notes.append(f"Istio resources assumed in version v1 ({variable_prefix}api_version: auto is decided against the "
-                     f"cluster only when applying: site.yml writes the version each cluster serves); set "
-                     f"{variable_prefix}api_version to v1 or v1beta1 to model exactly what is applied")
+                     f"cluster, and none was read: site.yml writes the version each cluster serves); name the host's cluster "
+                     f"(its context), or set {variable_prefix}api_version to v1 or v1beta1, to model exactly what is applied")
     return notes

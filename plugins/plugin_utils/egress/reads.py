@@ -145,12 +145,7 @@ def read_live(reader, kinds, desired, owner_labels, pin=None, namespaces=(), ser
         state.served = dict(zip(kinds, pool.map(reader.served_versions, kinds)))
         if lease_read:
             state.lease_read, state.lease = lease_read.result()
-        for kind, served in state.served.items():
-            version = chosen_version(kind, served, pin) if served else None
-            if version:
-                state.versions[kind] = version
-            elif not served:
-                state.unserved.append(kind)
+        choose_versions(state, pin)
         lists = [pool.submit(reader.list, kind, version, namespace, labels)
                  for kind, version in state.versions.items()
                  for namespace, labels in _list_calls(kind, desired, owner_labels)]
@@ -177,6 +172,16 @@ def read_live(reader, kinds, desired, owner_labels, pin=None, namespaces=(), ser
             state.namespace_list = namespace_list.result().get("items") or []
     state.crds.update(reader.crds)
     return state
+
+
+def choose_versions(state, pin=None):
+    """Fill in `state.versions` and `state.unserved` from `state.served`: the version of each kind to write and read."""
+    for kind, served in state.served.items():
+        version = chosen_version(kind, served, pin) if served else None
+        if version:
+            state.versions[kind] = version
+        elif not served:
+            state.unserved.append(kind)
 
 
 def _list_calls(kind, desired, owner_labels):

@@ -20,7 +20,6 @@ and plans again under it.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 
@@ -30,7 +29,7 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers imp
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import LeaseHeld, LeaseLock, LeaseLost
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease_store import LeaseStore
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import (
-    endpoint_data, outbound_policy, policy_safety, safety, waypoints, wildcards)
+    choices, endpoint_data, outbound_policy, policy_safety, safety, waypoints, wildcards)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.access import plan_checks
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.diffs import plan_diffs
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import (
@@ -40,7 +39,6 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds im
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels, rbac_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import build_plan, describe, identity, others_of, reference
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.reads import ClusterReader, read_live
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 
 
 @dataclass
@@ -157,7 +155,7 @@ class Run:
             crds=wildcards.crds_to_read(request.resources, request.wildcard_resolution), list_namespaces=bool(request.waypoint))
         self._lap("read", started)
         started = self.clock()
-        desired = self._versioned(state)
+        desired = choices.versioned(request.resources, state, request)
         others = others_of(desired, state.objects, request.owner_labels)
         desired, fit_refusals, fit_notes = self._fit(desired, state, others)
         if request.owner == "egress_set":
@@ -211,44 +209,10 @@ class Run:
         """
         if self.request.owner != "egress_set":
             return desired, [], []
-        request, entry_kind = self.request, kind_of({"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry"})
-        desired, refusals, notes = wildcards.resolve(desired, state.crds, state.versions.get(entry_kind), request.wildcard_resolution,
-                                                     state.unreadable_crds, request.variable_prefix)
+        request = self.request
+        desired, refusals, notes = choices.resolve(desired, state, request)
         waypoint_refusals, waypoint_notes = waypoints.check(desired, state, others, request.waypoint, request.namespace, request.cluster)
         return desired, refusals + waypoint_refusals, notes + waypoint_notes
-
-    def _versioned(self, state):
-        """The desired resources, each in the version the cluster serves (the one the plan read)."""
-        versions = {kind.key: (kind, version) for kind, version in state.versions.items()}
-        versioned, unserved = [], {}
-        for obj in self.request.resources:
-            kind = kind_of(obj)
-            if kind.key not in versions:
-                unserved.setdefault(kind, []).append(describe(obj))
-                continue
-            api_version = kind.api_version(versions[kind.key][1])
-            versioned.append(obj if obj.get("apiVersion") == api_version else {**obj, "apiVersion": api_version})
-        if unserved:
-            raise EgressFailure("refuse", f"planning egress set {self.request.name} on {self.request.cluster}",
-                                "; ".join(self._unserved(kind, objects, state) for kind, objects in unserved.items()))
-        return versioned
-
-    def _unserved(self, kind, objects, state):
-        served = sorted(state.served.get(kind) or [])
-        cluster = self.request.cluster
-        if not served:
-            product = "Istio" if kind.group.endswith(".istio.io") else kind.installed_by
-            installed = f"{product} is not installed on " if product else ""
-            source = f" (from {kind.crd_source})" if kind.crd_source else ""
-            fix = f"install its CustomResourceDefinition {kind.crd}{source}"
-            if kind.installed_by:
-                fix = f"install {kind.installed_by} (its CustomResourceDefinition {kind.crd})"
-            if kind.alternative:
-                fix += f", or set {self.request.variable_prefix}{kind.alternative}"
-            return (f"{installed}{cluster}: it serves no {kind.kind} ({kind.describe()}), which {listed(objects)} "
-                    f"{'needs' if len(objects) == 1 else 'need'}: {fix}, then run again")
-        return (f"{self.request.variable_prefix}api_version: {json.dumps(self.request.api_version)} is not served by {cluster} "
-                f"(it serves {kind.group} {', '.join(served)})")
 
     def _refusal(self, plan, refusals):
         request = self.request

@@ -66,9 +66,9 @@ def assumed(objects, choice, variable_prefix=""):
     if not entries:
         return []
     return [f"{len(entries)} wildcard ServiceEntr{'y' if len(entries) == 1 else 'ies'} assumed with resolution NONE "
-            f"({variable_prefix}wildcard_resolution: auto is decided against the cluster only when applying: site.yml applies "
-            f"{DYNAMIC_DNS} where the cluster has Istio 1.30's CRDs); set {variable_prefix}wildcard_resolution to dynamic_dns "
-            f"or none to model exactly what is applied"]
+            f"({variable_prefix}wildcard_resolution: auto is decided against the cluster, and none was read: site.yml applies "
+            f"{DYNAMIC_DNS} where the cluster has Istio 1.30's CRDs); name the host's cluster (its context), or set "
+            f"{variable_prefix}wildcard_resolution to dynamic_dns or none, to model exactly what is applied"]
 
 
 # -- on the cluster (egress_set) ------------------------------------------------

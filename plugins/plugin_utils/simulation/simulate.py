@@ -26,18 +26,29 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.judg
 
 
 def simulate_egress(declared, rendered_dir, mesh_dir=None, outbound_traffic_policy="REGISTRY_ONLY", unlisted=None, binary=None,
-                    istio_version=None, probes=(), variable_prefix=""):
+                    istio_version=None, probes=(), variable_prefix="", decided_by="", live=None):
     """The judged matrix of `declared` (a declared.Declared) against the manifests in `rendered_dir`.
 
     `probes` (calls.Call) are calls to make besides the matrix, from callers of their own where the matrix has
     none: each is judged and returned in order under `probes`, outside the matrix and its counts.
+    `decided_by`: the cluster the manifests' `auto` choices were decided against (none: they were assumed).
+    `live`: the mesh's objects as read from that cluster (live.LiveMesh), when `mesh_dir` is not given.
     Raises manifests.ManifestError for unreadable manifests and harness.HarnessError when the harness cannot run.
     """
     rendered = manifests.read_dir(rendered_dir)
     ours = {manifests.identity(o) for o in rendered}
-    given, notes = _without_the_sets_own(manifests.read_dir(mesh_dir) if mesh_dir else [], ours, declared.name)
-    # No cluster decided `auto` for what is simulated: say what was taken, and which variable pins it.
-    notes[:0] = assumed(rendered, for_cluster(declared.wildcard_resolution, declared.mode), variable_prefix)
+    live = None if mesh_dir else live
+    given, notes = _without_the_sets_own(manifests.read_dir(mesh_dir) if mesh_dir else live.objects if live else [], ours,
+                                         declared.name)
+    if live:
+        notes[:0] = [f"the mesh's objects were read from {live.cluster}: {len(live.objects)} objects"
+                     + (f"; not read (the reader may not): {'; '.join(live.not_read)}" if live.not_read else "")] + live.notes
+    if decided_by:
+        notes.insert(0, f"the auto choices (API versions, wildcard resolution) were decided against {decided_by}, as site.yml "
+                        f"decides them: the manifests simulated are what it applies")
+    else:
+        # No cluster decided `auto` for what is simulated: say what was taken, and which variable pins it.
+        notes[:0] = assumed(rendered, for_cluster(declared.wildcard_resolution, declared.mode), variable_prefix)
     policies = [o for o in rendered + given if manifests.is_cni_policy(o)]
     objects = [o for o in rendered + given if not manifests.is_cni_policy(o)]
     config = [o for o in objects if manifests.is_istio_config(o)]
@@ -83,6 +94,7 @@ def simulate_egress(declared, rendered_dir, mesh_dir=None, outbound_traffic_poli
     where = causes.context(given, variable_prefix, declared.namespace, gateway,
                            f"{the_waypoint.namespace}/{the_waypoint.name}" if the_waypoint else "")
     report = _report(declared, calls, callers, response, gateway, the_waypoint, ours, notes, outbound_traffic_policy, where)
+    report["not_read"] = list(live.not_read) if live else []
     if probes:
         report["probes"] = _probes(probes, response, gateway)
     return report

@@ -128,8 +128,9 @@ def test_without_a_cluster_auto_says_what_it_assumed_and_how_to_pin_it():
                entry("bound", ["*.s3.us-east-1.amazonaws.com"], labels={wildcards.USE_WAYPOINT_LABEL: "w"})]
     assert wildcards.assumed(desired, "auto", "istio_aws_egress_") == [
         "1 wildcard ServiceEntry assumed with resolution NONE (istio_aws_egress_wildcard_resolution: auto is decided against "
-        "the cluster only when applying: site.yml applies DYNAMIC_DNS where the cluster has Istio 1.30's CRDs); set "
-        "istio_aws_egress_wildcard_resolution to dynamic_dns or none to model exactly what is applied"]
+        "the cluster, and none was read: site.yml applies DYNAMIC_DNS where the cluster has Istio 1.30's CRDs); name the "
+        "host's cluster (its context), or set istio_aws_egress_wildcard_resolution to dynamic_dns or none, to model exactly "
+        "what is applied"]
     # Pinned (or ambient mode, where the layout leaves nothing to the cluster): nothing was assumed.
     assert wildcards.assumed(desired, "declared") == []
     assert wildcards.assumed(desired, wildcards.for_cluster("auto", "ambient")) == []
