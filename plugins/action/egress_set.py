@@ -20,6 +20,7 @@ from ansible.utils.display import Display
 from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_set_options import argument_spec
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import default_holder
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rbac_install import install
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rollout import Request, Run
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.stream import NotResources, objects_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.target import ClusterNotNamed, check_named, client_for, target_of
@@ -38,9 +39,14 @@ class ActionModule(ActionBase):
         except NotResources as err:
             raise AnsibleActionFail(str(err)) from None
         invocation = self._invocation(args, len(resources))
+        if args["owner"] == "rbac":
+            Display().deprecated("meshops.aws_egress.egress_set: owner=rbac installs the role's RBAC through "
+                                 "meshops.aws_egress._install_rbac; use the istio_aws_egress role (tasks_from: rbac)",
+                                 version="1.0.0", collection_name="meshops.aws_egress")
+            return {**result, **invocation, **self._install_rbac(args, resources, task_vars)}
         request = Request(
             name=args["name"], namespace=args["namespace"], resources=resources, cluster=cluster,
-            owner=args["owner"], state=args["state"], prune=args["prune"], adopt=args["adopt"], api_version=args["api_version"],
+            state=args["state"], prune=args["prune"], adopt=args["adopt"], api_version=args["api_version"],
             gateway=args["gateway"], accept=args["accept"], lock_timeout=args["lock_timeout"], lock_duration=args["lock_duration"],
             waypoint=args["waypoint"], wildcard_resolution=args["wildcard_resolution"], exclude_hosts=args["exclude_hosts"],
             outbound_policy=args["outbound_policy"],
@@ -56,6 +62,19 @@ class ActionModule(ActionBase):
             return {**result, **invocation, "failed": True, "msg": failure.message, **failure.result()}
         result.update(outcome, **invocation)
         return result
+
+    def _install_rbac(self, args, resources, task_vars):
+        """The result of installing the RBAC `resources` (plugin_utils/egress/rbac_install.py) with the options `args`."""
+        auth, cluster = target_of(args)
+        try:
+            check_named(auth, args["variable_prefix"])
+            return install(resources, cluster, client_for(auth, cluster), lambda module_args: self._k8s(module_args, auth, task_vars),
+                           check_mode=bool(self._play_context.check_mode), adopt=args["adopt"], variable_prefix=args["variable_prefix"],
+                           check_modules=lambda: self._check_module_python(cluster, task_vars))
+        except ClusterNotNamed as err:
+            return {"failed": True, "msg": str(err), "failed_step": "target"}
+        except EgressFailure as failure:
+            return {"failed": True, "msg": failure.message, **failure.result()}
 
     def _check_module_python(self, cluster, task_vars):
         """kubernetes.core.k8s runs in the host's module Python: it must have the kubernetes client."""

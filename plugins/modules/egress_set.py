@@ -49,8 +49,11 @@ options:
     default: present
   owner:
     description:
-      - V(egress_set) for an egress set's resources. V(rbac) for the RBAC the role installs (labelled
-        C(app.kubernetes.io/component=rbac)), which is never pruned and written without the lease.
+      - Deprecated, removed in 1.0.0 - leave it out (V(egress_set), an egress set's resources). Install the role's RBAC
+        with the P(meshops.aws_egress.istio_aws_egress#role) role (C(tasks_from=rbac), or
+        C(istio_aws_egress_install_rbac=true)).
+      - Until then V(rbac) installs O(resources) as that role does (labelled C(app.kubernetes.io/component=rbac), never
+        pruned, written without the lease), ignoring the options that concern an egress set, with a deprecation warning.
     type: str
     choices: [egress_set, rbac]
     default: egress_set

@@ -17,7 +17,7 @@ import re
 from ansible.errors import AnsibleActionFail, AnsibleFilterError
 
 _SHOWN_VALUE_LENGTH = 60
-_OPTION = re.compile("\x1f(\\w+)\x1f")
+_OPTION = re.compile("\x1f([\\w.]+)\x1f")
 
 
 class InputError(AnsibleFilterError):

@@ -63,8 +63,8 @@ def network_policies(mode, endpoints, entries, sidecars, sidecar_hosts, gateway_
     `other_hosts` the AWS hosts other owners' entries declare, which the namespaces reach as they decide (opened as direct).
     """
     _check(mode, extra_egress)
-    dns = _peer(DEFAULT_DNS if dns is None else dns, "network_policy_dns")
-    istiod = _peer(DEFAULT_ISTIOD if istiod is None else istiod, "network_policy_istiod")
+    dns = checked_peer(DEFAULT_DNS if dns is None else dns, "network_policy_dns")
+    istiod = checked_peer(DEFAULT_ISTIOD if istiod is None else istiod, "network_policy_istiod")
     if mode == "none":
         return [], []
     # Sidecars reach every AWS host directly but those routed through the egress gateway: istiod sends only gateways
@@ -142,7 +142,8 @@ def _check(mode, extra_egress):
                                                    f"got {described(extra_egress)}")
 
 
-def _peer(peer, path):
+def checked_peer(peer, path):
+    """`peer` ({namespace, selector} of pods the policies allow) as the policies use it; `path` names it in errors."""
     if not isinstance(peer, dict):
         raise input_error(path, f"expected a dict with {', '.join(PEER_KEYS)}, got {described(peer)}")
     check_keys(peer, path, PEER_KEYS)

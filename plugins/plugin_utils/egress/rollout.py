@@ -35,8 +35,8 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.diffs im
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import (
     EgressFailure, failure_text, status_of_exception, status_of_module_failure, write_failure)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.interruption import SignalsDeferred
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import KINDS, RBAC_KINDS, UnknownKind, kind_of
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels, rbac_labels
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import KINDS, UnknownKind, kind_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import build_plan, describe, identity, others_of, reference
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.reads import ClusterReader, read_live
 
@@ -49,7 +49,6 @@ class Request:
     namespace: str  # the egress set's namespace: its rollout lease lives there
     resources: list
     cluster: str
-    owner: str = "egress_set"  # or "rbac": the role's RBAC, installed by an administrator; no lease, never pruned
     state: str = "present"
     prune: bool = True
     adopt: bool = False
@@ -68,19 +67,11 @@ class Request:
 
     @property
     def owner_labels(self):
-        return rbac_labels() if self.owner == "rbac" else ownership_labels(self.name)
-
-    @property
-    def kinds(self):
-        return RBAC_KINDS if self.owner == "rbac" else KINDS
-
-    @property
-    def locked(self):
-        return self.owner != "rbac"
+        return ownership_labels(self.name)
 
     @property
     def prunes(self):
-        return self.owner != "rbac" and (self.prune or self.state == "absent")
+        return self.prune or self.state == "absent"
 
 
 class Run:
@@ -121,14 +112,14 @@ class Run:
         self._lap("module_python", started)
         allowed = self._review(plan)
         with self.signals() as self.interruption:
-            lock, lease = self._take_lease(state) if request.locked else (None, None)
+            lock, lease = self._take_lease(state)
             try:
-                if lock is not None and lease is None:
+                if lease is None:
                     lease = self._wait_for_lease(lock)
                     state, plan = self._plan_again(plan, allowed)
                 lease = self._write(plan, lock, lease)
             finally:
-                if lock is not None and lease is not None:
+                if lease is not None:
                     self._release(lock, lease)
         return self._result(state, plan, changed=plan.changed)
 
@@ -147,40 +138,37 @@ class Run:
         request, started = self.request, self.clock()
         gateway = request.gateway
         state = read_live(
-            ClusterReader(self.api_client, request.cluster), request.kinds, request.resources, request.owner_labels,
+            ClusterReader(self.api_client, request.cluster), KINDS, request.resources, request.owner_labels,
             pin=request.api_version,
             namespaces={identity(obj)[2] for obj in request.resources if identity(obj)[2]},
             services=[(gateway["namespace"], gateway["service"])] if gateway else [],
-            lease=(request.namespace, LOCK_NAME) if request.locked and not request.check_mode and read_lease else None,
+            lease=(request.namespace, LOCK_NAME) if not request.check_mode and read_lease else None,
             crds=wildcards.crds_to_read(request.resources, request.wildcard_resolution), list_namespaces=bool(request.waypoint))
         self._lap("read", started)
         started = self.clock()
         desired = choices.versioned(request.resources, state, request)
         others = others_of(desired, state.objects, request.owner_labels)
         desired, fit_refusals, fit_notes = self._fit(desired, state, others)
-        if request.owner == "egress_set":
-            self.endpoint_data = endpoint_data.compare(desired, state.objects, request.owner_labels, request.accept,
-                                                       request.variable_prefix)
+        self.endpoint_data = endpoint_data.compare(desired, state.objects, request.owner_labels, request.accept,
+                                                   request.variable_prefix)
         plan = build_plan(desired, state.objects, request.owner_labels, adopt=request.adopt, prune=request.prunes,
                           variable_prefix=request.variable_prefix, hold=self.endpoint_data.hold)
-        refusals = []
-        if request.owner == "egress_set":
-            refusals, notes = safety.check(desired, others, gateway=gateway, services=state.services,
-                                           missing_namespaces=state.missing_namespaces, excluded_hosts=request.exclude_hosts,
-                                           namespace=request.namespace, variable_prefix=request.variable_prefix)
-            policy_refusals, policy_notes = policy_safety.check(desired, others, request.variable_prefix)
-            refusals = fit_refusals + refusals + policy_refusals + self.endpoint_data.refusals
-            notes = notes + fit_notes + policy_notes + self.endpoint_data.notes
-            accepted = [finding for finding in refusals if finding.override in request.accept]
-            refusals = [finding for finding in refusals if finding.override not in request.accept]
-            self.notes = notes + [f"accepted ({finding.override}): {finding.problem}" for finding in accepted]
-            self.notes += self._outbound_policy(desired, state)
+        refusals, notes = safety.check(desired, others, gateway=gateway, services=state.services,
+                                       missing_namespaces=state.missing_namespaces, excluded_hosts=request.exclude_hosts,
+                                       namespace=request.namespace, variable_prefix=request.variable_prefix)
+        policy_refusals, policy_notes = policy_safety.check(desired, others, request.variable_prefix)
+        refusals = fit_refusals + refusals + policy_refusals + self.endpoint_data.refusals
+        notes = notes + fit_notes + policy_notes + self.endpoint_data.notes
+        accepted = [finding for finding in refusals if finding.override in request.accept]
+        refusals = [finding for finding in refusals if finding.override not in request.accept]
+        self.notes = notes + [f"accepted ({finding.override}): {finding.problem}" for finding in accepted]
+        self.notes += self._outbound_policy(desired, state)
         if request.state == "absent" and state.unserved:
             unserved = ", ".join(kind.kind if kind.group.endswith(".istio.io") else f"{kind.kind} ({kind.describe()})"
                                  for kind in state.unserved)
             # Without Istio's kinds, ours of another API (the waypoint; NetworkPolicies are always served) can still be
             # there: then they are pruned.
-            everything = all(kind in state.unserved for kind in request.kinds if kind.group.endswith(".istio.io")) and not plan.prune
+            everything = all(kind in state.unserved for kind in KINDS if kind.group.endswith(".istio.io")) and not plan.prune
             self.notes.append(f"Istio is not installed on {request.cluster}: egress set {request.name} has nothing to remove"
                               if everything else f"{request.cluster} serves no {unserved}: none of egress set {request.name} can be there")
         self._lap("plan", started)
@@ -207,8 +195,6 @@ class Run:
 
         `others`: the live objects neither declared nor ours.
         """
-        if self.request.owner != "egress_set":
-            return desired, [], []
         request = self.request
         desired, refusals, notes = choices.resolve(desired, state, request)
         waypoint_refusals, waypoint_notes = waypoints.check(desired, state, others, request.waypoint, request.namespace, request.cluster)
@@ -227,8 +213,7 @@ class Run:
 
     def _review(self, plan, allowed=()):
         started = self.clock()
-        lease_namespace = self.request.namespace if self.request.locked else None
-        checks = [check for check in plan_checks(plan, lease_namespace, LOCK_NAME) if check["permission"] not in allowed]
+        checks = [check for check in plan_checks(plan, self.request.namespace, LOCK_NAME) if check["permission"] not in allowed]
         granted, missing = review_all(self.api_client, checks)
         self._lap("access_review", started)
         if missing:
@@ -301,7 +286,7 @@ class Run:
         if plan.prune:
             self.interruption.check(f"pruning {len(plan.prune)} resources on {request.cluster}")
             # An unexpired lease is still ours; past half its duration, make sure before deleting.
-            if lock is not None and self.clock() - self.lease_taken_at > request.lock_duration / 2:
+            if self.clock() - self.lease_taken_at > request.lock_duration / 2:
                 lease = self._renew(lock, lease)
             started = self.clock()
             self._k8s("prune", f"pruning {len(plan.prune)} resources on {request.cluster}", plan.prune,

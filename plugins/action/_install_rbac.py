@@ -1,0 +1,24 @@
+# Copyright: Contributors to the meshops.aws_egress project
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""meshops.aws_egress._install_rbac: install the role's RBAC on one cluster.
+
+A thin entry point: the options are checked, and plugin_utils/egress/rbac_install.py
+plans and writes, with egress_set's client, its kubernetes.core.k8s and its
+check of the Python that runs it (one way to reach a cluster for both).
+"""
+
+from __future__ import annotations
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.meshops.aws_egress.plugins.action.egress_set import ActionModule as EgressSetAction
+from ansible_collections.meshops.aws_egress.plugins.action.egress_set import _manifests
+from ansible_collections.meshops.aws_egress.plugins.module_utils.install_rbac_options import argument_spec
+
+
+class ActionModule(EgressSetAction):
+
+    def run(self, tmp=None, task_vars=None):
+        result = ActionBase.run(self, tmp, task_vars)  # not egress_set's run: this action only installs the RBAC
+        _validation, args = self.validate_argument_spec(argument_spec=argument_spec())
+        return {**result, **self._install_rbac(args, _manifests(args["resources"]), task_vars)}
