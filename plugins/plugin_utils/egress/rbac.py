@@ -43,12 +43,13 @@ WHY = {
     "entries": "In the egress set's namespace: its ServiceEntries, gateway routing and waypoint (get, patch, and create for new "
                "objects, for server-side apply through kubernetes.core.k8s, which reads each object before writing it; "
                "get and delete to prune), and the rollout lease (create it once, then get and update it, by name).",
-    "sidecars": "In each Sidecar namespace of the egress set: its Sidecar, and its NetworkPolicy or CiliumNetworkPolicy "
-                "when istio_aws_egress_network_policy asks for one.",
+    "sidecars": "In each Sidecar namespace of the egress set: its Sidecar, its NetworkPolicy or CiliumNetworkPolicy "
+                "when istio_aws_egress_network_policy asks for one, and its Telemetry when istio_aws_egress_log_blocked asks "
+                "for one.",
     "gateway": "In the egress gateway's namespace (egress_gateway mode): its subset (DestinationRule) and AuthorizationPolicy, "
-               "the gateway pods' NetworkPolicy or CiliumNetworkPolicy when istio_aws_egress_network_policy asks for one, and "
-               "the gateway's Service, which must exist before anything is routed to it. In the waypoint's namespace (ambient "
-               "mode): the waypoint's AuthorizationPolicy.",
+               "the gateway pods' NetworkPolicy or CiliumNetworkPolicy when istio_aws_egress_network_policy asks for one, "
+               "their Telemetry when istio_aws_egress_log_blocked asks for one, and the gateway's Service, which must exist before anything is routed to it. In the waypoint's namespace (ambient "
+               "mode): the waypoint's AuthorizationPolicy and Telemetry.",
 }
 
 
