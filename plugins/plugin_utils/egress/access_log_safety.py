@@ -30,6 +30,8 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording 
 TELEMETRY = ("telemetry.istio.io", "Telemetry")
 OVERRIDE = "replace_access_logs"
 _SHOWN = 10
+_UNREAD = {mesh_config.FORBIDDEN: "not read (forbidden)", mesh_config.MISSING: "not found",
+           mesh_config.UNPARSABLE: "holds no readable mesh config"}
 
 
 def telemetries(objects):
@@ -48,7 +50,7 @@ def check(desired, others, mesh, root_namespace, variable_prefix=""):
     mesh_wide = _mesh_wide(mesh, theirs, root_namespace)
     refusals, notes = [], []
     if mesh is not None and mesh.state != mesh_config.READ:
-        notes.append(f"ConfigMap {mesh.configmap} not read ({mesh.state}): whether the mesh config turns on access logs, which "
+        notes.append(f"ConfigMap {mesh.configmap} {_UNREAD[mesh.state]}: whether the mesh config turns on access logs, which "
                      f"the Telemetries of this egress set would replace, is not known")
     fix = f"stop setting {variable_prefix}log_blocked"
     for telemetry in ours:

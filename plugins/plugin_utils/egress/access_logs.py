@@ -14,9 +14,10 @@ diagnosis has its data at the cost of the blocked calls alone:
 * ambient mode: one beside the waypoint, bound to it by targetRefs.
 
 Envoy evaluates the filter on each log entry.  Every clause reads one thing a
-blocked call leaves behind (BLOCKED_CLAUSES says which); `response.*` exists
-only in HTTP filters and `connection.termination_details` only where a
-network filter ended the connection, so both are guarded with has().
+blocked call leaves behind (BLOCKED_CLAUSES says which), guarded with has():
+an attribute a call lacks (`response.*` outside HTTP, the cluster of a direct
+response, the route of a TCP connection) is an evaluation error otherwise,
+which Envoy counts as "do not log" but says nothing about.
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ PROVIDER = "envoy"
 # (what was blocked, the CEL that recognises it)
 BLOCKED_CLAUSES = (
     # TLS (and other TCP) to a host the registry does not know, under REGISTRY_ONLY: the outbound listener's default chain.
-    ("TCP to an unknown host", "xds.cluster_name == 'BlackHoleCluster'"),
+    ("TCP to an unknown host", "(has(xds.cluster_name) && xds.cluster_name == 'BlackHoleCluster')"),
     # HTTP to an unknown host, under REGISTRY_ONLY: the virtual host block_all answers 502 from its route of that name.
-    ("HTTP to an unknown host", "xds.route_name == 'block_all'"),
+    ("HTTP to an unknown host", "(has(xds.route_name) && xds.route_name == 'block_all')"),
     # A network RBAC filter (the egress gateway's or waypoint's AuthorizationPolicy on passthrough TLS) closed the connection.
     ("TCP denied by an AuthorizationPolicy",
      "(has(connection.termination_details) && connection.termination_details.startsWith('rbac_access_denied'))"),

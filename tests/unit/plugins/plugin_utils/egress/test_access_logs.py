@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ansible.errors import AnsibleFilterError
@@ -51,11 +53,18 @@ def test_the_waypoint_gets_one_bound_to_it():
 
 def test_the_filter_is_each_clause_or_the_next():
     assert access_logs.BLOCKED_FILTER.split(" || ") == [clause for _what, clause in access_logs.BLOCKED_CLAUSES]
-    # HTTP-only and network-filter-only attributes are guarded: a TCP log entry has no response.
-    for attribute in ("response.code_details", "connection.termination_details"):
-        assert f"(has({attribute}) && {attribute}.startsWith('rbac_access_denied'))" in access_logs.BLOCKED_FILTER
+    # Every attribute is guarded: a TCP log entry has no response, a direct response no cluster.
+    for clause in access_logs.BLOCKED_FILTER.split(" || "):
+        attribute = clause.split("has(")[1].split(")")[0]
+        assert clause.startswith(f"(has({attribute}) && {attribute}")
 
 
 def test_not_a_boolean_is_refused_by_name():
     with pytest.raises(AnsibleFilterError, match=r"log_blocked: expected true or false, got str 'yes'"):
         layout(sidecars=["orders"], log_blocked="yes")
+
+
+def test_the_role_readme_shows_the_filter_as_written():
+    readme = (Path(__file__).resolve().parents[5] / "roles" / "istio_aws_egress" / "README.md").read_text()
+    block = readme.split("## Logging blocked egress", 1)[1].split("```\n", 2)[1]
+    assert " ".join(block.split()) == access_logs.BLOCKED_FILTER
