@@ -78,6 +78,16 @@ def cluster_roles():
     return [{"name": f"{RBAC_NAME_PREFIX}-{role}", "why": WHY[role], "rules": rules} for role, rules in roles.items()]
 
 
+def log_reader_role():
+    """The optional read-only ClusterRole for playbooks/diagnose.yml's live logs: kept apart from the role's own four,
+    which never read pods (files/rbac-diagnose-log-reader.yaml ships it)."""
+    return {"name": f"{RBAC_NAME_PREFIX}-diagnose-log-reader",
+            "why": "Optional, for playbooks/diagnose.yml without diagnose_logs: list the pods of the proxies (sidecars, egress "
+                   "gateway, waypoint, ztunnel) and read their logs through the API server. Read-only; bind it where they run.",
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+                      {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]}]}
+
+
 def rbac(namespace, sidecar_namespaces=(), gateway_namespace=None, subject=None):
     """What templates/rbac.yaml.j2 renders: labels, the subject, ClusterRoles and where they are bound."""
     subject = _subject(subject)
