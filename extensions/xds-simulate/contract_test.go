@@ -118,9 +118,32 @@ type CallResult struct {
 	// Every RBAC filter of the matched chain (network ones and, behind an HTTP
 	// connection manager, HTTP ones), each its typed config as JSON with @type.
 	RBAC []json.RawMessage `json:"rbac"`
+	// Every access log the call passes: the matched listener's own (for
+	// connections no chain takes), then the chain's TCP proxy's or HTTP
+	// connection manager's, each with its filter.
+	AccessLogs []AccessLog `json:"access_logs"`
 	// The simulation's own error (no listener, no filter chain, no route ...);
 	// empty on a match.
 	Error string `json:"error"`
+}
+
+// AccessLog is one access log of Envoy's config: where it hangs, which
+// logger writes it (envoy.access_loggers.file, ...) and to which path, and
+// its filter. Envoy evaluates the filter; the simulation does not.
+type AccessLog struct {
+	Where  string `json:"where"` // listener, tcp_proxy or http_connection_manager
+	Logger string `json:"logger"`
+	Path   string `json:"path,omitempty"` // a file logger's path
+	// A CEL filter's expression (Telemetry's accessLogging filter), or "" when there is none.
+	Filter string `json:"filter"`
+	// Any other filter, as its config as JSON (with its type); null when there is none or it is CEL.
+	OtherFilter json.RawMessage `json:"other_filter"`
+	// The CEL filter evaluated (cel-go) on what the simulation knows of the
+	// call: xds.cluster_name and xds.route_name where the call has them.
+	// connection.* and response.* are absent (no filter runs, no RBAC is
+	// evaluated). "true" (logged), "false", "error: ..." (Envoy logs nothing
+	// on an error), or "" without a CEL filter.
+	FilterResult string `json:"filter_result"`
 }
 
 // Rejected is an object of the request that was not used, or a warning about one.

@@ -132,7 +132,7 @@ func routeNames(sim *simulation.Simulation) []string {
 // run sends one call through the proxy and reports the path it took.
 func (ps *proxySim) run(server *istiod, req CallRequest) CallResult {
 	res := CallResult{ID: req.ID, Endpoints: []string{}, UnhealthyEndpoints: []string{}, IstioMTLSEndpoints: []string{},
-		NetworkFilters: []string{}, HTTPFilters: []string{}, RBAC: []json.RawMessage{}}
+		NetworkFilters: []string{}, HTTPFilters: []string{}, RBAC: []json.RawMessage{}, AccessLogs: []AccessLog{}}
 	call := simulation.Call{
 		Address:    req.Address,
 		Port:       req.Port,
@@ -181,8 +181,15 @@ func (ps *proxySim) run(server *istiod, req CallRequest) CallResult {
 	if matched == nil && out.FilterChainMatched != "" {
 		matched = uniqueChain(xdstest.ExtractListener(out.ListenerMatched, sim.Listeners), out.FilterChainMatched)
 	}
+	if l := xdstest.ExtractListener(out.ListenerMatched, sim.Listeners); l != nil {
+		res.AccessLogs = accessLogs("listener", l.GetAccessLog())
+	}
 	if matched != nil {
 		res.NetworkFilters, res.HTTPFilters, res.RBAC = chainFilters(matched)
+		res.AccessLogs = append(res.AccessLogs, chainAccessLogs(matched)...)
+	}
+	for i := range res.AccessLogs {
+		res.AccessLogs[i].FilterResult = evaluateFilter(res.AccessLogs[i].Filter, res)
 	}
 	if c := findCluster(ps.sim.Clusters, res.Cluster); c != nil {
 		res.ClusterType = clusterType(c)

@@ -22,7 +22,7 @@ PLUGIN_NAME = "meshops.aws_egress._egress_layout"
 def egress_layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None, sidecars=None, export_to=None,
                   sidecar_hosts=None, network_policy="none", network_policy_dns=None, network_policy_istiod=None,
                   network_policy_egress=None, internet_path=True, waypoint=None, caller_namespaces=None, wildcard_resolution="none",
-                  exclude_hosts=None, variable_prefix=""):
+                  exclude_hosts=None, variable_prefix="", log_blocked=False):
     """The resources of egress set `name`, as plain data for the role's templates."""
     try:
         return layout(endpoints, name=name, namespace=namespace, name_prefix=name_prefix, mode=mode, gateway=gateway,
@@ -32,7 +32,7 @@ def egress_layout(endpoints, name, namespace, name_prefix, mode="sidecar", gatew
                       network_policy_egress=[] if network_policy_egress is None else network_policy_egress,
                       internet_path=internet_path, waypoint=waypoint, caller_namespaces=[] if caller_namespaces is None else caller_namespaces,
                       wildcard_resolution=wildcard_resolution, exclude_hosts=[] if exclude_hosts is None else exclude_hosts,
-                      variable_prefix=variable_prefix,
+                      variable_prefix=variable_prefix, log_blocked=log_blocked,
                       # The endpoints came from this process's botocore (aws_endpoints, just before); none, nothing came.
                       endpoint_data=data_version.current() if endpoints else None)
     except InputError as exc:

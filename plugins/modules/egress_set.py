@@ -140,10 +140,13 @@ options:
         object stays as it is, RV(withheld)), and everything else is written.
       - V(endpoint_data_downgrade) writes O(resources) that record older versions than the egress set's objects on the
         cluster do; without it such a run is refused, as it would undo the hosts the newer endpoint data opened or closed.
+      - V(replace_access_logs) writes a Telemetry that logs blocked egress only although the mesh logs every call, or its
+        namespace or workloads already have a Telemetry; their access logs are then replaced by ours, or one of the two
+        namespace-wide Telemetries is ignored.
     type: list
     elements: str
     choices: [missing_gateway, cut_shared_gateway, cut_shared_waypoint, network_policy_cut, endpoint_data_removal,
-              endpoint_data_downgrade]
+              endpoint_data_downgrade, replace_access_logs]
     default: []
   exclude_hosts:
     description:

@@ -111,6 +111,7 @@ GATEWAY_REGIONS = {
     "role_absent": "eu-west-2",
     "role_ambient": "ca-central-1",
     "role_apply": "us-east-1",  # where s3 has its global endpoint too
+    "role_log_blocked": "il-central-1",
     "role_network_policy": "eu-north-1",
     "role_rbac": "eu-west-3",
 }

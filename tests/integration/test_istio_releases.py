@@ -79,7 +79,7 @@ def variables(cluster, mode: str, name: str, namespace: str) -> dict:
     """One egress set of each mode: exact and wildcard hosts, a credential endpoint, namespaces it acts on."""
     base = {"istio_aws_egress_name": name, "istio_aws_egress_namespace": namespace, "istio_aws_egress_mode": mode,
             "istio_aws_egress_services": ["sqs", "s3"], "istio_aws_egress_regions": [REGION],
-            "istio_aws_egress_credential_sources": ["imds"]}
+            "istio_aws_egress_credential_sources": ["imds"], "istio_aws_egress_log_blocked": True}
     if mode == "ambient":
         callers = fresh_namespace(cluster, "rel-callers")
         cluster.kubectl("label", "namespace", callers, "istio.io/dataplane-mode=ambient")
@@ -103,7 +103,7 @@ def test_the_role_on_each_release(release_cluster, mode, tmp_path):
     # Every object the API server was sent, it kept whole: no field the release's CRD does not know.
     pairs = sent_and_kept(cluster)
     kinds = {sent["kind"] for sent, _kept in pairs}
-    expected = {"ServiceEntry", *{"sidecar": ["Sidecar", "NetworkPolicy"], "ambient": ["Gateway", "AuthorizationPolicy"],
+    expected = {"ServiceEntry", "Telemetry", *{"sidecar": ["Sidecar", "NetworkPolicy"], "ambient": ["Gateway", "AuthorizationPolicy"],
                                   "egress_gateway": ["Sidecar", "NetworkPolicy", "Gateway", "DestinationRule", "VirtualService",
                                                      "AuthorizationPolicy"]}[mode]}
     assert kinds == expected, (release, mode)

@@ -13,8 +13,8 @@ from role_helpers import fresh_namespace, run_role
 
 pytestmark = pytest.mark.integration
 
-KINDS = {"sidecar": {"ServiceEntry", "Sidecar"},
-         "egress_gateway": {"ServiceEntry", "Sidecar", "Gateway", "DestinationRule", "VirtualService", "AuthorizationPolicy"}}
+KINDS = {"sidecar": {"ServiceEntry", "Sidecar", "Telemetry"},
+         "egress_gateway": {"ServiceEntry", "Sidecar", "Gateway", "DestinationRule", "VirtualService", "AuthorizationPolicy", "Telemetry"}}
 
 
 def render(tmp_path, out, **overrides) -> dict:
@@ -36,7 +36,7 @@ def test_everything_rendered_is_valid_for_istioctl_and_the_api_server(target_clu
                        istio_aws_egress_gateway={"namespace": gateway},
                        istio_aws_egress_services=["dynamodb", {"name": "s3", "buckets": ["orders-archive"]}, "sqs"],
                        istio_aws_egress_regions=["us-east-1", "eu-west-1"], istio_aws_egress_account_ids=["123456789012"],
-                       istio_aws_egress_credential_sources=["irsa", "imds", "eks_pod_identity_ipv6"])
+                       istio_aws_egress_credential_sources=["irsa", "imds", "eks_pod_identity_ipv6"], istio_aws_egress_log_blocked=True)
     run = run_role(None, variables, tmp_path).assert_ok()
     assert run.changed == 1
     # What the plan would say of the layout, render mode says too.

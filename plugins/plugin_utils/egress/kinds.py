@@ -77,6 +77,7 @@ GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 ISTIO_NETWORKING = ("v1", "v1beta1", "v1alpha3")
 ISTIO_SECURITY = ("v1", "v1beta1")
 GATEWAY_API = ("v1",)
+ISTIO_TELEMETRY = ("v1", "v1alpha1")
 
 KINDS = (
     Kind("ServiceEntry", "networking.istio.io", "serviceentries", ISTIO_NETWORKING, "serviceentries.networking.istio.io",
@@ -98,6 +99,10 @@ KINDS = (
     Kind("CiliumNetworkPolicy", "cilium.io", "ciliumnetworkpolicies", ("v2",), "ciliumnetworkpolicies.cilium.io",
          writer=("sidecars", "gateway"), read="cluster", installed_by="Cilium",
          alternative="network_policy: kubernetes (or none)", enforced_by="cni"),
+    # Access logs of blocked egress (istio_aws_egress_log_blocked): one per listed namespace, and one at the egress gateway
+    # or the waypoint. Read cluster-wide: a namespace's own Telemetry, or the root namespace's, is what ours would replace.
+    Kind("Telemetry", "telemetry.istio.io", "telemetries", ISTIO_TELEMETRY, "telemetries.telemetry.istio.io",
+         writer=("sidecars", "gateway"), read="cluster"),
     # Ambient mode's waypoint; read cluster-wide, since a waypoint the set uses may be another owner's.
     Kind("Gateway", GATEWAY_API_GROUP, "gateways", GATEWAY_API, f"gateways.{GATEWAY_API_GROUP}",
          writer="entries", read="cluster", file_kind="gatewayapi-gateway", crd_source="the Gateway API's standard channel"),

@@ -26,6 +26,7 @@ The role's templates turn the layout into YAML; every decision is made here:
 * with a network policy mode, a NetworkPolicy or CiliumNetworkPolicy per
   listed namespace and one for the gateway's pods, from the same lists
   (policies.py), and notes on what has no way out of the VPC (reachability.py);
+* with log_blocked, Telemetries that log only blocked egress (access_logs.py);
 * hosts left to other owners (`exclude_hosts`) get no ServiceEntry, route or
   waypoint binding of ours: whoever declares them decides the way out. The
   namespaces still need them, so the Sidecars admit them from any namespace
@@ -35,7 +36,7 @@ The role's templates turn the layout into YAML; every decision is made here:
 from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import ambient, policies, reachability, wildcards
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import access_logs, ambient, policies, reachability, wildcards
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, did_you_mean, input_error, option_ref, shown
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import (
     endpoint_data_annotations, ownership_labels, provenance_annotations)
@@ -56,7 +57,7 @@ SIDECAR_HOST_NAMESPACES = ("*", ".")
 def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None, sidecars=(), export_to=("*",),
            sidecar_hosts=DEFAULT_SIDECAR_HOSTS, network_policy="none", network_policy_dns=None, network_policy_istiod=None,
            network_policy_egress=(), internet_path=True, waypoint=None, caller_namespaces=(), wildcard_resolution="none",
-           exclude_hosts=(), variable_prefix="", endpoint_data=None):
+           exclude_hosts=(), variable_prefix="", endpoint_data=None, log_blocked=False):
     """The resources of egress set `name`, as plain data for the templates.
 
     Options are checked first; a bad one raises AnsibleFilterError whose path
@@ -66,6 +67,8 @@ def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None
     recorded on every resource.
     """
     _check_options(name, namespace, mode, sidecars, export_to, sidecar_hosts)
+    if not isinstance(log_blocked, bool):
+        raise input_error("log_blocked", f"expected true or false, got {described(log_blocked)}")
     wildcards.check_choice(wildcard_resolution)
     excluded = _excluded(exclude_hosts, endpoints)
     needed, endpoints = endpoints, [kept for kept in (_without(endpoint, excluded) for endpoint in endpoints) if kept]
@@ -99,6 +102,8 @@ def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None
         # What must be true of the gateway before anything routes to it (checked against the cluster).
         "gateway_check": _gateway_check(gateway_layout, settings),
         "network_policies": network_policies,
+        "telemetries": access_logs.telemetries(log_blocked, name_prefix, sidecars, gateway_layout, ambient_layout["waypoint"],
+                                               _union(endpoints, "sources"), _union(endpoints, "regions")),
         "notes": notes,
     }
 

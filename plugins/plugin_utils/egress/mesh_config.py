@@ -2,7 +2,7 @@
 # Copyright: Contributors to the meshops.aws_egress project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The mesh's outbound traffic policy, as istiod reads it: from its ConfigMap.
+"""The mesh's outbound traffic policy and access logs, as istiod reads them: from its ConfigMap.
 
 istiod of revision R reads the ConfigMap `istio-R` in its own namespace (the
 default revision: `istio`); its `mesh` key holds the MeshConfig as YAML, and
@@ -34,6 +34,8 @@ class MeshPolicy:
     state: str  # READ, FORBIDDEN, MISSING or UNPARSABLE
     mode: str | None = None  # outboundTrafficPolicy.mode as written; None: unset (ALLOW_ANY)
     release: tuple | None = None  # (major, minor) of the chart that wrote it; None: not labelled
+    # The mesh-wide access logging it turns on, as said in a plan ("accessLogFile /dev/stdout"); empty: none.
+    access_logs: tuple = ()
 
     @property
     def effective_mode(self):
@@ -65,7 +67,18 @@ def parse(namespace, name, configmap):
         return MeshPolicy(where, UNPARSABLE, release=release)
     policy = mesh.get("outboundTrafficPolicy") or {}
     mode = policy.get("mode") if isinstance(policy, dict) else None
-    return MeshPolicy(where, READ, mode=str(mode) if mode else None, release=release)
+    return MeshPolicy(where, READ, mode=str(mode) if mode else None, release=release, access_logs=_access_logs(mesh))
+
+
+def _access_logs(mesh):
+    """What in a MeshConfig logs every call of every proxy: a log file, or default access log providers."""
+    said = []
+    if mesh.get("accessLogFile"):
+        said.append(f"accessLogFile {mesh['accessLogFile']}")
+    providers = (mesh.get("defaultProviders") or {}).get("accessLogging") if isinstance(mesh.get("defaultProviders"), dict) else None
+    if providers:
+        said.append(f"defaultProviders.accessLogging {list(providers)}")
+    return tuple(said)
 
 
 def _release(version):

@@ -43,12 +43,13 @@ WHY = {
     "entries": "In the egress set's namespace: its ServiceEntries, gateway routing and waypoint (get, patch, and create for new "
                "objects, for server-side apply through kubernetes.core.k8s, which reads each object before writing it; "
                "get and delete to prune), and the rollout lease (create it once, then get and update it, by name).",
-    "sidecars": "In each Sidecar namespace of the egress set: its Sidecar, and its NetworkPolicy or CiliumNetworkPolicy "
-                "when istio_aws_egress_network_policy asks for one.",
+    "sidecars": "In each Sidecar namespace of the egress set: its Sidecar, its NetworkPolicy or CiliumNetworkPolicy "
+                "when istio_aws_egress_network_policy asks for one, and its Telemetry when istio_aws_egress_log_blocked asks "
+                "for one.",
     "gateway": "In the egress gateway's namespace (egress_gateway mode): its subset (DestinationRule) and AuthorizationPolicy, "
-               "the gateway pods' NetworkPolicy or CiliumNetworkPolicy when istio_aws_egress_network_policy asks for one, and "
-               "the gateway's Service, which must exist before anything is routed to it. In the waypoint's namespace (ambient "
-               "mode): the waypoint's AuthorizationPolicy.",
+               "the gateway pods' NetworkPolicy or CiliumNetworkPolicy when istio_aws_egress_network_policy asks for one, "
+               "their Telemetry when istio_aws_egress_log_blocked asks for one, and the gateway's Service, which must exist before anything is routed to it. In the waypoint's namespace (ambient "
+               "mode): the waypoint's AuthorizationPolicy and Telemetry.",
 }
 
 
@@ -75,6 +76,16 @@ def cluster_roles():
     roles = {"read": read, "entries": _rules_for("entries") + lease, "sidecars": _rules_for("sidecars"),
              "gateway": _rules_for("gateway") + gateway_service}
     return [{"name": f"{RBAC_NAME_PREFIX}-{role}", "why": WHY[role], "rules": rules} for role, rules in roles.items()]
+
+
+def log_reader_role():
+    """The optional read-only ClusterRole for playbooks/diagnose.yml's live logs: kept apart from the role's own four,
+    which never read pods (files/rbac-diagnose-log-reader.yaml ships it)."""
+    return {"name": f"{RBAC_NAME_PREFIX}-diagnose-log-reader",
+            "why": "Optional, for playbooks/diagnose.yml without diagnose_logs: list the pods of the proxies (sidecars, egress "
+                   "gateway, waypoint, ztunnel) and read their logs through the API server. Read-only; bind it where they run.",
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+                      {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]}]}
 
 
 def rbac(namespace, sidecar_namespaces=(), gateway_namespace=None, subject=None):

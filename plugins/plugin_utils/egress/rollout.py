@@ -29,7 +29,7 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers imp
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import LeaseHeld, LeaseLock, LeaseLost
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease_store import LeaseStore
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import (
-    choices, endpoint_data, outbound_policy, policy_safety, safety, waypoints, wildcards)
+    access_log_safety, choices, endpoint_data, mesh_config, outbound_policy, policy_safety, safety, waypoints, wildcards)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.access import plan_checks
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.diffs import plan_diffs
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import (
@@ -157,8 +157,10 @@ class Run:
                                        missing_namespaces=state.missing_namespaces, excluded_hosts=request.exclude_hosts,
                                        namespace=request.namespace, variable_prefix=request.variable_prefix)
         policy_refusals, policy_notes = policy_safety.check(desired, others, request.variable_prefix)
-        refusals = fit_refusals + refusals + policy_refusals + self.endpoint_data.refusals
-        notes = notes + fit_notes + policy_notes + self.endpoint_data.notes
+        log_refusals, log_notes = access_log_safety.check(desired, others, self._mesh_logs(desired), safety.ROOT_NAMESPACE,
+                                                          request.variable_prefix)
+        refusals = fit_refusals + refusals + policy_refusals + log_refusals + self.endpoint_data.refusals
+        notes = notes + fit_notes + policy_notes + log_notes + self.endpoint_data.notes
         accepted = [finding for finding in refusals if finding.override in request.accept]
         refusals = [finding for finding in refusals if finding.override not in request.accept]
         self.notes = notes + [f"accepted ({finding.override}): {finding.problem}" for finding in accepted]
@@ -175,6 +177,15 @@ class Run:
         if refusals or plan.conflicts:
             raise self._refusal(plan, refusals)
         return state, plan
+
+    def _mesh_logs(self, desired):
+        """The default revision's mesh config, read only when the set writes a Telemetry (access_log_safety.py)."""
+        request = self.request
+        if not access_log_safety.telemetries(desired):
+            return None
+        control_plane = (request.outbound_policy or {}).get("namespace") or safety.ROOT_NAMESPACE
+        return mesh_config.read(ClusterReader(self.api_client, request.cluster).configmap, control_plane,
+                                mesh_config.configmap_name(None))
 
     def _outbound_policy(self, desired, state):
         """The notes on what the entries do in the set's namespaces (outbound_policy.py); none unless asked for."""
