@@ -11,6 +11,8 @@ CLUSTERS ?= local-a local-b
 export CLUSTERS
 # Parallel integration workers: the first uses the clusters `make integration` starts, each other its own.
 INTEGRATION_WORKERS ?= 2
+# The integration test files (or directories, or file::test ids) `make integration` runs.
+INTEGRATION_TESTS ?= tests/integration
 # The inventory `make simulate` works on, and where its reports go (./simulate unless set).
 INVENTORY ?= inventories/local
 SIMULATE_DIR ?=
@@ -66,10 +68,10 @@ unit: setup ## unit and property tests of the filter and helpers
 integration: setup cluster-build ## integration tests against local clusters (or MESHOPS_TEST_KUBECONFIG), INTEGRATION_WORKERS in parallel
 	@if [ -n "$${MESHOPS_TEST_KUBECONFIG:-}" ]; then \
 		echo "integration: using the existing cluster(s) in MESHOPS_TEST_KUBECONFIG=$$MESHOPS_TEST_KUBECONFIG"; \
-		$(BIN)/pytest tests/integration -q; \
+		$(BIN)/pytest $(INTEGRATION_TESTS) -q; \
 	else \
 		$(CLUSTER) up; \
-		status=0; $(BIN)/pytest tests/integration -q -n $(INTEGRATION_WORKERS) --dist loadfile || status=$$?; \
+		status=0; $(BIN)/pytest $(INTEGRATION_TESTS) -q -n $(INTEGRATION_WORKERS) --dist loadfile || status=$$?; \
 		$(MAKE) --no-print-directory cluster-down; exit $$status; \
 	fi
 

@@ -165,6 +165,14 @@ def local_cluster(cluster_names) -> LocalCluster:
     return LocalCluster(cluster_names[0])
 
 
+@pytest.fixture(scope="module")
+def clusters(cluster_names) -> dict:
+    """The first two local clusters, by name: the runbooks' inventory of two clusters."""
+    if len(cluster_names) < 2:
+        pytest.skip("needs two local clusters: MESHOPS_TEST_KUBECONFIG points at an existing cluster")
+    return {name: LocalCluster(name) for name in cluster_names[:2]}
+
+
 @pytest.fixture()
 def toxics(local_cluster):
     """Faults on the first local cluster's proxy (its proxied context), cleared after the test."""

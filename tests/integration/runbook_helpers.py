@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import json
 import uuid
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import xmlschema
 import yaml
 
 from conftest import ANSIBLE_PLAYBOOK, ROOT, localcluster
@@ -24,6 +26,7 @@ from role_helpers import RoleRun, fresh_namespace, run
 from test_artifact import user_run
 
 LOCAL = ROOT / "inventories" / "local"
+JUNIT_SCHEMA = xmlschema.XMLSchema(ROOT / "tests" / "schemas" / "junit-10.xsd")
 
 
 @dataclass
@@ -76,7 +79,9 @@ class Runbook:
         collection's meshops.aws_egress.<playbook> run from a directory of its own."""
         if self.installed is None:
             return run(self.command(playbook, *args), timeout=timeout)
-        return user_run(self.installed, self.tmp_path, "-i", str(self.inventory), f"meshops.aws_egress.{playbook}", *args)
+        # A shell in tmp_path: its PWD is where the playbooks' reports go by default.
+        return user_run(self.installed, self.tmp_path, "-i", str(self.inventory), f"meshops.aws_egress.{playbook}", *args,
+                        env={"PWD": str(self.tmp_path)})
 
     def mark(self) -> None:
         for cluster in self.clusters.values():
@@ -111,6 +116,35 @@ def succeeded(result: RoleRun) -> RoleRun:
     recaps = host_recaps(result)
     assert result.returncode == 0 and recaps and all(r["failed"] == 0 for r in recaps.values()), \
         f"the run failed:\n{result.stdout[-8000:]}\n{result.stderr[-2000:]}"
+    return result
+
+
+def junit(directory: Path) -> dict:
+    """junit.xml, validated against the schema: suite name -> {case name -> its <failure> text, or None}."""
+    text = (directory / "junit.xml").read_text()
+    JUNIT_SCHEMA.validate(text)
+    return {suite.attrib["name"]: {case.attrib["name"]: (None if case.find("failure") is None else case.find("failure").text)
+                                   for case in suite.iter("testcase")}
+            for suite in ET.fromstring(text).iter("testsuite")}
+
+
+def reports(directory: Path, clusters) -> dict:
+    """The report files of plan, verify or simulate in `directory`, as CI and scripts read them: every cluster's JSON
+    and Markdown, index.json naming every cluster, and junit.xml valid against the schema with a suite per cluster.
+    Returns the JSON reports by cluster."""
+    assert set(json.loads((directory / "index.json").read_text())) == set(clusters)
+    assert set(junit(directory)) == set(clusters)
+    assert all((directory / f"{host}.md").read_text().startswith("# ") for host in clusters)
+    return {host: json.loads((directory / f"{host}.json").read_text()) for host in clusters}
+
+
+def readable(result: RoleRun, clusters: int) -> RoleRun:
+    """Lines, as the default callback prints lists: no message printed as one string of escaped line breaks, no
+    warning of ours or of our pinned requirements, and no more skipped steps than one per cluster."""
+    assert "\\n" not in result.stdout, f"a message printed as one escaped string:\n{result.stdout[-8000:]}"
+    for warning in ("[WARNING]", "[DEPRECATION WARNING]", "Warning:"):
+        assert warning not in result.stdout + result.stderr, f"{warning} in the output:\n{result.stdout[-4000:]}\n{result.stderr}"
+    assert result.stdout.count("skipping: [") <= clusters, result.stdout
     return result
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import ansible_runner
 import pytest
 
-from conftest import LocalCluster
 from runbook_helpers import Runbook, apply, service_entry
 from test_artifact import user_env
 # Fixtures: the artifact built from the checkout, and a collections path holding it alone.
@@ -22,13 +21,6 @@ from test_artifact import artifact, installed  # noqa: F401  pylint: disable=unu
 pytestmark = pytest.mark.integration
 
 APPLY_TASK = "Plan, then apply and prune under the rollout lease"
-
-
-@pytest.fixture(scope="module")
-def clusters(cluster_names):
-    if len(cluster_names) < 2:
-        pytest.skip("needs two local clusters: MESHOPS_TEST_KUBECONFIG points at an existing cluster")
-    return {name: LocalCluster(name) for name in cluster_names[:2]}
 
 
 class Job:

@@ -8,35 +8,13 @@ per finding. Run over two real local clusters that hold other teams' objects.
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-import xmlschema
 
-from conftest import LocalCluster
-from runbook_helpers import beside_other_teams, failed_saying, succeeded
-from simulation_helpers import ROOT
+from runbook_helpers import beside_other_teams, failed_saying, junit, succeeded
 
 pytestmark = pytest.mark.integration
-
-SCHEMA = xmlschema.XMLSchema(ROOT / "tests" / "schemas" / "junit-10.xsd")
-
-
-@pytest.fixture(scope="module")
-def clusters(cluster_names):
-    if len(cluster_names) < 2:
-        pytest.skip("needs two local clusters: MESHOPS_TEST_KUBECONFIG points at an existing cluster")
-    return {name: LocalCluster(name) for name in cluster_names[:2]}
-
-
-def junit(directory: Path) -> dict:
-    """junit.xml, validated against the schema: suite name -> {case name -> its <failure> text, or None}."""
-    text = (directory / "junit.xml").read_text()
-    SCHEMA.validate(text)
-    return {suite.attrib["name"]: {case.attrib["name"]: (None if case.find("failure") is None else case.find("failure").text)
-                                   for case in suite.iter("testcase")}
-            for suite in ET.fromstring(text).iter("testsuite")}
 
 
 def passed_with_their_notes(directory: Path, kind: str, clusters) -> None:

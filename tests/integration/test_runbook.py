@@ -1,9 +1,9 @@
 # Copyright: Contributors to the meshops.aws_egress project
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The operators' runbook, start to end, as the README gives it, from the installed artifact: plan, site with
---check --diff, site, verify, site again, teardown, over an inventory of two local clusters that hold other teams'
+"""The operators' runbook, start to end, as the README gives it, from the installed artifact: plan, simulate, site
+with --check --diff, site, verify, site again, teardown, over an inventory of two local clusters that hold other teams'
 objects. With Ansible's defaults: an empty ansible.cfg where the commands run, the default callback, and every run's
-output read as lines, without warnings.
+output read as lines, without warnings; the reports of plan, simulate and verify parse, and their JUnit XML validates.
 
 One test, one egress set: each step is a function of its own that runs the documented command and checks what it
 printed, what it exited with and what the API servers recorded; more checks of a step's output join its function.
@@ -11,36 +11,16 @@ printed, what it exited with and what the API servers recorded; more checks of a
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
-from conftest import LocalCluster
-from role_helpers import RoleRun
-from runbook_helpers import (Runbook, apply, beside_other_teams, changed, namespace_everywhere, other_teams, service_entry, sidecar,
-                             snapshot, succeeded)
+from runbook_helpers import (Runbook, apply, beside_other_teams, changed, namespace_everywhere, other_teams, readable, reports,
+                             service_entry, sidecar, snapshot, succeeded)
 # Fixtures: the artifact built from the checkout, and a collections path holding it alone.
 from test_artifact import artifact, installed  # noqa: F401  pylint: disable=unused-import
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def clusters(cluster_names):
-    if len(cluster_names) < 2:
-        pytest.skip("needs two local clusters: MESHOPS_TEST_KUBECONFIG points at an existing cluster")
-    return {name: LocalCluster(name) for name in cluster_names[:2]}
-
-
-def readable(result: RoleRun, clusters: int) -> RoleRun:
-    """Lines, as the default callback prints lists: no message printed as one string of escaped line breaks, no
-    warning of ours or of our pinned requirements, and no more skipped steps than one per cluster."""
-    assert "\\n" not in result.stdout, f"a message printed as one escaped string:\n{result.stdout[-8000:]}"
-    for warning in ("[WARNING]", "[DEPRECATION WARNING]", "Warning:"):
-        assert warning not in result.stdout + result.stderr, f"{warning} in the output:\n{result.stdout[-4000:]}\n{result.stderr}"
-    assert result.stdout.count("skipping: [") <= clusters, result.stdout
-    return result
 
 
 def nothing_written(book: Runbook) -> bool:
@@ -48,13 +28,21 @@ def nothing_written(book: Runbook) -> bool:
 
 
 def plan(book: Runbook, plan_dir) -> None:
-    """1. Plan: reports per cluster, nothing written."""
+    """1. Plan: reports per cluster that parse and validate, nothing written."""
     book.mark()
     succeeded(readable(book.run("plan", "-e", f"plan_dir={plan_dir}"), len(book.clusters)))
     assert nothing_written(book)
-    for host in book.clusters:
-        report = json.loads((plan_dir / f"{host}.json").read_text())
+    for report in reports(plan_dir, book.clusters).values():
         assert report["changed"] is True and report["counts"]["create"] > 0 and report["conflicts"] == []
+
+
+def simulate(book: Runbook) -> None:
+    """2. Simulate: no violation on any cluster, reports in ./simulate, no cluster contacted."""
+    book.mark()
+    succeeded(readable(book.run("simulate"), len(book.clusters)))
+    assert nothing_written(book)
+    for report in reports(book.tmp_path / "simulate", book.clusters).values():
+        assert report["violations"] == [] and report["counts"]["leave"] > 0, report["summary"]
 
 
 def check(book: Runbook) -> None:
@@ -82,12 +70,14 @@ def roll_out(book: Runbook) -> None:
 
 
 def verify(book: Runbook) -> None:
-    """4. Verify: no drift, nothing written."""
+    """4. Verify: no drift, nothing written, reports in ./verify."""
     book.mark()
     verified = succeeded(readable(book.run("verify"), len(book.clusters)))
     for host in book.clusters:
         assert verified.said(f"{host} holds exactly the declared egress")
     assert nothing_written(book)
+    for report in reports(book.tmp_path / "verify", book.clusters).values():
+        assert report["status"] == "in sync" and report["drift"] == []
 
 
 def roll_out_again(book: Runbook) -> None:
@@ -124,6 +114,7 @@ def test_the_runbook_from_the_installed_collection(clusters, installed, tmp_path
     before = {host: snapshot(cluster, *theirs[host]) for host, cluster in clusters.items()}
 
     plan(book, tmp_path / "plan")
+    simulate(book)
     check(book)
     roll_out(book)
     verify(book)

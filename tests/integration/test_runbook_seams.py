@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LocalCluster, localcluster
+from conftest import localcluster
 from hardening_helpers import Background, lease_holder, wait_for
 from role_helpers import fresh_namespace
 from runbook_helpers import (Runbook, apply, beside_other_teams, changed, namespace_everywhere, service_entry, sidecar, snapshot,
@@ -27,13 +27,6 @@ from runbook_helpers import (Runbook, apply, beside_other_teams, changed, namesp
 pytestmark = pytest.mark.integration
 
 LOCK = "meshops-aws-egress"
-
-
-@pytest.fixture(scope="module")
-def clusters(cluster_names):
-    if len(cluster_names) < 2:
-        pytest.skip("needs two local clusters: MESHOPS_TEST_KUBECONFIG points at an existing cluster")
-    return {name: LocalCluster(name) for name in cluster_names[:2]}
 
 
 @pytest.fixture()
