@@ -9,11 +9,12 @@ check of the Python that runs it (one way to reach a cluster for both).
 
 from __future__ import annotations
 
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.meshops.aws_egress.plugins.action.egress_set import ActionModule as EgressSetAction
-from ansible_collections.meshops.aws_egress.plugins.action.egress_set import _manifests
 from ansible_collections.meshops.aws_egress.plugins.module_utils.install_rbac_options import argument_spec
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.stream import NotResources, objects_of
 
 
 class ActionModule(EgressSetAction):
@@ -21,4 +22,8 @@ class ActionModule(EgressSetAction):
     def run(self, tmp=None, task_vars=None):
         result = ActionBase.run(self, tmp, task_vars)  # not egress_set's run: this action only installs the RBAC
         _validation, args = self.validate_argument_spec(argument_spec=argument_spec())
-        return {**result, **self._install_rbac(args, _manifests(args["resources"]), task_vars)}
+        try:
+            resources = objects_of(args["resources"])
+        except NotResources as err:
+            raise AnsibleActionFail(str(err)) from None
+        return {**result, **self._install_rbac(args, resources, task_vars)}

@@ -103,9 +103,9 @@ def test_the_role_on_each_release(release_cluster, mode, tmp_path):
     # Every object the API server was sent, it kept whole: no field the release's CRD does not know.
     pairs = sent_and_kept(cluster)
     kinds = {sent["kind"] for sent, _kept in pairs}
-    expected = {"ServiceEntry", "Telemetry", *{"sidecar": ["Sidecar", "NetworkPolicy"], "ambient": ["Gateway", "AuthorizationPolicy"],
-                                  "egress_gateway": ["Sidecar", "NetworkPolicy", "Gateway", "DestinationRule", "VirtualService",
-                                                     "AuthorizationPolicy"]}[mode]}
+    by_mode = {"sidecar": ["Sidecar", "NetworkPolicy"], "ambient": ["Gateway", "AuthorizationPolicy"],
+               "egress_gateway": ["Sidecar", "NetworkPolicy", "Gateway", "DestinationRule", "VirtualService", "AuthorizationPolicy"]}
+    expected = {"ServiceEntry", "Telemetry", *by_mode[mode]}
     assert kinds == expected, (release, mode)
     for sent, kept in pairs:
         dropped = differences({key: value for key, value in sent.items() if key not in ("apiVersion", "metadata")}, kept)

@@ -48,7 +48,8 @@ WHY = {
                 "for one.",
     "gateway": "In the egress gateway's namespace (egress_gateway mode): its subset (DestinationRule) and AuthorizationPolicy, "
                "the gateway pods' NetworkPolicy or CiliumNetworkPolicy when istio_aws_egress_network_policy asks for one, "
-               "their Telemetry when istio_aws_egress_log_blocked asks for one, and the gateway's Service, which must exist before anything is routed to it. In the waypoint's namespace (ambient "
+               "their Telemetry when istio_aws_egress_log_blocked asks for one, and the gateway's Service, which must exist "
+               "before anything is routed to it. In the waypoint's namespace (ambient "
                "mode): the waypoint's AuthorizationPolicy and Telemetry.",
 }
 
