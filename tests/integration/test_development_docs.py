@@ -149,7 +149,8 @@ def test_the_integration_tests_against_an_existing_cluster_as_documented(checkou
     done = checkout.sh(f"{command} {variable}={small}", HOME=str(home), XDG_CACHE_HOME=cache, **go_env)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     assert f"integration: using the existing cluster(s) in MESHOPS_TEST_KUBECONFIG={home}/.kube/config" in done.stdout
-    summary = done.stdout.strip().splitlines()[-1]
+    # Under another make (make test), the inner make says which directory it enters and leaves: not the command's output.
+    summary = [line for line in done.stdout.strip().splitlines() if not re.match(r"make\[\d+\]: (Entering|Leaving) directory", line)][-1]
     assert re.search(r"\b\d+ passed\b", summary) and re.search(r"\b\d+ skipped\b", summary), done.stdout[-3000:]
     # The file's cluster tests wrote through kind-mesh: the cluster's audit log has their entry.
     assert '"name":"foundation-valid"' in (checkout.path / ".localcluster" / "local-a" / "audit.log").read_text()
