@@ -49,6 +49,8 @@ class Kind:
     file_kind: str = ""
     # Who acts on it: "istio" (istiod reads it) or "cni" (the network plugin does; istiod never reads it).
     enforced_by: str = "istio"
+    # When a concurrent write may write it (batches.py): every kind of a phase is written before the next phase starts.
+    phase: int = 0
 
     @property
     def writers(self):
@@ -73,6 +75,13 @@ class Kind:
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
 
+# The order writes keep (pruning keeps it backwards): what routes and entries point at (the gateway's Gateway, its
+# DestinationRule and AuthorizationPolicy, the waypoint, access logs) before the entries, the entries before the
+# routes that send them to the gateway, and what narrows traffic (Sidecars, network policies) last, once what it lets
+# through is there.
+PHASE_TARGETS, PHASE_ENTRIES, PHASE_ROUTES, PHASE_FENCES = range(4)
+PHASES = {PHASE_TARGETS: "targets", PHASE_ENTRIES: "entries", PHASE_ROUTES: "routes", PHASE_FENCES: "fences"}
+
 GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 ISTIO_NETWORKING = ("v1", "v1beta1", "v1alpha3")
 ISTIO_SECURITY = ("v1", "v1beta1")
@@ -81,31 +90,32 @@ ISTIO_TELEMETRY = ("v1", "v1alpha1")
 
 KINDS = (
     Kind("ServiceEntry", "networking.istio.io", "serviceentries", ISTIO_NETWORKING, "serviceentries.networking.istio.io",
-         writer="entries", read="cluster"),
+         writer="entries", read="cluster", phase=PHASE_ENTRIES),
     Kind("Gateway", "networking.istio.io", "gateways", ISTIO_NETWORKING, "gateways.networking.istio.io",
-         writer="entries", read="cluster"),
+         writer="entries", read="cluster", phase=PHASE_TARGETS),
     Kind("DestinationRule", "networking.istio.io", "destinationrules", ISTIO_NETWORKING, "destinationrules.networking.istio.io",
-         writer="gateway", read="cluster"),
+         writer="gateway", read="cluster", phase=PHASE_TARGETS),
     Kind("VirtualService", "networking.istio.io", "virtualservices", ISTIO_NETWORKING, "virtualservices.networking.istio.io",
-         writer="entries", read="cluster"),
+         writer="entries", read="cluster", phase=PHASE_ROUTES),
     Kind("Sidecar", "networking.istio.io", "sidecars", ISTIO_NETWORKING, "sidecars.networking.istio.io",
-         writer="sidecars", read="cluster"),
+         writer="sidecars", read="cluster", phase=PHASE_FENCES),
     Kind("AuthorizationPolicy", "security.istio.io", "authorizationpolicies", ISTIO_SECURITY, "authorizationpolicies.security.istio.io",
-         writer="gateway", read="cluster"),
+         writer="gateway", read="cluster", phase=PHASE_TARGETS),
     # Network policies (istio_aws_egress_network_policy): one per listed namespace and one for the
     # egress gateway's pods. Read cluster-wide: others' policies on the same pods add up with ours.
     Kind("NetworkPolicy", "networking.k8s.io", "networkpolicies", ("v1",), None, writer=("sidecars", "gateway"), read="cluster",
-         enforced_by="cni"),
+         enforced_by="cni", phase=PHASE_FENCES),
     Kind("CiliumNetworkPolicy", "cilium.io", "ciliumnetworkpolicies", ("v2",), "ciliumnetworkpolicies.cilium.io",
          writer=("sidecars", "gateway"), read="cluster", installed_by="Cilium",
-         alternative="network_policy: kubernetes (or none)", enforced_by="cni"),
+         alternative="network_policy: kubernetes (or none)", enforced_by="cni", phase=PHASE_FENCES),
     # Access logs of blocked egress (istio_aws_egress_log_blocked): one per listed namespace, and one at the egress gateway
     # or the waypoint. Read cluster-wide: a namespace's own Telemetry, or the root namespace's, is what ours would replace.
     Kind("Telemetry", "telemetry.istio.io", "telemetries", ISTIO_TELEMETRY, "telemetries.telemetry.istio.io",
-         writer=("sidecars", "gateway"), read="cluster"),
+         writer=("sidecars", "gateway"), read="cluster", phase=PHASE_TARGETS),
     # Ambient mode's waypoint; read cluster-wide, since a waypoint the set uses may be another owner's.
     Kind("Gateway", GATEWAY_API_GROUP, "gateways", GATEWAY_API, f"gateways.{GATEWAY_API_GROUP}",
-         writer="entries", read="cluster", file_kind="gatewayapi-gateway", crd_source="the Gateway API's standard channel"),
+         writer="entries", read="cluster", file_kind="gatewayapi-gateway", crd_source="the Gateway API's standard channel",
+         phase=PHASE_TARGETS),
 )
 
 # The RBAC the role installs for its user; written by an administrator's run.

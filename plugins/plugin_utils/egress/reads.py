@@ -13,6 +13,7 @@ EgressFailure naming what was being read; nothing has been written then.
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -51,25 +52,34 @@ class ClusterReader:
         self.api_client = api_client
         self.cluster = cluster
         self.crds = {}  # what served_versions read, kept for what else a CRD says (its schema)
+        # The quickest read's seconds: about one round trip to the API server (batches.py sizes the writes by it).
+        self.round_trip = None
 
     def get(self, path, doing, query=None, missing_ok=False):
         """The JSON at `path`; None when it is not found and `missing_ok`."""
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
 
+        started = time.monotonic()
         try:
             response = self.api_client.call_api(
                 path, "GET", query_params=list((query or {}).items()), header_params={"Accept": "application/json"},
                 auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
                 _request_timeout=REQUEST_TIMEOUT)
+            self._timed(time.monotonic() - started)
             return json.loads(response.data)
         except ApiException as err:
+            self._timed(time.monotonic() - started)
             status = status_of_exception(err)
             if missing_ok and status and status["code"] == 404:
                 return None
             raise EgressFailure("read", f"{doing} from {self.cluster}", api_error(err), status=status) from None
         except (HTTPError, OSError) as err:
             raise EgressFailure("read", f"{doing} from {self.cluster}", api_error(err, self.api_client.configuration.host)) from None
+
+    def _timed(self, seconds):
+        if self.round_trip is None or seconds < self.round_trip:
+            self.round_trip = seconds
 
     def served_versions(self, kind):
         """The versions of `kind` the cluster serves ([] without its CustomResourceDefinition)."""
