@@ -24,12 +24,16 @@ CONVERGES = "a rerun plans from what is there and converges"
 class EgressFailure(Exception):
     """A failed step of a run, with what an operator needs to act on it."""
 
-    def __init__(self, step, doing, reason, obj=None, status=None, fix=None, converges=False):
+    def __init__(self, step, doing, reason, obj=None, status=None, fix=None, converges=False, objects=None):
         super().__init__(reason)
         self.step = step  # target, read, refuse, access, lease, apply, renew, prune, interrupted
         self.doing = doing  # "applying 25 resources to prod-use1"
         self.reason = reason
         self.obj = obj  # "ServiceEntry istio-system/aws-prod-sqs-us-east-1"
+        # Every object named by a failure of concurrent writes (writes.py); `obj` is the first.
+        self.objects = objects if objects is not None else [obj] if obj else []
+        # The batch a concurrent write failed in, when the failure names no object (a lost connection).
+        self.batch = None
         self.status = status  # {"code": 404, "reason": "NotFound", "message": ...}
         self.fix = fix
         self.converges = converges
@@ -49,7 +53,8 @@ class EgressFailure(Exception):
         return text
 
     def result(self):
-        return {"failed_step": self.step, "failed_object": self.obj, "api_status": self.status, "converges": self.converges}
+        return {"failed_step": self.step, "failed_object": self.obj, "failed_objects": list(self.objects), "api_status": self.status,
+                "converges": self.converges}
 
 
 def status_of_exception(err):
@@ -107,6 +112,9 @@ def write_failure(step, doing, status, text, objects, server=None):
         namespace = details.get("name")
         obj = obj or next((o for o in objects if o.split(" ", 1)[1].startswith(f"{namespace}/")), None)
         fix = f"namespace {namespace} does not exist: create it, then run again"
+    elif code == 404 and step == "prune" and details.get("name"):
+        # Deleted already: by another writer, or by this very request, resent by the client after its answer was lost.
+        fix, converges = "it was gone already", True
     elif code == 404:
         fix = "the cluster does not serve this kind: install its CustomResourceDefinition, then run again"
     elif code == 403:

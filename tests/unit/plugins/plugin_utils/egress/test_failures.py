@@ -67,3 +67,15 @@ def test_a_module_that_could_not_report_its_failure_is_still_understood():
         "Max retries exceeded')))")}
     failure = write_failure("apply", "applying 2 resources to prod", None, failure_text(captured), OBJECTS, server="https://127.0.0.1:10566")
     assert failure.reason == "cannot reach the API server at 127.0.0.1:10566: Connection refused"
+
+
+def test_an_object_already_gone_when_pruned_converges():
+    gone = {"failed": True, "msg": (
+        "Failed to delete object: b'{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+        "\"message\":\"serviceentries.networking.istio.io \\\\\"aws-x-sqs\\\\\" not found\",\"reason\":\"NotFound\","
+        "\"details\":{\"name\":\"aws-x-sqs\",\"group\":\"networking.istio.io\",\"kind\":\"serviceentries\"},\"code\":404}\\n'")}
+    failure = write_failure("prune", "pruning 2 resources on prod", status_of_module_failure(gone), "", OBJECTS)
+    assert failure.obj == "ServiceEntry istio-system/aws-x-sqs" and failure.converges is True
+    assert failure.message.endswith("it was gone already (a rerun plans from what is there and converges)")
+    # Applying, the same answer means the kind is not served.
+    assert write_failure("apply", "applying", status_of_module_failure(gone), "", OBJECTS).converges is False
