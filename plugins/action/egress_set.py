@@ -24,11 +24,17 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rbac_ins
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rollout import Request, Run
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.stream import NotResources, objects_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.target import ClusterNotNamed, check_named, client_for, target_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.module_runs import ModuleRuns
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # kubernetes.core.k8s runs from the writes' threads too (plugin_utils/egress/writes.py).
+        self._module_runs = ModuleRuns(self)
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
@@ -39,6 +45,9 @@ class ActionModule(ActionBase):
         except NotResources as err:
             raise AnsibleActionFail(str(err)) from None
         invocation = self._invocation(args, len(resources))
+        if args["apply_concurrency"] < 1:
+            raise AnsibleActionFail(f"{args['variable_prefix'] or ''}apply_concurrency is {args['apply_concurrency']}: it must be 1 "
+                                    f"(one kubernetes.core.k8s run at a time) or more")
         if args["owner"] == "rbac":
             Display().deprecated("meshops.aws_egress.egress_set: owner=rbac installs the role's RBAC through "
                                  "meshops.aws_egress._install_rbac; use the istio_aws_egress role (tasks_from: rbac)",
@@ -50,7 +59,8 @@ class ActionModule(ActionBase):
             gateway=args["gateway"], accept=args["accept"], lock_timeout=args["lock_timeout"], lock_duration=args["lock_duration"],
             waypoint=args["waypoint"], wildcard_resolution=args["wildcard_resolution"], exclude_hosts=args["exclude_hosts"],
             outbound_policy=args["outbound_policy"],
-            check_mode=bool(self._play_context.check_mode), variable_prefix=args["variable_prefix"], diff=bool(self._task.diff))
+            check_mode=bool(self._play_context.check_mode), variable_prefix=args["variable_prefix"], diff=bool(self._task.diff),
+            concurrency=args["apply_concurrency"])
         try:
             check_named(auth, args["variable_prefix"])
             api_client = client_for(auth, cluster)
@@ -107,8 +117,8 @@ class ActionModule(ActionBase):
         return {"invocation": {"module_args": shown}}
 
     def _k8s(self, module_args, auth, task_vars):
-        """kubernetes.core.k8s, run as a module of this task; its echo of the arguments is dropped."""
-        outcome = self._execute_module(module_name="kubernetes.core.k8s", module_args={**module_args, **auth}, task_vars=task_vars)
+        """kubernetes.core.k8s, run as a module of this task (from any thread); its echo of the arguments is dropped."""
+        outcome = self._module_runs.execute("kubernetes.core.k8s", {**module_args, **auth}, task_vars)
         outcome.pop("invocation", None)
         return outcome
 

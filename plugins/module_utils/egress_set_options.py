@@ -46,6 +46,7 @@ OPTIONS = dict(
     outbound_policy=dict(type="dict", options=OUTBOUND_POLICY_OPTIONS),
     lock_timeout=dict(type="int", default=300),
     lock_duration=dict(type="int", default=120),
+    apply_concurrency=dict(type="int", default=8),
     cluster=dict(type="str"),
     variable_prefix=dict(type="str", default=""),
 )

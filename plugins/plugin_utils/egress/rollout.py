@@ -29,16 +29,18 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers imp
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import LeaseHeld, LeaseLock, LeaseLost
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease_store import LeaseStore
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import (
-    access_log_safety, choices, endpoint_data, mesh_config, outbound_policy, policy_safety, safety, waypoints, wildcards)
+    access_log_safety, batches, choices, endpoint_data, mesh_config, outbound_policy, policy_safety, safety, waypoints, wildcards)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.access import plan_checks
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.diffs import plan_diffs
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import (
     EgressFailure, failure_text, status_of_exception, status_of_module_failure, write_failure)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.interruption import SignalsDeferred
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import KINDS, UnknownKind, kind_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.lease_keeper import LeaseKeeper
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import build_plan, describe, identity, others_of, reference
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.reads import ClusterReader, read_live
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.writes import write_waves
 
 
 @dataclass
@@ -64,6 +66,7 @@ class Request:
     check_mode: bool = False
     variable_prefix: str = ""
     diff: bool = False  # --diff: the result holds each write's objects before and after (diffs.py)
+    concurrency: int = 1  # kubernetes.core.k8s runs writing at once, at most (batches.py); 1: one run per step
 
     @property
     def owner_labels(self):
@@ -98,6 +101,8 @@ class Run:
         self.waited = 0.0
         # When the lease this run holds was taken or last renewed (self.clock): it expires lock_duration after that.
         self.lease_taken_at = None
+        self.round_trip = None  # seconds of the quickest read: what the writes' batches are sized by
+        self.runs = {}  # step -> kubernetes.core.k8s runs it took
 
     def run(self):
         """The run's result (the plan, notes, timings); raises EgressFailure."""
@@ -137,14 +142,16 @@ class Run:
         """(state, plan); the rollout lease is read too unless `read_lease` is false (this run holds it already)."""
         request, started = self.request, self.clock()
         gateway = request.gateway
+        reader = ClusterReader(self.api_client, request.cluster)
         state = read_live(
-            ClusterReader(self.api_client, request.cluster), KINDS, request.resources, request.owner_labels,
+            reader, KINDS, request.resources, request.owner_labels,
             pin=request.api_version,
             namespaces={identity(obj)[2] for obj in request.resources if identity(obj)[2]},
             services=[(gateway["namespace"], gateway["service"])] if gateway else [],
             lease=(request.namespace, LOCK_NAME) if not request.check_mode and read_lease else None,
             crds=wildcards.crds_to_read(request.resources, request.wildcard_resolution), list_namespaces=bool(request.waypoint))
         self._lap("read", started)
+        self.round_trip = reader.round_trip
         started = self.clock()
         desired = choices.versioned(request.resources, state, request)
         others = others_of(desired, state.objects, request.owner_labels)
@@ -287,31 +294,58 @@ class Run:
     def _write(self, plan, lock, lease):
         request = self.request
         self.interruption.check(f"writing egress set {request.name} to {request.cluster}")
-        if plan.apply:
-            started = self.clock()
-            self._k8s("apply", f"applying {len(plan.apply)} resources to {request.cluster}", plan.apply, {
-                "definition": plan.apply, "apply": True,
-                # We are the declared owner of these fields: the plan refused what is not ours.
-                "server_side_apply": {"field_manager": FIELD_MANAGER, "force_conflicts": True}})
-            self._lap("apply", started)
-        if plan.prune:
-            self.interruption.check(f"pruning {len(plan.prune)} resources on {request.cluster}")
-            # An unexpired lease is still ours; past half its duration, make sure before deleting.
-            if self.clock() - self.lease_taken_at > request.lock_duration / 2:
-                lease = self._renew(lock, lease)
-            started = self.clock()
-            self._k8s("prune", f"pruning {len(plan.prune)} resources on {request.cluster}", plan.prune,
-                      {"definition": [reference(obj) for obj in plan.prune], "state": "absent"})
-            self._lap("prune", started)
-        return lease
+        held = {"lease": lease}
+
+        def renew():
+            held["lease"] = self._renew(lock, held["lease"])
+
+        # An unexpired lease is still ours; past half its duration, make sure: before the prune, and meanwhile.
+        with LeaseKeeper(renew, lambda: self.clock() - self.lease_taken_at > request.lock_duration / 2,
+                         request.lock_duration) as keeper:
+            if plan.apply:
+                started = self.clock()
+                self._k8s_waves("apply", f"applying {len(plan.apply)} resources to {request.cluster}", plan.apply, keeper, lambda batch: {
+                    "definition": batch, "apply": True,
+                    # We are the declared owner of these fields: the plan refused what is not ours.
+                    "server_side_apply": {"field_manager": FIELD_MANAGER, "force_conflicts": True}})
+                self._lap("apply", started)
+            if plan.prune:
+                self.interruption.check(f"pruning {len(plan.prune)} resources on {request.cluster}")
+                keeper.renew_if_due()
+                started = self.clock()
+                self._k8s_waves("prune", f"pruning {len(plan.prune)} resources on {request.cluster}", plan.prune, keeper,
+                                lambda batch: {"definition": [reference(obj) for obj in batch], "state": "absent"}, backwards=True)
+                self._lap("prune", started)
+        return held["lease"]
+
+    def _k8s_waves(self, step, doing, objects, keeper, args_of, backwards=False):
+        """Write `objects` in waves of concurrent kubernetes.core.k8s runs (batches.py, writes.py)."""
+        per_object = batches.waiting_per_object(step, self.round_trip or 0.0)
+        waves = batches.waves(objects, self.request.concurrency, per_object, backwards=backwards)
+
+        def stopping():
+            if keeper.lost:
+                return keeper.lost
+            try:
+                self.interruption.check(doing)
+            except EgressFailure as failure:
+                return failure
+            return None
+
+        self.runs[step] = write_waves(waves, lambda batch: self._k8s(step, doing, batch, args_of(batch)), self.request.concurrency,
+                                      stopping=stopping)
 
     def _k8s(self, step, doing, objects, args):
         result = self.execute_k8s(args)
         # A signal stops the module too: its failure is the signal's doing.
         self.interruption.check(doing)
         if result.get("failed"):
-            raise write_failure(step, doing, status_of_module_failure(result), failure_text(result),
-                                [describe(obj) for obj in objects], server=self.api_client.configuration.host)
+            names = [describe(obj) for obj in objects]
+            failure = write_failure(step, doing, status_of_module_failure(result), failure_text(result), names,
+                                    server=self.api_client.configuration.host)
+            if not failure.obj and self.request.concurrency > 1:
+                failure.batch = f"the batch of {len(names)} from {names[0]} to {names[-1]}" if len(names) > 1 else names[0]
+            raise failure
 
     def _renew(self, lock, lease):
         renewing = self.clock()
@@ -319,8 +353,8 @@ class Run:
             lease = lock.renew(self.holder, self.request.lock_duration, lease)
         except LeaseLost as lost:
             raise EgressFailure("renew", f"renewing the rollout lease on {self.request.cluster}",
-                                f"it expired during the apply and is held by {lost.args[0].get('holder') or 'nobody'} now, "
-                                f"so nothing was pruned", fix="raise the lock duration above the apply's duration",
+                                f"it expired during the write and is held by {lost.args[0].get('holder') or 'nobody'} now, "
+                                f"so nothing more was written", fix="raise the lock duration above the time a renewal takes",
                                 converges=True) from None
         except Exception as err:  # noqa: BLE001
             raise self._lease_failure(err, "renewing") from None
@@ -351,7 +385,7 @@ class Run:
             changed=changed, notes=list(self.notes), cluster=self.request.cluster, waited=round(self.waited, 1),
             api_versions={kind.describe(): kind.api_version(version) for kind, version in state.versions.items()},
             unserved_kinds=[f"{kind.kind} ({kind.describe()})" for kind in state.unserved],
-            endpoint_data=self.endpoint_data.public(), outbound_policy=self.outbound,
+            endpoint_data=self.endpoint_data.public(), outbound_policy=self.outbound, runs=dict(self.runs),
             timings={step: round(seconds, 3) for step, seconds in self.timings.items()})
         if self.request.diff:
             result["diff"] = plan_diffs(plan, state.objects)
