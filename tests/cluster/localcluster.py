@@ -920,14 +920,14 @@ BASE_LATENCY = "LATENCY_MS"
 STREAMS = ("upstream", "downstream")
 
 
-def _put_toxic(proxy: str, name: str, kind: str, stream: str, attributes: dict) -> None:
+def _put_toxic(proxy: str, name: str, kind: str, stream: str, attributes: dict, toxicity: float = 1.0) -> None:
     try:
         _toxiproxy("POST", f"/proxies/{proxy}/toxics",
-                   {"name": name, "type": kind, "stream": stream, "attributes": attributes})
+                   {"name": name, "type": kind, "stream": stream, "attributes": attributes, "toxicity": toxicity})
     except ToxiproxyError as err:
         if err.status != 409:
             raise
-        _toxiproxy("POST", f"/proxies/{proxy}/toxics/{name}", {"attributes": attributes})
+        _toxiproxy("POST", f"/proxies/{proxy}/toxics/{name}", {"attributes": attributes, "toxicity": toxicity})
 
 
 def _put_latency(proxy: str, prefix: str, ms: int) -> None:
@@ -958,13 +958,13 @@ class Toxics:
         _put_latency(self.cluster, "latency", ms)
         return self
 
-    def reset_peer(self, after_ms: int = 0) -> Toxics:
-        """Reset connections (TCP RST) after_ms after data first flows."""
-        return self._both_ways("reset_peer", {"timeout": after_ms})
+    def reset_peer(self, after_ms: int = 0, toxicity: float = 1.0) -> Toxics:
+        """Reset connections (TCP RST) after_ms after data first flows; `toxicity`: the share of connections it hits."""
+        return self._both_ways("reset_peer", {"timeout": after_ms}, toxicity)
 
-    def timeout(self, ms: int) -> Toxics:
-        """Let no data through; close connections after ms without data (0: never)."""
-        return self._both_ways("timeout", {"timeout": ms})
+    def timeout(self, ms: int, toxicity: float = 1.0) -> Toxics:
+        """Let no data through; close connections after ms without data (0: never); `toxicity` as for reset_peer."""
+        return self._both_ways("timeout", {"timeout": ms}, toxicity)
 
     def clear(self) -> Toxics:
         """Remove the toxics set here; the cluster's LATENCY_MS latency stays."""
@@ -982,9 +982,9 @@ class Toxics:
                 raise ClusterError(f"cluster {self.cluster} has no proxy: start it with `make cluster-up`") from None
             raise
 
-    def _both_ways(self, kind: str, attributes: dict) -> Toxics:
+    def _both_ways(self, kind: str, attributes: dict, toxicity: float = 1.0) -> Toxics:
         for stream in STREAMS:
-            _put_toxic(self.cluster, f"{kind}-{stream}", kind, stream, attributes)
+            _put_toxic(self.cluster, f"{kind}-{stream}", kind, stream, attributes, toxicity)
         return self
 
     def __enter__(self) -> Toxics:

@@ -8,6 +8,7 @@ On a cluster of its own: the second user of the concurrent runs is bound to the 
 
 from __future__ import annotations
 
+import datetime
 import functools
 import itertools
 import json
@@ -160,18 +161,26 @@ def test_the_lease_is_held_around_the_writes_and_renewed_only_when_half_of_it_is
     def rollout(services, **extra):
         cluster.audit.mark()
         run_role(cluster, {**declared(namespace, name, services), **extra}, tmp_path).assert_ok()
-        written = [e for e in cluster.audit.writes() if e["objectRef"]["resource"] != "selfsubjectaccessreviews"]
-        return [(e["verb"], e["objectRef"]["resource"]) for e in written]
+        return [e for e in cluster.audit.writes() if e["objectRef"]["resource"] != "selfsubjectaccessreviews"]
+
+    def verbs(events):
+        return [(e["verb"], e["objectRef"]["resource"]) for e in events]
 
     rollout(["sqs", "sns"])
     # Taken, kms applied, sns pruned, released: nothing is written outside the lease, and a lease of two
-    # minutes is certainly still ours before the prune.
-    assert rollout(["sqs", "kms"]) == ([("update", "leases")] + [("patch", "serviceentries")] * created
-                                       + [("delete", "serviceentries")] * pruned + [("update", "leases")])
-    # A lease of one second is half gone after the apply when each of its requests (one per created entry, at least
-    # two) takes 300 ms through the cluster's proxy: renewed before the prune.
+    # minutes is certainly still ours throughout.
+    assert verbs(rollout(["sqs", "kms"])) == ([("update", "leases")] + [("patch", "serviceentries")] * created
+                                              + [("delete", "serviceentries")] * pruned + [("update", "leases")])
+    # A lease of one second is half gone during the write when each of its requests takes 300 ms through the
+    # cluster's proxy: renewed while the run writes, each time once half of it is gone, and released at the end.
     assert created >= 2
     with localcluster.Toxics(cluster.name).latency(300):
-        assert rollout(["sqs", "sns"], istio_aws_egress_lock_duration=1, istio_aws_egress_context=cluster.proxied_context) == (
-            [("update", "leases")] + [("patch", "serviceentries")] * created + [("update", "leases")]
-            + [("delete", "serviceentries")] * pruned + [("update", "leases")])
+        events = rollout(["sqs", "sns"], istio_aws_egress_lock_duration=1, istio_aws_egress_context=cluster.proxied_context)
+    written = verbs(events)
+    assert written[0] == written[-1] == ("update", "leases")
+    assert [w for w in written if w[1] != "leases"] == [("patch", "serviceentries")] * created + [("delete", "serviceentries")] * pruned
+    leases = [datetime.datetime.fromisoformat(e["requestReceivedTimestamp"].replace("Z", "+00:00"))
+              for e in events if e["objectRef"]["resource"] == "leases"][:-1]
+    assert len(leases) >= 2, written  # taken, and renewed at least once
+    # Each renewal asked for once half of the lease was gone since the last (the proxy delays each request alike).
+    assert all((later - earlier).total_seconds() >= 0.45 for earlier, later in zip(leases, leases[1:])), leases
