@@ -11,16 +11,20 @@ For each N (ServiceEntries), in fresh namespaces of the same cluster:
              same manifests (the role's render mode wrote them)
   kubectl    kubectl apply --server-side over the same manifests
 
-each twice: "apply" (nothing there yet) and "no-op" (the same again). Wall
+each twice: "apply" (nothing there yet) and "no-op" (the same again), then
+"prune": the role removing the set (istio_aws_egress_state: absent) against
+`kubectl delete` of the same manifests. The role runs once per
+--concurrency (istio_aws_egress_apply_concurrency), the peers once. Wall
 time of the whole command (ansible-playbook and kubectl start-up included),
-the best of --repeat runs, and the ratios role/naive and role/kubectl.
-N comes from real services x regions: the same entries the role makes for users.
+the best of --repeat runs, and the ratios. The table is Markdown, as
+docs/development.md shows it. N comes from real services x regions: the same
+entries the role makes for users.
 
 With --latency-ms, every command talks to the API server through the
 cluster's toxiproxy proxy with that much latency per round trip.
 
     .venv/bin/python benchmarks/role_apply.py                     # N = 10, 25, 100, 500, best of 3
-    .venv/bin/python benchmarks/role_apply.py --latency-ms 20
+    .venv/bin/python benchmarks/role_apply.py --latency-ms 100 --sizes 100 --concurrency 1,4,8,16
     .venv/bin/python benchmarks/role_apply.py --sizes 25 --profile
 """
 
@@ -53,7 +57,8 @@ SERVICES = ["sqs", "sns", "kms", "secretsmanager", "ssm", "logs", "ecr", "lambda
             "cloudformation", "ec2", "elasticache", "rds", "ecs", "eks", "acm", "apigateway", "codebuild", "xray", "ses",
             "sesv2", "appconfig", "batch", "cloudtrail", "config", "autoscaling", "elbv2"]
 MAX_REGIONS = 25
-STEPS = ("role apply", "naive apply", "kubectl apply", "role no-op", "naive no-op", "kubectl no-op")
+PEER_STEPS = ("naive apply", "kubectl apply", "naive no-op", "kubectl no-op", "kubectl delete")
+ROLE_STEPS = ("role apply", "role no-op", "role prune")
 
 ROLE_PLAY = """\
 - name: Benchmark the istio_aws_egress role
@@ -147,6 +152,12 @@ class Bench:
                        capture_output=True, text=True, check=True)
         return time.perf_counter() - started
 
+    def kubectl_delete(self, manifests: Path) -> float:
+        started = time.perf_counter()
+        subprocess.run([str(localcluster.BIN / "kubectl"), f"--kubeconfig={localcluster.KUBECONFIG}", f"--context={self.context}",
+                        "delete", "-f", str(manifests)], capture_output=True, text=True, check=True)
+        return time.perf_counter() - started
+
     def entries(self, namespace: str) -> int:
         return len(json.loads(self.kubectl("get", "serviceentries", "-n", namespace, "-o", "json").stdout)["items"])
 
@@ -158,17 +169,23 @@ class Bench:
         stream.write_text("".join(f"---\n{p.read_text()}" for p in sorted(rendered.iterdir()) if p.name != "kustomization.yaml"))
         return stream
 
-    def measure(self, count: int, repeat: int) -> dict:
+    def measure(self, count: int, repeat: int, concurrencies: list[int]) -> dict:
+        """{step: best seconds} for the peers, and {(step, concurrency): best seconds} for the role."""
         services, regions = services_and_regions(count)
         variables = {"istio_aws_egress_name": "bench", "istio_aws_egress_services": services, "istio_aws_egress_regions": regions}
-        times = {step: [] for step in STEPS}
+        times = {step: [] for step in PEER_STEPS} | {(step, c): [] for step in ROLE_STEPS for c in concurrencies}
         for _run in range(repeat):
-            role_ns = self.namespace("bench-role")
-            times["role apply"].append(self.role({**variables, "istio_aws_egress_namespace": role_ns})[0])
-            elapsed, output = self.role({**variables, "istio_aws_egress_namespace": role_ns})
-            times["role no-op"].append(elapsed)
-            if f"0 to create, 0 to update, 0 to adopt, 0 to prune, {count} unchanged" not in output or self.entries(role_ns) != count:
-                raise SystemExit(f"the role's rerun at N={count} was not a no-op:\n{output}")
+            for concurrency in concurrencies:
+                role_ns = self.namespace("bench-role")
+                declared = {**variables, "istio_aws_egress_namespace": role_ns, "istio_aws_egress_apply_concurrency": concurrency}
+                times[("role apply", concurrency)].append(self.role(declared)[0])
+                elapsed, output = self.role(declared)
+                times[("role no-op", concurrency)].append(elapsed)
+                if f"0 to create, 0 to update, 0 to adopt, 0 to prune, {count} unchanged" not in output or self.entries(role_ns) != count:
+                    raise SystemExit(f"the role's rerun at N={count} was not a no-op:\n{output}")
+                times[("role prune", concurrency)].append(self.role({**declared, "istio_aws_egress_state": "absent"})[0])
+                if self.entries(role_ns) != 0:
+                    raise SystemExit(f"the role's prune at N={count} left {self.entries(role_ns)} entries")
 
             for peer, apply in (("naive", self.naive), ("kubectl", self.kubectl_apply)):
                 namespace = self.namespace(f"bench-{peer}")
@@ -177,8 +194,10 @@ class Bench:
                 times[f"{peer} no-op"].append(apply(manifests))
                 if self.entries(namespace) != count:
                     raise SystemExit(f"{peer} applied {self.entries(namespace)} entries, not {count}")
-                self.kubectl("delete", "serviceentries", "--all", "-n", namespace, "--wait=false")
-            self.kubectl("delete", "serviceentries", "--all", "-n", role_ns, "--wait=false")
+                if peer == "kubectl":
+                    times["kubectl delete"].append(self.kubectl_delete(manifests))
+                else:
+                    self.kubectl("delete", "serviceentries", "--all", "-n", namespace, "--wait=false")
         return {step: min(values) for step, values in times.items()}
 
     def profile(self, count: int) -> None:
@@ -201,9 +220,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,25,100,500", help="numbers of ServiceEntries, comma-separated (default: 10,25,100,500)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per size; the best time of each step counts (default: 3)")
     parser.add_argument("--latency-ms", type=int, default=0, help="talk through the cluster's proxy with this latency per round trip")
+    parser.add_argument("--concurrency", default="8",
+                        help="istio_aws_egress_apply_concurrency values the role runs with, comma-separated (default: 8)")
     parser.add_argument("--profile", action="store_true", help="also show the role's own timings at the largest size")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
+    concurrencies = [int(value) for value in args.concurrency.split(",")]
 
     localcluster.start([args.cluster])
     context = f"{args.cluster}-proxied" if args.latency_ms else args.cluster
@@ -219,18 +241,18 @@ def main() -> None:
         bench.kubectl("api-resources", "--api-group=networking.istio.io")
 
         where = f"through toxiproxy, {args.latency_ms} ms per round trip" if args.latency_ms else "on loopback"
-        print(f"{datetime.date.today()}, {os.cpu_count()} cores, {where}; wall time, best of {args.repeat}")
-        print(f"{'N':>4} | {'role':>6} {'naive':>6} {'kubectl':>7} | {'/naive':>6} {'/kubectl':>8} || "
-              f"{'role':>6} {'naive':>6} {'kubectl':>7} | {'/naive':>6} {'/kubectl':>8}")
-        print(f"{'':>4} | {'apply':^22} | {'':^15} || {'no-op':^22} |")
-        print("-" * 96)
+        print(f"{datetime.date.today()}, {os.cpu_count()} cores, {where}; wall time, best of {args.repeat}\n")
+        print("| N | concurrency | role apply | naive | kubectl | role/naive | role/kubectl | role no-op | naive no-op "
+              "| role/naive no-op | role prune | kubectl delete | role/kubectl delete |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for count in sizes:
-            t = bench.measure(count, args.repeat)
-            cells = []
-            for kind in ("apply", "no-op"):
-                role, naive, kubectl = (t[f"{who} {kind}"] for who in ("role", "naive", "kubectl"))
-                cells.append(f"{role:>5.2f}s {naive:>5.2f}s {kubectl:>6.2f}s | {role / naive:>6.2f} {role / kubectl:>8.2f}")
-            print(f"{count:>4} | {cells[0]} || {cells[1]}", flush=True)
+            t = bench.measure(count, args.repeat, concurrencies)
+            for concurrency in concurrencies:
+                apply, noop, prune = (t[(step, concurrency)] for step in ROLE_STEPS)
+                print(f"| {count} | {concurrency} | {apply:.2f} s | {t['naive apply']:.2f} s | {t['kubectl apply']:.2f} s "
+                      f"| {apply / t['naive apply']:.2f} | {apply / t['kubectl apply']:.2f} | {noop:.2f} s | {t['naive no-op']:.2f} s "
+                      f"| {noop / t['naive no-op']:.2f} | {prune:.2f} s | {t['kubectl delete']:.2f} s "
+                      f"| {prune / t['kubectl delete']:.2f} |", flush=True)
         if args.profile:
             bench.profile(max(sizes))
 
