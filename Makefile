@@ -71,7 +71,7 @@ integration: setup cluster-build ## integration tests against local clusters (or
 		$(BIN)/pytest $(INTEGRATION_TESTS) -q; \
 	else \
 		$(CLUSTER) up; \
-		status=0; $(BIN)/pytest $(INTEGRATION_TESTS) -q -n $(INTEGRATION_WORKERS) --dist loadfile || status=$$?; \
+		status=0; $(BIN)/pytest $(INTEGRATION_TESTS) -q -n $(INTEGRATION_WORKERS) --dist loadfile --durations=25 || status=$$?; \
 		$(MAKE) --no-print-directory cluster-down; exit $$status; \
 	fi
 
