@@ -160,6 +160,34 @@ def service_names():
 
 
 @functools.lru_cache(maxsize=None)
+def is_service(name):
+    """Whether `name` is in service_names(), looking at its own directory only.
+
+    Listing every service reads about 900 directories; a run asks about a few.
+    """
+    if not name or name in (os.curdir, os.pardir) or any(sep and sep in name for sep in (os.sep, os.altsep)):
+        return name in service_names()  # not a directory name: never one, but let the listing say so
+    return all(_has_data(name, type_name) for type_name in ("service-2", "endpoint-rule-set-1"))
+
+
+def _has_data(service, type_name):
+    """Whether some API version of `service` has `type_name`, as botocore's list_available_services finds it."""
+    loader = _loader()
+    for search_path in loader.search_paths:
+        # Listed, not joined: on a case-insensitive file system "S3" would find s3's directory.
+        service_path = os.path.join(search_path, service)
+        if os.path.isdir(search_path) and service in _names_in(search_path) and os.path.isdir(service_path):
+            if any(loader.file_loader.exists(os.path.join(service_path, version, type_name)) for version in os.listdir(service_path)):
+                return True
+    return False
+
+
+@functools.lru_cache(maxsize=None)
+def _names_in(path):
+    return frozenset(os.listdir(path))
+
+
+@functools.lru_cache(maxsize=None)
 def clients_by_endpoint_prefix():
     """{endpoint prefix: sorted client names}: what a service's hosts start with, and its boto3 client names
     ("monitoring": ["cloudwatch"], "elasticloadbalancing": ["elb", "elbv2"]), from the models' metadata."""

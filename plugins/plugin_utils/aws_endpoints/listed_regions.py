@@ -28,11 +28,12 @@ def _template(host, region):
 
 
 @functools.lru_cache(maxsize=None)
-def _listed():
-    """{(partition, host template): regions endpoints.json lists for it}."""
+def _listed(name):
+    """{host template: regions endpoints.json lists for it} in partition `name`: only the partitions asked about are indexed."""
     index = {}
     for partition in botocore_data.endpoints_data()["partitions"]:
-        name = partition["partition"]
+        if partition["partition"] != name:
+            continue
         default_hostname = partition["defaults"]["hostname"]
         for service, data in partition["services"].items():
             service_hostname = data.get("defaults", {}).get("hostname", default_hostname)
@@ -44,7 +45,7 @@ def _listed():
                 host = hostname.format(service=service, region=region, dnsSuffix=partition["dnsSuffix"])
                 template = _template(host, region)
                 if template:
-                    index.setdefault((name, template), set()).add(region)
+                    index.setdefault(template, set()).add(region)
     return index
 
 
@@ -57,7 +58,7 @@ def unlisted_regions_warning(service, hosts_by_region):
     unlisted = {}
     for region, host in sorted(hosts_by_region.items()):
         template = _template(host, region) if host else None
-        listed = _listed().get((partitions.partition_of(region).name, template)) if template else None
+        listed = _listed(partitions.partition_of(region).name).get(template) if template else None
         if listed is not None and region not in listed:
             unlisted[region] = host
     if not unlisted:

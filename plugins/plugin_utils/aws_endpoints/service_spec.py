@@ -139,8 +139,8 @@ def service_name(name, path):
     if not isinstance(name, str):
         raise input_error(path, f"expected a service name (a boto3 client name such as 'dynamodb'), got {described(name)}")
     name = str(name)
-    known = botocore_data.service_names()
-    if name not in known:
+    if not botocore_data.is_service(name):
+        known = botocore_data.service_names()
         raise input_error(path, f"{shown(name)} is not a service botocore knows (use boto3 client names){_meant(name, known)}")
     return name
 

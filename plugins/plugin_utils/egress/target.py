@@ -71,7 +71,8 @@ def _contexts(kubeconfig):
         if not path or not os.path.isfile(path):
             continue
         with open(path, encoding="utf-8") as handle:
-            config = yaml.safe_load(handle) or {}
+            # libyaml when there: a kubeconfig of many clusters with their certificates is read ten times faster.
+            config = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
         names += [c.get("name") for c in config.get("contexts") or [] if c.get("name") not in names]
     return names
 

@@ -30,6 +30,12 @@ def test_service_names_are_the_boto3_client_names(reference_loader):
     assert botocore_data.service_names() == frozenset(reference_loader.list_available_services("service-2"))
 
 
+def test_a_service_is_known_by_its_own_directory_as_by_the_listing(reference_loader):
+    data = Path(botocore.loaders.BOTOCORE_ROOT) / "data"
+    names = {p.name for p in data.iterdir()} | {"S3", "s3 ", "", ".", "..", "s3/2006-03-01", "../data/s3", "no-such-service"}
+    assert {name for name in names if botocore_data.is_service(name)} == botocore_data.service_names()
+
+
 @pytest.mark.parametrize("service", ["s3", "dynamodb", "logs", "neptune-graph", "timestream-query", "ec2", "sts"])
 def test_operation_traits_match_the_full_model(service, reference_loader):
     model = json.loads(json.dumps(reference_loader.load_service_model(service, "service-2")))
