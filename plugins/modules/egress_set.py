@@ -187,11 +187,11 @@ options:
     description:
       - At most this many C(kubernetes.core.k8s) runs write at once. Each run writes one batch of objects, one after another,
         a few round trips each; on a far cluster, batches written at once take a fraction of the time.
-      - Writes keep the order traffic needs, by kind: the gateway's C(Gateway), C(DestinationRule) and C(AuthorizationPolicy),
+      - Writes keep the order traffic needs, by kind - the gateway's C(Gateway), C(DestinationRule) and C(AuthorizationPolicy),
         the waypoint and C(Telemetry) first, then the C(ServiceEntry) objects, then the C(VirtualService) objects, then what
         narrows traffic (C(Sidecar), network policies). A prune goes the other way.
-      - A batch gets a run of its own only when writing its objects one after another would take longer than starting a run
-        (about 0.8 seconds, estimated from the round trip of the run's reads), so on a near cluster a plan stays one run.
+      - A batch gets a run of its own only when its objects would wait longer for the API server than a run takes to start
+        (about 0.8 seconds; the round trip is the quickest of the run's reads), so on a near cluster a plan stays one run.
       - C(1) writes every object in one run, in the plan's order.
     type: int
     default: 8
