@@ -53,9 +53,8 @@ def test_phases_are_barriers_and_small_ones_share_a_run():
     routes = [obj("VirtualService", f"v{index}") for index in range(2)]
     fences = [obj("Sidecar", f"s{index}") for index in range(2)]
     waves = batches.waves([*fences, *routes, *entries(40), *rules], 4, FAR)
-    assert names(waves) == [[["r0", "r1"]], [[f"e{i}" for i in range(0, 10)], [f"e{i}" for i in range(10, 20)],
-                                               [f"e{i}" for i in range(20, 30)], [f"e{i}" for i in range(30, 40)]],
-                            [["v0", "v1", "s0", "s1"]]]
+    entry_batches = [[f"e{i}" for i in range(start, start + 10)] for start in range(0, 40, 10)]
+    assert names(waves) == [[["r0", "r1"]], entry_batches, [["v0", "v1", "s0", "s1"]]]
 
 
 def test_a_prune_goes_backwards():
