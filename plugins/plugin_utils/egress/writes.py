@@ -66,21 +66,20 @@ _NOT_STARTED = object()
 
 def _batch(batch, write, failed, stopping, sleep):
     """None when `batch` was written, its EgressFailure when not, _NOT_STARTED when it was not begun."""
-    last = _NOT_STARTED
+    outcome = _NOT_STARTED
     for attempt in range(RETRIES + 1):
         if failed.is_set() or stopping():
-            return last
+            break
         try:
             write(batch)
             return None
         except EgressFailure as failure:
-            last = failure
-            if attempt < RETRIES and failure.status and failure.status.get("code") == 429:
-                sleep(retry_after(failure.status))
-                continue
-            failed.set()
-            return failure
-    return last
+            outcome = failure
+            if attempt == RETRIES or not failure.status or failure.status.get("code") != 429:
+                failed.set()
+                break
+            sleep(retry_after(failure.status))
+    return outcome
 
 
 def retry_after(status):
