@@ -3,7 +3,7 @@
 """meshops.aws_egress._cluster_choices: an egress set's resources as one cluster gets them, decided read-only.
 
 A thin entry point: the options are checked, one client is made from
-kubernetes.core's authentication options, and plugin_utils/egress/choices.py
+kubernetes.core's authentication options, and plugin_utils/egress/plan/auto_choices.py
 reads the cluster and decides, as egress_set decides before it applies.
 """
 
@@ -12,11 +12,11 @@ from __future__ import annotations
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.cluster_choices_options import argument_spec
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import choices
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.reads import ClusterReader
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.stream import NotResources, objects_of, stream_of
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.target import ClusterNotNamed, check_named, client_for, target_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import auto_choices as choices
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import EgressFailure
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.reads import ClusterReader
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.declared import NotResources, objects_of, stream_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.target import ClusterNotNamed, check_named, client_for, target_of
 
 
 class ActionModule(ActionBase):

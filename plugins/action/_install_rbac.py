@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """meshops.aws_egress._install_rbac: install the role's RBAC on one cluster.
 
-A thin entry point: the options are checked, and plugin_utils/egress/rbac_install.py
+A thin entry point: the options are checked, and plugin_utils/egress/rbac/install.py
 plans and writes, with egress_set's client, its kubernetes.core.k8s and its
 check of the Python that runs it (one way to reach a cluster for both).
 """
@@ -14,7 +14,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.meshops.aws_egress.plugins.action.egress_set import ActionModule as EgressSetAction
 from ansible_collections.meshops.aws_egress.plugins.module_utils.install_rbac_options import argument_spec
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.stream import NotResources, objects_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.declared import NotResources, objects_of
 
 
 class ActionModule(EgressSetAction):

@@ -3,7 +3,7 @@
 """meshops.aws_egress._proxy_logs (internal to playbooks/diagnose.yml): the proxies' logs, read live through the API server.
 
 A thin entry point: plugin_utils/diagnosis/live_logs.py says whose logs and
-reads them; plugin_utils/egress/target.py makes the client.
+reads them; plugin_utils/egress/apply/target.py makes the client.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.proxy_logs_options import argument_spec
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis import live_logs
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.target import ClusterNotNamed, check_named, client_for, target_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import EgressFailure
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.target import ClusterNotNamed, check_named, client_for, target_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.plain_data import plain
 

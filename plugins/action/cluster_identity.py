@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """meshops.aws_egress.cluster_identity: which cluster a kube context reaches, told apart from every other.
 
-A thin entry point: plugin_utils/egress/target.py checks that the context is
+A thin entry point: plugin_utils/egress/apply/target.py checks that the context is
 named and there, makes the client and reads the cluster's identity.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.cluster_identity_options import argument_spec
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.target import (
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import EgressFailure
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.target import (
     ClusterNotNamed, check_named, client_for, cluster_identity, target_of)
 
 

@@ -3,7 +3,7 @@
 """meshops.aws_egress.egress_set: bring one cluster to an egress set's declared resources.
 
 A thin entry point: the options are checked, one client is made from
-kubernetes.core's authentication options, and plugin_utils/egress/rollout.py
+kubernetes.core's authentication options, and plugin_utils/egress/apply/rollout.py
 does the run. kubernetes.core.k8s applies and prunes, through this action's
 own module execution.
 """
@@ -19,11 +19,11 @@ from ansible.utils.display import Display
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_set_options import argument_spec
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import default_holder
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rbac_install import install
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rollout import Request, Run
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.stream import NotResources, objects_of
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.target import ClusterNotNamed, check_named, client_for, target_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import EgressFailure
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rbac.install import install
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.rollout import Request, Run
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.declared import NotResources, objects_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.target import ClusterNotNamed, check_named, client_for, target_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.module_runs import ModuleRuns
 
 
@@ -33,7 +33,7 @@ class ActionModule(ActionBase):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # kubernetes.core.k8s runs from the writes' threads too (plugin_utils/egress/writes.py).
+        # kubernetes.core.k8s runs from the writes' threads too (plugin_utils/egress/apply/writes.py).
         self._module_runs = ModuleRuns(self)
 
     def run(self, tmp=None, task_vars=None):
@@ -74,7 +74,7 @@ class ActionModule(ActionBase):
         return result
 
     def _install_rbac(self, args, resources, task_vars):
-        """The result of installing the RBAC `resources` (plugin_utils/egress/rbac_install.py) with the options `args`."""
+        """The result of installing the RBAC `resources` (plugin_utils/egress/rbac/install.py) with the options `args`."""
         auth, cluster = target_of(args)
         try:
             check_named(auth, args["variable_prefix"])

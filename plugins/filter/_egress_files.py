@@ -5,7 +5,7 @@
 """The _egress_files filter (internal to the role): rendered resources in, the render directory's files out.
 
 Documentation: _egress_files.yml beside this file.  File names come from the
-kinds table (plugin_utils/egress/files.py).
+kinds table (plugin_utils/egress/layout/render_files.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import yaml
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.files import render_files
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.render_files import render_files
 
 
 def egress_files(manifests, set_name, wildcard_resolution="declared", api_version="auto", variable_prefix="", decided_by=""):

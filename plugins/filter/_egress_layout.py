@@ -5,7 +5,7 @@
 """The _egress_layout filter (internal to the role): endpoints in, the Istio resources an egress set needs out.
 
 Documentation: _egress_layout.yml beside this file.  The decisions are in
-plugin_utils/egress/layout.py.
+plugin_utils/egress/layout/resources.py.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import data_version
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import DEFAULT_SIDECAR_HOSTS, layout
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.resources import DEFAULT_SIDECAR_HOSTS, layout
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
 
 PLUGIN_NAME = "meshops.aws_egress._egress_layout"

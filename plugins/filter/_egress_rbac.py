@@ -5,12 +5,12 @@
 """The _egress_rbac filter (internal to the role): where the role writes in, the RBAC it needs out.
 
 Documentation: _egress_rbac.yml beside this file.  The rules are built from
-the kinds table in plugin_utils/egress/rbac.py.
+the kinds table in plugin_utils/egress/rbac/rules.py.
 """
 
 from __future__ import annotations
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rbac import rbac
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rbac.rules import rbac
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
 
 

@@ -4,14 +4,14 @@
 
 """The _plan_lines filter (internal to the role): a plan in, the lines the role prints out.
 
-Documentation: _plan_lines.yml beside this file.  The wording is in plugin_utils/egress/console.py.
+Documentation: _plan_lines.yml beside this file.  The wording is in plugin_utils/egress/plan/console.py.
 """
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.console import plan_lines
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.console import plan_lines
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.plain_data import plain
 
 

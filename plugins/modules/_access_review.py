@@ -94,7 +94,7 @@ check_mode:
 
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.k8s_module import k8s_module, run_with_client
-from ansible_collections.meshops.aws_egress.plugins.module_utils.access import missing_message, review_all
+from ansible_collections.meshops.aws_egress.plugins.module_utils.access_reviews import missing_message, review_all
 
 
 def run(module, client):

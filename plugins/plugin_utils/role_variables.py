@@ -8,7 +8,7 @@ A group is one dict for what is one concept. With Ansible's default
 hash_behaviour=replace, a dict set in host_vars replaces the group_vars one
 whole, so only what is never set per cluster is grouped. A key the dict leaves
 out keeps its default, which lives with the code that applies it (the
-egress_set module's options, policies.py): this module returns only what the
+egress_set module's options, egress/layout/policies.py): this module returns only what the
 user set.
 
 Role argument validation neither maps a variable to another nor warns of one,
@@ -17,7 +17,7 @@ so the role calls this (the _role_variables filter) before its first step.
 
 from __future__ import annotations
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.policies import checked_peer
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.policies import checked_peer
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import (
     check_keys, described, input_error, option_ref, shown)
 

@@ -13,7 +13,7 @@ import json
 import pytest
 import yaml
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.access_logs import BLOCKED_FILTER
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.access_logs import BLOCKED_FILTER
 from role_helpers import (GATEWAY_REGIONS, OURS, egress_gateway, expect_failure, fresh_namespace, objects, removed_after,
                           rerun_writes_nothing, run_role, unique_name, writes)
 

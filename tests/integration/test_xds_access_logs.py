@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.access_logs import BLOCKED_CLAUSES, BLOCKED_FILTER
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.access_logs import BLOCKED_CLAUSES, BLOCKED_FILTER
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import harness
 from simulation_helpers import GATEWAY_IP, ISTIO_VERSION, PUBLIC_IP, docs, gateway_kubernetes, istio_config, render_role
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import policies
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import policies
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import harness, rbac, waypoint
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.rbac import admits
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import mesh_config, outbound_policy
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import mesh_config
+
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety import outbound_policy
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import harness
 
 pytestmark = pytest.mark.integration

@@ -49,7 +49,7 @@ class Kind:
     file_kind: str = ""
     # Who acts on it: "istio" (istiod reads it) or "cni" (the network plugin does; istiod never reads it).
     enforced_by: str = "istio"
-    # When a concurrent write may write it (batches.py): every kind of a phase is written before the next phase starts.
+    # When a concurrent write may write it (apply/batches.py): every kind of a phase is written before the next phase starts.
     phase: int = 0
 
     @property

@@ -18,9 +18,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import mesh_config
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import mesh_config
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import KINDS
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.reads import PARALLEL_READS, unless_forbidden
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.reads import PARALLEL_READS, unless_forbidden
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.calls import callers
 
 # What istiod builds a proxy's config from, besides Services; the Gateway API's are left to the waypoint model.

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import GATEWAY_PORT
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.resources import GATEWAY_PORT
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import OURS, owner_of, ownership_labels
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wildcards import assumed, for_cluster
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.wildcards import assumed, for_cluster
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import calls as call_matrix
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import causes, harness, manifests, mesh, rbac, waypoint
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.judge import LEAVING, judge, outcome

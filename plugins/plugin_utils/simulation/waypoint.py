@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ambient import (
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.ambient import (
     DATAPLANE_MODE_LABEL, WAYPOINT_CLASS, WAYPOINT_FOR_LABEL)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import GATEWAY_API_GROUP
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wildcards import USE_WAYPOINT_LABEL, WAYPOINT_FLAG
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.wildcards import USE_WAYPOINT_LABEL, WAYPOINT_FLAG
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.manifests import group_of, identity
 
 WAYPOINT_IP = "10.254.255.20"

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.meshops.aws_egress.plugins.module_utils.access import describe_check, missing_message
+from ansible_collections.meshops.aws_egress.plugins.module_utils.access_reviews import describe_check, missing_message
 
 
 def test_every_missing_permission_is_named_with_its_purpose():

@@ -12,7 +12,7 @@ import pytest
 
 from ansible_collections.meshops.aws_egress.plugins.filter.aws_endpoints import aws_endpoints
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import layout
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.resources import layout
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError, shown
 
 

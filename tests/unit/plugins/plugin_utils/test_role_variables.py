@@ -13,7 +13,7 @@ from ansible.utils.display import Display
 from ansible_collections.meshops.aws_egress.plugins.filter._role_variables import role_variables
 from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_set_options import OPTIONS
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import role_variables as module
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.policies import DEFAULT_DNS, DEFAULT_ISTIOD
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.policies import DEFAULT_DNS, DEFAULT_ISTIOD
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
 
 P = "istio_aws_egress_"

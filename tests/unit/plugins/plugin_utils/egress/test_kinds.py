@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import files, kinds, rbac
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.access import plan_checks
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import Plan
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import render_files as files
+
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import kinds
+
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rbac import rules as rbac
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.needed_access import plan_checks
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import Plan
 
 SERVICE_ENTRY = kinds.kind_of({"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry"})
 POLICY = kinds.kind_of({"apiVersion": "security.istio.io/v1beta1", "kind": "AuthorizationPolicy"})

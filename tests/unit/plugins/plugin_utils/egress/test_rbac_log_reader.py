@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import rbac
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rbac import rules as rbac
 
 FILES = Path(__file__).resolve().parents[5] / "roles" / "istio_aws_egress" / "files"
 

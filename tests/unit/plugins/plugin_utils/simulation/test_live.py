@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.failures import EgressFailure
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import EgressFailure
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import live, reader_rbac
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.declared import declared
 
