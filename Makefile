@@ -23,7 +23,7 @@ export PATH := $(CURDIR)/$(BIN):$(CURDIR)/.localcluster/bin:$(PATH)
 # ansible-test wants the collection at ansible_collections/<namespace>/<name>, as real files.
 SANITY_ROOT := .build/ansible_collections/meshops/aws_egress
 
-.PHONY: help setup copy lint sanity unit integration test demo simulate cluster-build cluster-up cluster-down cluster-status clean
+.PHONY: help setup copy lint sanity unit integration test generated rbac demo simulate cluster-build cluster-up cluster-down cluster-status clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -76,6 +76,12 @@ integration: setup cluster-build ## integration tests against local clusters (or
 	fi
 
 test: setup lint sanity unit integration ## everything CI runs: lint, sanity, unit, integration
+
+generated: setup ## write the files built from the kinds table: templates/resources.yaml.j2 and files/rbac.yaml
+	$(BIN)/python tests/integration/generated_files.py --write
+
+rbac: setup ## write roles/istio_aws_egress/files/rbac.yaml, the role's RBAC for the defaults
+	$(BIN)/python tests/integration/generated_files.py --write --rbac
 
 demo: cluster-up ## start the local clusters if needed and roll the egress out to them
 	ansible-playbook playbooks/site.yml

@@ -143,36 +143,4 @@ def render_role_template(name: str, **template_vars) -> str:
     return rendered["text"]
 
 
-SHIPPED_RBAC_HEADER = """\
-# Copyright: Contributors to the meshops.aws_egress project
-# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-#
-# The RBAC the istio_aws_egress role needs, for the defaults: egress set in
-# istio-system, egress gateway in istio-system, run as the ServiceAccount
-# istio-system/meshops-aws-egress. It is templates/rbac.yaml.j2 rendered for
-# them, as one List (tests/integration/test_role_rbac.py keeps the two equal).
-# The role installs it for you: istio_aws_egress_install_rbac: true and
-# istio_aws_egress_rbac_subject, or tasks_from: rbac. By hand: change the
-# subject and the RoleBindings' namespaces, add a meshops-aws-egress-sidecars
-# RoleBinding in each namespace of istio_aws_egress_sidecars, then
-# `kubectl apply -f rbac.yaml`.
-"""
-SHIPPED_RBAC_FOR = {"namespace": "istio-system", "sidecar_namespaces": [],
-                    "gateway_namespace": "istio-system",
-                    "subject": {"kind": "ServiceAccount", "name": "meshops-aws-egress", "namespace": "istio-system"}}
-
-
-def shipped_rbac_text() -> str:
-    """files/rbac.yaml as it must read: the template for the defaults, as one List, its comments kept."""
-    lines = [SHIPPED_RBAC_HEADER.rstrip("\n"), "---", "apiVersion: v1", "kind: List", "items:"]
-    for document in render_role_template("rbac.yaml.j2", **SHIPPED_RBAC_FOR).split("\n---\n"):
-        started = False
-        for line in document.strip().strip("-").strip("\n").splitlines():
-            if not line.strip():
-                continue
-            if line.startswith("#") and not started:
-                lines.append(f"  {line}")
-            else:
-                lines.append(f"    {line.rstrip()}" if started else f"  - {line.rstrip()}")
-                started = True
-    return "\n".join(lines) + "\n"
+from generated_files import SHIPPED_RBAC_FOR, shipped_rbac_text  # noqa: E402,F401  pylint: disable=unused-import,wrong-import-position

@@ -69,6 +69,19 @@ def checkout(tmp_path, local_cluster):  # pylint: disable=unused-argument  # loc
     repo.sh("make cluster-down")
 
 
+def test_the_generated_files_as_documented(tmp_path):
+    # In a clone: the commands rewrite the role's files, which must come out as they are committed.
+    repo = Clone(clone(tmp_path))
+    [generated] = inline(r"make generated$")
+    [rbac] = inline(r"make rbac$")
+    for command in (generated, rbac):
+        said = repo.ok(command)
+        assert "wrote roles/istio_aws_egress/files/rbac.yaml" in said
+    for name in ("templates/resources.yaml.j2", "files/rbac.yaml"):
+        ours = (ROOT / "roles" / "istio_aws_egress" / name).read_text()
+        assert (repo.path / "roles" / "istio_aws_egress" / name).read_text() == ours, name
+
+
 def test_the_local_control_plane_as_documented(checkout):  # pylint: disable=redefined-outer-name
     block = commands(section(DEVELOPMENT, "The local control plane"))
     assert block[0] == "make cluster-up" and block[-1].startswith("make cluster-down")

@@ -24,6 +24,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation impo
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.harness import HarnessError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.judge import DENIED, LEAVING
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.simulate import simulate_egress
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import SIDECAR
 
 NOT_DECLARED = "not_declared"
 HIDDEN_BY_SIDECAR = "hidden_by_sidecar"
@@ -145,7 +146,7 @@ def _foreign_sidecars(mesh_dir, egress_set):
     found = {}
     for obj in manifests.read_dir(mesh_dir):
         meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
-        if obj.get("kind") != "Sidecar" or spec.get("workloadSelector"):
+        if obj.get("kind") != SIDECAR.kind or spec.get("workloadSelector"):
             continue
         if owner_of(obj, ownership_labels(egress_set)) == OURS:
             continue

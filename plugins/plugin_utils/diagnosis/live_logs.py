@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import input_error, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import WAYPOINT_NAME_LABEL
 
 PROXY_CONTAINER = "istio-proxy"
-WAYPOINT_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 ZTUNNEL_SELECTOR = "app=ztunnel"
 REQUEST_TIMEOUT = 60
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import SERVICE_ENTRY, SIDECAR
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.calls import DENY, LEAVE, REACH, STAY
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.judge import (
     LEAVING, PASSTHROUGH_CLUSTER, VIA_GATEWAY, gateway_host)
@@ -47,9 +48,9 @@ def context(given, variable_prefix="", namespace="", gateway=None, waypoint=""):
     for obj in given:
         meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
         where = f"{meta.get('namespace') or 'default'}/{meta.get('name')}"
-        if obj.get("kind") == "Sidecar" and not spec.get("workloadSelector"):
+        if obj.get("kind") == SIDECAR.kind and not spec.get("workloadSelector"):
             found.sidecars.setdefault(meta.get("namespace") or "default", []).append(where)
-        elif obj.get("kind") == "ServiceEntry":
+        elif obj.get("kind") == SERVICE_ENTRY.kind:
             for host in spec.get("hosts") or []:
                 found.entries.setdefault(host, []).append(where)
     return found

@@ -24,7 +24,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.rea
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.calls import callers
 
 # What istiod builds a proxy's config from, besides Services; the Gateway API's are left to the waypoint model.
-CONFIG_KINDS = tuple(k for k in KINDS if k.group in ("networking.istio.io", "security.istio.io"))
+CONFIG_KINDS = tuple(k for k in KINDS if k.simulation == "proxy")
 MESH_NAMESPACE = "istio-system"
 EVERY_NAMESPACE = "*"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import GATEWAY_API_GROUP, UnknownKind, kind_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import UnknownKind, WAYPOINT, is_istio_group, kind_of
 
 SUFFIXES = (".yaml", ".yml")
 # kustomize's own file is not a Kubernetes object.
@@ -68,7 +68,7 @@ def group_of(obj):
 def is_istio_config(obj):
     """Istio's own kinds and the Gateway API's go to istiod's config; the rest is Kubernetes."""
     group = group_of(obj)
-    return group.endswith(".istio.io") or group == GATEWAY_API_GROUP
+    return is_istio_group(group) or group == WAYPOINT.group
 
 
 def is_cni_policy(obj):

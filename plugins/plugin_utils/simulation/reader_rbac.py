@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import RBAC_NAME_PREFIX
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import mesh_config
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import KINDS
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.wildcards import ISTIO_1_30_CRD
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import ISTIO_1_30_CRD, KINDS
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.live import CONFIG_KINDS
 
 NAME = f"{RBAC_NAME_PREFIX}-simulate-reader"

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.ambient import (
     DATAPLANE_MODE_LABEL, WAYPOINT_CLASS, WAYPOINT_FOR_LABEL)
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import GATEWAY_API_GROUP
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import SERVICE_ENTRY, WAYPOINT, WAYPOINT_NAME_LABEL
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.wildcards import USE_WAYPOINT_LABEL, WAYPOINT_FLAG
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.manifests import group_of, identity
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.manifests import identity
 
 WAYPOINT_IP = "10.254.255.20"
 SERVICE_IP = "10.254.255.21"
@@ -57,7 +57,7 @@ def model(namespace, name, config, kubernetes, ambient_namespaces):
     waypoint's Service, pod and namespaces, and its Gateway where none is given.
     """
     notes = []
-    given = [o for o in config if identity(o) == ("Gateway", namespace, name) and group_of(o) == GATEWAY_API_GROUP]
+    given = [o for o in config if WAYPOINT.of(o) and identity(o)[1:] == (namespace, name)]
     modelled = []
     if not given:
         modelled.append(gateway(namespace, name))
@@ -75,18 +75,18 @@ def model(namespace, name, config, kubernetes, ambient_namespaces):
 
 def rendered_name(objects, namespace):
     """The waypoint the role renders beside the entries when none is named; "waypoint" when it renders none."""
-    return next((identity(o)[2] for o in objects if identity(o)[:2] == ("Gateway", namespace)
+    return next((identity(o)[2] for o in objects if identity(o)[:2] == (WAYPOINT.kind, namespace)
                  and (o.get("spec") or {}).get("gatewayClassName") == WAYPOINT_CLASS), "waypoint")
 
 
 def labels(name):
     """The labels istiod's deployment controller gives a waypoint's Service and pods."""
-    return {f"{GATEWAY_API_GROUP}/gateway-name": name, "gateway.istio.io/managed": "istio.io-mesh-controller"}
+    return {WAYPOINT_NAME_LABEL: name, "gateway.istio.io/managed": "istio.io-mesh-controller"}
 
 
 def gateway(namespace, name):
     """A waypoint Gateway as `istioctl waypoint apply` writes it."""
-    return {"apiVersion": f"{GATEWAY_API_GROUP}/v1", "kind": "Gateway",
+    return {"apiVersion": WAYPOINT.api_version("v1"), "kind": WAYPOINT.kind,
             "metadata": {"name": name, "namespace": namespace, "labels": {WAYPOINT_FOR_LABEL: "service"}},
             "spec": {"gatewayClassName": WAYPOINT_CLASS, "listeners": [{"name": "mesh", "port": HBONE_PORT, "protocol": "HBONE"}]}}
 
@@ -122,7 +122,7 @@ def kubernetes_objects(namespace, name, ambient_namespaces, given=()):
             found.append({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
     if ("Service", namespace, name) not in have:
         found.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace, "labels": labels(name)},
-                      "spec": {"clusterIP": SERVICE_IP, "selector": {f"{GATEWAY_API_GROUP}/gateway-name": name},
+                      "spec": {"clusterIP": SERVICE_IP, "selector": {WAYPOINT_NAME_LABEL: name},
                                "ports": [{"name": "mesh", "port": HBONE_PORT, "appProtocol": "hbone"}]}})
     found.append({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"{name}-simulated", "namespace": namespace, "labels": labels(name)},
                   "spec": {"serviceAccountName": name, "containers": [{"name": "istio-proxy", "image": "proxyv2"}]},
@@ -141,4 +141,4 @@ def covering(host, patterns):
 
 def _bound(obj):
     meta = obj.get("metadata") or {}
-    return obj.get("kind") == "ServiceEntry" and USE_WAYPOINT_LABEL in (meta.get("labels") or {}) and isinstance(obj.get("spec"), dict)
+    return obj.get("kind") == SERVICE_ENTRY.kind and USE_WAYPOINT_LABEL in (meta.get("labels") or {}) and isinstance(obj.get("spec"), dict)

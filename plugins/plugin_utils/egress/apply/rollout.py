@@ -43,7 +43,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.dif
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import (
     EgressFailure, failure_text, status_of_exception, status_of_module_failure, write_failure)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.interruption import SignalsDeferred
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import KINDS, UnknownKind, kind_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import ISTIO, KINDS, SIDECAR, UnknownKind, kind_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.lease_keeper import LeaseKeeper
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import build_plan, describe, identity, others_of, reference
@@ -181,11 +181,11 @@ class Run:
         self.notes = notes + [f"accepted ({finding.override}): {finding.problem}" for finding in accepted]
         self.notes += self._outbound_policy(desired, state)
         if request.state == "absent" and state.unserved:
-            unserved = ", ".join(kind.kind if kind.group.endswith(".istio.io") else f"{kind.kind} ({kind.describe()})"
+            unserved = ", ".join(kind.kind if kind.product == ISTIO else f"{kind.kind} ({kind.describe()})"
                                  for kind in state.unserved)
             # Without Istio's kinds, ours of another API (the waypoint; NetworkPolicies are always served) can still be
             # there: then they are pruned.
-            everything = all(kind in state.unserved for kind in KINDS if kind.group.endswith(".istio.io")) and not plan.prune
+            everything = all(kind in state.unserved for kind in KINDS if kind.product == ISTIO) and not plan.prune
             self.notes.append(f"Istio is not installed on {request.cluster}: egress set {request.name} has nothing to remove"
                               if everything else f"{request.cluster} serves no {unserved}: none of egress set {request.name} can be there")
         self._lap("plan", started)
@@ -207,7 +207,7 @@ class Run:
         request = self.request
         if not request.outbound_policy or request.state != "present":
             return []
-        started, sidecar_kind = self.clock(), kind_of({"apiVersion": "networking.istio.io/v1", "kind": "Sidecar"})
+        started, sidecar_kind = self.clock(), SIDECAR
         ours = {identity(obj)[2]: identity(obj)[3] for obj in desired if identity(obj)[:2] == sidecar_kind.key}
         verdicts, default = outbound_policy.assess(
             ClusterReader(self.api_client, request.cluster), sidecar_kind, state.versions.get(sidecar_kind),

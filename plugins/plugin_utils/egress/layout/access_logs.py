@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import provenance_annotations
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import WAYPOINT
 
 # The envoy file access log provider (to the proxy's stdout) every default mesh config defines.
 PROVIDER = "envoy"
@@ -57,7 +58,7 @@ def telemetries(enabled, name_prefix, sidecar_namespaces, gateway_layout=None, w
         made.append(_telemetry(name, gateway_layout["gateway_namespace"], annotations, selector=gateway_layout["selector"]))
     if waypoint and waypoint["namespace"] not in namespaces:
         made.append(_telemetry(name, waypoint["namespace"], annotations,
-                               target_refs=[{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": waypoint["name"]}]))
+                               target_refs=[{"group": WAYPOINT.group, "kind": WAYPOINT.kind, "name": waypoint["name"]}]))
     return made
 
 

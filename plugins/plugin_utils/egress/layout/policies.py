@@ -35,9 +35,10 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import check_keys, described, input_error, shown
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import provenance_annotations
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import CILIUM_NETWORK_POLICY, NETWORK_POLICY
 
 MODES = ("none", "kubernetes", "cilium")
-KINDS = {"kubernetes": "NetworkPolicy", "cilium": "CiliumNetworkPolicy"}
+KINDS = {"kubernetes": NETWORK_POLICY.kind, "cilium": CILIUM_NETWORK_POLICY.kind}
 PEER_KEYS = ("namespace", "selector")
 DEFAULT_DNS = {"namespace": "kube-system", "selector": {"k8s-app": "kube-dns"}}
 DEFAULT_ISTIOD = {"namespace": "istio-system", "selector": {"app": "istiod"}}

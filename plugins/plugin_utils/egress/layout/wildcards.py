@@ -26,12 +26,11 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.cha
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety.mesh import Finding
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, input_error
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import ISTIO_1_30_CRD, SERVICE_ENTRY
 
 CHOICES = ("auto", "none", "dynamic_dns")
 DYNAMIC_DNS = "DYNAMIC_DNS"
-SERVICE_ENTRY_CRD = "serviceentries.networking.istio.io"
-# A CustomResourceDefinition first shipped with Istio 1.30, the release whose sidecars resolve DYNAMIC_DNS.
-ISTIO_1_30_CRD = "trafficextensions.extensions.istio.io"
+SERVICE_ENTRY_CRD = SERVICE_ENTRY.crd
 WAYPOINT_FLAG = "ENABLE_WILDCARD_HOST_SERVICE_ENTRIES_FOR_TLS"
 USE_WAYPOINT_LABEL = "istio.io/use-waypoint"
 
@@ -85,7 +84,7 @@ def accepted(crd, version):
 
 
 def _is_entry(obj):
-    return identity(obj)[:2] == ("networking.istio.io", "ServiceEntry")
+    return identity(obj)[:2] == SERVICE_ENTRY.key
 
 
 def _upgradable(obj):

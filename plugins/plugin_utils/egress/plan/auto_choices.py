@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import wildcards
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import EgressFailure
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import kind_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import ISTIO, SERVICE_ENTRY, kind_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import describe
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.reads import PARALLEL_READS, LiveState, choose_versions
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
@@ -61,8 +61,7 @@ def decide(resources, state, request):
 
 def resolve(desired, state, request):
     """(desired, refusals, notes): the wildcard entries of `desired` (versioned) as the cluster resolves them."""
-    entry_kind = kind_of({"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry"})
-    return wildcards.resolve(desired, state.crds, state.versions.get(entry_kind), request.wildcard_resolution,
+    return wildcards.resolve(desired, state.crds, state.versions.get(SERVICE_ENTRY), request.wildcard_resolution,
                              state.unreadable_crds, request.variable_prefix)
 
 
@@ -87,7 +86,7 @@ def _unserved(kind, objects, state, request):
     served = sorted(state.served.get(kind) or [])
     cluster = request.cluster
     if not served:
-        product = "Istio" if kind.group.endswith(".istio.io") else kind.installed_by
+        product = kind.product if kind.product == ISTIO else kind.installed_by
         installed = f"{product} is not installed on " if product else ""
         source = f" (from {kind.crd_source})" if kind.crd_source else ""
         fix = f"install its CustomResourceDefinition {kind.crd}{source}"

@@ -36,7 +36,7 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers imp
     BOTOCORE_ANNOTATION, COLLECTION_ANNOTATION, FIELD_MANAGER, REGIONS_ANNOTATION, SERVICES_ANNOTATION)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import data_version
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.fields import field_changes
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import kind_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import SERVICE_ENTRY, kind_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import OURS, endpoint_data_of, owner_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import identity
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety.mesh import Finding
@@ -44,7 +44,6 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording 
 
 REMOVAL = "endpoint_data_removal"
 DOWNGRADE = "endpoint_data_downgrade"
-_ENTRY = ("networking.istio.io", "ServiceEntry")
 _RECORDS = {("metadata", "annotations", BOTOCORE_ANNOTATION), ("metadata", "annotations", COLLECTION_ANNOTATION)}
 
 
@@ -204,7 +203,7 @@ def _entry_hosts(objects):
     """host -> the ServiceEntries among `objects` that open it."""
     hosts = {}
     for obj in objects:
-        if identity(obj)[:2] == _ENTRY:
+        if identity(obj)[:2] == SERVICE_ENTRY.key:
             for host in (obj.get("spec") or {}).get("hosts") or []:
                 hosts.setdefault(host, []).append(obj)
     return hosts
@@ -214,7 +213,7 @@ def _pairs(objects):
     """(service, region) pairs the ServiceEntries among `objects` were opened for, as their annotations say."""
     pairs = set()
     for obj in objects:
-        if identity(obj)[:2] != _ENTRY:
+        if identity(obj)[:2] != SERVICE_ENTRY.key:
             continue
         annotations = (obj.get("metadata") or {}).get("annotations") or {}
         services = [s for s in (annotations.get(SERVICES_ANNOTATION) or "").split(",") if s]

@@ -27,31 +27,34 @@ from __future__ import annotations
 import re
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import LOCK_NAME, RBAC_NAME_PREFIX
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import KINDS
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import CLUSTER_ROLE, ISTIO_1_30_CRD, KINDS
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import rbac_labels
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.wildcards import ISTIO_1_30_CRD
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import input_error
 
 WRITE_VERBS = ["get", "create", "patch", "delete"]
 SUBJECT_KINDS = ("User", "Group", "ServiceAccount")
 
-WHY = {
-    "read": "Read cluster-wide: which versions of each kind are served and what they accept (its CustomResourceDefinition), "
+READ_WHY = ("Read cluster-wide: which versions of each kind are served and what they accept (its CustomResourceDefinition), "
             "whether the cluster has Istio 1.30's CRDs, every object of the kinds the role writes (the egress set's own "
             "wherever an earlier run put them, and others' that a plan must not harm), whether the namespaces written to "
-            "exist, and in ambient mode which namespaces are bound to a waypoint.",
-    "entries": "In the egress set's namespace: its ServiceEntries, gateway routing and waypoint (get, patch, and create for new "
-               "objects, for server-side apply through kubernetes.core.k8s, which reads each object before writing it; "
-               "get and delete to prune), and the rollout lease (create it once, then get and update it, by name).",
-    "sidecars": "In each Sidecar namespace of the egress set: its Sidecar, its NetworkPolicy or CiliumNetworkPolicy "
-                "when istio_aws_egress_network_policy asks for one, and its Telemetry when istio_aws_egress_log_blocked asks "
-                "for one.",
-    "gateway": "In the egress gateway's namespace (egress_gateway mode): its subset (DestinationRule) and AuthorizationPolicy, "
-               "the gateway pods' NetworkPolicy or CiliumNetworkPolicy when istio_aws_egress_network_policy asks for one, "
-               "their Telemetry when istio_aws_egress_log_blocked asks for one, and the gateway's Service, which must exist "
-               "before anything is routed to it. In the waypoint's namespace (ambient "
-               "mode): the waypoint's AuthorizationPolicy and Telemetry.",
+            "exist, and in ambient mode which namespaces are bound to a waypoint.")
+# Where each writer's rules apply, then what besides the kinds' own (their rbac_reason) it needs there.
+WRITERS = {
+    "entries": ("In the egress set's namespace", "; each with get, patch and create (server-side apply through "
+                "kubernetes.core.k8s, which reads each object before writing it) and get and delete (to prune); and the "
+                "rollout lease (create it once, then get and update it, by name)."),
+    "sidecars": ("In each Sidecar namespace of the egress set", "."),
+    "gateway": ("In the egress gateway's namespace (egress_gateway mode), or the waypoint's (ambient mode)",
+                ", and the gateway's Service, which must exist before anything is routed to it."),
 }
+
+
+def why(role):
+    """Why the ClusterRole `role` ("read" or a writer) has its rules: built from the kinds it writes."""
+    if role == "read":
+        return READ_WHY
+    where, rest = WRITERS[role]
+    return f"{where}: {', '.join(kind.rbac_reason for kind in KINDS if role in kind.writers)}{rest}"
 
 
 def _rules_for(writer):
@@ -76,7 +79,7 @@ def cluster_roles():
     gateway_service = [{"apiGroups": [""], "resources": ["services"], "verbs": ["get"]}]
     roles = {"read": read, "entries": _rules_for("entries") + lease, "sidecars": _rules_for("sidecars"),
              "gateway": _rules_for("gateway") + gateway_service}
-    return [{"name": f"{RBAC_NAME_PREFIX}-{role}", "why": WHY[role], "rules": rules} for role, rules in roles.items()]
+    return [{"name": f"{RBAC_NAME_PREFIX}-{role}", "why": why(role), "rules": rules} for role, rules in roles.items()]
 
 
 def log_reader_role():
@@ -115,4 +118,4 @@ def _subject(subject):
                                           f"and for a ServiceAccount its namespace)")
     if kind == "ServiceAccount":
         return {"kind": kind, "name": name, "namespace": namespace}
-    return {"kind": kind, "name": name, "apiGroup": "rbac.authorization.k8s.io"}
+    return {"kind": kind, "name": name, "apiGroup": CLUSTER_ROLE.group}

@@ -26,8 +26,8 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownershi
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import describe, identity
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety.mesh import Finding
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import TELEMETRY
 
-TELEMETRY = ("telemetry.istio.io", "Telemetry")
 OVERRIDE = "replace_access_logs"
 _SHOWN = 10
 _UNREAD = {mesh_config.FORBIDDEN: "not read (forbidden)", mesh_config.MISSING: "not found",
@@ -35,7 +35,7 @@ _UNREAD = {mesh_config.FORBIDDEN: "not read (forbidden)", mesh_config.MISSING: "
 
 
 def telemetries(objects):
-    return [obj for obj in objects if identity(obj)[:2] == TELEMETRY]
+    return [obj for obj in objects if identity(obj)[:2] == TELEMETRY.key]
 
 
 def check(desired, others, mesh, root_namespace, variable_prefix=""):

@@ -36,6 +36,8 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownershi
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import describe, identity
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.policies import CLUSTER_SUFFIX
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import (
+    AUTHORIZATION_POLICY, DESTINATION_RULE, ISTIO_GATEWAY, SERVICE_ENTRY, SIDECAR, VIRTUAL_SERVICE)
 
 ROOT_NAMESPACE = "istio-system"
 _SHOWN = 10
@@ -74,8 +76,8 @@ def check(desired, others, gateway=None, services=None, missing_namespaces=(), r
     return refusals, notes
 
 
-def _of_kind(objects, kind, group="networking.istio.io"):
-    return [obj for obj in objects if identity(obj)[:2] == (group, kind)]
+def _of_kind(objects, kind):
+    return [obj for obj in objects if identity(obj)[:2] == kind.key]
 
 
 def _by_namespace(objects):
@@ -100,8 +102,8 @@ def _missing_namespaces(desired, missing):
 
 def _second_sidecars(desired, others):
     findings = []
-    unselected = _by_namespace(other for other in _of_kind(others, "Sidecar") if not (other.get("spec") or {}).get("workloadSelector"))
-    for ours in _of_kind(desired, "Sidecar"):
+    unselected = _by_namespace(other for other in _of_kind(others, SIDECAR) if not (other.get("spec") or {}).get("workloadSelector"))
+    for ours in _of_kind(desired, SIDECAR):
         if (ours.get("spec") or {}).get("workloadSelector"):
             continue
         namespace = identity(ours)[2]
@@ -117,8 +119,8 @@ def _second_sidecars(desired, others):
 def _duplicate_hosts(desired, others, variable_prefix):
     findings = []
     entries = {namespace: [(other, _hosts(other)) for other in objects]
-               for namespace, objects in _by_namespace(_of_kind(others, "ServiceEntry")).items()}
-    for ours in _of_kind(desired, "ServiceEntry"):
+               for namespace, objects in _by_namespace(_of_kind(others, SERVICE_ENTRY)).items()}
+    for ours in _of_kind(desired, SERVICE_ENTRY):
         namespace, hosts = identity(ours)[2], _hosts(ours)
         for other, other_hosts in entries.get(namespace, []):
             shared = sorted(hosts & other_hosts)
@@ -136,8 +138,8 @@ def _duplicate_hosts(desired, others, variable_prefix):
 
 def _duplicate_mesh_routes(desired, others):
     findings = []
-    routes = [(other, _hosts(other)) for other in _of_kind(others, "VirtualService") if _routes_mesh(other)]
-    for ours in _of_kind(desired, "VirtualService"):
+    routes = [(other, _hosts(other)) for other in _of_kind(others, VIRTUAL_SERVICE) if _routes_mesh(other)]
+    for ours in _of_kind(desired, VIRTUAL_SERVICE):
         if not _routes_mesh(ours):
             continue
         hosts = _hosts(ours)
@@ -179,9 +181,9 @@ def _hidden_entries(desired, others):
     entries.
     """
     notes = []
-    entries = _of_kind(others, "ServiceEntry")
-    declared = {host for ours in _of_kind(desired, "ServiceEntry") for host in _hosts(ours)}
-    for ours in _of_kind(desired, "Sidecar"):
+    entries = _of_kind(others, SERVICE_ENTRY)
+    declared = {host for ours in _of_kind(desired, SERVICE_ENTRY) for host in _hosts(ours)}
+    for ours in _of_kind(desired, SIDECAR):
         namespace = identity(ours)[2]
         patterns = [host for egress in (ours.get("spec") or {}).get("egress") or [] for host in egress.get("hosts") or []]
         hidden, replaced = [], []
@@ -201,7 +203,7 @@ def _hidden_entries(desired, others):
 
 def _left_to_others(excluded_hosts, others, namespace, variable_prefix):
     """Who declares each host the set leaves to other owners (in the set's namespace first), or that nobody does."""
-    entries = sorted(_of_kind(others, "ServiceEntry"), key=lambda entry: (identity(entry)[2] != namespace, identity(entry)[2:]))
+    entries = sorted(_of_kind(others, SERVICE_ENTRY), key=lambda entry: (identity(entry)[2] != namespace, identity(entry)[2:]))
     notes = []
     for host in excluded_hosts:
         owners = [f"{describe(entry)} ({owner_text(entry, of='of ')})" for entry in entries if host in _hosts(entry)]
@@ -245,7 +247,7 @@ def _gateway_service(gateway, service):
 def _shadowed_subsets(gateway, others):
     """DestinationRules for the gateway's host outside its namespace: a sidecar of theirs looks there first."""
     host = f"{gateway['service']}.{gateway['namespace']}{CLUSTER_SUFFIX}"
-    shadowing = [describe(rule) for rule in _of_kind(others, "DestinationRule")
+    shadowing = [describe(rule) for rule in _of_kind(others, DESTINATION_RULE)
                  if (rule.get("spec") or {}).get("host") == host and identity(rule)[2] != gateway["namespace"]]
     if not shadowing:
         return []
@@ -261,11 +263,11 @@ def _overlaps(selector, labels):
 
 def _shared_gateway(gateway, others, root_namespace):
     """Other Gateways on the same gateway pods, and whether our ALLOW policy would cut them."""
-    bound = [obj for obj in _of_kind(others, "Gateway") if _overlaps((obj.get("spec") or {}).get("selector"), gateway["selector"])]
+    bound = [obj for obj in _of_kind(others, ISTIO_GATEWAY) if _overlaps((obj.get("spec") or {}).get("selector"), gateway["selector"])]
     if not bound:
         return [], []
     names = listed([describe(obj) for obj in bound], _SHOWN)
-    allowing = [policy for policy in _of_kind(others, "AuthorizationPolicy", "security.istio.io")
+    allowing = [policy for policy in _of_kind(others, AUTHORIZATION_POLICY)
                 if (policy.get("spec") or {}).get("action", "ALLOW") == "ALLOW"
                 and identity(policy)[2] in (gateway["namespace"], root_namespace)
                 and _overlaps(((policy.get("spec") or {}).get("selector") or {}).get("matchLabels"), gateway["selector"])]

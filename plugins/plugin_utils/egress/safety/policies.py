@@ -35,9 +35,11 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.cha
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.policies import CLUSTER_SUFFIX, fqdn_matches
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety.mesh import Finding, _admits, _exported_to, _overlaps
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import (
+    CILIUM_NETWORK_POLICY, ISTIO_GATEWAY, NETWORK_POLICY, SERVICE_ENTRY, SIDECAR)
 
 OVERRIDE = "network_policy_cut"
-POLICY_KINDS = (("networking.k8s.io", "NetworkPolicy"), ("cilium.io", "CiliumNetworkPolicy"))
+POLICY_KINDS = (NETWORK_POLICY.key, CILIUM_NETWORK_POLICY.key)
 
 
 def check(desired, others, variable_prefix=""):
@@ -76,7 +78,7 @@ def _spec(obj):
 
 
 def _is_cilium(obj):
-    return identity(obj)[0] == "cilium.io"
+    return identity(obj)[0] == CILIUM_NETWORK_POLICY.group
 
 
 def _selector_of(obj):
@@ -241,11 +243,11 @@ def _cilium_rule_allows(rule, port, host, addresses):
 def _cut_entries(policy, desired, others):
     """External ServiceEntries the namespace sees and its Sidecar admits, on what `policy` does not allow."""
     namespace = identity(policy)[2]
-    sidecars = [obj for obj in desired if identity(obj)[:3] == ("networking.istio.io", "Sidecar", namespace)]
+    sidecars = [obj for obj in desired if identity(obj)[:3] == (*SIDECAR.key, namespace)]
     patterns = [host for sidecar in sidecars for egress in _spec(sidecar).get("egress") or [] for host in egress.get("hosts") or []]
     cut = []
     for entry in others:
-        if identity(entry)[:2] != ("networking.istio.io", "ServiceEntry") or not _external(entry) or not _exported_to(entry, namespace):
+        if identity(entry)[:2] != SERVICE_ENTRY.key or not _external(entry) or not _exported_to(entry, namespace):
             continue
         spec = _spec(entry)
         addresses = [e.get("address") for e in spec.get("endpoints") or [] if e.get("address")] or list(spec.get("addresses") or [])
@@ -275,7 +277,7 @@ def _cut_gateways(policy, others):
     labels = _selected_labels(policy)
     cut = []
     for gateway in others:
-        if identity(gateway)[:2] != ("networking.istio.io", "Gateway") or not _overlaps(_spec(gateway).get("selector"), labels):
+        if identity(gateway)[:2] != ISTIO_GATEWAY.key or not _overlaps(_spec(gateway).get("selector"), labels):
             continue
         for server in _spec(gateway).get("servers") or []:
             port = server.get("port") or {}

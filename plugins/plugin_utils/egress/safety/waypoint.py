@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.ambient import (
     DATAPLANE_MODE_LABEL, USE_WAYPOINT_NAMESPACE_LABEL, WAYPOINT_CLASS, WAYPOINT_FOR_LABEL)
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import GATEWAY_API_GROUP
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import AUTHORIZATION_POLICY, SERVICE_ENTRY, WAYPOINT
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import labels_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import describe, identity
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety.mesh import Finding
@@ -41,12 +41,12 @@ def check(desired, state, others, waypoint, entries_namespace, cluster):
     if not waypoint:
         return [], []
     where = f"{waypoint['namespace']}/{waypoint['name']}"
-    if any(kind.key == (GATEWAY_API_GROUP, "Gateway") for kind in state.unserved):
-        return [Finding(f"ambient mode's waypoint is a Gateway API Gateway, and {cluster} serves no gateways.{GATEWAY_API_GROUP}",
+    if any(kind is WAYPOINT for kind in state.unserved):
+        return [Finding(f"ambient mode's waypoint is a Gateway API Gateway, and {cluster} serves no {WAYPOINT.describe()}",
                         "install the Gateway API's CRDs (standard channel), then run again")], []
     refusals, notes = [], []
     if not waypoint["create"]:
-        wanted = (GATEWAY_API_GROUP, "Gateway", waypoint["namespace"], waypoint["name"])
+        wanted = (*WAYPOINT.key, waypoint["namespace"], waypoint["name"])
         gateway = next((obj for obj in state.objects if identity(obj) == wanted), None)
         if gateway is None:
             return [Finding(f"the waypoint Gateway {where} does not exist, so the entries bound to it would reach nothing",
@@ -107,7 +107,7 @@ def _bound_to(labels, own_namespace, waypoint):
 
 def _shared(waypoint, where, entries_namespace, others, namespaces):
     """Others that use the waypoint, and whether our ALLOW policy would cut them."""
-    users = [describe(obj) for obj in others if identity(obj)[:2] == ("networking.istio.io", "ServiceEntry")
+    users = [describe(obj) for obj in others if identity(obj)[:2] == SERVICE_ENTRY.key
              and _bound_to(labels_of(obj), identity(obj)[2], waypoint)]
     # The entries' own namespace may be enrolled too (istioctl waypoint apply --enroll-namespace); its
     # ServiceEntries are counted one by one above.
@@ -117,9 +117,9 @@ def _shared(waypoint, where, entries_namespace, others, namespaces):
     if not users:
         return [], []
     allowing = [describe(policy) for policy in others
-                if identity(policy)[:3] == ("security.istio.io", "AuthorizationPolicy", waypoint["namespace"])
+                if identity(policy)[:3] == (*AUTHORIZATION_POLICY.key, waypoint["namespace"])
                 and (policy.get("spec") or {}).get("action", "ALLOW") == "ALLOW"
-                and any(ref.get("kind") == "Gateway" and ref.get("group", GATEWAY_API_GROUP) == GATEWAY_API_GROUP
+                and any(ref.get("kind") == WAYPOINT.kind and ref.get("group", WAYPOINT.group) == WAYPOINT.group
                         and ref.get("name") == waypoint["name"] for ref in _target_refs(policy))]
     if allowing:
         return [], [f"the waypoint {where} also serves {listed(users, _SHOWN)}; ALLOW policies already limit it ({listed(allowing, _SHOWN)}), "
@@ -139,7 +139,7 @@ def _missing_callers(desired, waypoint, namespaces):
         return []
     existing = {(ns.get("metadata") or {}).get("name") for ns in namespaces}
     callers = {caller for policy in desired
-               if identity(policy)[:3] == ("security.istio.io", "AuthorizationPolicy", waypoint["namespace"])
+               if identity(policy)[:3] == (*AUTHORIZATION_POLICY.key, waypoint["namespace"])
                and any(ref.get("name") == waypoint["name"] for ref in _target_refs(policy))
                for rule in (policy.get("spec") or {}).get("rules") or []
                for source in rule.get("from") or []
