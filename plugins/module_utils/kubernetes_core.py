@@ -10,8 +10,9 @@ with the oldest and the newest kubernetes.core of the range galaxy.yml allows:
   client) holds the kubernetes.client.ApiClient in its `client`, public
   attributes of both;
 - the API's Status of a failed kubernetes.core.k8s run: the module reports it
-  only inside `msg`, as the repr of the response body's bytes
-  ("Failed to apply object: b'{...}'").
+  only inside `msg`, after its own words: the response body as text
+  ("Failed to apply object: {...}"), or as the repr of its bytes where the
+  kubernetes client does not decode it ("Failed to apply object: b'{...}'").
 """
 
 from __future__ import annotations
