@@ -33,14 +33,15 @@ def k8s_module(options):
 
 
 def run_with_client(module, run, doing):
-    """`run(module, client)`; `doing(params)` says what the module was doing, for the failure message."""
+    """`run(module, client)` with kubernetes.core's kubernetes.client.ApiClient for the module's options; `doing(params)`
+    says what the module was doing, for the failure message."""
     # Importable now: building the module checked that kubernetes is installed.
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+    from ansible_collections.meshops.aws_egress.plugins.module_utils.kubernetes_core import api_client
 
     try:
-        run(module, get_api_client(module=module))
+        run(module, api_client(module=module))
     except CoreException as err:
         module.fail_from_exception(err)
     except (ApiException, HTTPError, OSError) as err:

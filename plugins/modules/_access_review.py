@@ -98,7 +98,7 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.access_reviews 
 
 
 def run(module, client):
-    allowed, missing = review_all(client.client.client, module.params["checks"])
+    allowed, missing = review_all(client, module.params["checks"])
     if missing:
         cluster = module.params["cluster"] or module.params.get("context") or "the cluster"
         module.fail_json(msg=missing_message(cluster, missing), allowed=allowed, missing=missing)

@@ -122,7 +122,7 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.lease_store imp
 def run(module, client):
     params = module.params
     name, namespace = params["name"], params["namespace"]
-    store = LeaseStore(client.client.client, name, namespace)
+    store = LeaseStore(client, name, namespace)
     lock = LeaseLock(store, name, namespace, labels=dict(MANAGED_BY))
     holder = params["holder"]
     started = time.monotonic()

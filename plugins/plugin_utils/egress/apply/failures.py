@@ -13,9 +13,6 @@ missing namespace or CustomResourceDefinition does not.
 
 from __future__ import annotations
 
-import ast
-import json
-
 from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors import error_body, failure_reason, status_line
 
 CONVERGES = "a rerun plans from what is there and converges"
@@ -69,25 +66,6 @@ def status_of_exception(err):
     body = error_body(err)
     status.update({key: body[key] for key in ("reason", "message", "details") if body.get(key)})
     return status
-
-
-def status_of_module_failure(result):
-    """The API's Status inside a kubernetes.core.k8s failure, which carries it only in `msg`, as bytes' repr."""
-    text = str(result.get("msg") or "")
-    start = text.find("b'{")
-    try:
-        if start >= 0:
-            body = ast.literal_eval(text[start:text.rfind("'") + 1]).decode()
-        elif '"kind":"Status"' in text:
-            body = text[text.find("{"):]
-        else:
-            return None
-        decoded = json.loads(body)
-    except (ValueError, SyntaxError, UnicodeDecodeError):
-        return None
-    if not isinstance(decoded, dict) or decoded.get("kind") != "Status":
-        return None
-    return {key: decoded[key] for key in ("code", "reason", "message", "details") if key in decoded}
 
 
 def failure_text(result):

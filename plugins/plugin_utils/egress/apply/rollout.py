@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from ansible_collections.meshops.aws_egress.plugins.module_utils.access_reviews import missing_message, review_all
 from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors import api_error
 from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import FIELD_MANAGER, LOCK_NAME, MANAGED_BY
+from ansible_collections.meshops.aws_egress.plugins.module_utils.kubernetes_core import k8s_failure_status
+from ansible_collections.meshops.aws_egress.plugins.module_utils.kubernetes_core import k8s_failure_status
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import LeaseHeld, LeaseLock, LeaseLost
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease_store import LeaseStore
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety import access_logs as access_log_safety
@@ -41,7 +43,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout i
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.needed_access import plan_checks
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.diffs import plan_diffs
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import (
-    EgressFailure, failure_text, status_of_exception, status_of_module_failure, write_failure)
+    EgressFailure, failure_text, status_of_exception, write_failure)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.interruption import SignalsDeferred
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import ISTIO, KINDS, SIDECAR, UnknownKind, kind_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.lease_keeper import LeaseKeeper
@@ -349,7 +351,7 @@ class Run:
         self.interruption.check(doing)
         if result.get("failed"):
             names = [describe(obj) for obj in objects]
-            failure = write_failure(step, doing, status_of_module_failure(result), failure_text(result), names,
+            failure = write_failure(step, doing, k8s_failure_status(result), failure_text(result), names,
                                     server=self.api_client.configuration.host)
             if not failure.obj and self.request.concurrency > 1:
                 failure.batch = f"the batch of {len(names)} from {names[0]} to {names[-1]}" if len(names) > 1 else names[0]

@@ -82,11 +82,11 @@ def client_for(auth, cluster):
     from kubernetes.config import ConfigException
     from urllib3.exceptions import HTTPError
 
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+    from ansible_collections.meshops.aws_egress.plugins.module_utils.kubernetes_core import api_client
 
     try:
-        return get_api_client(**auth).client.client
+        return api_client(**auth)
     except (CoreException, ConfigException) as err:
         raise EgressFailure("read", f"making a client for {cluster}", f"cannot create an API client: {err}") from None
     except (HTTPError, OSError) as err:

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.access_reviews import missing_message, review_all
 from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import FIELD_MANAGER
+from ansible_collections.meshops.aws_egress.plugins.module_utils.kubernetes_core import k8s_failure_status
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.needed_access import plan_checks
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import (
-    EgressFailure, failure_text, status_of_module_failure, write_failure)
+    EgressFailure, failure_text, write_failure)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import RBAC_KINDS, UnknownKind, kind_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import rbac_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import build_plan, describe
@@ -63,6 +64,6 @@ def install(resources, cluster, api_client, execute_k8s, check_mode=False, adopt
                            # Ours alone: the plan refused every object that is not.
                            "server_side_apply": {"field_manager": FIELD_MANAGER, "force_conflicts": True}})
     if applied.get("failed"):
-        raise write_failure("apply", f"applying {len(plan.apply)} RBAC objects to {cluster}", status_of_module_failure(applied),
+        raise write_failure("apply", f"applying {len(plan.apply)} RBAC objects to {cluster}", k8s_failure_status(applied),
                             failure_text(applied), [describe(obj) for obj in plan.apply], server=api_client.configuration.host)
     return result

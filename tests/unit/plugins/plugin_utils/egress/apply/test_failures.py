@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import failure_text, status_of_module_failure, write_failure
+from ansible_collections.meshops.aws_egress.plugins.module_utils.kubernetes_core import k8s_failure_status
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import failure_text, write_failure
 
 NAMESPACE_MISSING = {"failed": True, "reason": "Not Found", "msg": (
     "Failed to apply object: b'{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
@@ -23,22 +24,22 @@ OBJECTS = ["ServiceEntry istio-system/aws-x-sqs", "Sidecar orders/aws-x-egress"]
 
 
 def test_the_status_is_read_from_the_bytes_kubernetes_core_prints():
-    status = status_of_module_failure(NAMESPACE_MISSING)
+    status = k8s_failure_status(NAMESPACE_MISSING)
     assert status == {"code": 404, "reason": "NotFound", "message": 'namespaces "orders" not found',
                       "details": {"name": "orders", "kind": "namespaces"}}
-    assert status_of_module_failure(REFUSED_CONNECTION) is None
-    assert status_of_module_failure({"msg": "b'{not json'"}) is None
+    assert k8s_failure_status(REFUSED_CONNECTION) is None
+    assert k8s_failure_status({"msg": "b'{not json'"}) is None
 
 
 def test_a_missing_namespace_names_the_object_and_does_not_promise_convergence():
-    failure = write_failure("apply", "applying 2 resources to prod", status_of_module_failure(NAMESPACE_MISSING), "", OBJECTS)
+    failure = write_failure("apply", "applying 2 resources to prod", k8s_failure_status(NAMESPACE_MISSING), "", OBJECTS)
     assert failure.message == ('applying 2 resources to prod failed at Sidecar orders/aws-x-egress: 404 NotFound: '
                                'namespaces "orders" not found; namespace orders does not exist: create it, then run again')
     assert failure.converges is False and failure.result()["failed_object"] == "Sidecar orders/aws-x-egress"
 
 
 def test_a_forbidden_write_names_the_object():
-    failure = write_failure("apply", "applying 2 resources to prod", status_of_module_failure(FORBIDDEN), "", OBJECTS)
+    failure = write_failure("apply", "applying 2 resources to prod", k8s_failure_status(FORBIDDEN), "", OBJECTS)
     assert failure.obj == "ServiceEntry istio-system/aws-x-sqs" and not failure.converges
     assert "grant the permission" in failure.message
 
@@ -74,8 +75,8 @@ def test_an_object_already_gone_when_pruned_converges():
         "Failed to delete object: b'{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
         "\"message\":\"serviceentries.networking.istio.io \\\\\"aws-x-sqs\\\\\" not found\",\"reason\":\"NotFound\","
         "\"details\":{\"name\":\"aws-x-sqs\",\"group\":\"networking.istio.io\",\"kind\":\"serviceentries\"},\"code\":404}\\n'")}
-    failure = write_failure("prune", "pruning 2 resources on prod", status_of_module_failure(gone), "", OBJECTS)
+    failure = write_failure("prune", "pruning 2 resources on prod", k8s_failure_status(gone), "", OBJECTS)
     assert failure.obj == "ServiceEntry istio-system/aws-x-sqs" and failure.converges is True
     assert failure.message.endswith("it was gone already (a rerun plans from what is there and converges)")
     # Applying, the same answer means the kind is not served.
-    assert write_failure("apply", "applying", status_of_module_failure(gone), "", OBJECTS).converges is False
+    assert write_failure("apply", "applying", k8s_failure_status(gone), "", OBJECTS).converges is False
