@@ -22,12 +22,13 @@ it resolves the name the TLS handshake asks for.
 
 from __future__ import annotations
 
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils import role_options
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import describe, identity
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety.mesh import Finding
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, input_error
 
-CHOICES = ("auto", "none", "dynamic_dns")
+CHOICES = role_options.choices("wildcard_resolution")
 DYNAMIC_DNS = "DYNAMIC_DNS"
 SERVICE_ENTRY_CRD = "serviceentries.networking.istio.io"
 # A CustomResourceDefinition first shipped with Istio 1.30, the release whose sidecars resolve DYNAMIC_DNS.

@@ -27,13 +27,14 @@ from __future__ import annotations
 import re
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import LOCK_NAME, RBAC_NAME_PREFIX
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils import role_options
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import KINDS
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import rbac_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.wildcards import ISTIO_1_30_CRD
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import input_error
 
 WRITE_VERBS = ["get", "create", "patch", "delete"]
-SUBJECT_KINDS = ("User", "Group", "ServiceAccount")
+SUBJECT_KINDS = role_options.choices("rbac_subject", "kind", entry_point="rbac")
 
 WHY = {
     "read": "Read cluster-wide: which versions of each kind are served and what they accept (its CustomResourceDefinition), "
