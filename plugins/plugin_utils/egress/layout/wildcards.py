@@ -29,6 +29,10 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, input_error
 
 CHOICES = role_options.choices("wildcard_resolution")
+# egress_set's former word for the resolution as the resources declare it (none, dynamic_dns), accepted until 1.0.0.
+DEPRECATED_CHOICE = "declared"
+DEPRECATION = ("meshops.aws_egress.egress_set: wildcard_resolution=declared is deprecated: give the choice the resources were laid "
+               "out with (none or dynamic_dns, as the role's istio_aws_egress_wildcard_resolution), or leave it out")
 DYNAMIC_DNS = "DYNAMIC_DNS"
 SERVICE_ENTRY_CRD = "serviceentries.networking.istio.io"
 # A CustomResourceDefinition first shipped with Istio 1.30, the release whose sidecars resolve DYNAMIC_DNS.
@@ -55,8 +59,8 @@ def resolution(endpoint, choice):
 
 
 def for_cluster(choice, mode):
-    """What egress_set is told to do with the wildcard entries (its wildcard_resolution option)."""
-    return "auto" if choice == "auto" and mode != "ambient" else "declared"
+    """The choice egress_set is told (its wildcard_resolution option): the role's, but in ambient mode `auto` stays none."""
+    return "none" if choice == "auto" and mode == "ambient" else choice
 
 
 def assumed(objects, choice, variable_prefix=""):

@@ -69,6 +69,8 @@ COPIES = [
     ("egress_set_options.exclude_hosts", egress_set_options.OPTIONS["exclude_hosts"], ("exclude_hosts",), ("default",)),
     ("egress_set_options.lock_timeout", egress_set_options.OPTIONS["lock_timeout"], ("lock", "timeout"), ("default",)),
     ("egress_set_options.lock_duration", egress_set_options.OPTIONS["lock_duration"], ("lock", "duration"), ("default",)),
+    ("_egress_files.yml wildcard_resolution", _filter_options("_egress_files")["wildcard_resolution"], ("wildcard_resolution",),
+     ("choices",)),
     ("egress_set_options.apply_concurrency", egress_set_options.OPTIONS["apply_concurrency"], ("apply_concurrency",), ("default",)),
     *[(f"_egress_layout.yml {name}", _filter_options("_egress_layout")[name], (name,), ("choices",))
       for name in ("mode", "network_policy", "wildcard_resolution")],
@@ -142,3 +144,13 @@ def test_the_code_applies_the_declared_defaults():
 def test_a_default_is_a_copy_callers_may_change():
     role_options.default("gateway")["namespace"] = "changed"
     assert role_options.default("gateway")["namespace"] == "istio-system"
+
+
+def test_egress_set_takes_the_role_s_wildcard_resolution_and_its_deprecated_word():
+    from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import wildcards
+    option = egress_set_options.OPTIONS["wildcard_resolution"]
+    assert option["choices"] == [*role_options.choices("wildcard_resolution"), wildcards.DEPRECATED_CHOICE]
+    # Left out, the resolution is written as the resources declare it, as before.
+    assert option["default"] == "none"
+    assert "removed in 1.0.0" in " ".join(yaml.safe_load(importlib.import_module(
+        "ansible_collections.meshops.aws_egress.plugins.modules.egress_set").DOCUMENTATION)["options"]["wildcard_resolution"]["description"])
