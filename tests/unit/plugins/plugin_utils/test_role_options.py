@@ -154,3 +154,33 @@ def test_egress_set_takes_the_role_s_wildcard_resolution_and_its_deprecated_word
     assert option["default"] == "none"
     assert "removed in 1.0.0" in " ".join(yaml.safe_load(importlib.import_module(
         "ansible_collections.meshops.aws_egress.plugins.modules.egress_set").DOCUMENTATION)["options"]["wildcard_resolution"]["description"])
+
+
+def _effective_default(name):
+    """What a variable left out amounts to: a dict whose keys left out keep their defaults shows those."""
+    spec = role_options.spec(name)
+    keys = spec.get("options") or {}
+    if spec.get("default") == {} and keys and all("default" in key for key in keys.values()):
+        return {key: value["default"] for key, value in keys.items()}
+    return role_options.default(name)
+
+
+def _readme_defaults():
+    """{variable: the default the role README's table of variables shows}, `unset` as None."""
+    rows = {}
+    for line in (ROLE / "README.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split(" | ")]
+        if len(cells) < 3 or not cells[0].startswith(f"`{P}") or not (cells[1].startswith("`") or cells[1] == "unset"):
+            continue
+        names = [part.strip(" `") for part in cells[0].split(",")]
+        value = None if cells[1] == "unset" else yaml.safe_load(cells[1].strip("`"))
+        for name in names:
+            rows[name if name.startswith(P) else P + name.lstrip("_")] = value
+    return rows
+
+
+def test_the_role_readme_shows_the_declared_defaults():
+    shown = _readme_defaults()
+    assert len(shown) >= 30
+    for name, value in shown.items():
+        assert value == _effective_default(name[len(P):]), name
