@@ -184,3 +184,23 @@ def test_the_role_readme_shows_the_declared_defaults():
     assert len(shown) >= 30
     for name, value in shown.items():
         assert value == _effective_default(name[len(P):]), name
+
+
+def test_egress_set_s_request_defaults_are_the_declared_ones():
+    """What a Request left out of the module's arguments gets (tests, other callers) is what the role declares."""
+    import dataclasses
+    from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.rollout import Request
+    defaults = {f.name: f.default for f in dataclasses.fields(Request) if f.default is not dataclasses.MISSING}
+    assert (defaults["lock_timeout"], defaults["lock_duration"]) == (role_options.default("lock", "timeout"),
+                                                                     role_options.default("lock", "duration"))
+    assert {key: defaults[key] for key in ("state", "prune", "adopt", "api_version")} == {
+        key: role_options.default(key) for key in ("state", "prune", "adopt", "api_version")}
+    assert defaults["wildcard_resolution"] in role_options.choices("wildcard_resolution")
+
+
+def test_the_rollout_lease_module_documents_the_declared_lease_defaults():
+    """ansible-test ties the module's documentation to its argument spec; this ties both to the role's."""
+    documented = yaml.safe_load(importlib.import_module(
+        "ansible_collections.meshops.aws_egress.plugins.modules._rollout_lease").DOCUMENTATION)["options"]
+    for key in ("timeout", "duration"):
+        assert documented[key]["default"] == role_options.default("lock", key), key
