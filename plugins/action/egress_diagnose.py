@@ -17,6 +17,7 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_diagnose
     MUTUALLY_EXCLUSIVE, REQUIRED_ONE_OF, REQUIRED_TOGETHER, argument_spec, gateway_defaults)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.diagnose import diagnose, proven
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.logs import LogError
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils import from_role
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.plain_data import plain
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.harness import HarnessError, binary_for
@@ -29,6 +30,8 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
+        # What the task leaves out of the egress set, from the role's variables when asked (checked as the task's own).
+        self._task.args = from_role.taken(self._task.args, task_vars or {}, self._templar)
         _validation, args = self.validate_argument_spec(argument_spec=argument_spec(), mutually_exclusive=MUTUALLY_EXCLUSIVE,
                                                         required_one_of=REQUIRED_ONE_OF, required_together=REQUIRED_TOGETHER)
         args = plain(args)

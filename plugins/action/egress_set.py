@@ -20,6 +20,7 @@ from ansible.utils.display import Display
 from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_set_options import argument_spec
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import default_holder
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import EgressFailure
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import wildcards
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rbac.install import install
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.rollout import Request, Run
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.declared import NotResources, objects_of
@@ -48,6 +49,8 @@ class ActionModule(ActionBase):
         if args["apply_concurrency"] < 1:
             raise AnsibleActionFail(f"{args['variable_prefix'] or ''}apply_concurrency is {args['apply_concurrency']}: it must be 1 "
                                     f"(one kubernetes.core.k8s run at a time) or more")
+        if args["wildcard_resolution"] == wildcards.DEPRECATED_CHOICE:
+            Display().deprecated(wildcards.DEPRECATION, version="1.0.0", collection_name="meshops.aws_egress")
         if args["owner"] == "rbac":
             Display().deprecated("meshops.aws_egress.egress_set: owner=rbac installs the role's RBAC through "
                                  "meshops.aws_egress._install_rbac; use the istio_aws_egress role (tasks_from: rbac)",

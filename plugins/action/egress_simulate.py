@@ -20,6 +20,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints i
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import EgressFailure
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.reads import ClusterReader
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.target import ClusterNotNamed, check_named, client_for, target_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils import from_role
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.declared import EXPANSION_OPTIONS, declared
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.harness import HarnessError, binary_for
@@ -35,6 +36,8 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
+        # What the task leaves out of the egress set, from the role's variables when asked (checked as the task's own).
+        self._task.args = from_role.taken(self._task.args, task_vars or {}, self._templar)
         _validation, args = self.validate_argument_spec(argument_spec=argument_spec())
         # Names end up in the objects given to the harness: plain strings, not Ansible's tagged ones.
         args = plain(args)

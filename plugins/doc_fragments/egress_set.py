@@ -8,8 +8,16 @@ from __future__ import annotations
 class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
+  role_variables:
+    description:
+      - Take each option of the egress set that the task leaves out (O(name), O(namespace), O(mode), ..., O(vpc_endpoints))
+        from the P(meshops.aws_egress.istio_aws_egress#role) role's variable of the same name (C(istio_aws_egress_<option>)),
+        as the role takes it - after the role ran with C(public=true), its defaults too. Unset, None or empty dict
+        variables are left out. Messages then name the role's variables, unless O(variable_prefix) is given.
+    type: bool
+    default: false
   name:
-    description: The egress set.
+    description: The egress set; required, unless O(role_variables) takes it.
     type: str
     required: true
   namespace:

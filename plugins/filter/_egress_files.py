@@ -13,11 +13,18 @@ from __future__ import annotations
 import yaml
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils import filter_docs
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.render_files import render_files
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
 
 
-def egress_files(manifests, set_name, wildcard_resolution="declared", api_version="auto", variable_prefix="", decided_by=""):
+def egress_files(manifests, set_name, wildcard_resolution="none", api_version="auto", variable_prefix="", decided_by=""):
     """{"files", "prune_pattern", "prune_marker", "assumed"} for meshops.aws_egress.manifest_dir."""
+    try:
+        filter_docs.check(__file__, dict(locals()))
+    except InputError as exc:
+        # The layout's output, not a variable of the caller's: named as the filter's option.
+        raise exc.for_caller("meshops.aws_egress._egress_files") from None
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         resources = [doc for doc in yaml.load_all(str(manifests or ""), Loader=loader) if doc]

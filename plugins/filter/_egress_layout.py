@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils import filter_docs
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import data_version
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.resources import DEFAULT_SIDECAR_HOSTS, layout
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
@@ -25,6 +26,8 @@ def egress_layout(endpoints, name, namespace, name_prefix, mode="sidecar", gatew
                   exclude_hosts=None, variable_prefix="", log_blocked=False):
     """The resources of egress set `name`, as plain data for the role's templates."""
     try:
+        # Choices as _egress_layout.yml documents them; the rest is checked where it is used.
+        filter_docs.check(__file__, dict(locals()))
         return layout(endpoints, name=name, namespace=namespace, name_prefix=name_prefix, mode=mode, gateway=gateway,
                       sidecars=[] if sidecars is None else sidecars, export_to=["*"] if export_to is None else export_to,
                       sidecar_hosts=list(DEFAULT_SIDECAR_HOSTS) if sidecar_hosts is None else sidecar_hosts,

@@ -40,7 +40,8 @@ OPTIONS = dict(
     api_version=dict(type="str", choices=["auto", "v1", "v1beta1", "v1alpha3"], default="auto"),
     gateway=dict(type="dict", options=GATEWAY_OPTIONS),
     waypoint=dict(type="dict", options=WAYPOINT_OPTIONS),
-    wildcard_resolution=dict(type="str", choices=["declared", "auto"], default="declared"),
+    # The role's choices (istio_aws_egress_wildcard_resolution); "declared" is deprecated (as none), removed in 1.0.0.
+    wildcard_resolution=dict(type="str", choices=["auto", "none", "dynamic_dns", "declared"], default="none"),
     accept=dict(type="list", elements="str", choices=list(ACCEPTABLE), default=[]),
     exclude_hosts=dict(type="list", elements="str", default=[]),
     outbound_policy=dict(type="dict", options=OUTBOUND_POLICY_OPTIONS),

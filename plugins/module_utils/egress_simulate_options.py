@@ -46,6 +46,7 @@ OPTIONS = dict(
     harness=dict(type="path"),
     cluster=dict(type="str"),
     variable_prefix=dict(type="str", default=""),
+    role_variables=dict(type="bool", default=False),
 )
 
 

@@ -41,8 +41,8 @@ options:
       - What the layout leaves to the cluster, as P(meshops.aws_egress.egress_set#module)'s option of that name. V(auto)
         turns wildcard entries of resolution C(NONE) to C(DYNAMIC_DNS) where the cluster's sidecars resolve it.
     type: str
-    choices: [declared, auto]
-    default: declared
+    choices: [auto, none, dynamic_dns, declared]
+    default: none
   cluster:
     description: The cluster's name in messages; the context, by default.
     type: str

@@ -114,14 +114,17 @@ options:
         default: true
   wildcard_resolution:
     description:
-      - V(declared) writes the ServiceEntries' resolution as given; a resolution the cluster's ServiceEntry CRD does not
-        accept is refused before any write.
+      - The choice O(resources) were laid out with, as the role's C(istio_aws_egress_wildcard_resolution) (in ambient
+        mode the role's V(auto) is V(none) here).
+      - V(none) and V(dynamic_dns) write the ServiceEntries' resolution as given; a resolution the cluster's ServiceEntry
+        CRD does not accept is refused before any write.
       - V(auto) gives C(resolution DYNAMIC_DNS) to the ServiceEntries whose hosts are all wildcards, with resolution
         C(NONE), TLS ports, no addresses and no waypoint, on a cluster with Istio 1.30's CRDs (the ServiceEntry CRD accepts
         C(DYNAMIC_DNS) and C(trafficextensions.extensions.istio.io) is there); elsewhere it keeps them and says why.
+      - V(declared) is deprecated and will be removed in 1.0.0; it is taken as V(none), with a deprecation warning.
     type: str
-    choices: [declared, auto]
-    default: declared
+    choices: [auto, none, dynamic_dns, declared]
+    default: none
   accept:
     description:
       - Refusals to turn into notes, for what a user may knowingly want.

@@ -67,7 +67,7 @@ class Request:
     api_version: str = "auto"
     gateway: dict | None = None
     waypoint: dict | None = None  # ambient mode's: name, namespace, create
-    wildcard_resolution: str = "declared"  # or "auto": DYNAMIC_DNS for wildcard entries where the cluster resolves it
+    wildcard_resolution: str = "none"  # or "auto": DYNAMIC_DNS for wildcard entries where the cluster resolves it
     accept: list = field(default_factory=list)
     exclude_hosts: list = field(default_factory=list)  # hosts the set leaves to other owners: the plan names who declares them
     outbound_policy: dict | None = None  # namespace (istiod's), namespaces (the set's): where to read the outbound policy

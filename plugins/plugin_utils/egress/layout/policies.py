@@ -32,16 +32,17 @@ from __future__ import annotations
 import re
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils import role_options
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import check_keys, described, input_error, shown
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import provenance_annotations
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import CILIUM_NETWORK_POLICY, NETWORK_POLICY
 
-MODES = ("none", "kubernetes", "cilium")
+MODES = role_options.choices("network_policy")
 KINDS = {"kubernetes": NETWORK_POLICY.kind, "cilium": CILIUM_NETWORK_POLICY.kind}
 PEER_KEYS = ("namespace", "selector")
-DEFAULT_DNS = {"namespace": "kube-system", "selector": {"k8s-app": "kube-dns"}}
-DEFAULT_ISTIOD = {"namespace": "istio-system", "selector": {"app": "istiod"}}
+DEFAULT_DNS = role_options.default("network_policy_peers", "dns")
+DEFAULT_ISTIOD = role_options.default("network_policy_peers", "istiod")
 DNS_PORT = 53
 # What a sidecar, a gateway or ztunnel asks of istiod: xDS and certificates, over TLS.
 ISTIOD_PORT = 15012

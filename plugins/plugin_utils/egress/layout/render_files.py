@@ -26,7 +26,7 @@ def file_name(obj):
     return f"{kind_of(obj).file_prefix}-{namespace}-{name}.yaml"
 
 
-def render_files(resources, set_name, wildcard_resolution="declared", api_version="auto", variable_prefix="", decided_by=""):
+def render_files(resources, set_name, wildcard_resolution="none", api_version="auto", variable_prefix="", decided_by=""):
     """{"files": {name: YAML}, "prune_pattern": ..., "prune_marker": ..., "assumed": [...]} for the manifest_dir module.
 
     `assumed` says which `auto` choices the files took without a cluster, and how to pin them; none when the cluster

@@ -36,6 +36,7 @@ The role's templates turn the layout into YAML; every decision is made here:
 from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils import role_options
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import access_logs
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import ambient
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import policies
@@ -45,13 +46,13 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors im
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import (
     endpoint_data_annotations, ownership_labels, provenance_annotations)
 
-MODES = ("sidecar", "egress_gateway", "ambient")
+MODES = role_options.choices("mode")
 GATEWAY_KEYS = ("selector", "namespace", "service")
 GATEWAY_PORT = 443
 # A Sidecar always keeps its namespace's own services.
 OWN_NAMESPACE_HOSTS = "./*"
 # What a Sidecar keeps of the mesh unless told otherwise: every in-mesh service.
-DEFAULT_SIDECAR_HOSTS = ("*/*.svc.cluster.local",)
+DEFAULT_SIDECAR_HOSTS = tuple(role_options.default("sidecar_hosts"))
 # exportTo: all namespaces, the entry's own, nowhere; or a namespace name.
 EXPORT_TO_KEYWORDS = ("*", ".", "~")
 # A Sidecar egress host's namespace part: any, the Sidecar's own, or a name.

@@ -22,13 +22,18 @@ it resolves the name the TLS handshake asks for.
 
 from __future__ import annotations
 
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils import role_options
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import describe, identity
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety.mesh import Finding
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, input_error
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import ISTIO_1_30_CRD, SERVICE_ENTRY
 
-CHOICES = ("auto", "none", "dynamic_dns")
+CHOICES = role_options.choices("wildcard_resolution")
+# egress_set's former word for the resolution as the resources declare it (none, dynamic_dns), accepted until 1.0.0.
+DEPRECATED_CHOICE = "declared"
+DEPRECATION = ("meshops.aws_egress.egress_set: wildcard_resolution=declared is deprecated: give the choice the resources were laid "
+               "out with (none or dynamic_dns, as the role's istio_aws_egress_wildcard_resolution), or leave it out")
 DYNAMIC_DNS = "DYNAMIC_DNS"
 SERVICE_ENTRY_CRD = SERVICE_ENTRY.crd
 WAYPOINT_FLAG = "ENABLE_WILDCARD_HOST_SERVICE_ENTRIES_FOR_TLS"
@@ -53,8 +58,8 @@ def resolution(endpoint, choice):
 
 
 def for_cluster(choice, mode):
-    """What egress_set is told to do with the wildcard entries (its wildcard_resolution option)."""
-    return "auto" if choice == "auto" and mode != "ambient" else "declared"
+    """The choice egress_set is told (its wildcard_resolution option): the role's, but in ambient mode `auto` stays none."""
+    return "none" if choice == "auto" and mode == "ambient" else choice
 
 
 def assumed(objects, choice, variable_prefix=""):

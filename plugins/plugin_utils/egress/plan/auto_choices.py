@@ -31,7 +31,7 @@ class Asked:
     name: str  # the egress set
     cluster: str
     api_version: str = "auto"
-    wildcard_resolution: str = "declared"  # what the layout leaves to the cluster: "auto" or "declared"
+    wildcard_resolution: str = "none"  # the role's choice as the layout leaves it to the cluster: only "auto" leaves anything
     variable_prefix: str = ""
 
 

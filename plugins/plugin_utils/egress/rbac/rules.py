@@ -27,12 +27,13 @@ from __future__ import annotations
 import re
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import LOCK_NAME, RBAC_NAME_PREFIX
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils import role_options
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import CLUSTER_ROLE, ISTIO_1_30_CRD, KINDS
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import rbac_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import input_error
 
 WRITE_VERBS = ["get", "create", "patch", "delete"]
-SUBJECT_KINDS = ("User", "Group", "ServiceAccount")
+SUBJECT_KINDS = role_options.choices("rbac_subject", "kind", entry_point="rbac")
 
 READ_WHY = ("Read cluster-wide: which versions of each kind are served and what they accept (its CustomResourceDefinition), "
             "whether the cluster has Istio 1.30's CRDs, every object of the kinds the role writes (the egress set's own "

@@ -81,7 +81,7 @@ def test_dynamic_dns_sends_wildcards_through_the_waypoint_and_says_what_istiod_n
     wildcard = entries["aws-amb-s3-eu-west-1-wildcard"]
     assert (wildcard["resolution"], wildcard["route"]) == ("DYNAMIC_DNS", "waypoint")
     assert "*.s3.eu-west-1.amazonaws.com" in result["waypoint"]["hosts"]
-    assert result["wildcard_resolution"] == "declared"
+    assert result["wildcard_resolution"] == "dynamic_dns"
     notes = " ".join(result["notes"])
     assert "aws-amb-s3-eu-west-1-wildcard go through the waypoint with resolution DYNAMIC_DNS: istiod must run with " \
            "ENABLE_WILDCARD_HOST_SERVICE_ENTRIES_FOR_TLS=true" in notes
@@ -108,8 +108,8 @@ def test_dynamic_dns_changes_only_the_wildcards_resolution_in_the_other_modes(mo
 
 
 @pytest.mark.parametrize("mode, choice, for_cluster", [
-    ("sidecar", "auto", "auto"), ("egress_gateway", "auto", "auto"), ("ambient", "auto", "declared"),
-    ("sidecar", "none", "declared"), ("sidecar", "dynamic_dns", "declared"),
+    ("sidecar", "auto", "auto"), ("egress_gateway", "auto", "auto"), ("ambient", "auto", "none"),
+    ("sidecar", "none", "none"), ("sidecar", "dynamic_dns", "dynamic_dns"),
 ])
 def test_auto_is_rendered_as_none_and_left_to_the_cluster_except_in_ambient_mode(mode, choice, for_cluster):
     result = layout(endpoints(services=["s3"]), mode=mode, wildcard_resolution=choice, caller_namespaces=["orders"],

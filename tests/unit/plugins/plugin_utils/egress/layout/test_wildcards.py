@@ -134,7 +134,7 @@ def test_without_a_cluster_auto_says_what_it_assumed_and_how_to_pin_it():
         "host's cluster (its context), or set istio_aws_egress_wildcard_resolution to dynamic_dns or none, to model exactly "
         "what is applied"]
     # Pinned (or ambient mode, where the layout leaves nothing to the cluster): nothing was assumed.
-    assert wildcards.assumed(desired, "declared") == []
+    assert wildcards.assumed(desired, "none") == [] and wildcards.assumed(desired, "dynamic_dns") == []
     assert wildcards.assumed(desired, wildcards.for_cluster("auto", "ambient")) == []
     assert wildcards.assumed(desired[1:2], "auto") == []
 

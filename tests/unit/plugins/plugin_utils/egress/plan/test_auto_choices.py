@@ -81,8 +81,9 @@ def test_before_istio_1_30_the_wildcards_stay_none_and_the_version_follows_the_c
                      "does not accept DYNAMIC_DNS (Istio before 1.28)"]
 
 
-def test_declared_choices_read_no_more_than_the_kinds():
-    _decided, _refusals, _notes, reads = decide({ENTRY_CRD: entry_crd("v1")}, resources=(SQS,), wildcard_resolution="declared")
+@pytest.mark.parametrize("choice", ["none", "dynamic_dns", "declared"])
+def test_declared_choices_read_no_more_than_the_kinds(choice):
+    _decided, _refusals, _notes, reads = decide({ENTRY_CRD: entry_crd("v1")}, resources=(SQS,), wildcard_resolution=choice)
     assert reads == [("served", ENTRY_CRD)]
 
 
