@@ -14,6 +14,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.render_files import render_files
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_options
 
 
 def egress_files(manifests, set_name, wildcard_resolution="declared", api_version="auto", variable_prefix="", decided_by=""):
@@ -23,8 +24,9 @@ def egress_files(manifests, set_name, wildcard_resolution="declared", api_versio
         resources = [doc for doc in yaml.load_all(str(manifests or ""), Loader=loader) if doc]
     except yaml.YAMLError as exc:
         raise AnsibleFilterError(f"meshops.aws_egress._egress_files: not a YAML stream of Kubernetes objects: {exc}") from None
-    return render_files(resources, str(set_name), str(wildcard_resolution), str(api_version), str(variable_prefix),
-                        str(decided_by or ""))
+    # The assumed notes name options as the caller's variables.
+    return named_options(render_files(resources, str(set_name), str(wildcard_resolution), str(api_version), str(decided_by or "")),
+                         str(variable_prefix))
 
 
 class FilterModule:

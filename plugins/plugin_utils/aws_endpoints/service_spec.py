@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import botocore_data, credentials, partitions
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import check_keys, described, did_you_mean, input_error, option_ref, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import check_keys, described, did_you_mean, input_error, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 SERVICE_KEYS = ("name", "regions", "account_ids", "fips", "dualstack", "buckets")
 FILTER_OPTIONS = ("regions", "account_ids", "fips", "dualstack", "credential_sources", "sts_legacy_global", "name_prefix",

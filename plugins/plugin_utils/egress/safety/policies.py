@@ -35,12 +35,13 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.cha
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.policies import CLUSTER_SUFFIX, fqdn_matches
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety.mesh import Finding, _admits, _exported_to, _overlaps
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 OVERRIDE = "network_policy_cut"
 POLICY_KINDS = (("networking.k8s.io", "NetworkPolicy"), ("cilium.io", "CiliumNetworkPolicy"))
 
 
-def check(desired, others, variable_prefix=""):
+def check(desired, others):
     """(refusals, notes) for the network policies among `desired`, against `others` (plan.others_of: not declared, not ours)."""
     ours = [obj for obj in desired if identity(obj)[:2] in POLICY_KINDS]
     if not ours:
@@ -57,7 +58,7 @@ def check(desired, others, variable_prefix=""):
             continue  # those pods are limited already: ours only adds
         if not labels:
             cut = _cut_entries(policy, desired, others)
-            fix = f"allow it with a rule in {variable_prefix}network_policy_egress, or stop listing {namespace}"
+            fix = f"allow it with a rule in {option_ref('network_policy_egress')}, or stop listing {namespace}"
         else:
             cut = _cut_gateways(policy, others)
             fix = "give those Gateways' upstreams an egress policy on the gateway pods first (ours then only adds)"
