@@ -17,6 +17,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.fa
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.reads import ClusterReader
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.declared import NotResources, objects_of, stream_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.target import ClusterNotNamed, check_named, client_for, target_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_run
 
 
 class ActionModule(ActionBase):
@@ -26,12 +27,17 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=argument_spec())
+        # Its messages name options as the caller's variables.
+        return named_run(lambda: self._run(result, args), args["variable_prefix"])
+
+    @staticmethod
+    def _run(result, args):
         auth, cluster = target_of(args)
         asked = choices.Asked(name=args["name"], cluster=cluster, api_version=args["api_version"],
-                              wildcard_resolution=args["wildcard_resolution"], variable_prefix=args["variable_prefix"])
+                              wildcard_resolution=args["wildcard_resolution"])
         try:
             resources = objects_of(args["resources"])
-            check_named(auth, args["variable_prefix"])
+            check_named(auth)
             state = choices.read(ClusterReader(client_for(auth, cluster), cluster), resources, asked.wildcard_resolution,
                                  asked.api_version)
             decided, refusals, notes = choices.decide(resources, state, asked)

@@ -15,6 +15,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.meshops.aws_egress.plugins.action.egress_set import ActionModule as EgressSetAction
 from ansible_collections.meshops.aws_egress.plugins.module_utils.install_rbac_options import argument_spec
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.declared import NotResources, objects_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_run
 
 
 class ActionModule(EgressSetAction):
@@ -26,4 +27,5 @@ class ActionModule(EgressSetAction):
             resources = objects_of(args["resources"])
         except NotResources as err:
             raise AnsibleActionFail(str(err)) from None
-        return {**result, **self._install_rbac(args, resources, task_vars)}
+        # Its messages name options as the caller's variables.
+        return named_run(lambda: {**result, **self._install_rbac(args, resources, task_vars)}, args["variable_prefix"])

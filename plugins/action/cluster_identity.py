@@ -14,6 +14,7 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.cluster_identit
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import EgressFailure
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.target import (
     ClusterNotNamed, check_named, client_for, cluster_identity, target_of)
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_run
 
 
 class ActionModule(ActionBase):
@@ -23,9 +24,14 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=argument_spec())
+        # Its messages name options as the caller's variables.
+        return named_run(lambda: self._run(result, args), args["variable_prefix"])
+
+    @staticmethod
+    def _run(result, args):
         auth, cluster = target_of(args)
         try:
-            check_named(auth, args["variable_prefix"])
+            check_named(auth)
             identity = cluster_identity(client_for(auth, cluster), cluster)
         except ClusterNotNamed as err:
             return {**result, "failed": True, "msg": str(err)}

@@ -19,6 +19,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.diagn
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.logs import LogError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import from_role
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import input_message, named_run
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.plain_data import plain
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.harness import HarnessError, binary_for
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.manifests import ManifestError
@@ -35,7 +36,11 @@ class ActionModule(ActionBase):
         _validation, args = self.validate_argument_spec(argument_spec=argument_spec(), mutually_exclusive=MUTUALLY_EXCLUSIVE,
                                                         required_one_of=REQUIRED_ONE_OF, required_together=REQUIRED_TOGETHER)
         args = plain(args)
-        prefix = args["variable_prefix"]
+        # Its messages name options as the caller's variables.
+        return named_run(lambda: self._run(result, args), args["variable_prefix"])
+
+    @staticmethod
+    def _run(result, args):
         if args["diagnosis"] is not None and not {"findings", "counts"} <= set(args["diagnosis"]):
             return {**result, "failed": True, "msg": "diagnosis: expected the result of an earlier run with logs (its findings and counts)"}
         options = {**args, "gateway": args["gateway"] or gateway_defaults()}
@@ -47,12 +52,12 @@ class ActionModule(ActionBase):
         simulation = dict(mesh_dir=args["mesh_objects"], outbound_traffic_policy=args["outbound_traffic_policy"], binary=binary)
         try:
             if args["logs"]:
-                report = diagnose(args["logs"], options, args["manifests"], prefix=prefix, **simulation)
+                report = diagnose(args["logs"], options, args["manifests"], **simulation)
             else:
                 report = proven(args["diagnosis"], options, args["manifests"], args["fixes_dir"], **simulation)
         except InputError as err:
             # A bad value, named as the caller's variable (`istio_aws_egress_regions[1]: ...`) with its prefix.
-            return {**result, "failed": True, "msg": err.named(prefix)}
+            return {**result, "failed": True, "msg": input_message(err, args["variable_prefix"])}
         except AnsibleFilterError as err:
             return {**result, "failed": True, "msg": err.message}
         except LogError as err:

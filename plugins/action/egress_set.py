@@ -26,6 +26,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.ro
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.declared import NotResources, objects_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.target import ClusterNotNamed, check_named, client_for, target_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.module_runs import ModuleRuns
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_run, option_ref
 
 
 class ActionModule(ActionBase):
@@ -40,6 +41,10 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=argument_spec())
+        # Its messages name options as the caller's variables.
+        return named_run(lambda: self._run(result, args, task_vars), args["variable_prefix"])
+
+    def _run(self, result, args, task_vars):
         auth, cluster = target_of(args)
         try:
             resources = objects_of(args["resources"])
@@ -47,7 +52,7 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail(str(err)) from None
         invocation = self._invocation(args, len(resources))
         if args["apply_concurrency"] < 1:
-            raise AnsibleActionFail(f"{args['variable_prefix'] or ''}apply_concurrency is {args['apply_concurrency']}: it must be 1 "
+            raise AnsibleActionFail(f"{option_ref('apply_concurrency')} is {args['apply_concurrency']}: it must be 1 "
                                     f"(one kubernetes.core.k8s run at a time) or more")
         if args["wildcard_resolution"] == wildcards.DEPRECATED_CHOICE:
             Display().deprecated(wildcards.DEPRECATION, version="1.0.0", collection_name="meshops.aws_egress")
@@ -62,10 +67,10 @@ class ActionModule(ActionBase):
             gateway=args["gateway"], accept=args["accept"], lock_timeout=args["lock_timeout"], lock_duration=args["lock_duration"],
             waypoint=args["waypoint"], wildcard_resolution=args["wildcard_resolution"], exclude_hosts=args["exclude_hosts"],
             outbound_policy=args["outbound_policy"],
-            check_mode=bool(self._play_context.check_mode), variable_prefix=args["variable_prefix"], diff=bool(self._task.diff),
+            check_mode=bool(self._play_context.check_mode), diff=bool(self._task.diff),
             concurrency=args["apply_concurrency"])
         try:
-            check_named(auth, args["variable_prefix"])
+            check_named(auth)
             api_client = client_for(auth, cluster)
             outcome = Run(request, api_client, lambda module_args: self._k8s(module_args, auth, task_vars), default_holder(),
                           check_modules=lambda: self._check_module_python(cluster, task_vars), say=Display().display).run()
@@ -80,9 +85,9 @@ class ActionModule(ActionBase):
         """The result of installing the RBAC `resources` (plugin_utils/egress/rbac/install.py) with the options `args`."""
         auth, cluster = target_of(args)
         try:
-            check_named(auth, args["variable_prefix"])
+            check_named(auth)
             return install(resources, cluster, client_for(auth, cluster), lambda module_args: self._k8s(module_args, auth, task_vars),
-                           check_mode=bool(self._play_context.check_mode), adopt=args["adopt"], variable_prefix=args["variable_prefix"],
+                           check_mode=bool(self._play_context.check_mode), adopt=args["adopt"],
                            check_modules=lambda: self._check_module_python(cluster, task_vars))
         except ClusterNotNamed as err:
             return {"failed": True, "msg": str(err), "failed_step": "target"}

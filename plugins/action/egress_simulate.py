@@ -22,6 +22,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.rea
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.target import ClusterNotNamed, check_named, client_for, target_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import from_role
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import input_message, named_run
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.declared import EXPANSION_OPTIONS, declared
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.harness import HarnessError, binary_for
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.live import read_mesh
@@ -41,7 +42,10 @@ class ActionModule(ActionBase):
         _validation, args = self.validate_argument_spec(argument_spec=argument_spec())
         # Names end up in the objects given to the harness: plain strings, not Ansible's tagged ones.
         args = plain(args)
-        prefix = args["variable_prefix"]
+        # Its messages name options as the caller's variables.
+        return named_run(lambda: self._run(result, args), args["variable_prefix"])
+
+    def _run(self, result, args):
         gateway = args["gateway"] or {key: spec["default"] for key, spec in GATEWAY_OPTIONS.items()}
         try:
             declaration = declared(
@@ -51,7 +55,7 @@ class ActionModule(ActionBase):
                 wildcard_resolution=args["wildcard_resolution"], **{key: args[key] for key in EXPANSION_OPTIONS})
         except InputError as err:
             # A bad value, named as the caller's variable (`istio_aws_egress_regions[1]: ...`) with its prefix.
-            return {**result, "failed": True, "msg": err.named(prefix)}
+            return {**result, "failed": True, "msg": input_message(err, args["variable_prefix"])}
         except AnsibleFilterError as err:
             # Not about an option (botocore missing): said as it is.
             return {**result, "failed": True, "msg": err.message}
@@ -61,7 +65,7 @@ class ActionModule(ActionBase):
             live = self._live(args, declaration)
             policy = args["outbound_traffic_policy"] or (live and live.outbound_traffic_policy) or "REGISTRY_ONLY"
             report = simulate_egress(declaration, args["manifests"], args["mesh_objects"], policy, args["unlisted_namespace"], binary,
-                                     variable_prefix=prefix, decided_by=args["cluster"] or "", live=live)
+                                     decided_by=args["cluster"] or "", live=live)
         except ManifestError as err:
             return {**result, "failed": True, "msg": f"cannot read the manifests: {err}"}
         except HarnessError as err:
@@ -80,5 +84,5 @@ class ActionModule(ActionBase):
         if not args["cluster"] or args["mesh_objects"]:
             return None
         auth, cluster = target_of(args)
-        check_named(auth, args["variable_prefix"])
+        check_named(auth)
         return read_mesh(ClusterReader(client_for(auth, cluster), cluster), declaration, args["unlisted_namespace"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rbac.rules import rbac
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import caller_error
 
 
 def egress_rbac(namespace, sidecar_namespaces=None, gateway_namespace=None, subject=None, variable_prefix=""):
@@ -19,7 +20,7 @@ def egress_rbac(namespace, sidecar_namespaces=None, gateway_namespace=None, subj
     try:
         return rbac(namespace, sidecar_namespaces or [], gateway_namespace, subject)
     except InputError as exc:
-        raise exc.for_caller("meshops.aws_egress._egress_rbac", variable_prefix) from None
+        raise caller_error(exc, "meshops.aws_egress._egress_rbac", variable_prefix) from None
 
 
 class FilterModule:

@@ -14,6 +14,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import filter_docs
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.console import plan_lines
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import caller_error
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.plain_data import plain
 
 
@@ -22,7 +23,7 @@ def plan_lines_filter(plan, name, layout_notes=None, check_mode=False, verbosity
     try:
         filter_docs.check(__file__, dict(locals()))
     except InputError as exc:
-        raise exc.for_caller("meshops.aws_egress._plan_lines") from None
+        raise caller_error(exc, "meshops.aws_egress._plan_lines") from None
     plan = plain(plan)
     if not isinstance(plan, dict) or "summary" not in plan:
         raise AnsibleFilterError(f"meshops.aws_egress._plan_lines: expected the result of meshops.aws_egress.egress_set, got {plan!r:.200}")

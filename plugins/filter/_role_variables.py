@@ -14,6 +14,7 @@ from __future__ import annotations
 from ansible.utils.display import Display
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import caller_error, named_options
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.plain_data import plain
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.role_variables import deprecation, grouped
 
@@ -23,10 +24,10 @@ def role_variables(variables, variable_prefix=""):
     try:
         values, used = grouped(plain(variables or {}), variable_prefix)
     except InputError as exc:
-        raise exc.for_caller("meshops.aws_egress._role_variables", variable_prefix) from None
+        raise caller_error(exc, "meshops.aws_egress._role_variables", variable_prefix) from None
     for old, new in used:
         # role_variables.REMOVAL_VERSION, written out: ansible-test's pylint checks the version of every such call.
-        Display().deprecated(deprecation(old, new, variable_prefix), version="1.0.0", collection_name="meshops.aws_egress")
+        Display().deprecated(named_options(deprecation(old, new), variable_prefix), version="1.0.0", collection_name="meshops.aws_egress")
     return values
 
 

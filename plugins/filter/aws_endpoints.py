@@ -14,6 +14,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.expand import expand
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import caller_error
 
 PLUGIN_NAME = "meshops.aws_egress.aws_endpoints"
 
@@ -40,7 +41,7 @@ def aws_endpoints(services, /, variable_prefix="", **options):
         expansion = expand(services, **options)
     except InputError as exc:
         # With the caller's variable prefix, the message names the caller's variables alone.
-        raise exc.for_caller(PLUGIN_NAME, variable_prefix) from None
+        raise caller_error(exc, PLUGIN_NAME, variable_prefix) from None
     except AnsibleFilterError as exc:
         raise AnsibleFilterError(f"{PLUGIN_NAME}: {exc.message}") from None
     except Exception as exc:  # pylint: disable=broad-except

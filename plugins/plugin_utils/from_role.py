@@ -17,7 +17,7 @@ import functools
 import yaml
 
 from ansible_collections.meshops.aws_egress.plugins.doc_fragments.egress_set import ModuleDocFragment
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils import role_options
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils import option_names, role_options
 
 
 @functools.lru_cache(maxsize=None)
@@ -43,4 +43,4 @@ def taken(args, task_vars, templar):
         value = templar.template(task_vars[name])
         if value is not None and value != {}:
             found[option] = value
-    return {"variable_prefix": role_options.PREFIX, **found, **args}
+    return option_names.with_prefix({**found, **args}, role_options.PREFIX)

@@ -12,57 +12,26 @@ it: "services[3].regions[0]: 'eu_west_1' is not an AWS region; did you mean
 from __future__ import annotations
 
 import difflib
-import re
 
-from ansible.errors import AnsibleActionFail, AnsibleFilterError
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import input_message
 
 _SHOWN_VALUE_LENGTH = 60
-_OPTION = re.compile("\x1f([\\w.]+)\x1f")
 
 
 class InputError(AnsibleFilterError):
-    """A bad value at `path`; its message names options as the caller knows them (see `named`)."""
+    """A bad value at `path`; its message names options as the caller knows them (option_names.input_message)."""
 
     def __init__(self, path, problem):
         self.path = path
         self.problem = problem
-        super().__init__(self.named())
-
-    def named(self, variable_prefix=""):
-        """The message, with the path and the options it mentions named as the caller's variables
-        (`istio_aws_egress_regions[1]: ...`), or as the filter's options without a prefix."""
-        def option(match):
-            return f"{variable_prefix}{match.group(1)}" if variable_prefix else f"the filter's {match.group(1)}"
-
-        return f"{variable_prefix}{self.path}: {_OPTION.sub(option, self.problem)}"
-
-    def for_caller(self, plugin_name, variable_prefix=""):
-        """The error a filter raises: named as the caller's variable, or as the filter's option after the filter's name."""
-        return CallerInputError(self.named(variable_prefix) if variable_prefix else f"{plugin_name}: {self.named()}")
-
-
-class CallerInputError(AnsibleFilterError, AnsibleActionFail):
-    """A bad value, raised by a filter: a task whose arguments it was templated in fails with this message alone.
-
-    ansible-core 2.19 wraps an error raised while it templates a task's arguments once per layer ("Finalization of
-    task args for 'ansible.builtin.set_fact' failed: Error while resolving value for ...: The filter plugin ...
-    failed: ..."), unless an error of the chain gives the task its result, as an action's failure does. The
-    traceback is left out too: the message says all there is.
-    """
-
-    @property
-    def omit_exception_key(self):
-        return True
+        super().__init__(input_message(self))
 
 
 def input_error(path, problem):
     """The error for a bad value at `path` ("services[1].regions[0]")."""
     return InputError(path, problem)
-
-
-def option_ref(name):
-    """Another option, in a problem's text: named by the caller's variable, or as the filter's option."""
-    return f"\x1f{name}\x1f"
 
 
 def type_name(value):

@@ -18,8 +18,8 @@ so the role calls this (the _role_variables filter) before its first step.
 from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.policies import checked_peer
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import (
-    check_keys, described, input_error, option_ref, shown)
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import check_keys, described, input_error, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 REMOVAL_VERSION = "1.0.0"
 
@@ -71,6 +71,6 @@ def grouped(variables, prefix=""):
     return values, used
 
 
-def deprecation(old, new, prefix=""):
+def deprecation(old, new):
     """The warning for a deprecated variable that is set."""
-    return f"{prefix}{old} is deprecated: set {prefix}{new} instead; until then the role takes it as {prefix}{new}"
+    return f"{option_ref(old)} is deprecated: set {option_ref(new)} instead; until then the role takes it as {option_ref(new)}"

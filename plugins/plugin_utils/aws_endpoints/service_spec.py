@@ -25,12 +25,13 @@ from pathlib import Path
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import botocore_data, credentials, partitions
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import filter_docs, naming
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import check_keys, described, did_you_mean, input_error, option_ref, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import check_keys, described, did_you_mean, input_error, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import PREFIX_OPTION, option_ref
 
 SERVICE_KEYS = ("name", "regions", "account_ids", "fips", "dualstack", "buckets")
-# The filter's options as aws_endpoints.yml documents them, in its order; variable_prefix is the entry point's own.
+# The filter's options as aws_endpoints.yml documents them, in its order; the prefix option is the entry point's own.
 FILTER_OPTIONS = tuple(name for name in filter_docs.options(Path(__file__).parents[2] / "filter" / "aws_endpoints.py")
-                       if name != "variable_prefix")
+                       if name != PREFIX_OPTION)
 
 _ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 # General purpose bucket names (lowercase DNS-like, 3 to 63 characters) and

@@ -23,12 +23,13 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.r
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis import causes, fixes, logs, proof
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.declaration import declaration
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.findings import Findings
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 NOT_PROVEN_YET = ("not proven yet: render the egress set with the fix, then give egress_diagnose this diagnosis "
                   "(playbooks/diagnose.yml does)")
 
 
-def diagnose(logs_path, options, rendered_dir, mesh_dir=None, outbound_traffic_policy="REGISTRY_ONLY", binary=None, prefix=""):
+def diagnose(logs_path, options, rendered_dir, mesh_dir=None, outbound_traffic_policy="REGISTRY_ONLY", binary=None):
     """The diagnosis of the logs at `logs_path` against the egress set of `options` as rendered in `rendered_dir`.
 
     Raises logs.LogError for logs that cannot be read or hold no proxy line.
@@ -48,14 +49,14 @@ def diagnose(logs_path, options, rendered_dir, mesh_dir=None, outbound_traffic_p
     for finding in ordered:
         identity = identities[finding.destination]
         cause = decided[(finding.destination, finding.port, finding.proxy)]
-        fix, why = fixes.fix_for(finding, identity, cause, options, declared, prefix)
+        fix, why = fixes.fix_for(finding, identity, cause, options, declared)
         shown.append({
             "destination": finding.destination, "port": finding.port, "protocol": finding.protocol, "proxy": finding.proxy,
             "count": finding.count, "first_seen": finding.first_seen or None, "last_seen": finding.last_seen or None,
             "sources": finding.sources(), "more_sources": finding.more_callers, "how": list(finding.ways),
             "aws": identity.as_dict() if identity else None,
             "cause": cause.as_dict(),
-            "fix": _fix(fix, options, prefix, offered) if fix else None,
+            "fix": _fix(fix, options, offered) if fix else None,
             "no_fix": why or None,
             "proven": None, "proof": NOT_PROVEN_YET if fix else None,
         })
@@ -87,21 +88,24 @@ def proven(diagnosis, options, rendered_dir, fixes_dir, mesh_dir=None, outbound_
     return {**diagnosis, "summary": summary(diagnosis["counts"], findings), "findings": findings}
 
 
-def _fix(fix, options, prefix, offered):
+def _fix(fix, options, offered):
     """The report's fix (its options as the caller's variables, as YAML to paste); one id per distinct fix."""
     key = fix.key()
     if key not in offered:
         fixed = {**options, **fix.options}
         offered[key] = {"id": f"fix-{len(offered) + 1}", "egress_set": {k: fixed.get(k) for k in fixes.CHANGED_OPTIONS}}
-    variables = {f"{prefix}{name}": value for name, value in fix.options.items()}
-    return {"id": offered[key]["id"], "change": fix.change, "variables": variables, "yaml": pasted(variables), "opens": list(fix.opens),
+    variables = {option_ref(name): value for name, value in fix.options.items()}
+    return {"id": offered[key]["id"], "change": fix.change, "variables": variables, "yaml": pasted(fix.options), "opens": list(fix.opens),
             "egress_set": offered[key]["egress_set"]}
 
 
-def pasted(variables):
-    """The variables as YAML for group_vars: one block per variable, lists of plain values and entries' lists in flow style."""
-    return "".join(yaml.safe_dump({name: value}, default_flow_style=None if isinstance(value, (list, dict)) else False, sort_keys=False)
-                   for name, value in variables.items())
+def pasted(options):
+    """The options as YAML for group_vars, each named as the caller's variable: one block per variable, lists of plain
+    values and entries' lists in flow style."""
+    # An option's name is a plain YAML key, dumped as it is: the mark goes in its place (YAML would escape it).
+    return "".join(option_ref(name) + yaml.safe_dump({name: value}, default_flow_style=None if isinstance(value, (list, dict)) else False,
+                                                     sort_keys=False)[len(name):]
+                   for name, value in options.items())
 
 
 def _no_proxy_lines(path, counts):

@@ -35,6 +35,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.r
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis import causes, probes
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.declared import EXPANSION_OPTIONS
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 # The options a fix may change; the rest of the egress set stays as it is.
 CHANGED_OPTIONS = ("services", "credential_sources", "sts_legacy_global", "vpc_endpoints", "caller_namespaces", "export_to")
@@ -42,7 +43,7 @@ CHANGED_OPTIONS = ("services", "credential_sources", "sts_legacy_global", "vpc_e
 
 @dataclass
 class Fix:
-    change: str      # what changes, in words, naming options with the caller's prefix
+    change: str      # what changes, in words, naming options (option_names.option_ref)
     options: dict    # every changed option with its complete new value
     opens: tuple     # the hosts it opens beyond what the set opens today
 
@@ -50,12 +51,12 @@ class Fix:
         return json.dumps(self.options, sort_keys=True)
 
 
-def fix_for(finding, identity, cause, options, declared, prefix=""):
-    """(Fix, "") or (None, why there is none) for one finding; options are named with `prefix` (the caller's variables)."""
+def fix_for(finding, identity, cause, options, declared):
+    """(Fix, "") or (None, why there is none) for one finding."""
     if cause.code == causes.NOT_CALLER_NAMESPACE:
-        return _namespace_fix(options, "caller_namespaces", cause.namespace, "the waypoint admits it", prefix), ""
+        return _namespace_fix(options, "caller_namespaces", cause.namespace, "the waypoint admits it"), ""
     if cause.code == causes.NOT_EXPORTED:
-        return _namespace_fix(options, "export_to", cause.namespace, "it sees the entries", prefix), ""
+        return _namespace_fix(options, "export_to", cause.namespace, "it sees the entries"), ""
     if cause.code in (causes.NOT_DECLARED, causes.UNKNOWN):
         if probes.where(finding.proxy, declared.mode):
             return None, f"no change to this egress set is shown to open it: {probes.where(finding.proxy, declared.mode)}"
@@ -63,7 +64,7 @@ def fix_for(finding, identity, cause, options, declared, prefix=""):
             return None, "this egress set declares it already; what keeps it in is not known (see the cause)"
         if identity is None:
             return None, f"{finding.destination} is not a host any AWS SDK contacts: this egress set opens AWS only"
-        return _declare(finding.destination, identity, options, declared, prefix)
+        return _declare(finding.destination, identity, options, declared)
     if cause.code == causes.HIDDEN_BY_SIDECAR:
         return None, "another owner's Sidecar hides it: no change to this egress set opens it"
     if cause.code == causes.NOT_REPRODUCED:
@@ -71,32 +72,32 @@ def fix_for(finding, identity, cause, options, declared, prefix=""):
     return None, "this egress set declares it already; the cause says where the call ends"
 
 
-def _namespace_fix(options, option, namespace, what, prefix):
+def _namespace_fix(options, option, namespace, what):
     value = list(options.get(option) or []) + [namespace]
-    return Fix(f"add {namespace} to {prefix}{option}, so that {what}", {option: value}, ())
+    return Fix(f"add {namespace} to {option_ref(option)}, so that {what}", {option: value}, ())
 
 
-def _declare(host, identity, options, declared, prefix):
+def _declare(host, identity, options, declared):
     if identity.credential_source:
         source = identity.credential_source
         changed = {"credential_sources": list(options.get("credential_sources") or []) + [source]}
-        checked = _checked(f"add {source} to {prefix}credential_sources", changed, host, options, {"credential_sources": [source]})
+        checked = _checked(f"add {source} to {option_ref('credential_sources')}", changed, host, options, {"credential_sources": [source]})
         return (checked, "") if isinstance(checked, Fix) else (None, checked)
     services = set(declared.services)
     ordered = sorted(identity.producers, key=lambda p: p.service not in services)  # a service the set uses first; stable
     why = ""
     for producer in ordered:
-        for fix_or_why in _service_fixes(host, producer, options, prefix):
+        for fix_or_why in _service_fixes(host, producer, options):
             if isinstance(fix_or_why, Fix):
                 return fix_or_why, ""
             why = why or fix_or_why
     return None, why or f"no change of this egress set's services opens {host} alone"
 
 
-def _service_fixes(host, producer, options, prefix):
+def _service_fixes(host, producer, options):
     """The fixes for one producer of the host, narrowest first: each a Fix once checked, or why it failed."""
     if producer.vpc_endpoint:
-        yield _vpc_endpoint_fix(host, producer, options, prefix)
+        yield _vpc_endpoint_fix(host, producer, options)
         return
     entry = {"name": producer.service, "regions": [producer.region]}
     for flag in ("fips", "dualstack"):
@@ -105,7 +106,7 @@ def _service_fixes(host, producer, options, prefix):
     changed = {}
     if producer.sts_legacy_global and not options.get("sts_legacy_global"):
         changed["sts_legacy_global"] = True
-        yield _checked(f"set {prefix}sts_legacy_global to true", changed, host, options, {"services": [entry], "sts_legacy_global": True})
+        yield _checked(f"set {option_ref('sts_legacy_global')} to true", changed, host, options, {"services": [entry], "sts_legacy_global": True})
     label = host[: -len(producer.pattern) + 1] if producer.pattern.startswith("*.") else ""
     narrower = []
     if label and producer.service == "s3":
@@ -114,11 +115,11 @@ def _service_fixes(host, producer, options, prefix):
         narrower.append({**entry, "account_ids": [label]})
     for candidate in narrower + [entry]:
         services = list(options.get("services") or []) + [candidate]
-        yield _checked(f"add {_shown(candidate)} to {prefix}services" + (f" and set {prefix}sts_legacy_global to true" if changed else ""),
+        yield _checked(f"add {_shown(candidate)} to {option_ref('services')}" + (f" and set {option_ref('sts_legacy_global')} to true" if changed else ""),
                        {"services": services, **changed}, host, options, {"services": [candidate], **changed})
 
 
-def _vpc_endpoint_fix(host, producer, options, prefix):
+def _vpc_endpoint_fix(host, producer, options):
     name = producer.pattern.removeprefix("*.")
     regions = list(options.get("regions") or [])
     endpoints = copy.deepcopy(list(options.get("vpc_endpoints") or []))
@@ -135,12 +136,12 @@ def _vpc_endpoint_fix(host, producer, options, prefix):
     changed = {"vpc_endpoints": endpoints}
     entry = {"name": producer.service, "regions": [producer.region]}
     opened_for = {"services": [entry], "vpc_endpoints": endpoints}
-    fix = _checked(f"list {name} in the VPC endpoint of {producer.service} in {producer.region} ({prefix}vpc_endpoints)", changed, host,
+    fix = _checked(f"list {name} in the VPC endpoint of {producer.service} in {producer.region} ({option_ref('vpc_endpoints')})", changed, host,
                    options, opened_for)
     if isinstance(fix, Fix):
         return fix
     changed["services"] = list(options.get("services") or []) + [entry]
-    return _checked(f"add {_shown(entry)} to {prefix}services and list {name} in its VPC endpoint ({prefix}vpc_endpoints)", changed, host,
+    return _checked(f"add {_shown(entry)} to {option_ref('services')} and list {name} in its VPC endpoint ({option_ref('vpc_endpoints')})", changed, host,
                     options, opened_for)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis import probes
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.declaration import declaration
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_options
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.calls import DENY, STAY
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.harness import HarnessError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.judge import LEAVING, VIA_GATEWAY, expected_shown
@@ -63,7 +64,8 @@ def _prove(finding, fix, options, current, rendered_dir, fix_dir, mesh_dir, poli
     cells = {cell["id"]: cell for cell in after["probes"]}
     stuck = [f"from {call.caller.namespace}: {cells[call.id]['outcome']} ({cells[call.id]['detail']})" for call in calls
              if cells[call.id]["outcome"] not in LEAVING]
-    new = new_wrong_ways(after, baselines[unlisted])
+    # The simulation's violations, quoted with the options they name as the egress set's (the proof has no caller's prefix).
+    new = named_options(new_wrong_ways(after, baselines[unlisted]))
     given = "" if mesh_dir else " (the mesh's objects were not given: the egress set alone)"
     if stuck:
         return False, f"rendered with the fix and simulated{given}, {finding['destination']} still does not leave {listed(stuck)}"

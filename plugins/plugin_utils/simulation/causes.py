@@ -19,6 +19,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds im
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.calls import DENY, LEAVE, REACH, STAY
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.judge import (
     LEAVING, PASSTHROUGH_CLUSTER, VIA_GATEWAY, gateway_host)
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 # How many hosts and namespaces a console line names before it counts the rest.
 SHOWN = 3
@@ -34,7 +35,6 @@ class Cause:
 class Context:
     """What the causes are looked up in: the set's own names and the mesh's objects."""
 
-    variable_prefix: str = ""
     namespace: str = ""             # the egress set's
     gateway: object = None          # mesh.Gateway
     waypoint: str = ""              # namespace/name
@@ -42,9 +42,9 @@ class Context:
     entries: dict = field(default_factory=dict)    # host -> the mesh's own ServiceEntries naming it, "namespace/name"
 
 
-def context(given, variable_prefix="", namespace="", gateway=None, waypoint=""):
+def context(given, namespace="", gateway=None, waypoint=""):
     """The Context of the mesh's own objects `given` (the egress set's left out)."""
-    found = Context(variable_prefix, namespace, gateway, waypoint)
+    found = Context(namespace, gateway, waypoint)
     for obj in given:
         meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
         where = f"{meta.get('namespace') or 'default'}/{meta.get('name')}"
@@ -58,30 +58,30 @@ def context(given, variable_prefix="", namespace="", gateway=None, waypoint=""):
 
 def of(call, cell, ctx):
     """The Cause of the violation `cell` (judge.Cell) of `call`."""
-    var, target, caller = ctx.variable_prefix, call.target, call.caller
+    target, caller = call.target, call.caller
     if caller.at_waypoint and cell.outcome in LEAVING and call.expect in (DENY, STAY):
         return Cause(f"the AuthorizationPolicies on waypoint {ctx.waypoint} admit calls the egress set's own refuses",
                      f"remove or narrow the other ALLOW policies that target waypoint {ctx.waypoint} (ALLOW policies add "
-                     f"up; the egress set's own admits {var}caller_namespaces to the declared hosts)")
+                     f"up; the egress set's own admits {option_ref('caller_namespaces')} to the declared hosts)")
     gateway = ctx.gateway
     if gateway and gateway.fault and gateway_host(cell.path[0] if cell.path else cell.cluster) == gateway.service_host:
-        return Cause(gateway.fault, gateway.fix(var))
+        return Cause(gateway.fault, gateway.fix)
     if call.expect == STAY and cell.outcome in LEAVING:
         return _leak(cell, caller, ctx)
     if call.expect == REACH:
         if target.kind == "in-mesh":
             return Cause(f"the Sidecar of namespace {caller.namespace} does not keep {target.host}",
-                         f"set {var}sidecar_hosts to include {target.namespace}/{target.host}")
+                         f"set {option_ref('sidecar_hosts')} to include {target.namespace}/{target.host}")
         return Cause(f"{target.why} ({target.host}) is cut off from namespace {caller.namespace}",
-                     f"check {var}credential_sources and the ServiceEntries of {target.host}")
+                     f"check {option_ref('credential_sources')} and the ServiceEntries of {target.host}")
     if call.expect == LEAVE and caller.role == "gateway":
         return Cause(f"no AuthorizationPolicy on the egress gateway {gateway.namespace}/{gateway.service} names the SNI of "
                      f"declared hosts" if gateway else "no AuthorizationPolicy on the egress gateway names declared hosts",
-                     f"set {var}gateway.selector to the labels of the gateway's pods, so the egress set's policy selects them")
+                     f"set {option_ref('gateway.selector')} to the labels of the gateway's pods, so the egress set's policy selects them")
     if call.expect == LEAVE and call.via == "gateway" and cell.outcome in LEAVING and cell.outcome != VIA_GATEWAY:
         return Cause(f"{target.host} leaves directly, not through the egress gateway",
                      f"remove the mesh's VirtualService or ServiceEntry that routes {target.host} elsewhere, "
-                     f"or set {var}mode to direct")
+                     f"or set {option_ref('mode')} to direct")
     if call.expect == LEAVE and cell.outcome == VIA_GATEWAY:
         return Cause(f"{target.host} goes through the egress gateway where it should leave directly",
                      f"remove the mesh's VirtualService that routes {target.host} to the gateway")
@@ -90,32 +90,31 @@ def of(call, cell, ctx):
         if hiding:
             return Cause(f"Sidecar {', '.join(hiding)} of the mesh hides declared hosts from namespace {caller.namespace}",
                          f"add {ctx.namespace}/<host> (or {ctx.namespace}/*) to its egress hosts, or remove it and set "
-                         f"{var}sidecars to include {caller.namespace}")
+                         f"{option_ref('sidecars')} to include {caller.namespace}")
         return Cause(f"declared {target.host} does not leave from namespace {caller.namespace}: {cell.outcome}",
-                     f"set {var}export_to to include {caller.namespace}, and remove the mesh's objects that override "
+                     f"set {option_ref('export_to')} to include {caller.namespace}, and remove the mesh's objects that override "
                      f"{target.host} there")
-    return Cause(cell.violation, f"change the {var}* variables that declare {target.host}")
+    return Cause(cell.violation, f"change the {option_ref('*')} variables that declare {target.host}")
 
 
 def refused(message, ctx):
     """The Cause of one of the egress set's own objects that istio's validation refuses."""
-    return Cause(message, f"the egress set renders it: change the value of the {ctx.variable_prefix}* variables it comes from")
+    return Cause(message, f"the egress set renders it: change the value of the {option_ref('*')} variables it comes from")
 
 
 def _leak(cell, caller, ctx):
-    var = ctx.variable_prefix
     if cell.cluster == PASSTHROUGH_CLUSTER:
         return Cause(f"namespace {caller.namespace} passes unknown hosts through (ALLOW_ANY)",
-                     f"set {var}sidecars to include {caller.namespace} (its Sidecar is REGISTRY_ONLY), or set the mesh's "
+                     f"set {option_ref('sidecars')} to include {caller.namespace} (its Sidecar is REGISTRY_ONLY), or set the mesh's "
                      f"outboundTrafficPolicy to REGISTRY_ONLY")
     host = cell.cluster.split("|")[-1]
     entries = ctx.entries.get(host)
     if entries:
         return Cause(f"ServiceEntry {', '.join(entries)} of the mesh opens {host} to undeclared hosts",
                      f"narrow its hosts or its exportTo to the namespaces that need them, or declare the hosts in "
-                     f"{var}services")
+                     f"{option_ref('services')}")
     return Cause(f"undeclared hosts leave the mesh through {cell.cluster}",
-                 f"remove the mesh's object that serves {host}, or declare the hosts in {var}services")
+                 f"remove the mesh's object that serves {host}, or declare the hosts in {option_ref('services')}")
 
 
 def grouped(found):

@@ -18,6 +18,8 @@ import copy
 import ipaddress
 from dataclasses import dataclass, field
 
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
+
 GATEWAY_POD_IP = "10.254.255.10"
 # Sidecars get 10.254.0.1, .2, ...; Services given without a cluster IP get one from here.
 SIDECAR_NETWORK = ipaddress.ip_network("10.254.0.0/24")
@@ -39,13 +41,10 @@ class Gateway:
     target_port: int | None
     objects: list = field(default_factory=list)
     notes: list = field(default_factory=list)
-    # What is wrong with the gateway as given, and its fix with `{var}` for the variables' prefix: every call
-    # routed to the gateway fails for it, so it is said once (causes.py).
+    # What is wrong with the gateway as given, and its fix: every call routed to the gateway fails for it, so it is
+    # said once (causes.py).
     fault: str = ""
-    fix_text: str = ""
-
-    def fix(self, variable_prefix=""):
-        return self.fix_text.format(var=variable_prefix)
+    fix: str = ""
 
     @property
     def service_host(self):
@@ -77,7 +76,7 @@ def gateway(settings, kubernetes, port=443):
     if served is None:
         fault = f"the gateway Service {namespace}/{name} has no port {port}: the mesh's route to it has nowhere to go"
         fix = (f"add port {port} to Service {namespace}/{name} (Istio's egress gateway chart serves {port} -> {port + 8000}), "
-               f"or set {{var}}gateway.service to the egress gateway's Service")
+               f"or set {option_ref('gateway.service')} to the egress gateway's Service")
         notes.append(fault)
     else:
         target_port = _number(served.get("targetPort", port))
@@ -111,7 +110,7 @@ def gateway(settings, kubernetes, port=443):
         notes.append(unselected)
         if not fault:
             fault = unselected
-            fix = f"make Service {namespace}/{name} select the gateway's pods, or set {{var}}gateway.selector to their labels"
+            fix = f"make Service {namespace}/{name} select the gateway's pods, or set {option_ref('gateway.selector')} to their labels"
     return Gateway(namespace, name, selector, port, target_port, objects, notes, fault, fix)
 
 

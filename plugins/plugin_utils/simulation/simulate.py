@@ -26,7 +26,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.judg
 
 
 def simulate_egress(declared, rendered_dir, mesh_dir=None, outbound_traffic_policy="REGISTRY_ONLY", unlisted=None, binary=None,
-                    istio_version=None, probes=(), variable_prefix="", decided_by="", live=None):
+                    istio_version=None, probes=(), decided_by="", live=None):
     """The judged matrix of `declared` (a declared.Declared) against the manifests in `rendered_dir`.
 
     `probes` (calls.Call) are calls to make besides the matrix, from callers of their own where the matrix has
@@ -48,7 +48,7 @@ def simulate_egress(declared, rendered_dir, mesh_dir=None, outbound_traffic_poli
                         f"decides them: the manifests simulated are what it applies")
     else:
         # No cluster decided `auto` for what is simulated: say what was taken, and which variable pins it.
-        notes[:0] = assumed(rendered, for_cluster(declared.wildcard_resolution, declared.mode), variable_prefix)
+        notes[:0] = assumed(rendered, for_cluster(declared.wildcard_resolution, declared.mode))
     policies = [o for o in rendered + given if manifests.is_cni_policy(o)]
     objects = [o for o in rendered + given if not manifests.is_cni_policy(o)]
     config = [o for o in objects if manifests.is_istio_config(o)]
@@ -91,7 +91,7 @@ def simulate_egress(declared, rendered_dir, mesh_dir=None, outbound_traffic_poli
     if istio_version:
         request["istio_version"] = istio_version
     response = harness.simulate(request, binary=binary)
-    where = causes.context(given, variable_prefix, declared.namespace, gateway,
+    where = causes.context(given, declared.namespace, gateway,
                            f"{the_waypoint.namespace}/{the_waypoint.name}" if the_waypoint else "")
     report = _report(declared, calls, callers, response, gateway, the_waypoint, ours, notes, outbound_traffic_policy, where)
     report["not_read"] = list(live.not_read) if live else []

@@ -74,7 +74,6 @@ class Request:
     lock_timeout: int = 300
     lock_duration: int = 120
     check_mode: bool = False
-    variable_prefix: str = ""
     diff: bool = False  # --diff: the result holds each write's objects before and after (plan/diffs.py)
     concurrency: int = 1  # kubernetes.core.k8s runs writing at once, at most (apply/batches.py); 1: one run per step
 
@@ -166,16 +165,14 @@ class Run:
         desired = choices.versioned(request.resources, state, request)
         others = others_of(desired, state.objects, request.owner_labels)
         desired, fit_refusals, fit_notes = self._fit(desired, state, others)
-        self.endpoint_data = endpoint_data.compare(desired, state.objects, request.owner_labels, request.accept,
-                                                   request.variable_prefix)
+        self.endpoint_data = endpoint_data.compare(desired, state.objects, request.owner_labels, request.accept)
         plan = build_plan(desired, state.objects, request.owner_labels, adopt=request.adopt, prune=request.prunes,
-                          variable_prefix=request.variable_prefix, hold=self.endpoint_data.hold)
+                          hold=self.endpoint_data.hold)
         refusals, notes = safety.check(desired, others, gateway=gateway, services=state.services,
                                        missing_namespaces=state.missing_namespaces, excluded_hosts=request.exclude_hosts,
-                                       namespace=request.namespace, variable_prefix=request.variable_prefix)
-        policy_refusals, policy_notes = policy_safety.check(desired, others, request.variable_prefix)
-        log_refusals, log_notes = access_log_safety.check(desired, others, self._mesh_logs(desired), safety.ROOT_NAMESPACE,
-                                                          request.variable_prefix)
+                                       namespace=request.namespace)
+        policy_refusals, policy_notes = policy_safety.check(desired, others)
+        log_refusals, log_notes = access_log_safety.check(desired, others, self._mesh_logs(desired), safety.ROOT_NAMESPACE)
         refusals = fit_refusals + refusals + policy_refusals + log_refusals + self.endpoint_data.refusals
         notes = notes + fit_notes + policy_notes + log_notes + self.endpoint_data.notes
         accepted = [finding for finding in refusals if finding.override in request.accept]
@@ -230,7 +227,7 @@ class Run:
 
     def _refusal(self, plan, refusals):
         request = self.request
-        lines = list(plan.conflicts) + [finding.text(f"{request.variable_prefix}accept") for finding in refusals]
+        lines = list(plan.conflicts) + [finding.text() for finding in refusals]
         if plan.conflicts and not refusals:
             heading = f"{len(plan.conflicts)} resource(s) of egress set {request.name} on {request.cluster} are in the way"
         else:

@@ -23,6 +23,7 @@ import os
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors import api_error
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import EgressFailure
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
 # Every API server creates it at its first start (its system namespaces controller), with a UID no other cluster has.
@@ -33,12 +34,12 @@ class ClusterNotNamed(Exception):
     """The kubeconfig is missing, lacks the context named, or has several contexts and none was named."""
 
 
-def check_named(auth, variable_prefix=""):
+def check_named(auth):
     """Raise ClusterNotNamed when `auth` (kubernetes.core's options) names a kubeconfig that is not there or a context the
     kubeconfig does not have, or leaves the cluster to the current context of many."""
     given = auth.get("kubeconfig")
     if isinstance(given, str) and not os.path.isfile(given):
-        raise ClusterNotNamed(f"{variable_prefix}kubeconfig: {json.dumps(given)} is not a file; nothing was read or written")
+        raise ClusterNotNamed(f"{option_ref('kubeconfig')}: {json.dumps(given)} is not a file; nothing was read or written")
     kubeconfig = given or os.environ.get("K8S_AUTH_KUBECONFIG") or os.environ.get("KUBECONFIG") or DEFAULT_KUBECONFIG
     where = "the kubeconfig given" if isinstance(kubeconfig, dict) else kubeconfig
     if auth.get("host"):
@@ -47,7 +48,7 @@ def check_named(auth, variable_prefix=""):
         contexts = _contexts(kubeconfig)
         if auth["context"] not in contexts:
             has = f"its contexts: {', '.join(contexts)}" if contexts else "it has no context"
-            raise ClusterNotNamed(f"{variable_prefix}context: {json.dumps(auth['context'])} is not a context of {where} ({has}); "
+            raise ClusterNotNamed(f"{option_ref('context')}: {json.dumps(auth['context'])} is not a context of {where} ({has}); "
                                   f"nothing was read or written")
         return
     if os.environ.get("K8S_AUTH_CONTEXT") or os.environ.get("K8S_AUTH_HOST"):
@@ -55,8 +56,8 @@ def check_named(auth, variable_prefix=""):
     contexts = _contexts(kubeconfig)
     if len(contexts) > 1:
         raise ClusterNotNamed(
-            f"{variable_prefix}context is not set, and {where} has {len(contexts)} contexts ({', '.join(contexts)}): set "
-            f"{variable_prefix}context to the cluster to work on; nothing was read or written")
+            f"{option_ref('context')} is not set, and {where} has {len(contexts)} contexts ({', '.join(contexts)}): set "
+            f"{option_ref('context')} to the cluster to work on; nothing was read or written")
 
 
 def _contexts(kubeconfig):

@@ -25,6 +25,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout i
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.wildcards import USE_WAYPOINT_LABEL
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import provenance_annotations
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import check_keys, described, input_error, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 USE_WAYPOINT_NAMESPACE_LABEL = "istio.io/use-waypoint-namespace"
 WAYPOINT_FOR_LABEL = "istio.io/waypoint-for"
@@ -36,7 +37,7 @@ HBONE_LISTENER = {"name": "mesh", "port": 15008, "protocol": "HBONE", "allowed_r
 WAYPOINT_KEYS = ("name", "namespace", "create")
 
 
-def layout(pairs, namespace, name_prefix, mode, waypoint, callers, export_to, wildcard_resolution, variable_prefix=""):
+def layout(pairs, namespace, name_prefix, mode, waypoint, callers, export_to, wildcard_resolution):
     """The ambient part of the layout, given (endpoint, entry) pairs; marks the entries that use the waypoint.
 
     Returns {"waypoint": ..., "waypoint_check": ..., "notes": [...]}; nothing outside ambient mode.
@@ -48,7 +49,7 @@ def layout(pairs, namespace, name_prefix, mode, waypoint, callers, export_to, wi
     routed_names = {entry["name"] for _endpoint, entry in routed}
     direct = [entry["name"] for _endpoint, entry in pairs if entry["name"] not in routed_names]
     callers = _callers(callers, required=bool(routed))
-    notes = _notes(pairs, direct, routed, export_to, wildcard_resolution, variable_prefix)
+    notes = _notes(pairs, direct, routed, export_to, wildcard_resolution)
     if not routed:
         return {"waypoint": None, "waypoint_check": None, "notes": notes}
     labels = {USE_WAYPOINT_LABEL: settings["name"]}
@@ -115,12 +116,12 @@ def _callers(callers, required):
     return sorted(set(callers))
 
 
-def _notes(pairs, direct, routed, export_to, wildcard_resolution, variable_prefix):
+def _notes(pairs, direct, routed, export_to, wildcard_resolution):
     notes = []
     if direct:
         hint = ""
         if wildcard_resolution != "dynamic_dns" and any(wildcards.is_wildcard(endpoint) for endpoint, _entry in pairs):
-            hint = (f"; wildcard hosts go through it with {variable_prefix}wildcard_resolution: dynamic_dns, "
+            hint = (f"; wildcard hosts go through it with {option_ref('wildcard_resolution')}: dynamic_dns, "
                     f"once istiod runs with {wildcards.WAYPOINT_FLAG}=true")
         notes.append(f"not through the waypoint (wildcard or link-local hosts): {', '.join(direct)}{hint}")
     dynamic = [entry["name"] for _endpoint, entry in routed if entry["resolution"] == wildcards.DYNAMIC_DNS]
@@ -130,5 +131,5 @@ def _notes(pairs, direct, routed, export_to, wildcard_resolution, variable_prefi
                      f"the waypoint trusts the SNI a client sends, and its policy admits only SNIs of the declared hosts")
     if routed and list(export_to) != ["*"]:
         notes.append(f"ztunnel ignores exportTo: every ambient workload's calls to the declared hosts go to the waypoint, "
-                     f"whose policy admits {variable_prefix}caller_namespaces only")
+                     f"whose policy admits {option_ref('caller_namespaces')} only")
     return notes

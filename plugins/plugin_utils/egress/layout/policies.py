@@ -37,6 +37,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors im
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import provenance_annotations
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import CILIUM_NETWORK_POLICY, NETWORK_POLICY
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 MODES = role_options.choices("network_policy")
 KINDS = {"kubernetes": NETWORK_POLICY.kind, "cilium": CILIUM_NETWORK_POLICY.kind}
@@ -58,7 +59,7 @@ ON_NODE_SOURCES = ("eks_pod_identity", "eks_pod_identity_ipv6", "ecs")
 
 
 def network_policies(mode, endpoints, entries, sidecars, sidecar_hosts, gateway_layout, name_prefix, dns=None, istiod=None,
-                     extra_egress=(), variable_prefix="", other_hosts=()):
+                     extra_egress=(), other_hosts=()):
     """(policies, notes): one dict per policy for the templates, and what the plan should say about them.
 
     `entries` are the layout's ServiceEntries (with their route), `gateway_layout` the layout's gateway or None,
@@ -94,7 +95,7 @@ def network_policies(mode, endpoints, entries, sidecars, sidecar_hosts, gateway_
         egress = [rules.dns(dns), rules.istiod(istiod), rules.https(gateway_layout["hosts"])]
         policies.append(_policy(mode, gateway_layout["name"], gateway_layout["gateway_namespace"], gateway_layout["selector"], egress,
                                 gateway_layout["annotations"]))
-    return policies, _notes(mode, policies, sidecars, sidecar_hosts, direct, sorted(unmapped), variable_prefix)
+    return policies, _notes(mode, policies, sidecars, sidecar_hosts, direct, sorted(unmapped))
 
 
 def mesh_destinations(sidecar_hosts, namespace):
@@ -292,7 +293,7 @@ def cilium_pattern_regex(pattern):
     return re.compile(re.sub(r"\*+", f"{_DNS_CHARACTERS}*", regex))
 
 
-def _notes(mode, policies, sidecars, sidecar_hosts, direct, unmapped, prefix):
+def _notes(mode, policies, sidecars, sidecar_hosts, direct, unmapped):
     namespaces = ", ".join(sorted(set(sidecars)))
     notes = []
     if not policies:
@@ -300,12 +301,12 @@ def _notes(mode, policies, sidecars, sidecar_hosts, direct, unmapped, prefix):
     if mode == "kubernetes" and direct and sidecars:
         notes.append(f"the NetworkPolicies let namespaces {namespaces} reach port 443 at any address, for the AWS hosts their "
                      f"sidecars reach directly ({listed(direct)}): a NetworkPolicy cannot name hosts, so only the mesh limits "
-                     f"which; {prefix}network_policy: cilium limits them by name in the CNI too")
+                     f"which; {option_ref('network_policy')}: cilium limits them by name in the CNI too")
     if unmapped and sidecars:
         notes.append(f"the NetworkPolicies of namespaces {namespaces} do not open the Sidecar hosts {listed(unmapped)}: they are "
                      f"outside the cluster, where a NetworkPolicy names addresses only; add rules for them to "
-                     f"{prefix}network_policy_egress")
+                     f"{option_ref('network_policy_egress')}")
     if mode == "kubernetes" and sidecars and any(mesh_destinations(sidecar_hosts, ns)["api_server"] for ns in sidecars):
         notes.append(f"the Sidecar hosts admit the Kubernetes API server, which is not a pod: a NetworkPolicy can only open it by "
-                     f"address, so pods of {namespaces} that call it need a rule in {prefix}network_policy_egress")
+                     f"address, so pods of {namespaces} that call it need a rule in {option_ref('network_policy_egress')}")
     return notes

@@ -19,6 +19,7 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers imp
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import KINDS, kind_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import identity
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.wildcards import assumed as assumed_resolution
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 
 def file_name(obj):
@@ -26,7 +27,7 @@ def file_name(obj):
     return f"{kind_of(obj).file_prefix}-{namespace}-{name}.yaml"
 
 
-def render_files(resources, set_name, wildcard_resolution="none", api_version="auto", variable_prefix="", decided_by=""):
+def render_files(resources, set_name, wildcard_resolution="none", api_version="auto", decided_by=""):
     """{"files": {name: YAML}, "prune_pattern": ..., "prune_marker": ..., "assumed": [...]} for the manifest_dir module.
 
     `assumed` says which `auto` choices the files took without a cluster, and how to pin them; none when the cluster
@@ -39,15 +40,15 @@ def render_files(resources, set_name, wildcard_resolution="none", api_version="a
         "files": files,
         "prune_pattern": f"({prefixes})-.+\\.yaml",
         "prune_marker": f"^\\s+{re.escape(EGRESS_SET_LABEL)}: {re.escape(set_name)}$",
-        "assumed": [] if decided_by else assumed(resources, wildcard_resolution, api_version, variable_prefix),
+        "assumed": [] if decided_by else assumed(resources, wildcard_resolution, api_version),
     }
 
 
-def assumed(resources, wildcard_resolution, api_version, variable_prefix=""):
+def assumed(resources, wildcard_resolution, api_version):
     """The `auto` choices render mode takes without a cluster, each with the variable that pins it."""
-    notes = assumed_resolution(resources, wildcard_resolution, variable_prefix)
+    notes = assumed_resolution(resources, wildcard_resolution)
     if api_version == "auto" and resources:
-        notes.append(f"Istio resources assumed in version v1 ({variable_prefix}api_version: auto is decided against the "
+        notes.append(f"Istio resources assumed in version v1 ({option_ref('api_version')}: auto is decided against the "
                      f"cluster, and none was read: site.yml writes the version each cluster serves); name the host's cluster "
-                     f"(its context), or set {variable_prefix}api_version to v1 or v1beta1, to model exactly what is applied")
+                     f"(its context), or set {option_ref('api_version')} to v1 or v1beta1, to model exactly what is applied")
     return notes

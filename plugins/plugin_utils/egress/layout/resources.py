@@ -42,7 +42,8 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout i
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import policies
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety import reachability
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import wildcards
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, did_you_mean, input_error, option_ref, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, did_you_mean, input_error, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import (
     endpoint_data_annotations, ownership_labels, provenance_annotations)
 
@@ -62,12 +63,12 @@ SIDECAR_HOST_NAMESPACES = ("*", ".")
 def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None, sidecars=(), export_to=("*",),
            sidecar_hosts=DEFAULT_SIDECAR_HOSTS, network_policy="none", network_policy_dns=None, network_policy_istiod=None,
            network_policy_egress=(), internet_path=True, waypoint=None, caller_namespaces=(), wildcard_resolution="none",
-           exclude_hosts=(), variable_prefix="", endpoint_data=None, log_blocked=False):
+           exclude_hosts=(), endpoint_data=None, log_blocked=False):
     """The resources of egress set `name`, as plain data for the templates.
 
     Options are checked first; a bad one raises AnsibleFilterError whose path
-    is the option's name ("sidecars[1]: ...").  `variable_prefix` only goes
-    into the notes, which name variables to change.  `endpoint_data`, the
+    is the option's name ("sidecars[1]: ...").  The notes name the options to
+    change (option_names.option_ref).  `endpoint_data`, the
     versions the endpoints were expanded with (data_version.current()), is
     recorded on every resource.
     """
@@ -82,14 +83,14 @@ def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None
     routed = [e for e, entry in zip(endpoints, entries) if entry["route"] == "gateway"]
     gateway_layout = _gateway(routed, namespace, name_prefix, settings, export_to) if routed else None
     ambient_layout = ambient.layout(list(zip(endpoints, entries)), namespace, name_prefix, mode, waypoint, caller_namespaces, export_to,
-                                    wildcard_resolution, variable_prefix)
+                                    wildcard_resolution)
     network_policies, policy_notes = policies.network_policies(
         network_policy, endpoints, entries, sidecars, sidecar_hosts, gateway_layout, name_prefix, dns=network_policy_dns,
-        istiod=network_policy_istiod, extra_egress=network_policy_egress, variable_prefix=variable_prefix, other_hosts=excluded)
+        istiod=network_policy_istiod, extra_egress=network_policy_egress, other_hosts=excluded)
     direct = [entry["name"] for entry in entries if mode == "egress_gateway" and entry["route"] == "direct"]
     # What the plan should say of this layout: what goes around the egress gateway or the waypoint, what the
     # policies cannot enforce, what has no way out.
-    notes = _direct_notes(direct) + ambient_layout["notes"] + policy_notes + reachability.notes(needed, internet_path, variable_prefix)
+    notes = _direct_notes(direct) + ambient_layout["notes"] + policy_notes + reachability.notes(needed, internet_path)
     return {
         **ambient_layout,
         "wildcard_resolution": wildcards.for_cluster(wildcard_resolution, mode),

@@ -28,6 +28,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety.m
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, input_error
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import ISTIO_1_30_CRD, SERVICE_ENTRY
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 CHOICES = role_options.choices("wildcard_resolution")
 # egress_set's former word for the resolution as the resources declare it (none, dynamic_dns), accepted until 1.0.0.
@@ -62,7 +63,7 @@ def for_cluster(choice, mode):
     return "none" if choice == "auto" and mode == "ambient" else choice
 
 
-def assumed(objects, choice, variable_prefix=""):
+def assumed(objects, choice):
     """What `auto` was taken to mean for `objects` where no cluster decided it (render, simulate), and how to pin it.
 
     `choice` is what the layout leaves to the cluster (for_cluster): only `auto` leaves anything."""
@@ -70,9 +71,9 @@ def assumed(objects, choice, variable_prefix=""):
     if not entries:
         return []
     return [f"{len(entries)} wildcard ServiceEntr{'y' if len(entries) == 1 else 'ies'} assumed with resolution NONE "
-            f"({variable_prefix}wildcard_resolution: auto is decided against the cluster, and none was read: site.yml applies "
+            f"({option_ref('wildcard_resolution')}: auto is decided against the cluster, and none was read: site.yml applies "
             f"{DYNAMIC_DNS} where the cluster has Istio 1.30's CRDs); name the host's cluster (its context), or set "
-            f"{variable_prefix}wildcard_resolution to dynamic_dns or none, to model exactly what is applied"]
+            f"{option_ref('wildcard_resolution')} to dynamic_dns or none, to model exactly what is applied"]
 
 
 # -- on the cluster (egress_set) ------------------------------------------------
@@ -102,7 +103,7 @@ def _upgradable(obj):
             and all(port.get("protocol") == "TLS" for port in spec.get("ports") or []))
 
 
-def resolve(desired, crds, version, choice, unreadable=(), variable_prefix=""):
+def resolve(desired, crds, version, choice, unreadable=()):
     """(desired, refusals, notes): wildcard entries as the cluster should get them, and what it cannot take.
 
     `crds`: CustomResourceDefinitions read, by name (None: not there); `version`:
@@ -119,14 +120,14 @@ def resolve(desired, crds, version, choice, unreadable=(), variable_prefix=""):
         elif wildcards:
             reason = (f"its ServiceEntry CRD does not accept {DYNAMIC_DNS} (Istio before 1.28)" if enum is None or DYNAMIC_DNS not in enum
                       else why_not)
-            notes.append(f"wildcard hosts keep resolution NONE ({variable_prefix}wildcard_resolution: auto): {reason}")
+            notes.append(f"wildcard hosts keep resolution NONE ({option_ref('wildcard_resolution')}: auto): {reason}")
     for value in sorted({(obj.get("spec") or {}).get("resolution") for obj in desired if _is_entry(obj)} - {None}):
         having = [describe(obj) for obj in desired if _is_entry(obj) and obj["spec"].get("resolution") == value]
         if enum is not None and value not in enum:
             refusals.append(Finding(
                 f"the cluster's ServiceEntry CustomResourceDefinition does not accept resolution {value} (it accepts "
                 f"{', '.join(enum)}), which {listed(having)} {'has' if len(having) == 1 else 'have'}",
-                f"set {variable_prefix}wildcard_resolution to none or auto, or upgrade Istio (its CRD accepts {DYNAMIC_DNS} "
+                f"set {option_ref('wildcard_resolution')} to none or auto, or upgrade Istio (its CRD accepts {DYNAMIC_DNS} "
                 f"from 1.28 on, and sidecars resolve it from 1.30 on)" if value == DYNAMIC_DNS else "upgrade Istio's CRDs"))
         elif value == DYNAMIC_DNS and not istio_1_30 and choice != "auto":
             direct = [describe(obj) for obj in desired if _is_entry(obj) and obj["spec"].get("resolution") == value

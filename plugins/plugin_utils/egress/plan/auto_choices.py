@@ -22,6 +22,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds im
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import describe
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.reads import PARALLEL_READS, LiveState, choose_versions
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,6 @@ class Asked:
     cluster: str
     api_version: str = "auto"
     wildcard_resolution: str = "none"  # the role's choice as the layout leaves it to the cluster: only "auto" leaves anything
-    variable_prefix: str = ""
 
 
 def read(reader, resources, wildcard_resolution, pin=None):
@@ -62,7 +62,7 @@ def decide(resources, state, request):
 def resolve(desired, state, request):
     """(desired, refusals, notes): the wildcard entries of `desired` (versioned) as the cluster resolves them."""
     return wildcards.resolve(desired, state.crds, state.versions.get(SERVICE_ENTRY), request.wildcard_resolution,
-                             state.unreadable_crds, request.variable_prefix)
+                             state.unreadable_crds)
 
 
 def versioned(resources, state, request):
@@ -93,8 +93,9 @@ def _unserved(kind, objects, state, request):
         if kind.installed_by:
             fix = f"install {kind.installed_by} (its CustomResourceDefinition {kind.crd})"
         if kind.alternative:
-            fix += f", or set {request.variable_prefix}{kind.alternative}"
+            option, said, value = kind.alternative.partition(":")  # "network_policy: kubernetes (or none)"
+            fix += f", or set {option_ref(option)}{said}{value}"
         return (f"{installed}{cluster}: it serves no {kind.kind} ({kind.describe()}), which {listed(objects)} "
                 f"{'needs' if len(objects) == 1 else 'need'}: {fix}, then run again")
-    return (f"{request.variable_prefix}api_version: {json.dumps(request.api_version)} is not served by {cluster} "
+    return (f"{option_ref('api_version')}: {json.dumps(request.api_version)} is not served by {cluster} "
             f"(it serves {kind.group} {', '.join(served)})")

@@ -32,6 +32,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.fie
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import kind_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import (
     FOREIGN, OTHER_SET, OURS, labels_of, other_owner, owner_of)
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 ACTIONS = ("create", "update", "adopt", "unchanged", "prune", "keep", "withheld", "conflict")
 
@@ -100,11 +101,11 @@ class Plan:
         }
 
 
-def build_plan(desired, live, owner_labels, adopt=False, prune=True, variable_prefix="", hold=None):
+def build_plan(desired, live, owner_labels, adopt=False, prune=True, hold=None):
     """The plan for `desired` against `live`, for the owner whose labels are `owner_labels`.
 
-    `variable_prefix` goes before the option named in a conflict (`istio_aws_egress_adopt`). `hold` maps the identity of
-    each of our objects whose update or prune must wait to the hosts it would close (endpoint_data.Report.hold).
+    `hold` maps the identity of each of our objects whose update or prune must wait to the hosts it would close
+    (endpoint_data.Report.hold).
     """
     hold = hold or {}
     live_by_id = {identity(obj): obj for obj in live}
@@ -112,7 +113,7 @@ def build_plan(desired, live, owner_labels, adopt=False, prune=True, variable_pr
     wanted = set()
     for resource in desired:
         wanted.add(identity(resource))
-        step = _step(resource, live_by_id.get(identity(resource)), owner_labels, adopt, variable_prefix)
+        step = _step(resource, live_by_id.get(identity(resource)), owner_labels, adopt)
         _record(plan, *(_withheld(step, hold) if step[0] == "update" else step))
     for key in sorted(live_by_id, key=lambda k: tuple(str(part) for part in k)):
         obj = live_by_id[key]
@@ -130,7 +131,7 @@ def _withheld(step, hold):
     return ("withheld", obj, [f"it would close {', '.join(hosts)}, which only the endpoint data drops"] + details)
 
 
-def _step(resource, obj, owner_labels, adopt, variable_prefix):
+def _step(resource, obj, owner_labels, adopt):
     if obj is None:
         return ("create", resource, [])
     owner = owner_of(obj, owner_labels)
@@ -139,7 +140,7 @@ def _step(resource, obj, owner_labels, adopt, variable_prefix):
     if owner == FOREIGN and not adopt:
         manager = labels_of(obj).get(MANAGED_BY_LABEL)
         managed = f"managed by {manager!r}" if manager else f"not labelled {MANAGED_BY_LABEL}={FIELD_MANAGER}"
-        return ("conflict", resource, [f"{describe(obj)} exists and is {managed}; set {variable_prefix}adopt: true to take it over"])
+        return ("conflict", resource, [f"{describe(obj)} exists and is {managed}; set {option_ref('adopt')}: true to take it over"])
     roots = kind_of(resource).compared
     details = [line for change in field_changes(resource, obj, FIELD_MANAGER, roots) for line in format_change(change)]
     if owner == FOREIGN:

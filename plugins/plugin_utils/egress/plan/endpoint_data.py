@@ -41,6 +41,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownershi
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import identity
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety.mesh import Finding
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 REMOVAL = "endpoint_data_removal"
 DOWNGRADE = "endpoint_data_downgrade"
@@ -60,7 +61,6 @@ class Report:
     restamped: int = 0  # objects whose only change is this run's versions
     refusals: list = field(default_factory=list)
     notes: list = field(default_factory=list)
-    accept_option: str = "accept"
 
     @property
     def older(self):
@@ -80,7 +80,7 @@ class Report:
         lines += [f"  - {host}" for host in self.removed]
         lines += [f"  - {host}: withheld" for host in self.withheld]
         if self.withheld:
-            lines.append(f"  the writes that would close withheld hosts wait: accept it ({self.accept_option}: [{REMOVAL}]), "
+            lines.append(f"  the writes that would close withheld hosts wait: accept it ({option_ref('accept')}: [{REMOVAL}]), "
                          f"or stay on {older}")
         if self.restamped == 1:
             lines.append("  1 resource changes only its version annotations")
@@ -100,10 +100,10 @@ class Report:
         }
 
 
-def compare(desired, live, owner_labels, accept=(), variable_prefix=""):
+def compare(desired, live, owner_labels, accept=()):
     """The Report for writing `desired` over `live` (every object read) as the owner whose labels are `owner_labels`."""
     ours = [obj for obj in live if owner_of(obj, owner_labels) == OURS]
-    report = Report(here=_versions_of(desired), accept_option=f"{variable_prefix}accept")
+    report = Report(here=_versions_of(desired))
     report.recorded = _distinct(versions for versions in map(endpoint_data_of, ours) if versions)
     if not report.here:
         return report  # resources that record no endpoint data (rendered elsewhere, or none at all)

@@ -30,8 +30,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.cha
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.reads import ClusterReader, read_live
 
 
-def install(resources, cluster, api_client, execute_k8s, check_mode=False, adopt=False, variable_prefix="",
-            check_modules=lambda: None):
+def install(resources, cluster, api_client, execute_k8s, check_mode=False, adopt=False, check_modules=lambda: None):
     """The result of installing `resources` (RBAC objects labelled rbac_labels()) on `cluster`; raises EgressFailure.
 
     `execute_k8s`: module args -> the kubernetes.core.k8s result; `check_modules` raises EgressFailure when the Python
@@ -48,7 +47,7 @@ def install(resources, cluster, api_client, execute_k8s, check_mode=False, adopt
                                                  f"(ClusterRole, ClusterRoleBinding or RoleBinding); nothing was written")
     labels = rbac_labels()
     state = read_live(ClusterReader(api_client, cluster), RBAC_KINDS, resources, labels)
-    plan = build_plan(resources, state.objects, labels, adopt=adopt, prune=False, variable_prefix=variable_prefix)
+    plan = build_plan(resources, state.objects, labels, adopt=adopt, prune=False)
     if plan.conflicts:
         raise EgressFailure("refuse", f"{len(plan.conflicts)} RBAC object(s) on {cluster} are in the way",
                             "nothing was written:\n" + "\n".join(plan.conflicts))

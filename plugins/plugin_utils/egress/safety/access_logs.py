@@ -27,6 +27,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.cha
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety.mesh import Finding
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import TELEMETRY
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 OVERRIDE = "replace_access_logs"
 _SHOWN = 10
@@ -38,7 +39,7 @@ def telemetries(objects):
     return [obj for obj in objects if identity(obj)[:2] == TELEMETRY.key]
 
 
-def check(desired, others, mesh, root_namespace, variable_prefix=""):
+def check(desired, others, mesh, root_namespace):
     """(refusals, notes) for writing the Telemetries of `desired` beside `others` (not declared, not ours).
 
     `mesh`: the MeshPolicy of the default revision's ConfigMap (mesh_config.read), or None when not read.
@@ -52,7 +53,7 @@ def check(desired, others, mesh, root_namespace, variable_prefix=""):
     if mesh is not None and mesh.state != mesh_config.READ:
         notes.append(f"ConfigMap {mesh.configmap} {_UNREAD[mesh.state]}: whether the mesh config turns on access logs, which "
                      f"the Telemetries of this egress set would replace, is not known")
-    fix = f"stop setting {variable_prefix}log_blocked"
+    fix = f"stop setting {option_ref('log_blocked')}"
     for telemetry in ours:
         scope = _scope(telemetry)
         for other in _in_the_way(telemetry, theirs):

@@ -38,6 +38,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.p
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import (
     AUTHORIZATION_POLICY, DESTINATION_RULE, ISTIO_GATEWAY, SERVICE_ENTRY, SIDECAR, VIRTUAL_SERVICE)
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 ROOT_NAMESPACE = "istio-system"
 _SHOWN = 10
@@ -49,25 +50,24 @@ class Finding:
     fix: str  # what to do
     override: str | None = None  # the override that accepts it
 
-    def text(self, accept_option="accept"):
-        accept = f", or accept it ({accept_option}: [{self.override}])" if self.override else ""
+    def text(self):
+        accept = f", or accept it ({option_ref('accept')}: [{self.override}])" if self.override else ""
         return f"{self.problem}: {self.fix}{accept}"
 
 
 def check(desired, others, gateway=None, services=None, missing_namespaces=(), root_namespace=ROOT_NAMESPACE, excluded_hosts=(),
-          namespace="", variable_prefix=""):
+          namespace=""):
     """(refusals, notes) for writing `desired` into a cluster that holds `others` (plan.others_of: not declared, not ours).
 
-    `excluded_hosts`: the hosts the set leaves to other owners, whose entries in the set's `namespace` are named first;
-    `variable_prefix` goes before the options a fix names.
+    `excluded_hosts`: the hosts the set leaves to other owners, whose entries in the set's `namespace` are named first.
     """
     refusals, notes = [], []
     refusals += _missing_namespaces(desired, missing_namespaces)
     refusals += _second_sidecars(desired, others)
-    refusals += _duplicate_hosts(desired, others, variable_prefix)
+    refusals += _duplicate_hosts(desired, others)
     refusals += _duplicate_mesh_routes(desired, others)
     notes += _hidden_entries(desired, others)
-    notes += _left_to_others(excluded_hosts, others, namespace, variable_prefix)
+    notes += _left_to_others(excluded_hosts, others, namespace)
     if gateway:
         refusals += _gateway_service(gateway, (services or {}).get((gateway["namespace"], gateway["service"])))
         shared_refusals, shared_notes = _shared_gateway(gateway, others, root_namespace)
@@ -116,7 +116,7 @@ def _second_sidecars(desired, others):
     return findings
 
 
-def _duplicate_hosts(desired, others, variable_prefix):
+def _duplicate_hosts(desired, others):
     findings = []
     entries = {namespace: [(other, _hosts(other)) for other in objects]
                for namespace, objects in _by_namespace(_of_kind(others, SERVICE_ENTRY)).items()}
@@ -129,7 +129,7 @@ def _duplicate_hosts(desired, others, variable_prefix):
             if managed_by_us(other):
                 fix = "declare each host in one egress set only, or put the egress sets in different namespaces"
             else:  # an entry of no egress set: the host can be left to it
-                fix = f"leave {'it' if len(shared) == 1 else 'them'} to that entry ({variable_prefix}exclude_hosts: {shared}), or remove it"
+                fix = f"leave {'it' if len(shared) == 1 else 'them'} to that entry ({option_ref('exclude_hosts')}: {shared}), or remove it"
             findings.append(Finding(
                 f"{describe(other)} ({owner_text(other, of='of ')}) already declares {', '.join(shared)}, which {describe(ours)} "
                 f"declares too; Istio keeps one ServiceEntry per host and namespace, the older", fix))
@@ -201,16 +201,16 @@ def _hidden_entries(desired, others):
     return notes
 
 
-def _left_to_others(excluded_hosts, others, namespace, variable_prefix):
+def _left_to_others(excluded_hosts, others, namespace):
     """Who declares each host the set leaves to other owners (in the set's namespace first), or that nobody does."""
     entries = sorted(_of_kind(others, SERVICE_ENTRY), key=lambda entry: (identity(entry)[2] != namespace, identity(entry)[2:]))
     notes = []
     for host in excluded_hosts:
         owners = [f"{describe(entry)} ({owner_text(entry, of='of ')})" for entry in entries if host in _hosts(entry)]
         if owners:
-            notes.append(f"{variable_prefix}exclude_hosts: {host} is left to {listed(owners, _SHOWN)}")
+            notes.append(f"{option_ref('exclude_hosts')}: {host} is left to {listed(owners, _SHOWN)}")
         else:
-            notes.append(f"{variable_prefix}exclude_hosts: {host} is left to other owners, but no ServiceEntry declares it here: "
+            notes.append(f"{option_ref('exclude_hosts')}: {host} is left to other owners, but no ServiceEntry declares it here: "
                          f"workloads do not reach it until one does")
     return notes
 

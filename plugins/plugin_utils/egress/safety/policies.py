@@ -37,12 +37,13 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety.m
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import (
     CILIUM_NETWORK_POLICY, ISTIO_GATEWAY, NETWORK_POLICY, SERVICE_ENTRY, SIDECAR)
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 OVERRIDE = "network_policy_cut"
 POLICY_KINDS = (NETWORK_POLICY.key, CILIUM_NETWORK_POLICY.key)
 
 
-def check(desired, others, variable_prefix=""):
+def check(desired, others):
     """(refusals, notes) for the network policies among `desired`, against `others` (plan.others_of: not declared, not ours)."""
     ours = [obj for obj in desired if identity(obj)[:2] in POLICY_KINDS]
     if not ours:
@@ -59,7 +60,7 @@ def check(desired, others, variable_prefix=""):
             continue  # those pods are limited already: ours only adds
         if not labels:
             cut = _cut_entries(policy, desired, others)
-            fix = f"allow it with a rule in {variable_prefix}network_policy_egress, or stop listing {namespace}"
+            fix = f"allow it with a rule in {option_ref('network_policy_egress')}, or stop listing {namespace}"
         else:
             cut = _cut_gateways(policy, others)
             fix = "give those Gateways' upstreams an egress policy on the gateway pods first (ours then only adds)"

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, input_error
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 _SHOWN = 8
 
 
-def notes(endpoints, internet_path=True, variable_prefix=""):
+def notes(endpoints, internet_path=True):
     """The plan's notes about AWS hosts no VPC endpoint carries, in a cluster without an internet path."""
     if not isinstance(internet_path, bool):
         raise input_error("internet_path", f"expected true or false, got {described(internet_path)}")
@@ -30,6 +31,6 @@ def notes(endpoints, internet_path=True, variable_prefix=""):
     if not stranded:
         return []
     shown = [f"{e['name']} ({', '.join(e['hosts'][:2])}{', ...' if len(e['hosts']) > 2 else ''})" for e in stranded]
-    return [f"this cluster has no internet path ({variable_prefix}internet_path: false), and no VPC endpoint carries "
+    return [f"this cluster has no internet path ({option_ref('internet_path')}: false), and no VPC endpoint carries "
             f"{listed(shown, _SHOWN)}: workloads cannot reach those hosts; add the VPC endpoints to the VPC and to "
-            f"{variable_prefix}vpc_endpoints"]
+            f"{option_ref('vpc_endpoints')}"]

@@ -15,6 +15,7 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_set_opti
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import role_variables as module
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.policies import DEFAULT_DNS, DEFAULT_ISTIOD
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import input_message
 
 P = "istio_aws_egress_"
 ROLE = pathlib.Path(__file__).parents[4] / "roles" / "istio_aws_egress"
@@ -67,7 +68,7 @@ def test_both_names_with_the_same_value_are_fine_and_still_reported():
 def test_a_bad_value_is_refused_naming_the_variable_the_user_set(variables, message):
     with pytest.raises(InputError) as failed:
         module.grouped(variables, P)
-    assert failed.value.named(P).startswith(message), failed.value.named(P)
+    assert input_message(failed.value, P).startswith(message), input_message(failed.value, P)
 
 
 def test_every_replaced_variable_is_deprecated_once_with_its_replacement():

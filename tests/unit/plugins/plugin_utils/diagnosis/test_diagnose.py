@@ -13,6 +13,7 @@ import access_logs
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis import causes, findings, formats
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.diagnose import NOT_PROVEN_YET, diagnose
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.logs import LogError
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_options
 
 T = formats.ENVOY_TEXT_FORMAT
 OPTIONS = {"name": "prod", "namespace": "istio-system", "mode": "sidecar", "gateway": None, "sidecars": ["orders"],
@@ -34,7 +35,7 @@ def write(directory, name, lines):
 def test_a_finding_per_destination_aggregated_over_lines_and_files(tmp_path):
     write(tmp_path, "orders/api-1.log", [black_hole("sqs.us-east-2.amazonaws.com", s) for s in (5, 1, 9)])
     write(tmp_path, "billing/api-2.log", [black_hole("SQS.us-east-2.amazonaws.com", 3), black_hole("example.com", 4)])
-    report = diagnose(tmp_path, OPTIONS, tmp_path / "unused", prefix="istio_aws_egress_")
+    report = named_options(diagnose(tmp_path, OPTIONS, tmp_path / "unused"), "istio_aws_egress_")
     sqs, other = report["findings"]
     assert (sqs["destination"], sqs["port"], sqs["protocol"], sqs["proxy"], sqs["count"]) == ("sqs.us-east-2.amazonaws.com", 443, "tls",
                                                                                               "sidecar", 4)

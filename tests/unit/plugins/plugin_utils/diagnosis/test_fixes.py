@@ -7,6 +7,8 @@ Proving them on the simulation is the integration tests' (test_diagnose_runbook.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.reverse_index import identify
@@ -14,6 +16,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis impor
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.declaration import declaration
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.findings import Finding
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.fixes import fix_for, opened
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_options
 
 PREFIX = "istio_aws_egress_"
 NOT_DECLARED = causes.Cause(causes.NOT_DECLARED, "")
@@ -29,7 +32,8 @@ def egress_set(**options):
 
 def fixed(host, cause=NOT_DECLARED, proxy="sidecar", port=443, protocol="tls", **options):
     options = egress_set(**options)
-    return fix_for(Finding(host, port, proxy, protocol), identify(host, options["regions"]), cause, options, declaration(options), PREFIX)
+    fix, why = fix_for(Finding(host, port, proxy, protocol), identify(host, options["regions"]), cause, options, declaration(options))
+    return (replace(fix, change=named_options(fix.change, PREFIX)) if fix else None), why
 
 
 @pytest.mark.parametrize("host, entry, opens", [

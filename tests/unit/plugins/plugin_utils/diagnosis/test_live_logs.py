@@ -10,6 +10,7 @@ import pytest
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis import live_logs
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import input_message
 
 
 @pytest.mark.parametrize("since, expected", [("90s", 90), ("15m", 900), ("1h", 3600), ("2d", 172800)])
@@ -21,7 +22,7 @@ def test_durations(since, expected):
 def test_a_bad_duration_is_named(since):
     with pytest.raises(InputError) as raised:
         live_logs.seconds(since)
-    assert raised.value.named("diagnose_").startswith("diagnose_since: ")
+    assert input_message(raised.value, "diagnose_").startswith("diagnose_since: ")
 
 
 def test_sources_are_the_sidecar_namespaces_the_gateway_the_waypoint_and_ztunnel():

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import calls, causes, judge, mesh
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_options
 
 PREFIX = "istio_aws_egress_"
 GATEWAY_SETTINGS = {"namespace": "istio-system", "service": "istio-egressgateway", "selector": {"istio": "egressgateway"}}
@@ -27,7 +28,7 @@ def violated(call, result, at_gateway=None, gateway_host=""):
 
 def test_every_call_routed_to_a_gateway_service_without_443_has_one_cause_naming_the_service_and_the_variable():
     gateway = mesh.gateway(GATEWAY_SETTINGS, [NO_443])
-    ctx = causes.context([NO_443], PREFIX, "istio-system", gateway)
+    ctx = causes.context([NO_443], "istio-system", gateway)
     dropped = {"cluster": f"outbound|443|aws-prod|{GATEWAY_HOST}", "cluster_type": ""}
     found = []
     for host in ("sqs.eu-west-1.amazonaws.com", "s3.eu-west-1.amazonaws.com", "sts.eu-west-1.amazonaws.com",
@@ -37,7 +38,7 @@ def test_every_call_routed_to_a_gateway_service_without_443_has_one_cause_naming
             cell = violated(call, dropped, None, GATEWAY_HOST)
             cause = causes.of(call, cell, ctx)
             found.append((cause, call, f"{cell.violation}; {cause.fix}"))
-    [group] = causes.grouped(found)
+    [group] = named_options(causes.grouped(found), PREFIX)
     assert group["count"] == 8 and len(group["violations"]) == 8
     assert group["cause"] == gateway.fault and group["namespaces"] == ["orders", "default"]
     assert group["line"] == (
@@ -49,14 +50,14 @@ def test_every_call_routed_to_a_gateway_service_without_443_has_one_cause_naming
 
 def test_a_foreign_entry_opening_undeclared_hosts_is_named_once_with_what_to_narrow():
     entry = {"kind": "ServiceEntry", "metadata": {"name": "all-of-aws", "namespace": "legacy"}, "spec": {"hosts": ["*.amazonaws.com"]}}
-    ctx = causes.context([entry], PREFIX)
+    ctx = causes.context([entry])
     leaks = {"cluster": "outbound|443||*.amazonaws.com", "cluster_type": "ORIGINAL_DST"}
     found = []
     for host in ("ec2.eu-west-1.amazonaws.com", "sns.eu-west-1.amazonaws.com"):
         call = calls.Call(host, DEFAULT, aws(host, declared=False), calls.STAY, "direct")
         cause = causes.of(call, violated(call, leaks), ctx)
         found.append((cause, call, host))
-    [group] = causes.grouped(found)
+    [group] = named_options(causes.grouped(found), PREFIX)
     assert group["cause"] == "ServiceEntry legacy/all-of-aws of the mesh opens *.amazonaws.com to undeclared hosts"
     assert group["fix"] == ("narrow its hosts or its exportTo to the namespaces that need them, or declare the hosts in "
                             "istio_aws_egress_services")
@@ -65,24 +66,24 @@ def test_a_foreign_entry_opening_undeclared_hosts_is_named_once_with_what_to_nar
 
 def test_a_sidecar_of_the_mesh_that_hides_declared_hosts_is_named_with_the_hosts_to_add():
     sidecar = {"kind": "Sidecar", "metadata": {"name": "default", "namespace": "default"}, "spec": {"egress": [{"hosts": ["./*"]}]}}
-    ctx = causes.context([sidecar], PREFIX, "istio-system")
+    ctx = causes.context([sidecar], "istio-system")
     call = calls.Call("c", DEFAULT, aws("s3.eu-west-1.amazonaws.com"), calls.LEAVE, "direct")
     cause = causes.of(call, violated(call, {"cluster": "BlackHoleCluster", "cluster_type": "STATIC"}), ctx)
-    assert cause == causes.Cause("Sidecar default/default of the mesh hides declared hosts from namespace default",
-                                 "add istio-system/<host> (or istio-system/*) to its egress hosts, or remove it and set "
-                                 "istio_aws_egress_sidecars to include default")
+    assert cause.what == "Sidecar default/default of the mesh hides declared hosts from namespace default"
+    assert named_options(cause.fix, PREFIX) == ("add istio-system/<host> (or istio-system/*) to its egress hosts, or remove it and set "
+                                                "istio_aws_egress_sidecars to include default")
 
 
 def test_passthrough_from_a_namespace_without_our_sidecar_names_the_variable_that_lists_it():
     call = calls.Call("c", DEFAULT, aws("ec2.eu-west-1.amazonaws.com", declared=False), calls.STAY, "direct")
     cell = violated(call, {"cluster": "PassthroughCluster", "cluster_type": "ORIGINAL_DST"})
-    assert "set istio_aws_egress_sidecars to include default" in causes.of(call, cell, causes.Context(PREFIX)).fix
+    assert "set istio_aws_egress_sidecars to include default" in named_options(causes.of(call, cell, causes.Context()).fix, PREFIX)
 
 
 def test_different_causes_stay_apart_and_a_refused_object_counts_no_calls():
     first, second = causes.Cause("a", "fix a"), causes.Cause("b", "fix b")
-    refused = causes.refused("istio refuses ServiceEntry istio-system/x: bad", causes.Context(PREFIX))
-    groups = causes.grouped([(first, None, "1"), (second, None, "2"), (first, None, "3"), (refused, None, "4")])
+    refused = causes.refused("istio refuses ServiceEntry istio-system/x: bad", causes.Context())
+    groups = named_options(causes.grouped([(first, None, "1"), (second, None, "2"), (first, None, "3"), (refused, None, "4")]), PREFIX)
     assert [(g["cause"], g["count"], g["violations"]) for g in groups] == [
         ("a", 2, ["1", "3"]), ("b", 1, ["2"]), ("istio refuses ServiceEntry istio-system/x: bad", 1, ["4"])]
     assert groups[2]["line"] == ("istio refuses ServiceEntry istio-system/x: bad; the egress set renders it: change the value "

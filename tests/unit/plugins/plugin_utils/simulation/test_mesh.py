@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import mesh
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_options
 
 SETTINGS = {"namespace": "istio-system", "service": "istio-egressgateway", "selector": {"istio": "egressgateway"}}
 
@@ -80,10 +81,10 @@ def test_a_faulty_gateway_service_carries_its_fault_and_the_fix_naming_the_varia
     no_port = mesh.gateway(SETTINGS, [gateway_service([{"name": "http2", "port": 80, "targetPort": 8080}])])
     assert no_port.fault == ("the gateway Service istio-system/istio-egressgateway has no port 443: the mesh's route to it "
                              "has nowhere to go")
-    assert no_port.fix("istio_aws_egress_") == ("add port 443 to Service istio-system/istio-egressgateway (Istio's egress "
-                                                "gateway chart serves 443 -> 8443), or set istio_aws_egress_gateway.service "
-                                                "to the egress gateway's Service")
+    assert named_options(no_port.fix, "istio_aws_egress_") == (
+        "add port 443 to Service istio-system/istio-egressgateway (Istio's egress gateway chart serves 443 -> 8443), or set "
+        "istio_aws_egress_gateway.service to the egress gateway's Service")
     elsewhere = mesh.gateway(SETTINGS, [gateway_service([{"name": "tls", "port": 443, "targetPort": 8443}], {"app": "other"})])
     assert "does not select the gateway's pods" in elsewhere.fault
-    assert elsewhere.fix("istio_aws_egress_").endswith("or set istio_aws_egress_gateway.selector to their labels")
+    assert named_options(elsewhere.fix, "istio_aws_egress_").endswith("or set istio_aws_egress_gateway.selector to their labels")
     assert mesh.gateway(SETTINGS, []).fault == ""

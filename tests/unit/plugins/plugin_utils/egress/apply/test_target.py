@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.target import ClusterNotNamed, check_named
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_options
 
 
 def kubeconfig(tmp_path, *contexts):
@@ -24,9 +25,17 @@ def no_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/.kube/config
 
 
+def named_check(auth, variable_prefix="istio_aws_egress_"):
+    """check_named, its refusal naming the options as the role's variables (or, without a prefix, as the options)."""
+    try:
+        check_named(auth)
+    except ClusterNotNamed as err:
+        raise ClusterNotNamed(named_options(str(err), variable_prefix)) from None
+
+
 def test_several_contexts_and_none_named_is_refused(tmp_path):
     with pytest.raises(ClusterNotNamed, match=r"^istio_aws_egress_context is not set, and .*kubeconfig has 2 contexts \(a, b\)"):
-        check_named({"kubeconfig": kubeconfig(tmp_path, "a", "b")}, "istio_aws_egress_")
+        named_check({"kubeconfig": kubeconfig(tmp_path, "a", "b")})
 
 
 def test_a_named_context_one_context_or_no_kubeconfig_is_fine(tmp_path, monkeypatch):
@@ -49,17 +58,17 @@ def test_the_kubeconfig_variable_is_read_like_kubectl_does(tmp_path, monkeypatch
 
 def test_a_kubeconfig_that_is_not_there_is_named(tmp_path):
     with pytest.raises(ClusterNotNamed, match=r'^istio_aws_egress_kubeconfig: ".*/nowhere" is not a file'):
-        check_named({"kubeconfig": str(tmp_path / "nowhere"), "context": "a"}, "istio_aws_egress_")
+        named_check({"kubeconfig": str(tmp_path / "nowhere"), "context": "a"})
 
 
 def test_a_context_the_kubeconfig_lacks_is_named_with_the_contexts_it_has(tmp_path):
     path = kubeconfig(tmp_path, "local-a", "local-a-proxied", "local-b")
     with pytest.raises(ClusterNotNamed) as refused:
-        check_named({"kubeconfig": path, "context": "local-c"}, "istio_aws_egress_")
+        named_check({"kubeconfig": path, "context": "local-c"})
     assert str(refused.value) == (f'istio_aws_egress_context: "local-c" is not a context of {path} (its contexts: local-a, '
                                   f'local-a-proxied, local-b); nothing was read or written')
 
 
 def test_a_context_without_any_kubeconfig_is_named(tmp_path):
     with pytest.raises(ClusterNotNamed, match=r'^context: "prod" is not a context of ~/.kube/config \(it has no context\)'):
-        check_named({"context": "prod"})
+        named_check({"context": "prod"}, "")

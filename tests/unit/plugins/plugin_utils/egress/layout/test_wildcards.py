@@ -11,6 +11,7 @@ import pytest
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import render_files as files
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import wildcards
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_options
 
 ISTIO_1_30 = {"metadata": {"name": wildcards.ISTIO_1_30_CRD}}
 
@@ -42,7 +43,7 @@ MIXED = entry("mixed", ["*.s3.us-east-1.amazonaws.com", "s3.us-east-1.amazonaws.
 
 
 def resolve(desired, crds, choice="auto", unreadable=()):
-    return wildcards.resolve(desired, crds, "v1", choice, unreadable, "istio_aws_egress_")
+    return named_options(wildcards.resolve(desired, crds, "v1", choice, unreadable), "istio_aws_egress_")
 
 
 def resolutions(desired):
@@ -85,7 +86,7 @@ def test_a_resolution_the_crd_does_not_accept_is_refused_naming_the_fix():
     resolved, refusals, notes = resolve([declared, SQS], {"serviceentries.networking.istio.io": ISTIO_1_27_ENTRIES}, choice="declared")
     assert resolved == [declared, SQS] and notes == []
     [refusal] = refusals
-    assert refusal.text("istio_aws_egress_accept") == (
+    assert named_options(refusal.text(), "istio_aws_egress_") == (
         "the cluster's ServiceEntry CustomResourceDefinition does not accept resolution DYNAMIC_DNS (it accepts NONE, STATIC, DNS, "
         "DNS_ROUND_ROBIN), which ServiceEntry aws/s3-wildcard has: set istio_aws_egress_wildcard_resolution to none or auto, or "
         "upgrade Istio (its CRD accepts DYNAMIC_DNS from 1.28 on, and sidecars resolve it from 1.30 on)")
@@ -128,7 +129,7 @@ def test_the_role_may_read_the_crd_that_says_istio_1_30():
 def test_without_a_cluster_auto_says_what_it_assumed_and_how_to_pin_it():
     desired = [entry("s3", ["*.s3.eu-west-1.amazonaws.com"]), entry("sqs", ["sqs.eu-west-1.amazonaws.com"], "DNS"),
                entry("bound", ["*.s3.us-east-1.amazonaws.com"], labels={wildcards.USE_WAYPOINT_LABEL: "w"})]
-    assert wildcards.assumed(desired, "auto", "istio_aws_egress_") == [
+    assert named_options(wildcards.assumed(desired, "auto"), "istio_aws_egress_") == [
         "1 wildcard ServiceEntry assumed with resolution NONE (istio_aws_egress_wildcard_resolution: auto is decided against "
         "the cluster, and none was read: site.yml applies DYNAMIC_DNS where the cluster has Istio 1.30's CRDs); name the "
         "host's cluster (its context), or set istio_aws_egress_wildcard_resolution to dynamic_dns or none, to model exactly "
@@ -141,7 +142,7 @@ def test_without_a_cluster_auto_says_what_it_assumed_and_how_to_pin_it():
 
 def test_render_files_name_each_assumption_with_the_variable_that_pins_it():
     desired = [entry("s3", ["*.s3.eu-west-1.amazonaws.com"])]
-    both = files.render_files(desired, "s", "auto", "auto", "istio_aws_egress_")["assumed"]
+    both = named_options(files.render_files(desired, "s", "auto", "auto")["assumed"], "istio_aws_egress_")
     assert [note.split(" (")[0] for note in both] == ["1 wildcard ServiceEntry assumed with resolution NONE",
                                                       "Istio resources assumed in version v1"]
     assert "set istio_aws_egress_api_version to v1 or v1beta1" in both[1]

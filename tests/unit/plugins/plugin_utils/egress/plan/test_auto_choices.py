@@ -14,6 +14,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout i
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import wildcards
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import EgressFailure
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_options
 
 ENTRY_CRD = "serviceentries.networking.istio.io"
 
@@ -58,9 +59,13 @@ ISTIO_1_30 = {"metadata": {"name": wildcards.ISTIO_1_30_CRD}}
 
 def decide(crds, resources=(BUCKETS, SQS), **asked):
     reader = Reader(crds)
-    asked = choices.Asked(name="x", cluster="prod-euw1", **{"wildcard_resolution": "auto", "variable_prefix": "istio_aws_egress_", **asked})
+    asked = choices.Asked(name="x", cluster="prod-euw1", **{"wildcard_resolution": "auto", **asked})
     state = choices.read(reader, list(resources), asked.wildcard_resolution, asked.api_version)
-    return (*choices.decide(list(resources), state, asked), reader.reads)
+    try:
+        return (*named_options(choices.decide(list(resources), state, asked), "istio_aws_egress_"), reader.reads)
+    except EgressFailure as failure:
+        failure.reason = named_options(failure.reason, "istio_aws_egress_")
+        raise
 
 
 def test_on_istio_1_30_the_wildcards_resolve_dynamically_in_the_newest_version_served_reading_crds_only():
@@ -93,6 +98,16 @@ def test_a_cluster_without_istio_is_refused_as_site_refuses_it():
     assert "Istio is not installed on prod-euw1: it serves no ServiceEntry" in err.value.message
 
 
+def test_a_kind_the_cluster_does_not_serve_names_the_option_that_does_without_it():
+    cilium = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy", "metadata": {"name": "x", "namespace": "orders"}}
+    with pytest.raises(EgressFailure) as err:
+        decide({}, resources=(cilium,))
+    assert err.value.reason == (
+        "Cilium is not installed on prod-euw1: it serves no CiliumNetworkPolicy (ciliumnetworkpolicies.cilium.io), which "
+        "CiliumNetworkPolicy orders/x needs: install Cilium (its CustomResourceDefinition ciliumnetworkpolicies.cilium.io), "
+        "or set istio_aws_egress_network_policy: kubernetes (or none), then run again")
+
+
 def test_a_pinned_version_the_cluster_does_not_serve_is_refused():
     with pytest.raises(EgressFailure) as err:
         decide({ENTRY_CRD: entry_crd("v1beta1")}, api_version="v1")
@@ -100,7 +115,7 @@ def test_a_pinned_version_the_cluster_does_not_serve_is_refused():
 
 
 def test_files_decided_by_a_cluster_assume_nothing():
-    assumed = files.render_files([BUCKETS], "x", wildcard_resolution="auto", variable_prefix="istio_aws_egress_")["assumed"]
+    assumed = named_options(files.render_files([BUCKETS], "x", wildcard_resolution="auto")["assumed"], "istio_aws_egress_")
     assert [line.split(" (")[0] for line in assumed] == ["1 wildcard ServiceEntry assumed with resolution NONE",
                                                          "Istio resources assumed in version v1"]
     assert files.render_files([BUCKETS], "x", wildcard_resolution="auto", decided_by="prod-euw1")["assumed"] == []

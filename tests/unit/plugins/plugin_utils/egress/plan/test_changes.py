@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.fields import FieldChange, format_change, format_path, owned_paths
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import build_plan, reference
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_options
 
 MANAGER = "meshops.aws_egress"
 OUR_LABELS = {"app.kubernetes.io/managed-by": MANAGER, "meshops.io/egress-set": "default"}
@@ -53,12 +54,13 @@ def served(obj, manager=MANAGER):
     return live
 
 
-def plan(desired, live, **options):
-    """The plan as plain data: whole objects to apply, references to prune."""
+def plan(desired, live, variable_prefix="", **options):
+    """The plan as plain data: whole objects to apply, references to prune; options named after `variable_prefix`."""
     result = build_plan(desired, live, ownership_labels(options.pop("set_name", "default")), **options)
-    return {"apply": result.apply, "prune": [reference(obj) for obj in result.prune], "create": result.create,
-            "conflicts": result.conflicts, "counts": result.counts, "lines": result.lines, "summary": result.summary,
-            "changed": result.changed, "public": result.public()}
+    return named_options({
+        "apply": result.apply, "prune": [reference(obj) for obj in result.prune], "create": result.create,
+        "conflicts": result.conflicts, "counts": result.counts, "lines": result.lines, "summary": result.summary,
+        "changed": result.changed, "public": result.public()}, variable_prefix)
 
 
 def test_what_is_reported_names_objects_and_never_echoes_them():

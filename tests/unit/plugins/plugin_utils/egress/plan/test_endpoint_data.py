@@ -14,6 +14,7 @@ import pytest
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import endpoint_data
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import endpoint_data_annotations, ownership_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import build_plan
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_options
 
 OLD = {"botocore": "1.43.14", "collection": "0.1.0"}
 NEW = {"botocore": "1.44.8", "collection": "0.1.0"}
@@ -47,7 +48,7 @@ NEW_NAME = ("servicediscovery.us-east-1.api.aws",)
 
 def test_a_rename_by_the_endpoint_data_alone_is_withheld_where_it_would_close_the_old_name():
     live, desired = the_set(OLD, RENAMED), the_set(NEW, NEW_NAME)
-    report = endpoint_data.compare(desired, live, LABELS, variable_prefix="istio_aws_egress_")
+    report = endpoint_data.compare(desired, live, LABELS)
     assert report.withheld == ["servicediscovery.us-east-1.amazonaws.com (servicediscovery in us-east-1, still declared)"]
     assert report.removed == [] and report.refusals == []
     # The entry and the Sidecar would close it; the dynamodb entry changes only its versions, and goes ahead.
@@ -55,7 +56,7 @@ def test_a_rename_by_the_endpoint_data_alone_is_withheld_where_it_would_close_th
                            ("networking.istio.io", "Sidecar", "orders", "aws-shop-egress"): list(RENAMED)}
     assert report.restamped == 1
     assert report.added == ["servicediscovery.us-east-1.api.aws (servicediscovery in us-east-1): waits with the withheld writes"]
-    assert report.lines() == [
+    assert named_options(report.lines(), "istio_aws_egress_") == [
         "endpoint data: botocore 1.43.14, meshops.aws_egress 0.1.0 -> botocore 1.44.8, meshops.aws_egress 0.1.0; what it "
         "changes, not the inventory:",
         "  + servicediscovery.us-east-1.api.aws (servicediscovery in us-east-1): waits with the withheld writes",

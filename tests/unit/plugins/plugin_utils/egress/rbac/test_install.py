@@ -17,6 +17,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds im
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels, rbac_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.reads import LiveState
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rbac.rules import rbac
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_options
 
 
 def rendered():
@@ -106,8 +107,9 @@ def test_another_owners_object_is_refused_before_any_write(install, labels, adop
     theirs["metadata"]["labels"] = labels
     cluster = Cluster(objects=[theirs])
     with pytest.raises(EgressFailure) as failed:
-        install(cluster, rendered(), adopt=adopt, variable_prefix="istio_aws_egress_")
-    assert failed.value.step == "refuse" and refused in failed.value.reason and "nothing was written" in failed.value.reason
+        install(cluster, rendered(), adopt=adopt)
+    reason = named_options(failed.value.reason, "istio_aws_egress_")
+    assert failed.value.step == "refuse" and refused in reason and "nothing was written" in reason
     assert cluster.writes == []
 
 

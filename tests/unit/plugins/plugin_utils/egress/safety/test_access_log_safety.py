@@ -10,6 +10,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety i
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import mesh_config
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_options
 
 OURS = ownership_labels("shop")
 QUIET = mesh_config.parse("istio-system", "istio", {"data": {"mesh": "outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n"}})
@@ -30,8 +31,8 @@ def ours(namespace="orders", **spec):
 
 
 def check(desired, others=(), mesh=QUIET):
-    refusals, notes = access_log_safety.check(desired, list(others), mesh, "istio-system", "istio_aws_egress_")
-    return [finding.text("istio_aws_egress_accept") for finding in refusals], notes
+    refusals, notes = access_log_safety.check(desired, list(others), mesh, "istio-system")
+    return named_options(([finding.text() for finding in refusals], notes), "istio_aws_egress_")
 
 
 def test_nothing_to_say_without_telemetries():

@@ -9,6 +9,7 @@ import pytest
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety import mesh as safety
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import others_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_options
 
 OURS = ownership_labels("mine")
 THEIRS = ownership_labels("theirs")
@@ -29,9 +30,9 @@ def sidecar(namespace, name, labels=None, hosts=("./*",), **spec):
     return obj("Sidecar", namespace, name, labels, egress=[{"hosts": list(hosts)}], **spec)
 
 
-def check(desired, live, **options):
+def check(desired, live, variable_prefix="", **options):
     refusals, notes = safety.check(desired, others_of(desired, live, OURS), **options)
-    return [finding.text() for finding in refusals], notes
+    return named_options(([finding.text() for finding in refusals], notes), variable_prefix)
 
 
 def test_a_second_selectorless_sidecar_is_refused_whoever_owns_it():

@@ -11,6 +11,7 @@ from ansible_collections.meshops.aws_egress.plugins.filter.aws_endpoints import 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety import policies as policy_safety
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import others_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_options
 
 OURS = ownership_labels("shop")
 THEIRS = ownership_labels("theirs")
@@ -55,8 +56,8 @@ def server(port, protocol, hosts):
 
 
 def check(ours, live):
-    refusals, notes = policy_safety.check(ours, others_of(ours, live, OURS), "istio_aws_egress_")
-    return [finding.text("istio_aws_egress_accept") for finding in refusals], notes
+    refusals, notes = policy_safety.check(ours, others_of(ours, live, OURS))
+    return named_options(([finding.text() for finding in refusals], notes), "istio_aws_egress_")
 
 
 DATABASE = entry("data", "orders-db", ["db.partner.example"], 5432, "TCP")

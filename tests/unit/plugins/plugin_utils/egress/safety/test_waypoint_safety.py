@@ -14,6 +14,7 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety i
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import others_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.reads import LiveState
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_options
 
 OURS = ownership_labels("mine")
 GATEWAY_API_GATEWAY = kinds.kind_of({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway"})
@@ -57,7 +58,7 @@ def check(live, the_waypoint="existing", namespaces=CALLERS, unserved=(), desire
     others = others_of(list(desired), state.objects, OURS)
     refusals, notes = waypoints.check(list(desired), state, others, EXISTING if the_waypoint == "existing" else the_waypoint, "aws",
                                       "prod-use1")
-    return [finding.text("accept") for finding in refusals], notes
+    return named_options(([finding.text() for finding in refusals], notes))
 
 
 def refusals_of(*args, **kwargs):
