@@ -23,7 +23,7 @@ export PATH := $(CURDIR)/$(BIN):$(CURDIR)/.localcluster/bin:$(PATH)
 # ansible-test wants the collection at ansible_collections/<namespace>/<name>, as real files.
 SANITY_ROOT := .build/ansible_collections/meshops/aws_egress
 
-.PHONY: help setup copy lint sanity unit integration test generated rbac demo simulate cluster-build cluster-up cluster-down cluster-status clean
+.PHONY: help setup copy format lint sanity unit integration test generated rbac demo simulate cluster-build cluster-up cluster-down cluster-status clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -51,7 +51,13 @@ copy: setup
 	@# A repository of its own, or ansible-test sees the copy as ignored by ours.
 	@cd $(SANITY_ROOT) && git init -q && git add -A
 
-lint: copy ## ansible-lint (production profile), the changelog linter and the documentation linter
+format: setup ## format the Python as `make lint` wants it (ruff format), and fix what ruff check can
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+lint: copy ## ruff (format and check), ansible-lint (production profile), the changelog and documentation linters
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
 	$(BIN)/ansible-lint --profile production
 	$(BIN)/antsibull-changelog lint
 	cd $(SANITY_ROOT) && ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.build $(CURDIR)/$(BIN)/antsibull-docs lint-collection-docs \

@@ -26,7 +26,7 @@ APPLY_TASK = "Plan, then apply and prune under the rollout lease"
 class Job:
     """One ansible-runner run of a playbook of the installed collection, and its events."""
 
-    def __init__(self, book: Runbook, installed, playbook: str, cancel_when=None, **extravars):
+    def __init__(self, book: Runbook, installed, playbook: str, cancel_when=None, **extravars):  # noqa: F811
         self.events = []
         self.cancel_when = cancel_when
         env = user_env(installed)  # our venv first on PATH: its ansible-playbook
@@ -67,7 +67,7 @@ class Job:
         return self.stats["changed"]
 
 
-def test_site_and_plan_through_ansible_runner(clusters, installed, tmp_path):  # pylint: disable=redefined-outer-name
+def test_site_and_plan_through_ansible_runner(clusters, installed, tmp_path):  # noqa: F811  pylint: disable=redefined-outer-name
     book = Runbook(clusters, tmp_path, istio_aws_egress_services=["sqs", "sts"])
     region = {host: book.hosts.hosts[host]["aws_region"] for host in clusters}
     # Another owner's object where local-b's SQS entry goes: local-b refuses, local-a (the canary) is rolled out.

@@ -232,7 +232,7 @@ def test_in_sidecar_mode_each_cause_is_told_apart_on_the_simulation(causes_run):
         side[("sqs.us-east-1.amazonaws.com", "sidecar")]["cause"]["text"]
     # The same host from two other namespaces: the first cause decides, the others are named.
     assert "other namespaces: orders: not_reproduced, reports: not_exported" in side[("sqs.us-east-1.amazonaws.com", "sidecar")]["cause"]["text"]
-    assert_finding(side[("example.com", "sidecar")], "not_declared", None)["aws"] is None
+    assert assert_finding(side[("example.com", "sidecar")], "not_declared", None)["aws"] is None
     # No log names the namespace: the first Sidecar namespace stands in.
     assert_finding(side[("kms.us-east-1.amazonaws.com", "sidecar")], "not_declared", True,
                    "add {name: kms, regions: [us-east-1]} to istio_aws_egress_services")

@@ -102,7 +102,7 @@ def tear_down(book: Runbook) -> None:
         assert book.entries(host) == []
 
 
-def test_the_runbook_from_the_installed_collection(clusters, installed, tmp_path):  # pylint: disable=redefined-outer-name
+def test_the_runbook_from_the_installed_collection(clusters, installed, tmp_path):  # noqa: F811  pylint: disable=redefined-outer-name
     # Where the commands run: Ansible's defaults, and no ansible.cfg of the user's home or machine either.
     (tmp_path / "ansible.cfg").write_text("")
     orders = namespace_everywhere(clusters, "orders")

@@ -27,7 +27,6 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.access_reviews 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors import api_error
 from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import FIELD_MANAGER, LOCK_NAME, MANAGED_BY
 from ansible_collections.meshops.aws_egress.plugins.module_utils.kubernetes_core import k8s_failure_status
-from ansible_collections.meshops.aws_egress.plugins.module_utils.kubernetes_core import k8s_failure_status
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import LeaseHeld, LeaseLock, LeaseLost
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease_store import LeaseStore
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety import access_logs as access_log_safety

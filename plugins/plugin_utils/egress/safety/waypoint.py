@@ -78,7 +78,8 @@ def _unusable(gateway, where, entries_namespace, namespaces):
 def _admits(gateway, namespace, namespaces):
     """Whether the waypoint's HBONE listener admits routes from `namespace`, as istiod decides it."""
     listeners = (gateway.get("spec") or {}).get("listeners") or []
-    hbone = next((l for l in listeners if l.get("protocol") == "HBONE" and l.get("port") == 15008), None)
+    hbone = next((listener for listener in listeners if listener.get("protocol") == "HBONE" and listener.get("port") == 15008),
+                 None)
     allowed = (((hbone or {}).get("allowedRoutes") or {}).get("namespaces") or {})
     mode = allowed.get("from", "Same")
     if mode == "All":

@@ -53,7 +53,7 @@ def test_arn_inputs_that_pick_hosts_all_have_a_template():
     for service in sorted(botocore_data.service_names()):
         parameters = botocore_data.ruleset_parameters(service)
         for traits in botocore_data.operation_traits(service):
-            for name, required in traits.input_params:
+            for name, dummy in traits.input_params:
                 if name.lower().endswith("arn") and parameters.get(name, (None,))[0] is str:
                     assert (service, name) in known or (service, name) == ("s3control", "ResourceArn"), (service, name)
 
