@@ -48,11 +48,24 @@ print(json.dumps({"seconds": done - start, "max_rss_mib": resource.getrusage(res
                   "fixes": sum(1 for f in report["findings"] if f["fix"])}))
 """
 
-BLOCKED_HOSTS = [f"{service}.{region}.amazonaws.com" for service in ("sns", "kinesis", "lambda", "ec2", "kms", "logs")
-                 for region in ("us-east-1", "us-east-2", "eu-west-1")] + ["example.com", "api.github.com", "sqs-fips.us-east-1.amazonaws.com",
-                                                                           "orders-archive.s3.eu-west-1.amazonaws.com", "sts.amazonaws.com"]
-ALLOWED_HOSTS = ["sqs.us-east-1.amazonaws.com", "s3.us-east-1.amazonaws.com", "dynamodb.us-east-1.amazonaws.com",
-                 "orders.s3.us-east-1.amazonaws.com", "sts.us-east-1.amazonaws.com"]
+BLOCKED_HOSTS = [
+    f"{service}.{region}.amazonaws.com"
+    for service in ("sns", "kinesis", "lambda", "ec2", "kms", "logs")
+    for region in ("us-east-1", "us-east-2", "eu-west-1")
+] + [
+    "example.com",
+    "api.github.com",
+    "sqs-fips.us-east-1.amazonaws.com",
+    "orders-archive.s3.eu-west-1.amazonaws.com",
+    "sts.amazonaws.com",
+]
+ALLOWED_HOSTS = [
+    "sqs.us-east-1.amazonaws.com",
+    "s3.us-east-1.amazonaws.com",
+    "dynamodb.us-east-1.amazonaws.com",
+    "orders.s3.us-east-1.amazonaws.com",
+    "sts.us-east-1.amazonaws.com",
+]
 
 
 def write_log(path, lines, seed=7):
@@ -60,7 +73,9 @@ def write_log(path, lines, seed=7):
     sys.path.insert(0, os.path.join(ROOT, ".collections"))
     import access_logs  # pylint: disable=import-outside-toplevel
     from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.formats import (  # pylint: disable=import-outside-toplevel
-        ENVOY_JSON_FORMAT, ENVOY_TEXT_FORMAT)
+        ENVOY_JSON_FORMAT,
+        ENVOY_TEXT_FORMAT,
+    )
 
     rng = random.Random(seed)
     with open(path, "w", encoding="utf-8") as out:
@@ -72,20 +87,39 @@ def write_log(path, lines, seed=7):
                 host = rng.choice(BLOCKED_HOSTS)
                 kind = rng.random()
                 if kind < 0.7:
-                    line = access_logs.envoy_text(ENVOY_TEXT_FORMAT, access_logs.black_hole(host, "52.94.1.1:443", client, stamp))
+                    line = access_logs.envoy_text(
+                        ENVOY_TEXT_FORMAT, access_logs.black_hole(host, "52.94.1.1:443", client, stamp)
+                    )
                 elif kind < 0.85:
-                    line = access_logs.envoy_text(ENVOY_TEXT_FORMAT, access_logs.block_all(host, "52.94.1.1:80", client, stamp))
+                    line = access_logs.envoy_text(
+                        ENVOY_TEXT_FORMAT, access_logs.block_all(host, "52.94.1.1:80", client, stamp)
+                    )
                 else:
-                    line = access_logs.envoy_json(ENVOY_JSON_FORMAT, access_logs.black_hole(host, "52.94.1.1:443", client, stamp))
+                    line = access_logs.envoy_json(
+                        ENVOY_JSON_FORMAT, access_logs.black_hole(host, "52.94.1.1:443", client, stamp)
+                    )
             elif roll < 0.04:
                 line = f"{stamp}\tinfo\txdsproxy\tconnected to upstream XDS server: istiod.istio-system.svc:15012 id={index}"
             elif roll < 0.05:
-                line = access_logs.ztunnel_event(access_logs.ztunnel_denied("orders", "orders-api-5f6d7c8b9-abcde", rng.choice(ALLOWED_HOSTS),
-                                                                            "240.240.0.5:443", "connection complete"), stamp, level="info")
+                line = access_logs.ztunnel_event(
+                    access_logs.ztunnel_denied(
+                        "orders",
+                        "orders-api-5f6d7c8b9-abcde",
+                        rng.choice(ALLOWED_HOSTS),
+                        "240.240.0.5:443",
+                        "connection complete",
+                    ),
+                    stamp,
+                    level="info",
+                )
             elif roll < 0.15:
-                line = access_logs.envoy_json(ENVOY_JSON_FORMAT, access_logs.allowed(rng.choice(ALLOWED_HOSTS), "52.94.1.2:443", client, stamp))
+                line = access_logs.envoy_json(
+                    ENVOY_JSON_FORMAT, access_logs.allowed(rng.choice(ALLOWED_HOSTS), "52.94.1.2:443", client, stamp)
+                )
             else:
-                line = access_logs.envoy_text(ENVOY_TEXT_FORMAT, access_logs.allowed(rng.choice(ALLOWED_HOSTS), "52.94.1.2:443", client, stamp))
+                line = access_logs.envoy_text(
+                    ENVOY_TEXT_FORMAT, access_logs.allowed(rng.choice(ALLOWED_HOSTS), "52.94.1.2:443", client, stamp)
+                )
             out.write(line + "\n")
 
 
@@ -107,8 +141,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1_000_000, help="lines of log to write (default: 1,000,000)")
     parser.add_argument("--file", help="diagnose this log instead of writing one")
-    parser.add_argument("--collections-path", default=os.path.join(ROOT, ".collections"),
-                        help="directory holding ansible_collections/meshops/aws_egress (default: .collections in the checkout)")
+    parser.add_argument(
+        "--collections-path",
+        default=os.path.join(ROOT, ".collections"),
+        help="directory holding ansible_collections/meshops/aws_egress (default: .collections in the checkout)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="diagnose-bench-") as tmp:
         path = args.file
@@ -116,16 +153,25 @@ def main():
             path = os.path.join(tmp, "istio-proxy.log")
             start = time.perf_counter()
             write_log(path, args.lines)
-            print(f"wrote {args.lines:,} lines ({os.path.getsize(path) / 1e6:.0f} MB) in {time.perf_counter() - start:.1f} s")
+            print(
+                f"wrote {args.lines:,} lines ({os.path.getsize(path) / 1e6:.0f} MB) in {time.perf_counter() - start:.1f} s"
+            )
         grep_seconds, black_holes = grep_count(path)
         run = diagnose_child(path, args.collections_path)
         lines = run["counts"]["lines"]
         met = run["seconds"] <= GOAL_SECONDS and run["max_rss_mib"] <= GOAL_MIB
-        print(f"diagnosis: {lines:,} lines in {run['seconds']:.2f} s ({lines / run['seconds']:,.0f} lines/s), peak {run['max_rss_mib']:.0f} MiB; "
-              f"{run['counts']['blocked']:,} blocked lines, {run['findings']} destinations, {run['fixes']} fixes")
-        print(f"grep -c BlackHoleCluster: {black_holes:,} lines in {grep_seconds:.2f} s ({lines / grep_seconds:,.0f} lines/s); "
-              f"the diagnosis takes {run['seconds'] / grep_seconds:.1f} times as long")
-        print(f"goal: at most {GOAL_SECONDS:.0f} s and {GOAL_MIB} MiB for 1,000,000 lines: " + ("met" if met else "MISSED"))
+        print(
+            f"diagnosis: {lines:,} lines in {run['seconds']:.2f} s ({lines / run['seconds']:,.0f} lines/s), peak {run['max_rss_mib']:.0f} MiB; "
+            f"{run['counts']['blocked']:,} blocked lines, {run['findings']} destinations, {run['fixes']} fixes"
+        )
+        print(
+            f"grep -c BlackHoleCluster: {black_holes:,} lines in {grep_seconds:.2f} s ({lines / grep_seconds:,.0f} lines/s); "
+            f"the diagnosis takes {run['seconds'] / grep_seconds:.1f} times as long"
+        )
+        print(
+            f"goal: at most {GOAL_SECONDS:.0f} s and {GOAL_MIB} MiB for 1,000,000 lines: "
+            + ("met" if met else "MISSED")
+        )
     return 0 if met else 1
 
 

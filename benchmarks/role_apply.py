@@ -53,9 +53,38 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.e
 
 BIN = Path(sys.executable).parent
 # Services whose hosts in a region make exactly one ServiceEntry.
-SERVICES = ["sqs", "sns", "kms", "secretsmanager", "ssm", "logs", "ecr", "lambda", "events", "firehose", "athena", "glue",
-            "cloudformation", "ec2", "elasticache", "rds", "ecs", "eks", "acm", "apigateway", "codebuild", "xray", "ses",
-            "sesv2", "appconfig", "batch", "cloudtrail", "config", "autoscaling", "elbv2"]
+SERVICES = [
+    "sqs",
+    "sns",
+    "kms",
+    "secretsmanager",
+    "ssm",
+    "logs",
+    "ecr",
+    "lambda",
+    "events",
+    "firehose",
+    "athena",
+    "glue",
+    "cloudformation",
+    "ec2",
+    "elasticache",
+    "rds",
+    "ecs",
+    "eks",
+    "acm",
+    "apigateway",
+    "codebuild",
+    "xray",
+    "ses",
+    "sesv2",
+    "appconfig",
+    "batch",
+    "cloudtrail",
+    "config",
+    "autoscaling",
+    "elbv2",
+]
 MAX_REGIONS = 25
 PEER_STEPS = ("naive apply", "kubectl apply", "naive no-op", "kubectl no-op", "kubectl delete")
 ROLE_STEPS = ("role apply", "role no-op", "role prune")
@@ -99,7 +128,9 @@ def services_and_regions(count: int) -> tuple[list[str], list[str]]:
             chosen = (SERVICES[: count // per_service], regions[:per_service])
             made = len(expand(chosen[0], regions=chosen[1], name_prefix="aws-bench").endpoints)
             if made != count:
-                raise SystemExit(f"{count}: {len(chosen[0])} services x {per_service} regions made {made} entries, not {count}")
+                raise SystemExit(
+                    f"{count}: {len(chosen[0])} services x {per_service} regions made {made} entries, not {count}"
+                )
             return chosen
     raise SystemExit(f"cannot make {count} ServiceEntries from {len(SERVICES)} services x {MAX_REGIONS} regions")
 
@@ -109,13 +140,26 @@ class Bench:
         self.cluster = cluster
         self.context = context  # the cluster's own, or its -proxied one (through toxiproxy)
         self.workdir = workdir
-        (workdir / "inventory.yml").write_text(json.dumps({"all": {"hosts": {cluster: {
-            "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}))
+        (workdir / "inventory.yml").write_text(
+            json.dumps(
+                {
+                    "all": {
+                        "hosts": {
+                            cluster: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+                        }
+                    }
+                }
+            )
+        )
         (workdir / "role.yml").write_text(ROLE_PLAY)
         (workdir / "profile.yml").write_text(ROLE_PLAY + PROFILE_TASK)
         (workdir / "naive.yml").write_text(NAIVE_PLAY)
-        self.env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "ANSIBLE_NOCOLOR": "1",
-                    "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+        self.env = {
+            **os.environ,
+            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        }
 
     def kubectl(self, *args: str) -> subprocess.CompletedProcess:
         return localcluster.kubectl(self.cluster, *args)
@@ -128,8 +172,14 @@ class Bench:
     def playbook(self, playbook: str, variables: dict) -> tuple[float, str]:
         extra = self.workdir / f"vars-{uuid.uuid4().hex[:6]}.json"
         extra.write_text(json.dumps(variables))
-        command = [str(BIN / "ansible-playbook"), "-i", str(self.workdir / "inventory.yml"), str(self.workdir / playbook),
-                   "-e", f"@{extra}"]
+        command = [
+            str(BIN / "ansible-playbook"),
+            "-i",
+            str(self.workdir / "inventory.yml"),
+            str(self.workdir / playbook),
+            "-e",
+            f"@{extra}",
+        ]
         started = time.perf_counter()
         done = subprocess.run(command, cwd=ROOT, env=self.env, capture_output=True, text=True, check=False)
         elapsed = time.perf_counter() - started
@@ -138,24 +188,55 @@ class Bench:
         return elapsed, done.stdout
 
     def role(self, variables: dict, playbook: str = "role.yml") -> tuple[float, str]:
-        return self.playbook(playbook, {"istio_aws_egress_kubeconfig": str(localcluster.KUBECONFIG),
-                                        "istio_aws_egress_context": self.context, **variables})
+        return self.playbook(
+            playbook,
+            {
+                "istio_aws_egress_kubeconfig": str(localcluster.KUBECONFIG),
+                "istio_aws_egress_context": self.context,
+                **variables,
+            },
+        )
 
     def naive(self, manifests: Path) -> float:
-        return self.playbook("naive.yml", {"manifests": str(manifests), "kubeconfig": str(localcluster.KUBECONFIG),
-                                           "context": self.context})[0]
+        return self.playbook(
+            "naive.yml",
+            {"manifests": str(manifests), "kubeconfig": str(localcluster.KUBECONFIG), "context": self.context},
+        )[0]
 
     def kubectl_apply(self, manifests: Path) -> float:
         started = time.perf_counter()
-        subprocess.run([str(localcluster.BIN / "kubectl"), f"--kubeconfig={localcluster.KUBECONFIG}", f"--context={self.context}",
-                        "apply", "--server-side", "--field-manager=kubectl-bench", "-f", str(manifests)],
-                       capture_output=True, text=True, check=True)
+        subprocess.run(
+            [
+                str(localcluster.BIN / "kubectl"),
+                f"--kubeconfig={localcluster.KUBECONFIG}",
+                f"--context={self.context}",
+                "apply",
+                "--server-side",
+                "--field-manager=kubectl-bench",
+                "-f",
+                str(manifests),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return time.perf_counter() - started
 
     def kubectl_delete(self, manifests: Path) -> float:
         started = time.perf_counter()
-        subprocess.run([str(localcluster.BIN / "kubectl"), f"--kubeconfig={localcluster.KUBECONFIG}", f"--context={self.context}",
-                        "delete", "-f", str(manifests)], capture_output=True, text=True, check=True)
+        subprocess.run(
+            [
+                str(localcluster.BIN / "kubectl"),
+                f"--kubeconfig={localcluster.KUBECONFIG}",
+                f"--context={self.context}",
+                "delete",
+                "-f",
+                str(manifests),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return time.perf_counter() - started
 
     def entries(self, namespace: str) -> int:
@@ -166,24 +247,39 @@ class Bench:
         rendered = self.workdir / f"rendered-{namespace}"
         self.role({**variables, "istio_aws_egress_namespace": namespace, "istio_aws_egress_render_dir": str(rendered)})
         stream = self.workdir / f"{namespace}.yaml"
-        stream.write_text("".join(f"---\n{p.read_text()}" for p in sorted(rendered.iterdir()) if p.name != "kustomization.yaml"))
+        stream.write_text(
+            "".join(f"---\n{p.read_text()}" for p in sorted(rendered.iterdir()) if p.name != "kustomization.yaml")
+        )
         return stream
 
     def measure(self, count: int, repeat: int, concurrencies: list[int]) -> dict:
         """{step: best seconds} for the peers, and {(step, concurrency): best seconds} for the role."""
         services, regions = services_and_regions(count)
-        variables = {"istio_aws_egress_name": "bench", "istio_aws_egress_services": services, "istio_aws_egress_regions": regions}
+        variables = {
+            "istio_aws_egress_name": "bench",
+            "istio_aws_egress_services": services,
+            "istio_aws_egress_regions": regions,
+        }
         times = {step: [] for step in PEER_STEPS} | {(step, c): [] for step in ROLE_STEPS for c in concurrencies}
         for _run in range(repeat):
             for concurrency in concurrencies:
                 role_ns = self.namespace("bench-role")
-                declared = {**variables, "istio_aws_egress_namespace": role_ns, "istio_aws_egress_apply_concurrency": concurrency}
+                declared = {
+                    **variables,
+                    "istio_aws_egress_namespace": role_ns,
+                    "istio_aws_egress_apply_concurrency": concurrency,
+                }
                 times[("role apply", concurrency)].append(self.role(declared)[0])
                 elapsed, output = self.role(declared)
                 times[("role no-op", concurrency)].append(elapsed)
-                if f"0 to create, 0 to update, 0 to adopt, 0 to prune, {count} unchanged" not in output or self.entries(role_ns) != count:
+                if (
+                    f"0 to create, 0 to update, 0 to adopt, 0 to prune, {count} unchanged" not in output
+                    or self.entries(role_ns) != count
+                ):
                     raise SystemExit(f"the role's rerun at N={count} was not a no-op:\n{output}")
-                times[("role prune", concurrency)].append(self.role({**declared, "istio_aws_egress_state": "absent"})[0])
+                times[("role prune", concurrency)].append(
+                    self.role({**declared, "istio_aws_egress_state": "absent"})[0]
+                )
                 if self.entries(role_ns) != 0:
                     raise SystemExit(f"the role's prune at N={count} left {self.entries(role_ns)} entries")
 
@@ -204,8 +300,12 @@ class Bench:
         """The role's own timings (plan reads, access review, lease, apply, prune) at N=count."""
         services, regions = services_and_regions(count)
         namespace = self.namespace("bench-profile")
-        variables = {"istio_aws_egress_name": "bench", "istio_aws_egress_services": services, "istio_aws_egress_regions": regions,
-                     "istio_aws_egress_namespace": namespace}
+        variables = {
+            "istio_aws_egress_name": "bench",
+            "istio_aws_egress_services": services,
+            "istio_aws_egress_regions": regions,
+            "istio_aws_egress_namespace": namespace,
+        }
         for label in ("apply", "no-op"):
             elapsed, output = self.role(variables, playbook="profile.yml")
             timings = json.loads(base64.b64decode(output.split("TIMINGS ", 1)[1].split()[0].strip("'\"")))
@@ -216,12 +316,23 @@ class Bench:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cluster", default="local-a", help="local cluster to use; started when not running (default: local-a)")
-    parser.add_argument("--sizes", default="10,25,100,500", help="numbers of ServiceEntries, comma-separated (default: 10,25,100,500)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per size; the best time of each step counts (default: 3)")
-    parser.add_argument("--latency-ms", type=int, default=0, help="talk through the cluster's proxy with this latency per round trip")
-    parser.add_argument("--concurrency", default="8",
-                        help="istio_aws_egress_apply_concurrency values the role runs with, comma-separated (default: 8)")
+    parser.add_argument(
+        "--cluster", default="local-a", help="local cluster to use; started when not running (default: local-a)"
+    )
+    parser.add_argument(
+        "--sizes", default="10,25,100,500", help="numbers of ServiceEntries, comma-separated (default: 10,25,100,500)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per size; the best time of each step counts (default: 3)"
+    )
+    parser.add_argument(
+        "--latency-ms", type=int, default=0, help="talk through the cluster's proxy with this latency per round trip"
+    )
+    parser.add_argument(
+        "--concurrency",
+        default="8",
+        help="istio_aws_egress_apply_concurrency values the role runs with, comma-separated (default: 8)",
+    )
     parser.add_argument("--profile", action="store_true", help="also show the role's own timings at the largest size")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
@@ -229,30 +340,50 @@ def main() -> None:
 
     localcluster.start([args.cluster])
     context = f"{args.cluster}-proxied" if args.latency_ms else args.cluster
-    latency = localcluster.Toxics(args.cluster).latency(args.latency_ms) if args.latency_ms else contextlib.nullcontext()
+    latency = (
+        localcluster.Toxics(args.cluster).latency(args.latency_ms) if args.latency_ms else contextlib.nullcontext()
+    )
     with latency, tempfile.TemporaryDirectory(prefix="role-bench-") as workdir:
         bench = Bench(args.cluster, context, Path(workdir))
         # Warm the discovery caches, so no side pays for the first discovery.
         warm = bench.namespace("bench-warmup")
-        bench.role({**dict(zip(("istio_aws_egress_services", "istio_aws_egress_regions"), services_and_regions(1))),
-                    "istio_aws_egress_name": "bench-warmup", "istio_aws_egress_namespace": warm})
-        bench.naive(bench.manifests({"istio_aws_egress_name": "bench-warmup", "istio_aws_egress_services": ["sqs"],
-                                     "istio_aws_egress_regions": ["us-east-1"]}, warm))
+        bench.role(
+            {
+                **dict(zip(("istio_aws_egress_services", "istio_aws_egress_regions"), services_and_regions(1))),
+                "istio_aws_egress_name": "bench-warmup",
+                "istio_aws_egress_namespace": warm,
+            }
+        )
+        bench.naive(
+            bench.manifests(
+                {
+                    "istio_aws_egress_name": "bench-warmup",
+                    "istio_aws_egress_services": ["sqs"],
+                    "istio_aws_egress_regions": ["us-east-1"],
+                },
+                warm,
+            )
+        )
         bench.kubectl("api-resources", "--api-group=networking.istio.io")
 
         where = f"through toxiproxy, {args.latency_ms} ms per round trip" if args.latency_ms else "on loopback"
         print(f"{datetime.date.today()}, {os.cpu_count()} cores, {where}; wall time, best of {args.repeat}\n")
-        print("| N | concurrency | role apply | naive | kubectl | role/naive | role/kubectl | role no-op | naive no-op "
-              "| role/naive no-op | role prune | kubectl delete | role/kubectl delete |")
+        print(
+            "| N | concurrency | role apply | naive | kubectl | role/naive | role/kubectl | role no-op | naive no-op "
+            "| role/naive no-op | role prune | kubectl delete | role/kubectl delete |"
+        )
         print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for count in sizes:
             t = bench.measure(count, args.repeat, concurrencies)
             for concurrency in concurrencies:
                 apply, noop, prune = (t[(step, concurrency)] for step in ROLE_STEPS)
-                print(f"| {count} | {concurrency} | {apply:.2f} s | {t['naive apply']:.2f} s | {t['kubectl apply']:.2f} s "
-                      f"| {apply / t['naive apply']:.2f} | {apply / t['kubectl apply']:.2f} | {noop:.2f} s | {t['naive no-op']:.2f} s "
-                      f"| {noop / t['naive no-op']:.2f} | {prune:.2f} s | {t['kubectl delete']:.2f} s "
-                      f"| {prune / t['kubectl delete']:.2f} |", flush=True)
+                print(
+                    f"| {count} | {concurrency} | {apply:.2f} s | {t['naive apply']:.2f} s | {t['kubectl apply']:.2f} s "
+                    f"| {apply / t['naive apply']:.2f} | {apply / t['kubectl apply']:.2f} | {noop:.2f} s | {t['naive no-op']:.2f} s "
+                    f"| {noop / t['naive no-op']:.2f} | {prune:.2f} s | {t['kubectl delete']:.2f} s "
+                    f"| {prune / t['kubectl delete']:.2f} |",
+                    flush=True,
+                )
         if args.profile:
             bench.profile(max(sizes))
 

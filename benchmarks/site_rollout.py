@@ -45,15 +45,54 @@ sys.path.insert(0, str(ROOT / "tests" / "cluster"))
 
 import localcluster  # noqa: E402  pylint: disable=wrong-import-position
 
-CLUSTERS = {"local-a": "us-east-1", "local-b": "eu-west-1", "local-c": "ap-southeast-2",
-            "local-d": "us-west-2", "local-e": "eu-central-1", "local-f": "ap-northeast-1",
-            "local-g": "us-east-2", "local-h": "eu-west-2", "local-i": "ap-south-1",
-            "local-j": "ca-central-1", "local-k": "sa-east-1", "local-l": "eu-north-1"}
+CLUSTERS = {
+    "local-a": "us-east-1",
+    "local-b": "eu-west-1",
+    "local-c": "ap-southeast-2",
+    "local-d": "us-west-2",
+    "local-e": "eu-central-1",
+    "local-f": "ap-northeast-1",
+    "local-g": "us-east-2",
+    "local-h": "eu-west-2",
+    "local-i": "ap-south-1",
+    "local-j": "ca-central-1",
+    "local-k": "sa-east-1",
+    "local-l": "eu-north-1",
+}
 PARALLEL = ["-e", "rollout_canary=0", "-e", "rollout_batch=100%"]
 # Services of which each makes one ServiceEntry per region, for --entries.
-SERVICES = ["sqs", "sns", "kms", "secretsmanager", "ssm", "logs", "ecr", "lambda", "events", "firehose", "athena", "glue",
-            "cloudformation", "ec2", "elasticache", "rds", "ecs", "eks", "acm", "apigateway", "codebuild", "xray", "ses",
-            "sesv2", "appconfig", "batch", "cloudtrail", "config", "autoscaling", "elbv2"]
+SERVICES = [
+    "sqs",
+    "sns",
+    "kms",
+    "secretsmanager",
+    "ssm",
+    "logs",
+    "ecr",
+    "lambda",
+    "events",
+    "firehose",
+    "athena",
+    "glue",
+    "cloudformation",
+    "ec2",
+    "elasticache",
+    "rds",
+    "ecs",
+    "eks",
+    "acm",
+    "apigateway",
+    "codebuild",
+    "xray",
+    "ses",
+    "sesv2",
+    "appconfig",
+    "batch",
+    "cloudtrail",
+    "config",
+    "autoscaling",
+    "elbv2",
+]
 
 
 def services_for(entries: int, regions: list[str]) -> list[str]:
@@ -70,7 +109,9 @@ def services_for(entries: int, regions: list[str]) -> list[str]:
             chosen.append(service)
     wrong = {region: made(chosen, region) for region in regions if made(chosen, region) != entries}
     if wrong:
-        sys.exit(f"--entries {entries}: {len(chosen)} of {len(SERVICES)} services make {wrong} ServiceEntries, not {entries}")
+        sys.exit(
+            f"--entries {entries}: {len(chosen)} of {len(SERVICES)} services make {wrong} ServiceEntries, not {entries}"
+        )
     return chosen
 
 
@@ -85,8 +126,12 @@ def inventory(directory: Path, hosts: list[str], proxied: bool, services: list[s
     local = yaml.safe_load((ROOT / "inventories" / "local" / "hosts.yml").read_text())["clusters"]["vars"]
     local["kubeconfig"] = str(localcluster.KUBECONFIG)
     # Through each cluster's toxiproxy proxy when latency is asked for.
-    hosts_yaml = {"clusters": {"hosts": {h: {"context": f"{h}-proxied" if proxied else h, "aws_region": CLUSTERS[h]} for h in hosts},
-                               "vars": local}}
+    hosts_yaml = {
+        "clusters": {
+            "hosts": {h: {"context": f"{h}-proxied" if proxied else h, "aws_region": CLUSTERS[h]} for h in hosts},
+            "vars": local,
+        }
+    }
     (path / "hosts.yml").write_text(yaml.safe_dump(hosts_yaml))
     return path
 
@@ -101,8 +146,17 @@ def site(inventory_path: Path, set_name: str, forks: int, extra: list[str]) -> t
     """(wall seconds, CPU seconds) of one site.yml run: ansible-playbook and everything it waited for."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     variables = json.dumps({"istio_aws_egress_name": set_name, "istio_aws_egress_namespace": set_name})
-    command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory_path),
-               str(ROOT / "playbooks" / "site.yml"), "--forks", str(forks), "-e", variables, *extra]
+    command = [
+        str(Path(sys.executable).parent / "ansible-playbook"),
+        "-i",
+        str(inventory_path),
+        str(ROOT / "playbooks" / "site.yml"),
+        "--forks",
+        str(forks),
+        "-e",
+        variables,
+        *extra,
+    ]
     cpu, started = cpu_of_children(), time.perf_counter()
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     elapsed, cpu = time.perf_counter() - started, cpu_of_children() - cpu
@@ -127,24 +181,37 @@ def best(runs: list) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3, help="trials per case; the best counts (default 3)")
-    parser.add_argument("--latency-ms", type=int, default=0, help="talk through each cluster's proxy with this latency per round trip")
-    parser.add_argument("--clusters", default="1,3,6", help=f"cluster counts, one batch each, comma-separated; at most {len(CLUSTERS)} "
-                                                            "(default: 1,3,6)")
-    parser.add_argument("--entries", type=int, help="ServiceEntries per cluster, from one service each in the cluster's region "
-                                                    "(default: inventories/local's services and credential sources)")
+    parser.add_argument(
+        "--latency-ms", type=int, default=0, help="talk through each cluster's proxy with this latency per round trip"
+    )
+    parser.add_argument(
+        "--clusters",
+        default="1,3,6",
+        help=f"cluster counts, one batch each, comma-separated; at most {len(CLUSTERS)} (default: 1,3,6)",
+    )
+    parser.add_argument(
+        "--entries",
+        type=int,
+        help="ServiceEntries per cluster, from one service each in the cluster's region "
+        "(default: inventories/local's services and credential sources)",
+    )
     args = parser.parse_args()
     counts = sorted({int(count) for count in args.clusters.split(",")} | {1})
     if counts[-1] > len(CLUSTERS):
         parser.error(f"--clusters: at most {len(CLUSTERS)} local clusters, not {counts[-1]}")
-    names = list(CLUSTERS)[:max(counts[-1], 3)]
+    names = list(CLUSTERS)[: max(counts[-1], 3)]
     services = services_for(args.entries, [CLUSTERS[name] for name in names]) if args.entries else None
 
     started = localcluster.start(names)
     toxics = [localcluster.Toxics(name).latency(args.latency_ms) for name in names] if args.latency_ms else []
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            inventories = {count: inventory(Path(tmp), names[:count], bool(args.latency_ms), services) for count in {*counts, 3}}
-            cases = [("1 cluster" if count == 1 else f"{count} clusters, one batch", count, PARALLEL) for count in counts]
+            inventories = {
+                count: inventory(Path(tmp), names[:count], bool(args.latency_ms), services) for count in {*counts, 3}
+            }
+            cases = [
+                ("1 cluster" if count == 1 else f"{count} clusters, one batch", count, PARALLEL) for count in counts
+            ]
             cases.append(("3 clusters, canary + 25% batches", 3, []))
             results = {}
             for label, count, extra in cases:
@@ -159,12 +226,16 @@ def main() -> int:
     _count, (base_apply, _cpu), (base_noop, _cpu) = results["1 cluster"]
     where = f"through toxiproxy, {args.latency_ms} ms per round trip" if args.latency_ms else "on loopback"
     what = f"{args.entries} ServiceEntries per cluster" if args.entries else "inventories/local's services"
-    print(f"{datetime.date.today()}, {os.cpu_count()} cores, {where}, {what}; site.yml wall time and CPU seconds "
-          f"(user + sys of ansible-playbook and its children) per cluster, best of {args.repeat} (baseline: 1 cluster, same run)")
+    print(
+        f"{datetime.date.today()}, {os.cpu_count()} cores, {where}, {what}; site.yml wall time and CPU seconds "
+        f"(user + sys of ansible-playbook and its children) per cluster, best of {args.repeat} (baseline: 1 cluster, same run)"
+    )
     print(f"{'case':36} {'apply':>8} {'ratio':>6} {'CPU/cl':>7} {'no-op':>8} {'ratio':>6} {'CPU/cl':>7}")
     for label, (count, (apply_time, apply_cpu), (noop_time, noop_cpu)) in results.items():
-        print(f"{label:36} {apply_time:7.2f}s {apply_time / base_apply:6.2f} {apply_cpu / count:6.2f}s "
-              f"{noop_time:7.2f}s {noop_time / base_noop:6.2f} {noop_cpu / count:6.2f}s")
+        print(
+            f"{label:36} {apply_time:7.2f}s {apply_time / base_apply:6.2f} {apply_cpu / count:6.2f}s "
+            f"{noop_time:7.2f}s {noop_time / base_noop:6.2f} {noop_cpu / count:6.2f}s"
+        )
     return 0
 
 

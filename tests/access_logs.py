@@ -20,9 +20,25 @@ import re
 
 OPERATOR = re.compile(r"%[A-Z_]+(?:\([^)]*\))?(?::[0-9]+)?%")
 # ztunnel's access fields, in the order src/proxy/metrics.rs records them.
-ZTUNNEL_FIELDS = ("src.addr", "src.workload", "src.namespace", "src.identity", "src.cluster", "dst.addr", "dst.hbone_addr",
-                  "dst.service", "dst.workload", "dst.namespace", "dst.identity", "dst.cluster", "direction", "bytes_sent",
-                  "bytes_recv", "duration", "error")
+ZTUNNEL_FIELDS = (
+    "src.addr",
+    "src.workload",
+    "src.namespace",
+    "src.identity",
+    "src.cluster",
+    "dst.addr",
+    "dst.hbone_addr",
+    "dst.service",
+    "dst.workload",
+    "dst.namespace",
+    "dst.identity",
+    "dst.cluster",
+    "direction",
+    "bytes_sent",
+    "bytes_recv",
+    "duration",
+    "error",
+)
 # Recorded with `%` (Display) or as numbers: written without quotes.
 ZTUNNEL_BARE = ("src.addr", "dst.addr", "dst.hbone_addr", "bytes_sent", "bytes_recv")
 
@@ -44,44 +60,95 @@ def envoy_text(log_format: str, values: dict) -> str:
 
 def envoy_json(json_format: dict, values: dict) -> str:
     """One JSON line: each key's operator filled from `values`, null where none is given."""
-    return json.dumps({key: (str(values[op]) if op in values else None) for key, op in json_format.items()}, separators=(",", ":"))
+    return json.dumps(
+        {key: (str(values[op]) if op in values else None) for key, op in json_format.items()}, separators=(",", ":")
+    )
 
 
 def black_hole(sni: str, address: str, client: str, time: str) -> dict:
     """TLS to a host no ServiceEntry admits, under REGISTRY_ONLY: the outbound listener's default chain."""
-    return {"%START_TIME%": time, "%RESPONSE_CODE%": 0, "%RESPONSE_FLAGS%": "UH", "%BYTES_RECEIVED%": 0, "%BYTES_SENT%": 0,
-            "%DURATION%": 0, "%UPSTREAM_CLUSTER_RAW%": "BlackHoleCluster", "%DOWNSTREAM_LOCAL_ADDRESS%": address,
-            "%DOWNSTREAM_REMOTE_ADDRESS%": client, "%REQUESTED_SERVER_NAME%": sni}
+    return {
+        "%START_TIME%": time,
+        "%RESPONSE_CODE%": 0,
+        "%RESPONSE_FLAGS%": "UH",
+        "%BYTES_RECEIVED%": 0,
+        "%BYTES_SENT%": 0,
+        "%DURATION%": 0,
+        "%UPSTREAM_CLUSTER_RAW%": "BlackHoleCluster",
+        "%DOWNSTREAM_LOCAL_ADDRESS%": address,
+        "%DOWNSTREAM_REMOTE_ADDRESS%": client,
+        "%REQUESTED_SERVER_NAME%": sni,
+    }
 
 
 def block_all(authority: str, address: str, client: str, time: str, path: str = "/") -> dict:
     """HTTP to a host no ServiceEntry admits: the sidecar's own 502 on the block_all virtual host."""
-    return {"%START_TIME%": time, "%REQ(:METHOD)%": "GET", "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%": path, "%PROTOCOL%": "HTTP/1.1",
-            "%RESPONSE_CODE%": 502, "%RESPONSE_CODE_DETAILS%": "direct_response", "%BYTES_RECEIVED%": 0, "%BYTES_SENT%": 0,
-            "%DURATION%": 0, "%REQ(USER-AGENT)%": "Boto3/1.40.0 md/Botocore#1.40.0 ua/2.1 os/linux#6.1",
-            "%REQ(X-REQUEST-ID)%": "5f3d8a1e-0b1c-4e57-9f2a-6c1d2e3f4a5b", "%REQ(:AUTHORITY)%": authority,
-            "%DOWNSTREAM_LOCAL_ADDRESS%": address, "%DOWNSTREAM_REMOTE_ADDRESS%": client, "%ROUTE_NAME%": "block_all"}
+    return {
+        "%START_TIME%": time,
+        "%REQ(:METHOD)%": "GET",
+        "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%": path,
+        "%PROTOCOL%": "HTTP/1.1",
+        "%RESPONSE_CODE%": 502,
+        "%RESPONSE_CODE_DETAILS%": "direct_response",
+        "%BYTES_RECEIVED%": 0,
+        "%BYTES_SENT%": 0,
+        "%DURATION%": 0,
+        "%REQ(USER-AGENT)%": "Boto3/1.40.0 md/Botocore#1.40.0 ua/2.1 os/linux#6.1",
+        "%REQ(X-REQUEST-ID)%": "5f3d8a1e-0b1c-4e57-9f2a-6c1d2e3f4a5b",
+        "%REQ(:AUTHORITY)%": authority,
+        "%DOWNSTREAM_LOCAL_ADDRESS%": address,
+        "%DOWNSTREAM_REMOTE_ADDRESS%": client,
+        "%ROUTE_NAME%": "block_all",
+    }
 
 
 def rbac_denied(sni: str, cluster: str, address: str, client: str, time: str) -> dict:
     """A TLS connection an AuthorizationPolicy refuses at a gateway or waypoint: the network RBAC filter closes it."""
-    return {"%START_TIME%": time, "%RESPONSE_CODE%": 0, "%CONNECTION_TERMINATION_DETAILS%": "rbac_access_denied_matched_policy[none]",
-            "%BYTES_RECEIVED%": 0, "%BYTES_SENT%": 0, "%DURATION%": 0, "%UPSTREAM_CLUSTER_RAW%": cluster,
-            "%DOWNSTREAM_LOCAL_ADDRESS%": address, "%DOWNSTREAM_REMOTE_ADDRESS%": client, "%REQUESTED_SERVER_NAME%": sni}
+    return {
+        "%START_TIME%": time,
+        "%RESPONSE_CODE%": 0,
+        "%CONNECTION_TERMINATION_DETAILS%": "rbac_access_denied_matched_policy[none]",
+        "%BYTES_RECEIVED%": 0,
+        "%BYTES_SENT%": 0,
+        "%DURATION%": 0,
+        "%UPSTREAM_CLUSTER_RAW%": cluster,
+        "%DOWNSTREAM_LOCAL_ADDRESS%": address,
+        "%DOWNSTREAM_REMOTE_ADDRESS%": client,
+        "%REQUESTED_SERVER_NAME%": sni,
+    }
 
 
 def no_filter_chain(sni: str, address: str, client: str, time: str) -> dict:
     """A name no filter chain serves, at a gateway or waypoint."""
-    return {"%START_TIME%": time, "%RESPONSE_CODE%": 0, "%RESPONSE_FLAGS%": "NR", "%RESPONSE_CODE_DETAILS%": "filter_chain_not_found",
-            "%BYTES_RECEIVED%": 0, "%BYTES_SENT%": 0, "%DURATION%": 0, "%DOWNSTREAM_LOCAL_ADDRESS%": address,
-            "%DOWNSTREAM_REMOTE_ADDRESS%": client, "%REQUESTED_SERVER_NAME%": sni}
+    return {
+        "%START_TIME%": time,
+        "%RESPONSE_CODE%": 0,
+        "%RESPONSE_FLAGS%": "NR",
+        "%RESPONSE_CODE_DETAILS%": "filter_chain_not_found",
+        "%BYTES_RECEIVED%": 0,
+        "%BYTES_SENT%": 0,
+        "%DURATION%": 0,
+        "%DOWNSTREAM_LOCAL_ADDRESS%": address,
+        "%DOWNSTREAM_REMOTE_ADDRESS%": client,
+        "%REQUESTED_SERVER_NAME%": sni,
+    }
 
 
 def allowed(sni: str, address: str, client: str, time: str) -> dict:
     """A TLS call that left the mesh through its ServiceEntry's cluster."""
-    return {"%START_TIME%": time, "%RESPONSE_CODE%": 0, "%BYTES_RECEIVED%": 517, "%BYTES_SENT%": 4321, "%DURATION%": 41,
-            "%UPSTREAM_HOST%": address, "%UPSTREAM_CLUSTER_RAW%": f"outbound|443||{sni}", "%UPSTREAM_LOCAL_ADDRESS%": "10.0.0.10:40000",
-            "%DOWNSTREAM_LOCAL_ADDRESS%": address, "%DOWNSTREAM_REMOTE_ADDRESS%": client, "%REQUESTED_SERVER_NAME%": sni}
+    return {
+        "%START_TIME%": time,
+        "%RESPONSE_CODE%": 0,
+        "%BYTES_RECEIVED%": 517,
+        "%BYTES_SENT%": 4321,
+        "%DURATION%": 41,
+        "%UPSTREAM_HOST%": address,
+        "%UPSTREAM_CLUSTER_RAW%": f"outbound|443||{sni}",
+        "%UPSTREAM_LOCAL_ADDRESS%": "10.0.0.10:40000",
+        "%DOWNSTREAM_LOCAL_ADDRESS%": address,
+        "%DOWNSTREAM_REMOTE_ADDRESS%": client,
+        "%REQUESTED_SERVER_NAME%": sni,
+    }
 
 
 def ztunnel_event(values: dict, time: str, level: str = "error", message: str = "connection complete") -> str:
@@ -103,7 +170,17 @@ def ztunnel_event_json(values: dict, time: str, level: str = "error", message: s
 
 def ztunnel_denied(namespace: str, workload: str, service: str, address: str, error: str) -> dict:
     """ztunnel's record of an outbound connection that ended in `error`, with the caller's identity."""
-    return {"src.addr": "10.244.1.7:51912", "src.workload": workload, "src.namespace": namespace,
-            "src.identity": f"spiffe://cluster.local/ns/{namespace}/sa/{workload.rsplit('-', 2)[0]}", "dst.addr": address,
-            "dst.hbone_addr": address, "dst.service": service, "direction": "outbound", "bytes_sent": 0, "bytes_recv": 0,
-            "duration": "3ms", "error": error}
+    return {
+        "src.addr": "10.244.1.7:51912",
+        "src.workload": workload,
+        "src.namespace": namespace,
+        "src.identity": f"spiffe://cluster.local/ns/{namespace}/sa/{workload.rsplit('-', 2)[0]}",
+        "dst.addr": address,
+        "dst.hbone_addr": address,
+        "dst.service": service,
+        "direction": "outbound",
+        "bytes_sent": 0,
+        "bytes_recv": 0,
+        "duration": "3ms",
+        "error": error,
+    }

@@ -18,5 +18,13 @@ def api_exception(status, reason, body=None):
 
 def status(code, reason, message, **details):
     """The Status the API server answers a failed call with."""
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason,
-            **({"details": details} if details else {}), "code": code}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        **({"details": details} if details else {}),
+        "code": code,
+    }

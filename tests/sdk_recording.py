@@ -27,7 +27,9 @@ def clean_aws_environment():
     saved = {name: value for name, value in os.environ.items() if name.startswith("AWS_")}
     for name in saved:
         del os.environ[name]
-    os.environ.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_EC2_METADATA_DISABLED="true")
+    os.environ.update(
+        AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_EC2_METADATA_DISABLED="true"
+    )
     try:
         yield
     finally:
@@ -83,15 +85,30 @@ def botocore_session():
     return _session(False)._session  # pylint: disable=protected-access
 
 
-def make_client(service, region, account_id=None, fips=False, dualstack=False, s3_regional=False, sts_legacy=False, answers=None,
-                endpoint_url=None):
+def make_client(
+    service,
+    region,
+    account_id=None,
+    fips=False,
+    dualstack=False,
+    s3_regional=False,
+    sts_legacy=False,
+    answers=None,
+    endpoint_url=None,
+):
     """A client of `service` in `region` and the Recorder of what it sends; call it inside clean_aws_environment()."""
     settings = {"retries": {"total_max_attempts": 1}, "use_fips_endpoint": fips, "use_dualstack_endpoint": dualstack}
     if s3_regional:
         settings["s3"] = {"us_east_1_regional_endpoint": "regional"}
-    client = _session(sts_legacy).client(service, region_name=region, aws_access_key_id="AKIDEXAMPLE",
-                                         aws_secret_access_key="not-a-secret", aws_account_id=account_id,
-                                         endpoint_url=endpoint_url, config=Config(**settings))
+    client = _session(sts_legacy).client(
+        service,
+        region_name=region,
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="not-a-secret",
+        aws_account_id=account_id,
+        endpoint_url=endpoint_url,
+        config=Config(**settings),
+    )
     recorder = Recorder(answers)
     # before-sign sees the final URL too, and comes first: SigV4a signing
     # (cloudfront-keyvaluestore) needs the optional awscrt package and fails
@@ -126,7 +143,10 @@ def minimal_input(shape, overrides, name=None, depth=0):
     if kind == "blob":
         return b"a" * max(1, int(shape.metadata.get("min", 1)))
     if kind == "list":
-        return [minimal_input(shape.member, overrides, None, depth + 1) for _index in range(int(shape.metadata.get("min", 0)))]
+        return [
+            minimal_input(shape.member, overrides, None, depth + 1)
+            for _index in range(int(shape.metadata.get("min", 0)))
+        ]
     return {}
 
 
@@ -141,8 +161,13 @@ def operations_to_call(model, skipped=frozenset()):
         op = model.operation_model(name)
         if op.has_event_stream_input or (model.service_name, name) in skipped:
             continue
-        if op.endpoint or op.static_context_parameters or op.context_parameters or op.operation_context_parameters \
-                or op.endpoint_discovery:
+        if (
+            op.endpoint
+            or op.static_context_parameters
+            or op.context_parameters
+            or op.operation_context_parameters
+            or op.endpoint_discovery
+        ):
             chosen.add(name)
         else:
             plain.append((len(op.input_shape.required_members) if op.input_shape else 0, name))

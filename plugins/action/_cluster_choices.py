@@ -15,8 +15,17 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.cluster_choices
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import auto_choices as choices
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import EgressFailure
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.reads import ClusterReader
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.declared import NotResources, objects_of, stream_of
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.target import ClusterNotNamed, check_named, client_for, target_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.declared import (
+    NotResources,
+    objects_of,
+    stream_of,
+)
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.target import (
+    ClusterNotNamed,
+    check_named,
+    client_for,
+    target_of,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_run
 
 
@@ -33,13 +42,21 @@ class ActionModule(ActionBase):
     @staticmethod
     def _run(result, args):
         auth, cluster = target_of(args)
-        asked = choices.Asked(name=args["name"], cluster=cluster, api_version=args["api_version"],
-                              wildcard_resolution=args["wildcard_resolution"])
+        asked = choices.Asked(
+            name=args["name"],
+            cluster=cluster,
+            api_version=args["api_version"],
+            wildcard_resolution=args["wildcard_resolution"],
+        )
         try:
             resources = objects_of(args["resources"])
             check_named(auth)
-            state = choices.read(ClusterReader(client_for(auth, cluster), cluster), resources, asked.wildcard_resolution,
-                                 asked.api_version)
+            state = choices.read(
+                ClusterReader(client_for(auth, cluster), cluster),
+                resources,
+                asked.wildcard_resolution,
+                asked.api_version,
+            )
             decided, refusals, notes = choices.decide(resources, state, asked)
         except (NotResources, ClusterNotNamed) as err:
             return {**result, "failed": True, "msg": str(err)}
@@ -47,6 +64,16 @@ class ActionModule(ActionBase):
             return {**result, "failed": True, "msg": failure.message, **failure.result()}
         if refusals:
             lines = "\n".join(finding.text() for finding in refusals)
-            return {**result, "failed": True, "msg": f"{cluster} would refuse egress set {asked.name}; nothing was written:\n{lines}"}
-        return {**result, "changed": False, "cluster": cluster, "resources": stream_of(decided), "notes": notes,
-                "api_versions": {kind.describe(): kind.api_version(version) for kind, version in state.versions.items()}}
+            return {
+                **result,
+                "failed": True,
+                "msg": f"{cluster} would refuse egress set {asked.name}; nothing was written:\n{lines}",
+            }
+        return {
+            **result,
+            "changed": False,
+            "cluster": cluster,
+            "resources": stream_of(decided),
+            "notes": notes,
+            "api_versions": {kind.describe(): kind.api_version(version) for kind, version in state.versions.items()},
+        }

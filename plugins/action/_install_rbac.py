@@ -19,7 +19,6 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names im
 
 
 class ActionModule(EgressSetAction):
-
     def run(self, tmp=None, task_vars=None):
         result = ActionBase.run(self, tmp, task_vars)  # not egress_set's run: this action only installs the RBAC
         _validation, args = self.validate_argument_spec(argument_spec=argument_spec())

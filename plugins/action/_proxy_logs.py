@@ -15,7 +15,12 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.meshops.aws_egress.plugins.module_utils.proxy_logs_options import argument_spec
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis import live_logs
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import EgressFailure
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.target import ClusterNotNamed, check_named, client_for, target_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.target import (
+    ClusterNotNamed,
+    check_named,
+    client_for,
+    target_of,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import input_message, named_run
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.plain_data import plain
@@ -39,12 +44,18 @@ class ActionModule(ActionBase):
         try:
             since = live_logs.seconds(args["since"])
             if args["lines"] < 1:
-                return {**result, "failed": True, "msg": f"{prefix}lines: {args['lines']} is not a number of lines (1 or more)"}
+                return {
+                    **result,
+                    "failed": True,
+                    "msg": f"{prefix}lines: {args['lines']} is not a number of lines (1 or more)",
+                }
             check_named(auth)
             where = live_logs.sources(args["sidecars"], args["gateway"], args["waypoint"], args["ztunnel_namespace"])
             # The logs of an earlier run are not this run's.
             shutil.rmtree(args["dest"], ignore_errors=True)
-            read = live_logs.read(live_logs.api_of(client_for(auth, cluster)), where, since, args["lines"], args["dest"])
+            read = live_logs.read(
+                live_logs.api_of(client_for(auth, cluster)), where, since, args["lines"], args["dest"]
+            )
         except InputError as err:
             return {**result, "failed": True, "msg": input_message(err, prefix)}
         except ClusterNotNamed as err:
@@ -53,4 +64,11 @@ class ActionModule(ActionBase):
             return {**result, "failed": True, "msg": failure.message, **failure.result()}
         except live_logs.LiveLogError as err:
             return {**result, "failed": True, "msg": f"cannot read the proxies' logs from {cluster}: {err}"}
-        return {**result, "changed": False, "cluster": cluster, "dest": args["dest"], "files": read.files, "notes": read.notes}
+        return {
+            **result,
+            "changed": False,
+            "cluster": cluster,
+            "dest": args["dest"],
+            "files": read.files,
+            "notes": read.notes,
+        }

@@ -13,7 +13,12 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.meshops.aws_egress.plugins.module_utils.cluster_identity_options import argument_spec
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import EgressFailure
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.target import (
-    ClusterNotNamed, check_named, client_for, cluster_identity, target_of)
+    ClusterNotNamed,
+    check_named,
+    client_for,
+    cluster_identity,
+    target_of,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_run
 
 

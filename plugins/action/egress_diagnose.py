@@ -14,7 +14,12 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_diagnose_options import (
-    MUTUALLY_EXCLUSIVE, REQUIRED_ONE_OF, REQUIRED_TOGETHER, argument_spec, gateway_defaults)
+    MUTUALLY_EXCLUSIVE,
+    REQUIRED_ONE_OF,
+    REQUIRED_TOGETHER,
+    argument_spec,
+    gateway_defaults,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.diagnose import diagnose, proven
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.logs import LogError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import from_role
@@ -33,8 +38,12 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         # What the task leaves out of the egress set, from the role's variables when asked (checked as the task's own).
         self._task.args = from_role.taken(self._task.args, task_vars or {}, self._templar)
-        _validation, args = self.validate_argument_spec(argument_spec=argument_spec(), mutually_exclusive=MUTUALLY_EXCLUSIVE,
-                                                        required_one_of=REQUIRED_ONE_OF, required_together=REQUIRED_TOGETHER)
+        _validation, args = self.validate_argument_spec(
+            argument_spec=argument_spec(),
+            mutually_exclusive=MUTUALLY_EXCLUSIVE,
+            required_one_of=REQUIRED_ONE_OF,
+            required_together=REQUIRED_TOGETHER,
+        )
         args = plain(args)
         # Its messages name options as the caller's variables.
         return named_run(lambda: self._run(result, args), args["variable_prefix"])
@@ -42,14 +51,20 @@ class ActionModule(ActionBase):
     @staticmethod
     def _run(result, args):
         if args["diagnosis"] is not None and not {"findings", "counts"} <= set(args["diagnosis"]):
-            return {**result, "failed": True, "msg": "diagnosis: expected the result of an earlier run with logs (its findings and counts)"}
+            return {
+                **result,
+                "failed": True,
+                "msg": "diagnosis: expected the result of an earlier run with logs (its findings and counts)",
+            }
         options = {**args, "gateway": args["gateway"] or gateway_defaults()}
         try:
             # Found, or built now from the collection's own source (saying so first: it takes minutes).
             binary = binary_for(args["harness"], notify=Display().display)
         except HarnessError:
             binary = args["harness"]  # each proof then says why it could not run
-        simulation = dict(mesh_dir=args["mesh_objects"], outbound_traffic_policy=args["outbound_traffic_policy"], binary=binary)
+        simulation = dict(
+            mesh_dir=args["mesh_objects"], outbound_traffic_policy=args["outbound_traffic_policy"], binary=binary
+        )
         try:
             if args["logs"]:
                 report = diagnose(args["logs"], options, args["manifests"], **simulation)

@@ -10,9 +10,17 @@ from __future__ import annotations
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_report_options import (
-    MUTUALLY_EXCLUSIVE, REQUIRED_ONE_OF, REQUIRED_TOGETHER, argument_spec)
+    MUTUALLY_EXCLUSIVE,
+    REQUIRED_ONE_OF,
+    REQUIRED_TOGETHER,
+    argument_spec,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.plain_data import plain
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.reports.files import ReportError, write_cluster, write_index
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.reports.files import (
+    ReportError,
+    write_cluster,
+    write_index,
+)
 
 
 class ActionModule(ActionBase):
@@ -23,8 +31,12 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        _validation, args = self.validate_argument_spec(argument_spec=argument_spec(), mutually_exclusive=MUTUALLY_EXCLUSIVE,
-                                                        required_one_of=REQUIRED_ONE_OF, required_together=REQUIRED_TOGETHER)
+        _validation, args = self.validate_argument_spec(
+            argument_spec=argument_spec(),
+            mutually_exclusive=MUTUALLY_EXCLUSIVE,
+            required_one_of=REQUIRED_ONE_OF,
+            required_together=REQUIRED_TOGETHER,
+        )
         args = plain(args)
         try:
             if args["report"] is not None:
@@ -32,4 +44,8 @@ class ActionModule(ActionBase):
                 return {**result, "changed": True, "report": report}
             return {**result, "changed": True, **write_index(args["kind"], args["directory"], args["index"])}
         except (OSError, ReportError) as err:
-            return {**result, "failed": True, "msg": f"cannot write the {args['kind']} reports to {args['directory']}: {err}"}
+            return {
+                **result,
+                "failed": True,
+                "msg": f"cannot write the {args['kind']} reports to {args['directory']}: {err}",
+            }

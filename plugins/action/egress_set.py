@@ -24,7 +24,12 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout i
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.rbac.install import install
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.rollout import Request, Run
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.declared import NotResources, objects_of
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.target import ClusterNotNamed, check_named, client_for, target_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.target import (
+    ClusterNotNamed,
+    check_named,
+    client_for,
+    target_of,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.module_runs import ModuleRuns
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_run, option_ref
 
@@ -52,28 +57,52 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail(str(err)) from None
         invocation = self._invocation(args, len(resources))
         if args["apply_concurrency"] < 1:
-            raise AnsibleActionFail(f"{option_ref('apply_concurrency')} is {args['apply_concurrency']}: it must be 1 "
-                                    f"(one kubernetes.core.k8s run at a time) or more")
+            raise AnsibleActionFail(
+                f"{option_ref('apply_concurrency')} is {args['apply_concurrency']}: it must be 1 "
+                f"(one kubernetes.core.k8s run at a time) or more"
+            )
         if args["wildcard_resolution"] == wildcards.DEPRECATED_CHOICE:
             Display().deprecated(wildcards.DEPRECATION, version="1.0.0", collection_name="meshops.aws_egress")
         if args["owner"] == "rbac":
-            Display().deprecated("meshops.aws_egress.egress_set: owner=rbac installs the role's RBAC through "
-                                 "meshops.aws_egress._install_rbac; use the istio_aws_egress role (tasks_from: rbac)",
-                                 version="1.0.0", collection_name="meshops.aws_egress")
+            Display().deprecated(
+                "meshops.aws_egress.egress_set: owner=rbac installs the role's RBAC through "
+                "meshops.aws_egress._install_rbac; use the istio_aws_egress role (tasks_from: rbac)",
+                version="1.0.0",
+                collection_name="meshops.aws_egress",
+            )
             return {**result, **invocation, **self._install_rbac(args, resources, task_vars)}
         request = Request(
-            name=args["name"], namespace=args["namespace"], resources=resources, cluster=cluster,
-            state=args["state"], prune=args["prune"], adopt=args["adopt"], api_version=args["api_version"],
-            gateway=args["gateway"], accept=args["accept"], lock_timeout=args["lock_timeout"], lock_duration=args["lock_duration"],
-            waypoint=args["waypoint"], wildcard_resolution=args["wildcard_resolution"], exclude_hosts=args["exclude_hosts"],
+            name=args["name"],
+            namespace=args["namespace"],
+            resources=resources,
+            cluster=cluster,
+            state=args["state"],
+            prune=args["prune"],
+            adopt=args["adopt"],
+            api_version=args["api_version"],
+            gateway=args["gateway"],
+            accept=args["accept"],
+            lock_timeout=args["lock_timeout"],
+            lock_duration=args["lock_duration"],
+            waypoint=args["waypoint"],
+            wildcard_resolution=args["wildcard_resolution"],
+            exclude_hosts=args["exclude_hosts"],
             outbound_policy=args["outbound_policy"],
-            check_mode=bool(self._play_context.check_mode), diff=bool(self._task.diff),
-            concurrency=args["apply_concurrency"])
+            check_mode=bool(self._play_context.check_mode),
+            diff=bool(self._task.diff),
+            concurrency=args["apply_concurrency"],
+        )
         try:
             check_named(auth)
             api_client = client_for(auth, cluster)
-            outcome = Run(request, api_client, lambda module_args: self._k8s(module_args, auth, task_vars), default_holder(),
-                          check_modules=lambda: self._check_module_python(cluster, task_vars), say=Display().display).run()
+            outcome = Run(
+                request,
+                api_client,
+                lambda module_args: self._k8s(module_args, auth, task_vars),
+                default_holder(),
+                check_modules=lambda: self._check_module_python(cluster, task_vars),
+                say=Display().display,
+            ).run()
         except ClusterNotNamed as err:
             return {**result, **invocation, "failed": True, "msg": str(err), "failed_step": "target"}
         except EgressFailure as failure:
@@ -86,9 +115,15 @@ class ActionModule(ActionBase):
         auth, cluster = target_of(args)
         try:
             check_named(auth)
-            return install(resources, cluster, client_for(auth, cluster), lambda module_args: self._k8s(module_args, auth, task_vars),
-                           check_mode=bool(self._play_context.check_mode), adopt=args["adopt"],
-                           check_modules=lambda: self._check_module_python(cluster, task_vars))
+            return install(
+                resources,
+                cluster,
+                client_for(auth, cluster),
+                lambda module_args: self._k8s(module_args, auth, task_vars),
+                check_mode=bool(self._play_context.check_mode),
+                adopt=args["adopt"],
+                check_modules=lambda: self._check_module_python(cluster, task_vars),
+            )
         except ClusterNotNamed as err:
             return {"failed": True, "msg": str(err), "failed_step": "target"}
         except EgressFailure as failure:
@@ -98,14 +133,21 @@ class ActionModule(ActionBase):
         """kubernetes.core.k8s runs in the host's module Python: it must have the kubernetes client."""
         if self._modules_run_in_this_python(task_vars):
             return  # this Python has just imported the kubernetes client
-        found = self._execute_module(module_name="meshops.aws_egress._module_python", module_args={"packages": ["kubernetes"]},
-                                     task_vars=task_vars)
+        found = self._execute_module(
+            module_name="meshops.aws_egress._module_python",
+            module_args={"packages": ["kubernetes"]},
+            task_vars=task_vars,
+        )
         if found.get("failed"):
             reason = found.get("msg") or "it did not start"
             if "ansible_python_interpreter" not in reason:
-                reason += ("; set ansible_python_interpreter to a Python with the kubernetes client (with ansible_connection: "
-                           "local, \"{{ ansible_playbook_python }}\" is the one running Ansible)")
-            raise EgressFailure("target", f"checking the Python that runs modules for {cluster}", f"{reason}; nothing was written")
+                reason += (
+                    "; set ansible_python_interpreter to a Python with the kubernetes client (with ansible_connection: "
+                    "local, \"{{ ansible_playbook_python }}\" is the one running Ansible)"
+                )
+            raise EgressFailure(
+                "target", f"checking the Python that runs modules for {cluster}", f"{reason}; nothing was written"
+            )
 
     def _modules_run_in_this_python(self, task_vars):
         """Whether modules run on this machine in the Python running Ansible (ansible_playbook_python, as documented)."""
@@ -119,8 +161,13 @@ class ActionModule(ActionBase):
         if self._play_context.no_log:
             return {"invocation": "CENSORED: no_log is set"}
         spec = argument_spec()
-        shown = {key: "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" if spec.get(key, {}).get("no_log") and value is not None else value
-                 for key, value in args.items() if key != "resources"}
+        shown = {
+            key: "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+            if spec.get(key, {}).get("no_log") and value is not None
+            else value
+            for key, value in args.items()
+            if key != "resources"
+        }
         shown["resources"] = f"({resources} resources)"
         return {"invocation": {"module_args": shown}}
 

@@ -15,11 +15,19 @@ from ansible.errors import AnsibleFilterError
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_simulate_options import GATEWAY_OPTIONS, argument_spec
+from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_simulate_options import (
+    GATEWAY_OPTIONS,
+    argument_spec,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import data_version
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import EgressFailure
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.reads import ClusterReader
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.target import ClusterNotNamed, check_named, client_for, target_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.target import (
+    ClusterNotNamed,
+    check_named,
+    client_for,
+    target_of,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import from_role
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import InputError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import input_message, named_run
@@ -49,10 +57,19 @@ class ActionModule(ActionBase):
         gateway = args["gateway"] or {key: spec["default"] for key, spec in GATEWAY_OPTIONS.items()}
         try:
             declaration = declared(
-                args["services"], args["name"], args["namespace"], args["mode"], gateway=gateway,
-                sidecars=args["sidecars"], sidecar_hosts=args["sidecar_hosts"], export_to=args["export_to"],
-                waypoint=args["waypoint"], caller_namespaces=args["caller_namespaces"],
-                wildcard_resolution=args["wildcard_resolution"], **{key: args[key] for key in EXPANSION_OPTIONS})
+                args["services"],
+                args["name"],
+                args["namespace"],
+                args["mode"],
+                gateway=gateway,
+                sidecars=args["sidecars"],
+                sidecar_hosts=args["sidecar_hosts"],
+                export_to=args["export_to"],
+                waypoint=args["waypoint"],
+                caller_namespaces=args["caller_namespaces"],
+                wildcard_resolution=args["wildcard_resolution"],
+                **{key: args[key] for key in EXPANSION_OPTIONS},
+            )
         except InputError as err:
             # A bad value, named as the caller's variable (`istio_aws_egress_regions[1]: ...`) with its prefix.
             return {**result, "failed": True, "msg": input_message(err, args["variable_prefix"])}
@@ -64,8 +81,16 @@ class ActionModule(ActionBase):
             binary = binary_for(args["harness"], notify=Display().display)
             live = self._live(args, declaration)
             policy = args["outbound_traffic_policy"] or (live and live.outbound_traffic_policy) or "REGISTRY_ONLY"
-            report = simulate_egress(declaration, args["manifests"], args["mesh_objects"], policy, args["unlisted_namespace"], binary,
-                                     decided_by=args["cluster"] or "", live=live)
+            report = simulate_egress(
+                declaration,
+                args["manifests"],
+                args["mesh_objects"],
+                policy,
+                args["unlisted_namespace"],
+                binary,
+                decided_by=args["cluster"] or "",
+                live=live,
+            )
         except ManifestError as err:
             return {**result, "failed": True, "msg": f"cannot read the manifests: {err}"}
         except HarnessError as err:

@@ -19,7 +19,9 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors im
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import caller_error, named_options
 
 
-def egress_files(manifests, set_name, wildcard_resolution="none", api_version="auto", variable_prefix="", decided_by=""):
+def egress_files(
+    manifests, set_name, wildcard_resolution="none", api_version="auto", variable_prefix="", decided_by=""
+):
     """{"files", "prune_pattern", "prune_marker", "assumed"} for meshops.aws_egress.manifest_dir."""
     try:
         filter_docs.check(__file__, dict(locals()))
@@ -30,10 +32,14 @@ def egress_files(manifests, set_name, wildcard_resolution="none", api_version="a
     try:
         resources = [doc for doc in yaml.load_all(str(manifests or ""), Loader=loader) if doc]
     except yaml.YAMLError as exc:
-        raise AnsibleFilterError(f"meshops.aws_egress._egress_files: not a YAML stream of Kubernetes objects: {exc}") from None
+        raise AnsibleFilterError(
+            f"meshops.aws_egress._egress_files: not a YAML stream of Kubernetes objects: {exc}"
+        ) from None
     # The assumed notes name options as the caller's variables.
-    return named_options(render_files(resources, str(set_name), str(wildcard_resolution), str(api_version), str(decided_by or "")),
-                         str(variable_prefix))
+    return named_options(
+        render_files(resources, str(set_name), str(wildcard_resolution), str(api_version), str(decided_by or "")),
+        str(variable_prefix),
+    )
 
 
 class FilterModule:

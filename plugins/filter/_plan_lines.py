@@ -26,7 +26,9 @@ def plan_lines_filter(plan, name, layout_notes=None, check_mode=False, verbosity
         raise caller_error(exc, "meshops.aws_egress._plan_lines") from None
     plan = plain(plan)
     if not isinstance(plan, dict) or "summary" not in plan:
-        raise AnsibleFilterError(f"meshops.aws_egress._plan_lines: expected the result of meshops.aws_egress.egress_set, got {plan!r:.200}")
+        raise AnsibleFilterError(
+            f"meshops.aws_egress._plan_lines: expected the result of meshops.aws_egress.egress_set, got {plan!r:.200}"
+        )
     return plan_lines(plan, str(name), plain(layout_notes or []), bool(check_mode), int(verbosity or 0), str(state))
 
 

@@ -27,7 +27,9 @@ def role_variables(variables, variable_prefix=""):
         raise caller_error(exc, "meshops.aws_egress._role_variables", variable_prefix) from None
     for old, new in used:
         # role_variables.REMOVAL_VERSION, written out: ansible-test's pylint checks the version of every such call.
-        Display().deprecated(named_options(deprecation(old, new), variable_prefix), version="1.0.0", collection_name="meshops.aws_egress")
+        Display().deprecated(
+            named_options(deprecation(old, new), variable_prefix), version="1.0.0", collection_name="meshops.aws_egress"
+        )
     return values
 
 

@@ -19,20 +19,28 @@ PARALLEL_REVIEWS = 8
 
 def describe_check(check):
     """The check as text, when the caller did not give it."""
-    return check.get("permission") or permission(check["verb"], check.get("group"), check["resource"], check.get("namespace"),
-                                                 check.get("name"))
+    return check.get("permission") or permission(
+        check["verb"], check.get("group"), check["resource"], check.get("namespace"), check.get("name")
+    )
 
 
 def missing_message(cluster, missing):
     """One line naming every missing permission and what needed it."""
-    parts = [f"cannot {describe_check(check)}" + (f" ({check['purpose']})" if check.get("purpose") else "") for check in missing]
+    parts = [
+        f"cannot {describe_check(check)}" + (f" ({check['purpose']})" if check.get("purpose") else "")
+        for check in missing
+    ]
     return f"missing permission on {cluster}: " + "; ".join(parts)
 
 
 def review(api, check):
     """True when the API server allows the check to the current user (api: AuthorizationV1Api)."""
     attributes = {key: check[key] for key in ATTRIBUTES if check.get(key) not in (None, "")}
-    body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": {"resourceAttributes": attributes}}
+    body = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": attributes},
+    }
     status = api.create_self_subject_access_review(body).status
     return bool(status and status.allowed)
 

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_simulate_options import GATEWAY_OPTIONS, OPTIONS as SIMULATE_OPTIONS
+from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_simulate_options import (
+    GATEWAY_OPTIONS,
+    OPTIONS as SIMULATE_OPTIONS,
+)
 
 OPTIONS = dict(
     logs=dict(type="path"),
     diagnosis=dict(type="dict"),
     fixes_dir=dict(type="path"),
-    **{name: spec for name, spec in SIMULATE_OPTIONS.items() if name not in ("unlisted_namespace", "cluster", "outbound_traffic_policy")},
+    **{
+        name: spec
+        for name, spec in SIMULATE_OPTIONS.items()
+        if name not in ("unlisted_namespace", "cluster", "outbound_traffic_policy")
+    },
     # Without a cluster to read the mesh config from, the diagnosis takes the mesh as REGISTRY_ONLY unless told.
     outbound_traffic_policy=dict(SIMULATE_OPTIONS["outbound_traffic_policy"], default="REGISTRY_ONLY"),
 )

@@ -8,8 +8,15 @@ import copy
 
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 
-ACCEPTABLE = ("missing_gateway", "cut_shared_gateway", "cut_shared_waypoint", "network_policy_cut", "endpoint_data_removal",
-              "endpoint_data_downgrade", "replace_access_logs")
+ACCEPTABLE = (
+    "missing_gateway",
+    "cut_shared_gateway",
+    "cut_shared_waypoint",
+    "network_policy_cut",
+    "endpoint_data_removal",
+    "endpoint_data_downgrade",
+    "replace_access_logs",
+)
 
 GATEWAY_OPTIONS = dict(
     namespace=dict(type="str", required=True),

@@ -29,7 +29,9 @@ def with_auth_options(options):
 
 def k8s_module(options):
     """The module, from kubernetes.core's auth options plus `options` (it fails when kubernetes is missing)."""
-    return AnsibleK8SModule(module_class=AnsibleModule, argument_spec=with_auth_options(options), supports_check_mode=True)
+    return AnsibleK8SModule(
+        module_class=AnsibleModule, argument_spec=with_auth_options(options), supports_check_mode=True
+    )
 
 
 def run_with_client(module, run, doing):

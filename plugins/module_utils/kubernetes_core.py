@@ -36,9 +36,11 @@ def api_client(module=None, **auth):
     made = get_api_client(module=module, **auth)
     client = getattr(getattr(made, "client", None), "client", None)
     if not isinstance(client, ApiClient):
-        raise CoreException(f"kubernetes.core's get_api_client returned a {type(made).__name__} whose client.client is a "
-                            f"{type(client).__name__}, not a kubernetes.client.ApiClient: use a kubernetes.core release "
-                            "that meshops.aws_egress supports (its galaxy.yml)")
+        raise CoreException(
+            f"kubernetes.core's get_api_client returned a {type(made).__name__} whose client.client is a "
+            f"{type(client).__name__}, not a kubernetes.client.ApiClient: use a kubernetes.core release "
+            "that meshops.aws_egress supports (its galaxy.yml)"
+        )
     return client
 
 
@@ -49,9 +51,9 @@ def k8s_failure_status(result):
     try:
         if start >= 0:
             # The exact inverse of the repr kubernetes.core formats the body with.
-            body = ast.literal_eval(text[start:text.rfind("'") + 1]).decode()
+            body = ast.literal_eval(text[start : text.rfind("'") + 1]).decode()
         elif '"kind":"Status"' in text:
-            body = text[text.find("{"):]
+            body = text[text.find("{") :]
         else:
             return None
         decoded = json.loads(body)

@@ -80,8 +80,9 @@ def is_free_for(lease: dict, holder: str, moment: datetime.datetime) -> bool:
     return renewed + datetime.timedelta(seconds=spec.get("leaseDurationSeconds") or 0) < moment
 
 
-def taken(lease: dict | None, name: str, namespace: str, holder: str, duration: int,
-          moment: datetime.datetime, labels: dict) -> dict:
+def taken(
+    lease: dict | None, name: str, namespace: str, holder: str, duration: int, moment: datetime.datetime, labels: dict
+) -> dict:
     """The Lease as it looks once ``holder`` holds it (a new one if ``lease`` is None)."""
     stamp = micro_time(moment)
     if lease is None:
@@ -89,8 +90,13 @@ def taken(lease: dict | None, name: str, namespace: str, holder: str, duration: 
             "apiVersion": LEASE_API_VERSION,
             "kind": "Lease",
             "metadata": {"name": name, "namespace": namespace, "labels": labels},
-            "spec": {"holderIdentity": holder, "leaseDurationSeconds": duration, "acquireTime": stamp,
-                     "renewTime": stamp, "leaseTransitions": 0},
+            "spec": {
+                "holderIdentity": holder,
+                "leaseDurationSeconds": duration,
+                "acquireTime": stamp,
+                "renewTime": stamp,
+                "leaseTransitions": 0,
+            },
         }
     spec = dict(lease.get("spec") or {})
     if spec.get("holderIdentity") != holder:
@@ -117,8 +123,16 @@ class LeaseLock:
     class Conflict(Exception):
         pass
 
-    def __init__(self, store, name: str, namespace: str, labels: dict | None = None,
-                 clock=now_utc, sleep=time.sleep, monotonic=time.monotonic):
+    def __init__(
+        self,
+        store,
+        name: str,
+        namespace: str,
+        labels: dict | None = None,
+        clock=now_utc,
+        sleep=time.sleep,
+        monotonic=time.monotonic,
+    ):
         self.store = store
         self.name = name
         self.namespace = namespace
@@ -170,7 +184,9 @@ class LeaseLock:
             if (lease.get("spec") or {}).get("holderIdentity") != holder:
                 raise LeaseLost(describe(lease))
             try:
-                return self.store.replace(taken(lease, self.name, self.namespace, holder, duration, self.clock(), self.labels))
+                return self.store.replace(
+                    taken(lease, self.name, self.namespace, holder, duration, self.clock(), self.labels)
+                )
             except self.Conflict:
                 lease = self.store.read()
                 if lease is None:

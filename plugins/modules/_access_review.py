@@ -117,16 +117,20 @@ CHECK_OPTIONS = dict(
 
 
 def main():
-    module = k8s_module(dict(
-        checks=dict(type="list", elements="dict", required=True, options=CHECK_OPTIONS),
-        cluster=dict(type="str"),
-    ))
+    module = k8s_module(
+        dict(
+            checks=dict(type="list", elements="dict", required=True, options=CHECK_OPTIONS),
+            cluster=dict(type="str"),
+        )
+    )
     for index, check in enumerate(module.params["checks"]):
         if not check["verb"] or not check["resource"]:
             module.fail_json(msg=f"access_review: checks[{index}] needs a verb and a resource, got {check}")
     # Before any client is made: a review sends a request, and check mode sends none.
     if module.check_mode:
-        module.exit_json(changed=False, allowed=[], missing=[], check_mode=True, msg="check mode: no access review sent")
+        module.exit_json(
+            changed=False, allowed=[], missing=[], check_mode=True, msg="check mode: no access review sent"
+        )
     run_with_client(module, run, lambda params: f"access_review on {params['cluster'] or params.get('context')}")
 
 

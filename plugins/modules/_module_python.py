@@ -74,14 +74,20 @@ def missing_packages(packages):
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(packages=dict(type="list", elements="str", required=True)), supports_check_mode=True)
+    module = AnsibleModule(
+        argument_spec=dict(packages=dict(type="list", elements="str", required=True)), supports_check_mode=True
+    )
     missing = missing_packages(module.params["packages"])
     found = dict(python=sys.executable, version=platform.python_version(), missing=missing, changed=False)
     if missing:
-        module.fail_json(msg=(f"the Python that runs modules here ({sys.executable}, {platform.python_version()}) cannot import "
-                              f"{', '.join(missing)}: install it there, or set ansible_python_interpreter to a Python that has it "
-                              f"(with ansible_connection: local, \"{{{{ ansible_playbook_python }}}}\" is the one running Ansible)"),
-                         **found)
+        module.fail_json(
+            msg=(
+                f"the Python that runs modules here ({sys.executable}, {platform.python_version()}) cannot import "
+                f"{', '.join(missing)}: install it there, or set ansible_python_interpreter to a Python that has it "
+                f"(with ansible_connection: local, \"{{{{ ansible_playbook_python }}}}\" is the one running Ansible)"
+            ),
+            **found,
+        )
     module.exit_json(**found)
 
 

@@ -115,7 +115,12 @@ import time
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import LOCK_NAME, MANAGED_BY
 from ansible_collections.meshops.aws_egress.plugins.module_utils.k8s_module import k8s_module, run_with_client
-from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import LeaseHeld, LeaseLock, default_holder, describe
+from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import (
+    LeaseHeld,
+    LeaseLock,
+    default_holder,
+    describe,
+)
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease_store import LeaseStore
 
 
@@ -146,21 +151,28 @@ def run(module, client):
     except LeaseHeld as held:
         info = held.args[0]
         module.fail_json(
-            msg=(f"rollout lease {namespace}/{name} is held by {info['holder']} (since {info['acquire_time']}, "
-                 f"expires {info['expires']} unless renewed); gave up after waiting {params['timeout']}s"),
-            lease=info, holder=holder, waited=round(time.monotonic() - started, 1))
+            msg=(
+                f"rollout lease {namespace}/{name} is held by {info['holder']} (since {info['acquire_time']}, "
+                f"expires {info['expires']} unless renewed); gave up after waiting {params['timeout']}s"
+            ),
+            lease=info,
+            holder=holder,
+            waited=round(time.monotonic() - started, 1),
+        )
     module.exit_json(changed=False, holder=holder, lease=describe(lease), waited=round(time.monotonic() - started, 1))
 
 
 def main():
-    module = k8s_module(dict(
-        name=dict(type="str", default=LOCK_NAME),
-        namespace=dict(type="str", required=True),
-        state=dict(type="str", choices=["acquired", "released"], default="acquired"),
-        holder=dict(type="str"),
-        duration=dict(type="int", default=120),
-        timeout=dict(type="int", default=300),
-    ))
+    module = k8s_module(
+        dict(
+            name=dict(type="str", default=LOCK_NAME),
+            namespace=dict(type="str", required=True),
+            state=dict(type="str", choices=["acquired", "released"], default="acquired"),
+            holder=dict(type="str"),
+            duration=dict(type="int", default=120),
+            timeout=dict(type="int", default=300),
+        )
+    )
     run_with_client(module, run, lambda params: f"rollout_lease {params['namespace']}/{params['name']}")
 
 

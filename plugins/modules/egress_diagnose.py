@@ -175,13 +175,22 @@ notes:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_diagnose_options import (
-    MUTUALLY_EXCLUSIVE, REQUIRED_ONE_OF, REQUIRED_TOGETHER, argument_spec)
+    MUTUALLY_EXCLUSIVE,
+    REQUIRED_ONE_OF,
+    REQUIRED_TOGETHER,
+    argument_spec,
+)
 
 
 def main():
     # Everything runs in the action plugin, on the controller; this file documents it.
-    module = AnsibleModule(argument_spec=argument_spec(), mutually_exclusive=MUTUALLY_EXCLUSIVE, required_one_of=REQUIRED_ONE_OF,
-                           required_together=REQUIRED_TOGETHER, supports_check_mode=True)
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=MUTUALLY_EXCLUSIVE,
+        required_one_of=REQUIRED_ONE_OF,
+        required_together=REQUIRED_TOGETHER,
+        supports_check_mode=True,
+    )
     module.fail_json(msg="meshops.aws_egress.egress_diagnose runs on the controller through its action plugin")
 
 

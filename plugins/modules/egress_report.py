@@ -106,13 +106,21 @@ lines:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_report_options import (
-    MUTUALLY_EXCLUSIVE, REQUIRED_ONE_OF, REQUIRED_TOGETHER, argument_spec)
+    MUTUALLY_EXCLUSIVE,
+    REQUIRED_ONE_OF,
+    REQUIRED_TOGETHER,
+    argument_spec,
+)
 
 
 def main():
     # Everything runs in the action plugin, on the controller; this file documents it.
-    module = AnsibleModule(argument_spec=argument_spec(), mutually_exclusive=MUTUALLY_EXCLUSIVE, required_one_of=REQUIRED_ONE_OF,
-                           required_together=REQUIRED_TOGETHER)
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=MUTUALLY_EXCLUSIVE,
+        required_one_of=REQUIRED_ONE_OF,
+        required_together=REQUIRED_TOGETHER,
+    )
     module.fail_json(msg="meshops.aws_egress.egress_report runs on the controller through its action plugin")
 
 

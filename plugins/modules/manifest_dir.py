@@ -149,15 +149,20 @@ def main():
     if bad:
         module.fail_json(msg=f"files: {bad[0]!r} is not a plain file name (no directory part)")
     try:
-        to_write, to_remove, unchanged = _plan(directory, files, module.params["prune_pattern"], module.params["prune_marker"])
+        to_write, to_remove, unchanged = _plan(
+            directory, files, module.params["prune_pattern"], module.params["prune_marker"]
+        )
     except re.error as exc:
         module.fail_json(msg=f"prune_pattern or prune_marker: not a regular expression: {exc}")
     result = dict(changed=bool(to_write or to_remove), written=sorted(to_write), removed=to_remove, unchanged=unchanged)
     if module._diff:
         before = sorted(set(to_remove) | {n for n in to_write if os.path.exists(os.path.join(directory, n))})
-        result["diff"] = dict(before_header=directory, after_header=directory,
-                              before="".join(f"{name}\n" for name in before),
-                              after="".join(f"{name}\n" for name in sorted(to_write)))
+        result["diff"] = dict(
+            before_header=directory,
+            after_header=directory,
+            before="".join(f"{name}\n" for name in before),
+            after="".join(f"{name}\n" for name in sorted(to_write)),
+        )
     if module.check_mode or not result["changed"]:
         module.exit_json(**result)
     try:

@@ -55,6 +55,8 @@ def check(plugin_file, arguments):
         if spec.get("type") == "list":
             for index, item in enumerate(value if isinstance(value, (list, tuple)) else []):
                 if item not in choices:
-                    raise input_error(f"{name}[{index}]", f"expected one of {', '.join(map(str, choices))}, got {described(item)}")
+                    raise input_error(
+                        f"{name}[{index}]", f"expected one of {', '.join(map(str, choices))}, got {described(item)}"
+                    )
         elif value not in choices:
             raise input_error(name, f"expected one of {', '.join(map(str, choices))}, got {described(value)}")

@@ -58,7 +58,7 @@ def described(value):
 
 
 def did_you_mean(word, choices):
-    """"; did you mean 'x'?" for the closest choice, or "" when nothing is close."""
+    """ "; did you mean 'x'?" for the closest choice, or "" when nothing is close."""
     if not isinstance(word, str):
         return ""
     close = difflib.get_close_matches(str(word).lower(), sorted(choices), n=1, cutoff=0.6)

@@ -33,8 +33,11 @@ def is_dns_label(name):
 def check_label(value, path, what):
     """Raise the input error at `path` unless `value` is a DNS-1123 label; `what` says what it names ("a namespace name")."""
     if not isinstance(value, str) or not is_dns_label(value):
-        raise input_error(path, f"{shown(value)} is not {what} (a DNS-1123 label: lowercase letters, digits and '-', "
-                                f"starting and ending with a letter or digit, at most {MAX_NAME_LENGTH} characters)")
+        raise input_error(
+            path,
+            f"{shown(value)} is not {what} (a DNS-1123 label: lowercase letters, digits and '-', "
+            f"starting and ending with a letter or digit, at most {MAX_NAME_LENGTH} characters)",
+        )
 
 
 def is_name_prefix(prefix):

@@ -49,7 +49,9 @@ def named_options(value, variable_prefix=""):
     if isinstance(value, str):
         return named(value, variable_prefix)
     if isinstance(value, dict):
-        return {named_options(key, variable_prefix): named_options(item, variable_prefix) for key, item in value.items()}
+        return {
+            named_options(key, variable_prefix): named_options(item, variable_prefix) for key, item in value.items()
+        }
     if type(value) in (list, tuple):
         return type(value)(named_options(item, variable_prefix) for item in value)
     if isinstance(value, AnsibleError):
@@ -78,7 +80,9 @@ def input_message(error, variable_prefix=""):
 def caller_error(error, plugin_name, variable_prefix=""):
     """The error a filter raises for an InputError: named as the caller's variable, or as the filter's option after the
     filter's name."""
-    return CallerInputError(input_message(error, variable_prefix) if variable_prefix else f"{plugin_name}: {input_message(error)}")
+    return CallerInputError(
+        input_message(error, variable_prefix) if variable_prefix else f"{plugin_name}: {input_message(error)}"
+    )
 
 
 # How an input error names another option when the caller has no prefix for it.

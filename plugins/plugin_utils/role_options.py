@@ -47,4 +47,4 @@ def default(name, *keys, entry_point="main"):
 
 def options(entry_point="main"):
     """Every option of an entry point, by its name without the prefix."""
-    return {name[len(PREFIX):]: value for name, value in _entry_points()[entry_point]["options"].items()}
+    return {name[len(PREFIX) :]: value for name, value in _entry_points()[entry_point]["options"].items()}

@@ -18,7 +18,12 @@ so the role calls this (the _role_variables filter) before its first step.
 from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.policies import checked_peer
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import check_keys, described, input_error, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import (
+    check_keys,
+    described,
+    input_error,
+    shown,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 REMOVAL_VERSION = "1.0.0"
@@ -36,7 +41,10 @@ def _seconds(value, path):
 # New variable -> {key: (the variable it replaces, check(value, path) -> the value as used)}; names without the prefix.
 GROUPS = {
     "lock": {"timeout": ("lock_timeout", _seconds), "duration": ("lock_duration", _seconds)},
-    "network_policy_peers": {"dns": ("network_policy_dns", checked_peer), "istiod": ("network_policy_istiod", checked_peer)},
+    "network_policy_peers": {
+        "dns": ("network_policy_dns", checked_peer),
+        "istiod": ("network_policy_istiod", checked_peer),
+    },
 }
 
 # Each deprecated variable -> where its value goes now ("lock.timeout").
@@ -63,8 +71,11 @@ def grouped(variables, prefix=""):
             if replaced is not None:
                 used.append((old, path))
                 if value is not None and value != replaced:
-                    raise input_error(old, f"{shown(replaced)} is deprecated and {option_ref(path)} is {shown(value)}: "
-                                           f"set {option_ref(path)} only")
+                    raise input_error(
+                        old,
+                        f"{shown(replaced)} is deprecated and {option_ref(path)} is {shown(value)}: "
+                        f"set {option_ref(path)} only",
+                    )
                 path, value = old, replaced
             if value is not None:
                 values[group][key] = check(value, path)

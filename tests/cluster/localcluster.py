@@ -142,15 +142,22 @@ def _binaries() -> list[Binary]:
     return [
         Binary("kube-apiserver", HERE / "k8s", "./cmd/kube-apiserver", tuple(k8s_version)),
         Binary("kubectl", HERE / "k8s", "./cmd/kubectl", tuple(k8s_version)),
-        Binary("istioctl", HERE / "istio", "./cmd/istioctl", tuple(istio_version),
-               sources=("cmd/istioctl", "go.mod", "go.sum")),
+        Binary(
+            "istioctl",
+            HERE / "istio",
+            "./cmd/istioctl",
+            tuple(istio_version),
+            sources=("cmd/istioctl", "go.mod", "go.sum"),
+        ),
     ]
 
 
 @functools.cache
 def harness_build():
     """The collection's plugins/plugin_utils/simulation/build.py (standard library only), loaded by path."""
-    spec = importlib.util.spec_from_file_location("xds_simulate_build", ROOT / "plugins" / "plugin_utils" / "simulation" / "build.py")
+    spec = importlib.util.spec_from_file_location(
+        "xds_simulate_build", ROOT / "plugins" / "plugin_utils" / "simulation" / "build.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -176,8 +183,13 @@ def _istio_module_version() -> str:
 
 def _istio_module_dir() -> Path:
     version = _istio_module_version()
-    result = subprocess.run([_go(), "mod", "download", "-json", f"istio.io/istio@{version}"],
-                            cwd=harness_build().SOURCE, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [_go(), "mod", "download", "-json", f"istio.io/istio@{version}"],
+        cwd=harness_build().SOURCE,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         raise ClusterError(f"cannot download istio.io/istio {version}: {result.stderr.strip()}")
     return Path(json.loads(result.stdout)["Dir"])
@@ -192,15 +204,19 @@ def simulation_copy(upstream: str) -> str:
     """
     new_simulation = re.findall(r"^func NewSimulation\(.*?^}\n\n", upstream, re.S | re.M)
     if upstream.count(SIMULATION_IMPORT) != 1 or len(new_simulation) != 1:
-        raise ClusterError("istio's pilot/pkg/simulation/traffic.go no longer has exactly one NewSimulation "
-                           "and one pilot/test/xds import; see extensions/xds-simulate/simulation/doc.go")
+        raise ClusterError(
+            "istio's pilot/pkg/simulation/traffic.go no longer has exactly one NewSimulation "
+            "and one pilot/test/xds import; see extensions/xds-simulate/simulation/doc.go"
+        )
     return upstream.replace(SIMULATION_IMPORT, "").replace(new_simulation[0], "")
 
 
 def simulation_files() -> tuple[Path, Path]:
     """istio's simulator in the module cache, and the harness's copy of it."""
-    return (_istio_module_dir() / "pilot" / "pkg" / "simulation" / "traffic.go",
-            harness_build().SOURCE / "simulation" / "traffic.go")
+    return (
+        _istio_module_dir() / "pilot" / "pkg" / "simulation" / "traffic.go",
+        harness_build().SOURCE / "simulation" / "traffic.go",
+    )
 
 
 def refresh_simulation_copy() -> None:
@@ -214,8 +230,10 @@ def _check_simulation_copy() -> None:
     """Refuse to build the harness on a copy of istio's simulation that is not the pinned one."""
     upstream, ours = simulation_files()
     if ours.read_text() != simulation_copy(upstream.read_text()):
-        raise ClusterError(f"{ours.relative_to(ROOT)} is not istio's {upstream.name} at {_istio_module_version()} "
-                           f"less NewSimulation; refresh it with `{Path(__file__).name} simulation-copy`")
+        raise ClusterError(
+            f"{ours.relative_to(ROOT)} is not istio's {upstream.name} at {_istio_module_version()} "
+            f"less NewSimulation; refresh it with `{Path(__file__).name} simulation-copy`"
+        )
 
 
 def _go() -> str:
@@ -236,10 +254,26 @@ def build() -> None:
             started = time.monotonic()
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_suffix(".partial")
-            cmd = [_go(), "build", "-mod=readonly", "-trimpath", "-buildvcs=false",
-                   "-ldflags", " ".join(("-s", "-w") + binary.ldflags), "-o", str(partial), binary.package]
-            result = subprocess.run(cmd, cwd=binary.module_dir, env={**os.environ, "CGO_ENABLED": "0"},
-                                    capture_output=True, text=True, check=False)
+            cmd = [
+                _go(),
+                "build",
+                "-mod=readonly",
+                "-trimpath",
+                "-buildvcs=false",
+                "-ldflags",
+                " ".join(("-s", "-w") + binary.ldflags),
+                "-o",
+                str(partial),
+                binary.package,
+            ]
+            result = subprocess.run(
+                cmd,
+                cwd=binary.module_dir,
+                env={**os.environ, "CGO_ENABLED": "0"},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if result.returncode != 0:
                 tail = "\n".join(result.stderr.strip().splitlines()[-15:])
                 raise ClusterError(f"go build of {binary.name} failed:\n{tail}")
@@ -271,8 +305,13 @@ def _link(link: Path, target: Path) -> None:
 
 def _toxiproxy_binary() -> Binary:
     """Shopify's toxiproxy server, built from its own module (see toxiproxy/go.mod)."""
-    return Binary("toxiproxy-server", HERE / "toxiproxy", "github.com/Shopify/toxiproxy/v2/cmd/server",
-                  (f"-X github.com/Shopify/toxiproxy/v2.Version={TOXIPROXY_VERSION}",), version=TOXIPROXY_VERSION)
+    return Binary(
+        "toxiproxy-server",
+        HERE / "toxiproxy",
+        "github.com/Shopify/toxiproxy/v2/cmd/server",
+        (f"-X github.com/Shopify/toxiproxy/v2.Version={TOXIPROXY_VERSION}",),
+        version=TOXIPROXY_VERSION,
+    )
 
 
 # --------------------------------------------------------------------------
@@ -299,8 +338,13 @@ _MODULES_LOCK = threading.Lock()
 def _module_dir(module: str, version: str) -> Path:
     """A module's directory in the Go module cache, downloaded through the module proxy if missing."""
     # Outside our own modules, so none of their requirements or replacements apply.
-    result = subprocess.run([_go(), "mod", "download", "-json", f"{module}@{version}"],
-                            cwd=HERE, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [_go(), "mod", "download", "-json", f"{module}@{version}"],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     try:
         answer = json.loads(result.stdout)
     except ValueError:
@@ -341,8 +385,10 @@ def _crd_sets_from_env() -> list[str]:
     wanted = {name.strip() for name in value.split(",") if name.strip()}
     unknown = sorted(wanted - set(CRD_SETS))
     if unknown or not wanted:
-        raise ClusterError(f"LOCALCLUSTER_CRDS: {f'unknown CRD set {unknown[0]!r}' if unknown else 'no CRD set'}; "
-                           f"use a comma-separated list of {', '.join(CRD_SETS)}")
+        raise ClusterError(
+            f"LOCALCLUSTER_CRDS: {f'unknown CRD set {unknown[0]!r}' if unknown else 'no CRD set'}; "
+            f"use a comma-separated list of {', '.join(CRD_SETS)}"
+        )
     istio = sorted(name for name in wanted if CRD_SETS[name][0] == "istio.io/api")
     if len(istio) > 1:
         raise ClusterError(f"LOCALCLUSTER_CRDS: {' and '.join(istio)} are the same CRDs of two releases; choose one")
@@ -421,8 +467,11 @@ def _is_ours(pid: int, cluster_dir: Path) -> bool:
         return False
     if stat.rsplit(")", 1)[-1].split()[0] == "Z":
         return False
-    return bool(cmdline) and cmdline[0].endswith(b"kube-apiserver") and \
-        f"--embedded-etcd-dir={cluster_dir / 'etcd'}".encode() in cmdline
+    return (
+        bool(cmdline)
+        and cmdline[0].endswith(b"kube-apiserver")
+        and f"--embedded-etcd-dir={cluster_dir / 'etcd'}".encode() in cmdline
+    )
 
 
 def _wait_exited(pid: int, timeout: float | None = None) -> bool:
@@ -497,8 +546,11 @@ def _assign_ports(cluster: Cluster, info: dict) -> dict:
     """Give a cluster new ports, keep the rest of its state, and save it."""
     avoid = _ports_of_other_clusters(cluster.name) | set(info.get("ports", {}).values()) | {info.get("proxy_port", 0)}
     api, etcd_client, etcd_peer = _choose_ports(3, avoid)
-    info = {**info, "server": f"https://127.0.0.1:{api}",
-            "ports": {"apiserver": api, "etcd_client": etcd_client, "etcd_peer": etcd_peer}}
+    info = {
+        **info,
+        "server": f"https://127.0.0.1:{api}",
+        "ports": {"apiserver": api, "etcd_client": etcd_client, "etcd_peer": etcd_peer},
+    }
     return _save(cluster, info)
 
 
@@ -525,29 +577,53 @@ def _write_pki(cluster_dir: Path) -> None:
     valid = (now - datetime.timedelta(hours=1), now + datetime.timedelta(days=365))
 
     def pem_key(key) -> bytes:
-        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption())
+        return key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"localcluster-ca-{cluster_dir.name}")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(valid[0]).not_valid_after(valid[1])
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                       content_commitment=False, key_encipherment=False,
-                                       data_encipherment=False, key_agreement=False,
-                                       encipher_only=False, decipher_only=False), critical=True)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(valid[0])
+        .not_valid_after(valid[1])
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(valid[0]).not_valid_after(valid[1])
-            .add_extension(x509.SubjectAlternativeName([
-                x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(valid[0])
+        .not_valid_after(valid[1])
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+            critical=False,
+        )
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     sa_key = ec.generate_private_key(ec.SECP256R1())
 
     pki = cluster_dir / "pki"
@@ -556,8 +632,9 @@ def _write_pki(cluster_dir: Path) -> None:
     (pki / "apiserver.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     (pki / "apiserver.key").write_bytes(pem_key(key))
     (pki / "sa.key").write_bytes(pem_key(sa_key))
-    (pki / "sa.pub").write_bytes(sa_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    (pki / "sa.pub").write_bytes(
+        sa_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
 
 
 def _prepare(cluster: Cluster) -> dict:
@@ -569,21 +646,26 @@ def _prepare(cluster: Cluster) -> dict:
     cluster.dir.mkdir(parents=True, exist_ok=True)
     _write_pki(cluster.dir)
     tokens = {user: secrets.token_hex(24) for user in USERS}
-    lines = [f'{tokens[user]},{user},{user},"{group}"' if group else f"{tokens[user]},{user},{user}"
-             for user, group in USERS.items()]
+    lines = [
+        f'{tokens[user]},{user},{user},"{group}"' if group else f"{tokens[user]},{user},{user}"
+        for user, group in USERS.items()
+    ]
     token_file = cluster.dir / "tokens.csv"
     token_file.write_text("\n".join(lines) + "\n")
     token_file.chmod(0o600)
     (cluster.dir / "audit-policy.yaml").write_text(AUDIT_POLICY.format(level=audit_level))
-    info = _assign_ports(cluster, {
-        "name": cluster.name,
-        "ca_file": str(cluster.dir / "pki" / "ca.crt"),
-        "tokens": tokens,
-        "audit_log": str(cluster.audit_log),
-        "crds": crds,
-        "latency_ms": latency_ms,
-        "audit_level": audit_level,
-    })
+    info = _assign_ports(
+        cluster,
+        {
+            "name": cluster.name,
+            "ca_file": str(cluster.dir / "pki" / "ca.crt"),
+            "tokens": tokens,
+            "audit_log": str(cluster.audit_log),
+            "crds": crds,
+            "latency_ms": latency_ms,
+            "audit_level": audit_level,
+        },
+    )
     return _assign_proxy_port(cluster, info)
 
 
@@ -627,11 +709,19 @@ def _apiserver_args(cluster: Cluster, info: dict) -> list[str]:
 def _spawn(cluster: Cluster, info: dict) -> subprocess.Popen:
     busy = [f"{role} port {port}" for role, port in info["ports"].items() if _port_busy(port)]
     if busy:
-        raise ClusterError(f"cluster {cluster.name}: {', '.join(busy)} on 127.0.0.1 is in use by another "
-                           f"process; free it or delete {cluster.dir} to choose new ports")
+        raise ClusterError(
+            f"cluster {cluster.name}: {', '.join(busy)} on 127.0.0.1 is in use by another "
+            f"process; free it or delete {cluster.dir} to choose new ports"
+        )
     log = open(cluster.dir / "kube-apiserver.log", "ab")  # pylint: disable=consider-using-with
-    process = subprocess.Popen(_apiserver_args(cluster, info), stdout=log, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, start_new_session=True, cwd=cluster.dir)
+    process = subprocess.Popen(
+        _apiserver_args(cluster, info),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        cwd=cluster.dir,
+    )
     log.close()
     cluster.pid_file.write_text(f"{process.pid}\n")
     return process
@@ -639,8 +729,9 @@ def _spawn(cluster: Cluster, info: dict) -> subprocess.Popen:
 
 def _request(info: dict, path: str, timeout: float = 5.0) -> tuple[int, str]:
     context = ssl.create_default_context(cafile=info["ca_file"])
-    request = urllib.request.Request(info["server"] + path,
-                                     headers={"Authorization": f"Bearer {info['tokens']['admin']}"})
+    request = urllib.request.Request(
+        info["server"] + path, headers={"Authorization": f"Bearer {info['tokens']['admin']}"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             return response.status, response.read().decode()
@@ -666,8 +757,10 @@ def _wait_ready(cluster: Cluster, info: dict, process: subprocess.Popen) -> None
         except (OSError, ssl.SSLError) as err:
             last = str(err)
         time.sleep(0.25)
-    raise ClusterError(f"cluster {cluster.name} not ready after {READY_TIMEOUT:.0f}s ({last}); "
-                       f"see {cluster.dir / 'kube-apiserver.log'}")
+    raise ClusterError(
+        f"cluster {cluster.name} not ready after {READY_TIMEOUT:.0f}s ({last}); "
+        f"see {cluster.dir / 'kube-apiserver.log'}"
+    )
 
 
 def _log_tail(cluster: Cluster) -> str:
@@ -681,8 +774,13 @@ def _log_tail(cluster: Cluster) -> str:
 
 def kubectl(cluster: str, *args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
     """Run our kubectl against one cluster as admin."""
-    return subprocess.run([str(BIN / "kubectl"), f"--kubeconfig={KUBECONFIG}", f"--context={cluster}", *args],
-                          capture_output=True, text=True, check=check, **kwargs)
+    return subprocess.run(
+        [str(BIN / "kubectl"), f"--kubeconfig={KUBECONFIG}", f"--context={cluster}", *args],
+        capture_output=True,
+        text=True,
+        check=check,
+        **kwargs,
+    )
 
 
 def _install_crds(cluster: Cluster, info: dict) -> None:
@@ -703,8 +801,9 @@ def _install_crds(cluster: Cluster, info: dict) -> None:
         deadline = time.monotonic() + 60
         while missing := _not_established(cluster, info, names):
             if time.monotonic() > deadline:
-                raise ClusterError(f"cluster {cluster.name}: {len(missing)} CRDs not Established after 60s, "
-                                   f"{missing[0]} among them")
+                raise ClusterError(
+                    f"cluster {cluster.name}: {len(missing)} CRDs not Established after 60s, {missing[0]} among them"
+                )
             time.sleep(0.1)
         _save(cluster, {**info, "crds_applied": {"files": files, "names": names}})
     result = kubectl(cluster.name, f"--server={info['server']}", "create", "namespace", "istio-system", check=False)
@@ -720,9 +819,14 @@ def _not_established(cluster: Cluster, info: dict, names: list[str]) -> list[str
     status, body = _request(info, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", timeout=30)
     if status != 200:
         raise ClusterError(f"cluster {cluster.name}: listing CRDs answered {status}: {body.strip()[:200]}")
-    established = {crd["metadata"]["name"] for crd in json.loads(body)["items"]
-                   if any(condition["type"] == "Established" and condition["status"] == "True"
-                          for condition in (crd.get("status") or {}).get("conditions") or [])}
+    established = {
+        crd["metadata"]["name"]
+        for crd in json.loads(body)["items"]
+        if any(
+            condition["type"] == "Established" and condition["status"] == "True"
+            for condition in (crd.get("status") or {}).get("conditions") or []
+        )
+    }
     return [name for name in names if name not in established]
 
 
@@ -746,8 +850,14 @@ def _write_kubeconfig() -> None:
         for context, server in servers.items():
             clusters.append({"name": context, "cluster": {"server": server, "certificate-authority-data": ca}})
             contexts.append({"name": context, "context": {"cluster": context, "user": f"{name}-admin"}})
-    config = {"apiVersion": "v1", "kind": "Config", "clusters": clusters, "users": users,
-              "contexts": contexts, "current-context": contexts[0]["name"] if contexts else ""}
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": clusters,
+        "users": users,
+        "contexts": contexts,
+        "current-context": contexts[0]["name"] if contexts else "",
+    }
     KUBECONFIG.parent.mkdir(parents=True, exist_ok=True)
     tmp = KUBECONFIG.with_suffix(".tmp")
     tmp.write_text(json.dumps(config, indent=2) + "\n")
@@ -811,9 +921,12 @@ _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 def _toxiproxy(method: str, path: str, body: dict | None = None, port: int | None = None):
     """One call to toxiproxy's HTTP API: its JSON answer, or a ToxiproxyError."""
     port = port or _toxiproxy_port()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
-                                     data=None if body is None else json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     try:
         with _DIRECT.open(request, timeout=10) as response:
             text = response.read()
@@ -825,8 +938,9 @@ def _toxiproxy(method: str, path: str, body: dict | None = None, port: int | Non
             pass
         raise ToxiproxyError(err.code, f"toxiproxy refused {method} {path}: {answer}") from None
     except OSError as err:
-        raise ClusterError(f"toxiproxy does not answer on port {port} ({err}): "
-                           f"run `make cluster-up`, or see {TOXIPROXY_LOG}") from None
+        raise ClusterError(
+            f"toxiproxy does not answer on port {port} ({err}): run `make cluster-up`, or see {TOXIPROXY_LOG}"
+        ) from None
     return json.loads(text) if response.headers.get_content_type() == "application/json" else text.decode()
 
 
@@ -841,9 +955,15 @@ def _start_toxiproxy() -> int:
         TOXIPROXY_INFO.write_text(json.dumps({"port": port}) + "\n")
         log = open(TOXIPROXY_LOG, "ab")  # pylint: disable=consider-using-with
         # Errors only: at info level it logs every connection, and a normal close as a warning.
-        process = subprocess.Popen([str(BIN / "toxiproxy-server"), "-host=127.0.0.1", f"-port={port}"],
-                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True, cwd=STATE, env={**os.environ, "LOG_LEVEL": "error"})
+        process = subprocess.Popen(
+            [str(BIN / "toxiproxy-server"), "-host=127.0.0.1", f"-port={port}"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=STATE,
+            env={**os.environ, "LOG_LEVEL": "error"},
+        )
         log.close()
         TOXIPROXY_PID.write_text(f"{process.pid}\n")
         deadline = time.monotonic() + 10
@@ -922,8 +1042,11 @@ STREAMS = ("upstream", "downstream")
 
 def _put_toxic(proxy: str, name: str, kind: str, stream: str, attributes: dict, toxicity: float = 1.0) -> None:
     try:
-        _toxiproxy("POST", f"/proxies/{proxy}/toxics",
-                   {"name": name, "type": kind, "stream": stream, "attributes": attributes, "toxicity": toxicity})
+        _toxiproxy(
+            "POST",
+            f"/proxies/{proxy}/toxics",
+            {"name": name, "type": kind, "stream": stream, "attributes": attributes, "toxicity": toxicity},
+        )
     except ToxiproxyError as err:
         if err.status != 409:
             raise
@@ -1002,8 +1125,10 @@ def _describe_toxics(toxics: list[dict]) -> str:
         value = toxic["attributes"].get("latency" if kind == "latency" else "timeout", 0)
         key = (kind, "" if stem == kind else f" ({stem})")
         entries[key] = entries.get(key, 0) + value if kind == "latency" else value
-    return ", ".join(f"{kind}{f' {value} ms' if value else ''}{source}"
-                     for (kind, source), value in entries.items()) or "none"
+    return (
+        ", ".join(f"{kind}{f' {value} ms' if value else ''}{source}" for (kind, source), value in entries.items())
+        or "none"
+    )
 
 
 # --------------------------------------------------------------------------
@@ -1014,7 +1139,9 @@ def names_from(args: list[str] | None) -> list[str]:
     names = args or os.environ.get("CLUSTERS", DEFAULT_CLUSTERS).split()
     for name in names:
         if not name.replace("-", "").isalnum() or not name[0].isalpha() or len(name) > 40:
-            raise ClusterError(f"{name!r} is not a valid cluster name (letters, digits and '-', starting with a letter)")
+            raise ClusterError(
+                f"{name!r} is not a valid cluster name (letters, digits and '-', starting with a letter)"
+            )
     return names
 
 
@@ -1078,12 +1205,15 @@ def _note_kept_settings(names: list[str]) -> None:
         kept = []
         if os.environ.get("LATENCY_MS", "").strip() and _latency_from_env() != info.get("latency_ms", 0):
             kept.append(f"LATENCY_MS={info.get('latency_ms', 0)}")
-        if os.environ.get("LOCALCLUSTER_CRDS", "").strip() and \
-                _crd_sets_from_env() != info.get("crds", list(DEFAULT_CRD_SETS)):
+        if os.environ.get("LOCALCLUSTER_CRDS", "").strip() and _crd_sets_from_env() != info.get(
+            "crds", list(DEFAULT_CRD_SETS)
+        ):
             kept.append(f"LOCALCLUSTER_CRDS={','.join(info.get('crds', DEFAULT_CRD_SETS))}")
         if kept:
-            print(f"note: {name} keeps {' and '.join(kept)} from its creation; "
-                  f"`make cluster-down` first to change that", file=sys.stderr)
+            print(
+                f"note: {name} keeps {' and '.join(kept)} from its creation; `make cluster-down` first to change that",
+                file=sys.stderr,
+            )
 
 
 def stop(names: list[str], timeout: float = 20.0) -> list[str]:
@@ -1154,8 +1284,10 @@ def status() -> int:
     if not rows:
         print("no local clusters; start them with `make cluster-up`")
     if toxiproxy is not None:
-        print(f"{'toxiproxy':12} {f'http://127.0.0.1:{_toxiproxy_port()}':28} "
-              f"running, pid {toxiproxy}, {_rss_mib(toxiproxy):.0f} MiB")
+        print(
+            f"{'toxiproxy':12} {f'http://127.0.0.1:{_toxiproxy_port()}':28} "
+            f"running, pid {toxiproxy}, {_rss_mib(toxiproxy):.0f} MiB"
+        )
     elif rows:
         print(f"{'toxiproxy':12} {'':28} stopped")
     return 0
@@ -1184,8 +1316,9 @@ def _rss_mib(pid: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["build", "up", "down", "stop", "start", "kill", "status", "crds",
-                                            "simulation-copy"])
+    parser.add_argument(
+        "command", choices=["build", "up", "down", "stop", "start", "kill", "status", "crds", "simulation-copy"]
+    )
     parser.add_argument("names", nargs="*")
     args = parser.parse_args(argv)
     try:

@@ -29,7 +29,9 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mesh
 
 def pinned(requirements: Path, package: str, operator: str) -> str:
     """The version `requirements` gives `package` with `operator` ('==' or '>=')."""
-    match = re.search(rf"^{re.escape(package)}[^#\n]*?{re.escape(operator)}\s*([0-9][0-9.]*)", requirements.read_text(), re.MULTILINE)
+    match = re.search(
+        rf"^{re.escape(package)}[^#\n]*?{re.escape(operator)}\s*([0-9][0-9.]*)", requirements.read_text(), re.MULTILINE
+    )
     assert match, f"{requirements.name} pins no {package}{operator}"
     return match.group(1)
 
@@ -54,8 +56,9 @@ def python_with_botocore(version: str) -> Path:
                 # Read in order at start-up: this botocore first, then the checkout's packages.
                 (site / "meshops-botocore.pth").write_text(f"{packages}\n{sysconfig.get_path('purelib')}\n")
                 ready.touch()
-    found = subprocess.run([str(python), "-c", "import botocore; print(botocore.__version__)"], capture_output=True, text=True,
-                           check=True).stdout.strip()
+    found = subprocess.run(
+        [str(python), "-c", "import botocore; print(botocore.__version__)"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert found == version, f"{python} imports botocore {found}, not {version}"
     return python
 
@@ -68,8 +71,20 @@ def _cached(name: str, pip_args: list[str]) -> Path:
         with _locked(CACHE / f".{name}.lock"):
             if not target.is_dir():
                 staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=CACHE))
-                subprocess.run([str(VENV / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", "--target",
-                                str(staging), *pip_args], check=True, capture_output=True, text=True)
+                subprocess.run(
+                    [
+                        str(VENV / "bin" / "pip"),
+                        "install",
+                        "--quiet",
+                        "--disable-pip-version-check",
+                        "--target",
+                        str(staging),
+                        *pip_args,
+                    ],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
                 staging.rename(target)
     return target
 

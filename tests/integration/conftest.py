@@ -30,7 +30,9 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 # Before localcluster is imported: it reads its directory once. Ansible runs inherit it.
 if WORKER != "gw0" and not os.environ.get("MESHOPS_TEST_KUBECONFIG"):
     os.environ.setdefault("LOCALCLUSTER_DIR", str(ROOT / ".localcluster" / "workers" / WORKER))
-OWN_CLUSTERS = WORKER != "gw0" and Path(os.environ.get("LOCALCLUSTER_DIR", "")) == ROOT / ".localcluster" / "workers" / WORKER
+OWN_CLUSTERS = (
+    WORKER != "gw0" and Path(os.environ.get("LOCALCLUSTER_DIR", "")) == ROOT / ".localcluster" / "workers" / WORKER
+)
 
 import localcluster  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -60,11 +62,14 @@ class AuditLog:
             log.seek(self.offset)
             data = log.read()
         # The API server may be halfway through writing the last line.
-        whole = data[:data.rfind(b"\n") + 1]
+        whole = data[: data.rfind(b"\n") + 1]
         events = [json.loads(line) for line in whole.splitlines() if line.strip()]
-        return [e for e in events
-                if e["verb"] in ("create", "update", "patch", "delete", "deletecollection")
-                and e["user"]["username"] not in self.IGNORED_USERS]
+        return [
+            e
+            for e in events
+            if e["verb"] in ("create", "update", "patch", "delete", "deletecollection")
+            and e["user"]["username"] not in self.IGNORED_USERS
+        ]
 
 
 class LocalCluster:
@@ -95,9 +100,13 @@ class ExternalCluster:
         self.kubeconfig = kubeconfig
 
     def kubectl(self, *args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-        return subprocess.run([str(localcluster.BIN / "kubectl"), f"--kubeconfig={self.kubeconfig}",
-                               f"--context={self.context}", *args], capture_output=True, text=True,
-                              check=check, **kwargs)
+        return subprocess.run(
+            [str(localcluster.BIN / "kubectl"), f"--kubeconfig={self.kubeconfig}", f"--context={self.context}", *args],
+            capture_output=True,
+            text=True,
+            check=check,
+            **kwargs,
+        )
 
 
 def ansible_env(**extra: str) -> dict:
@@ -113,16 +122,25 @@ def ansible_env(**extra: str) -> dict:
     return env
 
 
-def run_playbook(playbook: str | Path, *args: str, extra_vars: dict | None = None, check: bool = False,
-                 env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+def run_playbook(
+    playbook: str | Path,
+    *args: str,
+    extra_vars: dict | None = None,
+    check: bool = False,
+    env: dict | None = None,
+    timeout: float = 600,
+) -> subprocess.CompletedProcess:
     """Run ansible-playbook from the repository root; output is returned, not printed."""
     cmd = [str(ANSIBLE_PLAYBOOK), str(playbook), *args]
     if extra_vars:
         cmd += ["--extra-vars", json.dumps(extra_vars)]
-    result = subprocess.run(cmd, cwd=ROOT, env=env or ansible_env(), capture_output=True, text=True,
-                            timeout=timeout, check=False)
+    result = subprocess.run(
+        cmd, cwd=ROOT, env=env or ansible_env(), capture_output=True, text=True, timeout=timeout, check=False
+    )
     if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd[:2])} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
+        raise AssertionError(
+            f"{' '.join(cmd[:2])} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
+        )
     return result
 
 
@@ -184,9 +202,15 @@ def toxics(local_cluster):
 def target_cluster(cluster_names):
     """The cluster under test: the first local one, or the external one."""
     if EXTERNAL_KUBECONFIG:
-        context = os.environ.get("MESHOPS_TEST_CONTEXT") or subprocess.run(
-            [str(localcluster.BIN / "kubectl"), f"--kubeconfig={EXTERNAL_KUBECONFIG}", "config", "current-context"],
-            capture_output=True, text=True, check=True).stdout.strip()
+        context = (
+            os.environ.get("MESHOPS_TEST_CONTEXT")
+            or subprocess.run(
+                [str(localcluster.BIN / "kubectl"), f"--kubeconfig={EXTERNAL_KUBECONFIG}", "config", "current-context"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        )
         return ExternalCluster(EXTERNAL_KUBECONFIG, context)
     return LocalCluster(cluster_names[0])
 

@@ -38,8 +38,12 @@ def clone(tmp_path: Path) -> Path:
     """A copy of the checkout's files (tracked and new, not ignored), with their times, so make sees built things as built."""
     path = tmp_path / "clone"
     path.mkdir()
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True,
-                           check=True).stdout
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
     subprocess.run(["tar", "--null", "-T", "-", "-cf", str(tmp_path / "clone.tar")], cwd=ROOT, input=files, check=True)
     subprocess.run(["tar", "-xf", str(tmp_path / "clone.tar"), "-C", str(path)], check=True)
     return path
@@ -53,8 +57,15 @@ def shell_env(home: Path) -> dict:
 
 def shell(command: str, cwd: Path, env: dict, timeout: float = 600) -> subprocess.CompletedProcess:
     """`command` as a user types it into bash in `cwd`."""
-    return subprocess.run(["bash", "-c", command], cwd=cwd, env={**env, "PWD": str(cwd)}, capture_output=True, text=True,
-                          check=False, timeout=timeout)
+    return subprocess.run(
+        ["bash", "-c", command],
+        cwd=cwd,
+        env={**env, "PWD": str(cwd)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
 
 
 def installed_collection(home: Path) -> Path:

@@ -40,14 +40,18 @@ SHIPPED_RBAC_HEADER = """\
 # RoleBinding in each namespace of istio_aws_egress_sidecars, then
 # `kubectl apply -f rbac.yaml`.
 """
-SHIPPED_RBAC_FOR = {"namespace": "istio-system", "sidecar_namespaces": [],
-                    "gateway_namespace": "istio-system",
-                    "subject": {"kind": "ServiceAccount", "name": "meshops-aws-egress", "namespace": "istio-system"}}
+SHIPPED_RBAC_FOR = {
+    "namespace": "istio-system",
+    "sidecar_namespaces": [],
+    "gateway_namespace": "istio-system",
+    "subject": {"kind": "ServiceAccount", "name": "meshops-aws-egress", "namespace": "istio-system"},
+}
 
 
 def _kinds():
     sys.path.insert(0, str(ROOT / ".collections"))
     from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress import kinds  # pylint: disable=import-outside-toplevel
+
     return kinds
 
 
@@ -56,8 +60,12 @@ def resources_template_text() -> str:
     lines = [RESOURCES_HEADER.rstrip("\n")]
     for _kind, rendering in _kinds().RENDERINGS:
         condition = f" if {rendering.when}" if rendering.when else ""
-        lines += [f"{{% for {rendering.name} in {rendering.each}{condition} %}}", "---",
-                  f"{{% include '{rendering.template}' +%}}", "{% endfor %}"]
+        lines += [
+            f"{{% for {rendering.name} in {rendering.each}{condition} %}}",
+            "---",
+            f"{{% include '{rendering.template}' +%}}",
+            "{% endfor %}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -87,8 +95,11 @@ GENERATED = {RESOURCES_TEMPLATE: resources_template_text, SHIPPED_RBAC: shipped_
 
 def stale(which=None) -> list[Path]:
     """The generated files (all, or `which`) whose text is not what the table makes."""
-    return [path for path, build in GENERATED.items()
-            if (which is None or path in which) and path.read_text(encoding="utf-8") != build()]
+    return [
+        path
+        for path, build in GENERATED.items()
+        if (which is None or path in which) and path.read_text(encoding="utf-8") != build()
+    ]
 
 
 def main(argv: list[str]) -> int:

@@ -46,24 +46,35 @@ def scratch_clusters(prefix: str, count: int = 1, crds: list[str] | None = None,
             localcluster.down(names)
 
 
-def user_kubeconfig(cluster, user: str, path: Path, *, server: str | None = None, inline: bool = True, context: str = "hardening") -> Path:
+def user_kubeconfig(
+    cluster, user: str, path: Path, *, server: str | None = None, inline: bool = True, context: str = "hardening"
+) -> Path:
     """A kubeconfig for one of the cluster's token users. `inline`: the token and the CA in the file itself
     (`token`, `certificate-authority-data`); otherwise both in files next to it (`tokenFile`, `certificate-authority`)."""
     ca_file = cluster.info["ca_file"]
     if inline:
-        cluster_entry = {"server": server or cluster.info["server"],
-                         "certificate-authority-data": base64.b64encode(Path(ca_file).read_bytes()).decode()}
+        cluster_entry = {
+            "server": server or cluster.info["server"],
+            "certificate-authority-data": base64.b64encode(Path(ca_file).read_bytes()).decode(),
+        }
         user_entry = {"token": cluster.token(user)}
     else:
         token_file = path.with_suffix(".token")
         token_file.write_text(cluster.token(user))
         cluster_entry = {"server": server or cluster.info["server"], "certificate-authority": ca_file}
         user_entry = {"tokenFile": str(token_file)}
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": context,
-        "clusters": [{"name": "scratch", "cluster": cluster_entry}],
-        "users": [{"name": user, "user": user_entry}],
-        "contexts": [{"name": context, "context": {"cluster": "scratch", "user": user}}]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": context,
+                "clusters": [{"name": "scratch", "cluster": cluster_entry}],
+                "users": [{"name": user, "user": user_entry}],
+                "contexts": [{"name": context, "context": {"cluster": "scratch", "user": user}}],
+            }
+        )
+    )
     path.chmod(0o600)
     return path
 
@@ -75,8 +86,15 @@ class Background:
         tag = uuid.uuid4().hex[:6]
         self.stdout_path, self.stderr_path = tmp_path / f"out-{tag}.txt", tmp_path / f"err-{tag}.txt"
         with self.stdout_path.open("w") as out, self.stderr_path.open("w") as err:
-            self.process = subprocess.Popen(command, cwd=ROOT, env=ansible_env(), stdout=out, stderr=err,  # pylint: disable=consider-using-with
-                                            stdin=subprocess.DEVNULL, start_new_session=True)
+            self.process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=ansible_env(),
+                stdout=out,
+                stderr=err,  # pylint: disable=consider-using-with
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         BACKGROUND_RUNS.append(self.process)
 
     def wait(self, timeout: float = 300) -> RoleRun:
@@ -86,8 +104,13 @@ class Background:
 
 def declared(namespace: str, name: str, services: list[str], regions: list[str], **extra) -> dict:
     """The role's variables for egress set `name` in `namespace`: each of `services` in each of `regions`, and `extra`."""
-    return {"istio_aws_egress_name": name, "istio_aws_egress_namespace": namespace, "istio_aws_egress_services": services,
-            "istio_aws_egress_regions": regions, **extra}
+    return {
+        "istio_aws_egress_name": name,
+        "istio_aws_egress_namespace": namespace,
+        "istio_aws_egress_services": services,
+        "istio_aws_egress_regions": regions,
+        **extra,
+    }
 
 
 def entries(name: str, services: list[str], regions: list[str]) -> list[str]:
@@ -98,15 +121,25 @@ def entries(name: str, services: list[str], regions: list[str]) -> list[str]:
 def writes_of(cluster, verb: str, namespace: str) -> int:
     """How many ServiceEntry writes of `verb` in `namespace` the API server made since its audit log's last mark
     (a write it refused changed nothing and is not counted)."""
-    return sum(1 for w in cluster.audit.writes() if w["verb"] == verb and w["objectRef"].get("namespace") == namespace
-               and w["objectRef"].get("resource") == "serviceentries" and w["responseStatus"]["code"] < 300)
+    return sum(
+        1
+        for w in cluster.audit.writes()
+        if w["verb"] == verb
+        and w["objectRef"].get("namespace") == namespace
+        and w["objectRef"].get("resource") == "serviceentries"
+        and w["responseStatus"]["code"] < 300
+    )
 
 
 def host_recaps(result: RoleRun) -> dict[str, dict[str, int]]:
     """changed and failed of every host in the PLAY RECAP."""
     recap = result.stdout.rsplit("PLAY RECAP", 1)[-1]
-    return {match.group(1): {"changed": int(match.group(2)), "failed": int(match.group(3))}
-            for match in re.finditer(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", recap, re.MULTILINE)}
+    return {
+        match.group(1): {"changed": int(match.group(2)), "failed": int(match.group(3))}
+        for match in re.finditer(
+            r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", recap, re.MULTILINE
+        )
+    }
 
 
 def wait_for(condition, timeout: float, interval: float = 0.01, what: str = "the condition"):
@@ -122,8 +155,16 @@ def wait_for(condition, timeout: float, interval: float = 0.01, what: str = "the
 
 def labelled(cluster, kind: str, namespace: str, egress_set: str) -> list[str]:
     """Names of the egress set's objects of `kind` in `namespace`, as the API server lists them."""
-    out = cluster.kubectl("get", kind, "-n", namespace, "-l", f"{OURS},meshops.io/egress-set={egress_set}",
-                          "-o", "jsonpath={.items[*].metadata.name}").stdout
+    out = cluster.kubectl(
+        "get",
+        kind,
+        "-n",
+        namespace,
+        "-l",
+        f"{OURS},meshops.io/egress-set={egress_set}",
+        "-o",
+        "jsonpath={.items[*].metadata.name}",
+    ).stdout
     return out.split()
 
 

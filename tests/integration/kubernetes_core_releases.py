@@ -59,14 +59,30 @@ def _extract(package: str, version: str, target: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".kubernetes.core-{version}-", dir=CACHE))
     try:
         # Any Python: only the collection's files are used, with the checkout's ansible-core.
-        subprocess.run([str(ROOT / ".venv" / "bin" / "pip"), "download", "--quiet", "--disable-pip-version-check", "--no-deps",
-                        "--only-binary=:all:", "--ignore-requires-python", "--dest", str(staging / "wheel"), package],
-                       check=True, capture_output=True, text=True)
+        subprocess.run(
+            [
+                str(ROOT / ".venv" / "bin" / "pip"),
+                "download",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--ignore-requires-python",
+                "--dest",
+                str(staging / "wheel"),
+                package,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         [wheel] = (staging / "wheel").glob("*.whl")
         with zipfile.ZipFile(wheel) as archive:
             archive.extractall(staging / "tree", [name for name in archive.namelist() if name.startswith(MEMBERS)])
         found = manifest_version(staging / "tree" / MEMBERS)
-        assert found == version, f"{package} bundles kubernetes.core {found}, not {version} (requirements/kubernetes-core.yml)"
+        assert found == version, (
+            f"{package} bundles kubernetes.core {found}, not {version} (requirements/kubernetes-core.yml)"
+        )
         shutil.rmtree(target, ignore_errors=True)
         (staging / "tree").rename(target)
     finally:

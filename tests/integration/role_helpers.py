@@ -50,28 +50,53 @@ class RoleRun:
         return self
 
 
-def role_command(variables: dict, tmp_path: Path, *, playbook: Path | None = None, inventory: Path | None = None,
-                 args: tuple[str, ...] = ()) -> list[str]:
+def role_command(
+    variables: dict,
+    tmp_path: Path,
+    *,
+    playbook: Path | None = None,
+    inventory: Path | None = None,
+    args: tuple[str, ...] = (),
+) -> list[str]:
     """ansible-playbook <playbook> (playbooks/istio_aws_egress/apply.yml) with `variables` as extra vars."""
     extra = tmp_path / f"vars-{uuid.uuid4().hex[:8]}.json"
     extra.write_text(json.dumps(variables))
-    return [str(ANSIBLE_PLAYBOOK), "-i", str(inventory or TARGET / "inventory.yml"),
-            str(playbook or TARGET / "apply.yml"), "-e", f"@{extra}", *args]
+    return [
+        str(ANSIBLE_PLAYBOOK),
+        "-i",
+        str(inventory or TARGET / "inventory.yml"),
+        str(playbook or TARGET / "apply.yml"),
+        "-e",
+        f"@{extra}",
+        *args,
+    ]
 
 
 def run(command: list[str], timeout: float = 600, env: dict | None = None) -> RoleRun:
     """Run an ansible-playbook command from the checkout; `env` adds to ansible_env()."""
-    result = subprocess.run(command, cwd=ROOT, env=ansible_env(**(env or {})), capture_output=True, text=True, check=False,
-                            timeout=timeout)
+    result = subprocess.run(
+        command, cwd=ROOT, env=ansible_env(**(env or {})), capture_output=True, text=True, check=False, timeout=timeout
+    )
     return RoleRun(result.returncode, result.stdout, result.stderr)
 
 
-def run_role(cluster, variables: dict, tmp_path: Path, *, playbook: str = "apply.yml", check: bool = False,
-             python: Path | None = None) -> RoleRun:
+def run_role(
+    cluster,
+    variables: dict,
+    tmp_path: Path,
+    *,
+    playbook: str = "apply.yml",
+    check: bool = False,
+    python: Path | None = None,
+) -> RoleRun:
     """ansible-playbook <playbook> with the role's variables; `cluster` None means no cluster at all. `python` runs
     ansible-playbook (and so the role's filters and modules) instead of the checkout's .venv."""
     if cluster is not None:
-        variables = {"istio_aws_egress_kubeconfig": cluster.kubeconfig, "istio_aws_egress_context": cluster.context, **variables}
+        variables = {
+            "istio_aws_egress_kubeconfig": cluster.kubeconfig,
+            "istio_aws_egress_context": cluster.context,
+            **variables,
+        }
     command = role_command(variables, tmp_path, playbook=TARGET / playbook, args=("--check", "--diff") if check else ())
     return run([str(python), *command] if python else command)
 
@@ -87,16 +112,25 @@ def rerun_writes_nothing(cluster, variables: dict, tmp_path: Path, python: Path 
 
 def expect_failure(cluster, variables: dict, tmp_path: Path, *messages: str, python: Path | None = None) -> RoleRun:
     """Run the role, which must fail with every one of `messages` in its failure."""
-    run = run_role(cluster, {**variables, "expected_messages": list(messages)}, tmp_path, playbook="expect_failure.yml",
-                   python=python)
-    assert run.returncode == 0 and run.recap["failed"] == 0 and run.recap["rescued"] >= 1, f"the role did not fail as expected:\n{run.stdout}\n{run.stderr}"
+    run = run_role(
+        cluster,
+        {**variables, "expected_messages": list(messages)},
+        tmp_path,
+        playbook="expect_failure.yml",
+        python=python,
+    )
+    assert run.returncode == 0 and run.recap["failed"] == 0 and run.recap["rescued"] >= 1, (
+        f"the role did not fail as expected:\n{run.stdout}\n{run.stderr}"
+    )
     return run
 
 
 def refused(cluster, variables: dict, tmp_path: Path, *messages: str, python: Path | None = None) -> None:
     """The role fails with every message, and the cluster records not one write (not even an access review or the lease)."""
     cluster.audit.mark()
-    expect_failure(cluster, variables, tmp_path, "was refused before any write", "nothing was written", *messages, python=python)
+    expect_failure(
+        cluster, variables, tmp_path, "was refused before any write", "nothing was written", *messages, python=python
+    )
     assert cluster.audit.writes() == []
 
 
@@ -163,13 +197,26 @@ def fresh_namespace(cluster, prefix: str) -> str:
     return name
 
 
-def egress_gateway_service(cluster, namespace: str, selector: dict | None = None, name: str = "istio-egressgateway",
-                           ports: tuple[int, ...] = (80, 443)) -> None:
+def egress_gateway_service(
+    cluster,
+    namespace: str,
+    selector: dict | None = None,
+    name: str = "istio-egressgateway",
+    ports: tuple[int, ...] = (80, 443),
+) -> None:
     """The Service of an egress gateway as Istio's charts install it (no pods: no scheduler runs here)."""
     selector = selector or {"istio": "egressgateway"}
-    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace, "labels": selector},
-               "spec": {"selector": selector,
-                        "ports": [{"name": "http2" if port == 80 else "https", "port": port, "targetPort": port + 8000} for port in ports]}}
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace, "labels": selector},
+        "spec": {
+            "selector": selector,
+            "ports": [
+                {"name": "http2" if port == 80 else "https", "port": port, "targetPort": port + 8000} for port in ports
+            ],
+        },
+    }
     cluster.kubectl("apply", "-f", "-", input=json.dumps(service))
 
 
@@ -184,15 +231,40 @@ def egress_gateway(cluster, prefix: str, ports: tuple[int, ...] = (80, 443)) -> 
     selector = {"istio": f"egressgateway-{namespace}"}
     egress_gateway_service(cluster, namespace, selector, ports=ports)
     # Its pod, as an object (no kubelet runs it): istioctl analyze looks for what a Gateway's selector selects.
-    cluster.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": [
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "istio-egressgateway", "namespace": namespace}},
-        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "istio-egressgateway-0", "namespace": namespace, "labels": selector},
-         "spec": {"serviceAccountName": "istio-egressgateway", "automountServiceAccountToken": False,
-                  "containers": [{"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.30.0"}]}}]}))
+    cluster.kubectl(
+        "apply",
+        "-f",
+        "-",
+        input=json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "List",
+                "items": [
+                    {
+                        "apiVersion": "v1",
+                        "kind": "ServiceAccount",
+                        "metadata": {"name": "istio-egressgateway", "namespace": namespace},
+                    },
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Pod",
+                        "metadata": {"name": "istio-egressgateway-0", "namespace": namespace, "labels": selector},
+                        "spec": {
+                            "serviceAccountName": "istio-egressgateway",
+                            "automountServiceAccountToken": False,
+                            "containers": [{"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.30.0"}],
+                        },
+                    },
+                ],
+            }
+        ),
+    )
     return {"namespace": namespace, "selector": selector}
 
 
-def objects(cluster, kind: str, namespace: str | None = None, selector: str | None = None, managed_fields: bool = False) -> dict[str, dict]:
+def objects(
+    cluster, kind: str, namespace: str | None = None, selector: str | None = None, managed_fields: bool = False
+) -> dict[str, dict]:
     """Live objects of `kind` by 'namespace/name'."""
     args = ["get", kind, "-o", "json", f"--show-managed-fields={str(managed_fields).lower()}"]
     args += ["-n", namespace] if namespace else ["--all-namespaces"]
@@ -214,7 +286,9 @@ def is_rollout_bookkeeping(event: dict) -> bool:
     rollout lease (a coordination.k8s.io Lease it creates, renews and releases).
     """
     ref = event["objectRef"]
-    return ref.get("resource") == "selfsubjectaccessreviews" or (ref.get("resource") == "leases" and ref.get("name") == LOCK_NAME)
+    return ref.get("resource") == "selfsubjectaccessreviews" or (
+        ref.get("resource") == "leases" and ref.get("name") == LOCK_NAME
+    )
 
 
 def resource_events(audit) -> list[dict]:
@@ -228,5 +302,7 @@ def resource_events(audit) -> list[dict]:
 
 def writes(audit) -> list[tuple[str, str, str, str]]:
     """(verb, resource, namespace, name) of every write since the audit log's last mark (see resource_events)."""
-    return [(w["verb"], w["objectRef"].get("resource"), w["objectRef"].get("namespace"), w["objectRef"].get("name"))
-            for w in resource_events(audit)]
+    return [
+        (w["verb"], w["objectRef"].get("resource"), w["objectRef"].get("namespace"), w["objectRef"].get("name"))
+        for w in resource_events(audit)
+    ]

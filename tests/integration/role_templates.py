@@ -21,7 +21,9 @@ def render_all(requests: list[tuple[str, dict]]) -> list[dict]:
     """[(template, template_vars)] -> [{"text": rendered} or {"error": why}], in one process."""
     if not requests:
         return []
-    result = subprocess.run([sys.executable, __file__], input=json.dumps(requests), capture_output=True, text=True, check=False, timeout=600)
+    result = subprocess.run(
+        [sys.executable, __file__], input=json.dumps(requests), capture_output=True, text=True, check=False, timeout=600
+    )
     if result.returncode != 0:
         raise RuntimeError(f"rendering the role's templates failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout)
@@ -39,7 +41,11 @@ def _main() -> None:
         templar.available_variables = {"ansible_search_path": [str(ROLE)], "__template_vars": template_vars}
         try:
             # As the role does: a template that renders nothing comes back as null.
-            text = templar.template(trust_as_template(f"{{{{ lookup('ansible.builtin.template', {name!r}, template_vars=__template_vars) }}}}"))
+            text = templar.template(
+                trust_as_template(
+                    f"{{{{ lookup('ansible.builtin.template', {name!r}, template_vars=__template_vars) }}}}"
+                )
+            )
             rendered.append({"text": text or ""})
         except Exception as err:  # pylint: disable=broad-exception-caught
             rendered.append({"error": f"{type(err).__name__}: {err}"})

@@ -44,24 +44,34 @@ class Inventory:
         (self.directory / "group_vars").mkdir(exist_ok=True)
         (self.directory / "group_vars" / "clusters.yml").write_text(yaml.safe_dump({**group, **self.settings}))
         local = yaml.safe_load((LOCAL / "hosts.yml").read_text())["clusters"]["vars"]
-        (self.directory / "hosts.yml").write_text(yaml.safe_dump({"clusters": {
-            "hosts": self.hosts, "vars": {**local, "kubeconfig": str(localcluster.KUBECONFIG)}}}))
+        (self.directory / "hosts.yml").write_text(
+            yaml.safe_dump(
+                {"clusters": {"hosts": self.hosts, "vars": {**local, "kubeconfig": str(localcluster.KUBECONFIG)}}}
+            )
+        )
         return self.directory
 
 
 class Runbook:
     """The collection's playbooks over one inventory of local clusters, and what their API servers recorded."""
 
-    def __init__(self, clusters: dict, tmp_path: Path, hosts: dict | None = None, installed: Path | None = None, **settings):
+    def __init__(
+        self, clusters: dict, tmp_path: Path, hosts: dict | None = None, installed: Path | None = None, **settings
+    ):
         self.clusters = clusters  # cluster name -> LocalCluster
         self.tmp_path = tmp_path
         self.name = f"rb-{uuid.uuid4().hex[:6]}"
         self.namespace = self.name
         for cluster in clusters.values():
             cluster.kubectl("create", "namespace", self.namespace)
-        hosts = hosts or {name: {"context": name, "aws_region": region} for name, region in zip(clusters, ("us-east-1", "eu-west-1"))}
-        self.hosts = Inventory(tmp_path / f"inventory-{self.name}", hosts,
-                               {"istio_aws_egress_name": self.name, "istio_aws_egress_namespace": self.namespace, **settings})
+        hosts = hosts or {
+            name: {"context": name, "aws_region": region} for name, region in zip(clusters, ("us-east-1", "eu-west-1"))
+        }
+        self.hosts = Inventory(
+            tmp_path / f"inventory-{self.name}",
+            hosts,
+            {"istio_aws_egress_name": self.name, "istio_aws_egress_namespace": self.namespace, **settings},
+        )
         self.inventory = self.hosts.write()
         self.installed = installed
 
@@ -80,8 +90,15 @@ class Runbook:
         if self.installed is None:
             return run(self.command(playbook, *args), timeout=timeout)
         # A shell in tmp_path: its PWD is where the playbooks' reports go by default.
-        return user_run(self.installed, self.tmp_path, "-i", str(self.inventory), f"meshops.aws_egress.{playbook}", *args,
-                        env={"PWD": str(self.tmp_path)})
+        return user_run(
+            self.installed,
+            self.tmp_path,
+            "-i",
+            str(self.inventory),
+            f"meshops.aws_egress.{playbook}",
+            *args,
+            env={"PWD": str(self.tmp_path)},
+        )
 
     def mark(self) -> None:
         for cluster in self.clusters.values():
@@ -89,16 +106,22 @@ class Runbook:
 
     def writes(self) -> dict:
         """Write requests per cluster since the last mark, as 'verb resource namespace/name'."""
-        return {name: [f"{w['verb']} {w['objectRef'].get('resource')} {w['objectRef'].get('namespace')}/{w['objectRef'].get('name')}"
-                       for w in cluster.audit.writes()]
-                for name, cluster in self.clusters.items()}
+        return {
+            name: [
+                f"{w['verb']} {w['objectRef'].get('resource')} {w['objectRef'].get('namespace')}/{w['objectRef'].get('name')}"
+                for w in cluster.audit.writes()
+            ]
+            for name, cluster in self.clusters.items()
+        }
 
     def entries(self, cluster: str, egress_set: str | None = None) -> list[str]:
         """Names of the egress set's ServiceEntries on `cluster`."""
         return labelled(self.clusters[cluster], "serviceentries", self.namespace, egress_set or self.name)
 
 
-def beside_other_teams(clusters: dict, tmp_path: Path, hosts: dict | None = None, installed: Path | None = None, **settings) -> Runbook:
+def beside_other_teams(
+    clusters: dict, tmp_path: Path, hosts: dict | None = None, installed: Path | None = None, **settings
+) -> Runbook:
     """An egress set over the clusters, in a namespace where another team keeps a ServiceEntry and a NetworkPolicy."""
     book = Runbook(clusters, tmp_path, hosts, installed, **settings)
     for cluster in clusters.values():
@@ -114,8 +137,9 @@ def other_teams(namespace: str) -> list[dict]:
 def succeeded(result: RoleRun) -> RoleRun:
     """The run exited 0 and no host failed."""
     recaps = host_recaps(result)
-    assert result.returncode == 0 and recaps and all(r["failed"] == 0 for r in recaps.values()), \
+    assert result.returncode == 0 and recaps and all(r["failed"] == 0 for r in recaps.values()), (
         f"the run failed:\n{result.stdout[-8000:]}\n{result.stderr[-2000:]}"
+    )
     return result
 
 
@@ -123,9 +147,13 @@ def junit(directory: Path) -> dict:
     """junit.xml, validated against the schema: suite name -> {case name -> its <failure> text, or None}."""
     text = (directory / "junit.xml").read_text()
     JUNIT_SCHEMA.validate(text)
-    return {suite.attrib["name"]: {case.attrib["name"]: (None if case.find("failure") is None else case.find("failure").text)
-                                   for case in suite.iter("testcase")}
-            for suite in ET.fromstring(text).iter("testsuite")}
+    return {
+        suite.attrib["name"]: {
+            case.attrib["name"]: (None if case.find("failure") is None else case.find("failure").text)
+            for case in suite.iter("testcase")
+        }
+        for suite in ET.fromstring(text).iter("testsuite")
+    }
 
 
 def reports(directory: Path, clusters) -> dict:
@@ -143,7 +171,9 @@ def readable(result: RoleRun, clusters: int) -> RoleRun:
     warning of ours or of our pinned requirements, and no more skipped steps than one per cluster."""
     assert "\\n" not in result.stdout, f"a message printed as one escaped string:\n{result.stdout[-8000:]}"
     for warning in ("[WARNING]", "[DEPRECATION WARNING]", "Warning:"):
-        assert warning not in result.stdout + result.stderr, f"{warning} in the output:\n{result.stdout[-4000:]}\n{result.stderr}"
+        assert warning not in result.stdout + result.stderr, (
+            f"{warning} in the output:\n{result.stdout[-4000:]}\n{result.stderr}"
+        )
     assert result.stdout.count("skipping: [") <= clusters, result.stdout
     return result
 
@@ -152,7 +182,9 @@ def failed_saying(result: RoleRun, *messages: str) -> RoleRun:
     """The run exited non-zero and said each of `messages`, however the callback wrapped its lines."""
     assert result.returncode != 0, f"the run succeeded:\n{result.stdout[-8000:]}"
     for message in messages:
-        assert result.said(message), f"{message!r} is not in the output:\n{result.stdout[-8000:]}\n{result.stderr[-2000:]}"
+        assert result.said(message), (
+            f"{message!r} is not in the output:\n{result.stdout[-8000:]}\n{result.stderr[-2000:]}"
+        )
     return result
 
 
@@ -171,26 +203,48 @@ def namespace_everywhere(clusters: dict, prefix: str) -> str:
 
 
 def apply(cluster, *manifests: dict) -> None:
-    cluster.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": list(manifests)}))
+    cluster.kubectl(
+        "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": list(manifests)})
+    )
 
 
 def service_entry(namespace: str, name: str, hosts: list[str], **spec) -> dict:
     """Another team's ServiceEntry for external hosts on 443."""
-    return {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry", "metadata": {"name": name, "namespace": namespace},
-            "spec": {"hosts": hosts, "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}], "location": "MESH_EXTERNAL",
-                     "resolution": "DNS", **spec}}
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "ServiceEntry",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "hosts": hosts,
+            "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}],
+            "location": "MESH_EXTERNAL",
+            "resolution": "DNS",
+            **spec,
+        },
+    }
 
 
 def sidecar(namespace: str, name: str, **spec) -> dict:
-    return {"apiVersion": "networking.istio.io/v1", "kind": "Sidecar", "metadata": {"name": name, "namespace": namespace},
-            "spec": {"egress": [{"hosts": ["./*", "istio-system/*"]}], **spec}}
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Sidecar",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"egress": [{"hosts": ["./*", "istio-system/*"]}], **spec},
+    }
 
 
 def network_policy(namespace: str, name: str) -> dict:
     """Another team's egress policy on its own pods."""
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": name, "namespace": namespace},
-            "spec": {"podSelector": {"matchLabels": {"app": name}}, "policyTypes": ["Egress"],
-                     "egress": [{"ports": [{"protocol": "TCP", "port": 5432}]}]}}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "podSelector": {"matchLabels": {"app": name}},
+            "policyTypes": ["Egress"],
+            "egress": [{"ports": [{"protocol": "TCP", "port": 5432}]}],
+        },
+    }
 
 
 def snapshot(cluster, *objects: dict) -> list[dict]:
@@ -199,6 +253,11 @@ def snapshot(cluster, *objects: dict) -> list[dict]:
     for obj in objects:
         group = obj["apiVersion"].rpartition("/")[0]
         resource = f"{obj['kind'].lower()}.{group}" if group else obj["kind"].lower()
-        held.append(json.loads(cluster.kubectl("get", resource, obj["metadata"]["name"], "-n", obj["metadata"]["namespace"],
-                                               "-o", "json").stdout))
+        held.append(
+            json.loads(
+                cluster.kubectl(
+                    "get", resource, obj["metadata"]["name"], "-n", obj["metadata"]["namespace"], "-o", "json"
+                ).stdout
+            )
+        )
     return held

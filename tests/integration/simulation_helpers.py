@@ -37,8 +37,13 @@ GATEWAY_IP = "10.0.1.5"
 GATEWAY_TARGET_PORT = 8443
 UNLISTED = "unlisted-app"
 # Link-local credential endpoints (egress-facts.md), by credential source.
-CREDENTIAL_IPS = {"imds": "169.254.169.254", "imds_ipv6": "fd00:ec2::254", "eks_pod_identity": "169.254.170.23",
-                  "eks_pod_identity_ipv6": "fd00:ec2::23", "ecs": "169.254.170.2"}
+CREDENTIAL_IPS = {
+    "imds": "169.254.169.254",
+    "imds_ipv6": "fd00:ec2::254",
+    "eks_pod_identity": "169.254.170.23",
+    "eks_pod_identity_ipv6": "fd00:ec2::23",
+    "ecs": "169.254.170.2",
+}
 NON_AWS_HOST = "example.com"
 OTHER_SERVICES = ("ec2", "sns", "lambda")
 OTHER_REGIONS = ("sa-east-1", "ca-central-1")
@@ -68,7 +73,11 @@ def original_dst(pattern: str) -> tuple:
 
 def to_gateway(service_host: str) -> tuple:
     """The egress gateway's subset cluster (any subset name) with the gateway pod as its endpoint."""
-    return (re.compile(rf"outbound\|443\|[^|]+\|{re.escape(service_host)}"), "EDS", (f"{GATEWAY_IP}:{GATEWAY_TARGET_PORT}",))
+    return (
+        re.compile(rf"outbound\|443\|[^|]+\|{re.escape(service_host)}"),
+        "EDS",
+        (f"{GATEWAY_IP}:{GATEWAY_TARGET_PORT}",),
+    )
 
 
 def link_local(ip: str) -> tuple:
@@ -99,7 +108,9 @@ def _matches(expected, actual) -> bool:
         return any(_matches(e, actual) for e in expected)
     if len(expected) != len(actual):
         return False
-    return all(e.fullmatch(a) if isinstance(e, re.Pattern) and isinstance(a, str) else e == a for e, a in zip(expected, actual))
+    return all(
+        e.fullmatch(a) if isinstance(e, re.Pattern) and isinstance(a, str) else e == a for e, a in zip(expected, actual)
+    )
 
 
 # --------------------------------------------------------------------------
@@ -120,7 +131,11 @@ class Rendered:
 def istio_config(objects: list[dict]) -> list[dict]:
     """What istiod reads of the rendered objects: all but the network policies, which only the CNI enforces."""
     cni = {"NetworkPolicy", "CiliumNetworkPolicy"}
-    assert all(o["apiVersion"].split("/")[0].endswith(("istio.io", "gateway.networking.k8s.io")) for o in objects if o["kind"] not in cni)
+    assert all(
+        o["apiVersion"].split("/")[0].endswith(("istio.io", "gateway.networking.k8s.io"))
+        for o in objects
+        if o["kind"] not in cni
+    )
     return [o for o in objects if o["kind"] not in cni]
 
 
@@ -134,15 +149,30 @@ def _load(directory: Path) -> list[dict]:
 
 def render_inventory(inventory: str, out: Path) -> dict[str, Rendered]:
     """Every host of inventories/<inventory>, rendered as playbooks/render.yml does, with its resolved variables."""
-    result = subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", str(ROOT / "inventories" / inventory), str(RENDER_INVENTORY),
-                             "-e", json.dumps({"render_dir": str(out), "render_offline": True, "variable_names": sorted(ROLE_DEFAULTS)})],
-                            cwd=ROOT, env=ansible_env(), capture_output=True, text=True, check=False, timeout=600)
+    result = subprocess.run(
+        [
+            str(ANSIBLE_PLAYBOOK),
+            "-i",
+            str(ROOT / "inventories" / inventory),
+            str(RENDER_INVENTORY),
+            "-e",
+            json.dumps({"render_dir": str(out), "render_offline": True, "variable_names": sorted(ROLE_DEFAULTS)}),
+        ],
+        cwd=ROOT,
+        env=ansible_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     assert result.returncode == 0, f"rendering {inventory} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
     rendered = {}
     for variables_file in sorted(out.glob("*.variables.json")):
         host = variables_file.name.removesuffix(".variables.json")
         given = json.loads(variables_file.read_text())
-        variables = {name: ROLE_DEFAULTS[name] if given.get(name) == "__undefined__" else given[name] for name in ROLE_DEFAULTS}
+        variables = {
+            name: ROLE_DEFAULTS[name] if given.get(name) == "__undefined__" else given[name] for name in ROLE_DEFAULTS
+        }
         rendered[host] = Rendered(variables, _load(out / host))
     return rendered
 
@@ -150,8 +180,16 @@ def render_inventory(inventory: str, out: Path) -> dict[str, Rendered]:
 def render_role(tmp_path: Path, variables: dict) -> Rendered:
     """The role in render mode with `variables` (no cluster, no kubeconfig)."""
     out = tmp_path / f"rendered-{len(list(tmp_path.glob('rendered-*')))}"
-    run_role(None, {"istio_aws_egress_render_dir": str(out), "istio_aws_egress_kubeconfig": str(tmp_path / "no-kubeconfig"),
-                    "istio_aws_egress_context": "nowhere", **variables}, tmp_path).assert_ok()
+    run_role(
+        None,
+        {
+            "istio_aws_egress_render_dir": str(out),
+            "istio_aws_egress_kubeconfig": str(tmp_path / "no-kubeconfig"),
+            "istio_aws_egress_context": "nowhere",
+            **variables,
+        },
+        tmp_path,
+    ).assert_ok()
     return Rendered({**ROLE_DEFAULTS, **variables}, _load(out))
 
 
@@ -160,35 +198,68 @@ def render_role(tmp_path: Path, variables: dict) -> Rendered:
 
 
 def ready_pod(namespace: str, name: str, labels: dict, ip: str) -> dict:
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace, "labels": labels},
-            "spec": {"containers": [{"name": "app", "image": "app"}]},
-            "status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}], "conditions": [{"type": "Ready", "status": "True"}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": {"containers": [{"name": "app", "image": "app"}]},
+        "status": {
+            "phase": "Running",
+            "podIP": ip,
+            "podIPs": [{"ip": ip}],
+            "conditions": [{"type": "Ready", "status": "True"}],
+        },
+    }
 
 
 def endpoint_slice(namespace: str, service: str, pod: str, ip: str, ports: list[dict]) -> dict:
-    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-            "metadata": {"name": f"{service}-1", "namespace": namespace, "labels": {"kubernetes.io/service-name": service}},
-            "addressType": "IPv4", "ports": ports,
-            "endpoints": [{"addresses": [ip], "conditions": {"ready": True},
-                           "targetRef": {"kind": "Pod", "name": pod, "namespace": namespace}}]}
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {"name": f"{service}-1", "namespace": namespace, "labels": {"kubernetes.io/service-name": service}},
+        "addressType": "IPv4",
+        "ports": ports,
+        "endpoints": [
+            {
+                "addresses": [ip],
+                "conditions": {"ready": True},
+                "targetRef": {"kind": "Pod", "name": pod, "namespace": namespace},
+            }
+        ],
+    }
 
 
-def gateway_kubernetes(namespace: str = "istio-system", service: str = "istio-egressgateway",
-                       selector: dict | None = None, pod_labels: dict | None = None) -> list[dict]:
+def gateway_kubernetes(
+    namespace: str = "istio-system",
+    service: str = "istio-egressgateway",
+    selector: dict | None = None,
+    pod_labels: dict | None = None,
+) -> list[dict]:
     """The egress gateway as role_helpers.egress_gateway installs it (80 -> 8080, 443 -> 8443), with a ready pod.
 
     The pod has no security.istio.io/tlsMode label unless `pod_labels` give it, as Istio's gateway charts run it:
     the sidecar sends the application's own TLS, which the gateway's passthrough listener matches by SNI.
     """
     selector = selector or {"istio": "egressgateway"}
-    ports = [{"name": "http2", "port": 80, "targetPort": 8080, "protocol": "TCP"},
-             {"name": "https", "port": 443, "targetPort": GATEWAY_TARGET_PORT, "protocol": "TCP"}]
+    ports = [
+        {"name": "http2", "port": 80, "targetPort": 8080, "protocol": "TCP"},
+        {"name": "https", "port": 443, "targetPort": GATEWAY_TARGET_PORT, "protocol": "TCP"},
+    ]
     return [
-        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": service, "namespace": namespace, "labels": selector},
-         "spec": {"clusterIP": "10.96.0.50", "selector": selector, "ports": ports}},
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": service, "namespace": namespace, "labels": selector},
+            "spec": {"clusterIP": "10.96.0.50", "selector": selector, "ports": ports},
+        },
         ready_pod(namespace, f"{service}-0", {**selector, **(pod_labels or {})}, GATEWAY_IP),
-        endpoint_slice(namespace, service, f"{service}-0", GATEWAY_IP,
-                       [{"name": p["name"], "port": p["targetPort"], "protocol": "TCP"} for p in ports]),
+        endpoint_slice(
+            namespace,
+            service,
+            f"{service}-0",
+            GATEWAY_IP,
+            [{"name": p["name"], "port": p["targetPort"], "protocol": "TCP"} for p in ports],
+        ),
     ]
 
 
@@ -207,11 +278,24 @@ class MeshService:
     def objects(self) -> list[dict]:
         labels = {"app": self.name}
         return [
-            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": self.name, "namespace": self.namespace},
-             "spec": {"clusterIP": self.cluster_ip, "selector": labels,
-                      "ports": [{"name": "http", "port": self.port, "targetPort": self.port}]}},
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": self.name, "namespace": self.namespace},
+                "spec": {
+                    "clusterIP": self.cluster_ip,
+                    "selector": labels,
+                    "ports": [{"name": "http", "port": self.port, "targetPort": self.port}],
+                },
+            },
             ready_pod(self.namespace, f"{self.name}-1", labels, self.pod_ip),
-            endpoint_slice(self.namespace, self.name, f"{self.name}-1", self.pod_ip, [{"name": "http", "port": self.port, "protocol": "TCP"}]),
+            endpoint_slice(
+                self.namespace,
+                self.name,
+                f"{self.name}-1",
+                self.pod_ip,
+                [{"name": "http", "port": self.port, "protocol": "TCP"}],
+            ),
         ]
 
     def expected(self) -> tuple:
@@ -241,22 +325,34 @@ class Simulation:
         return key
 
     def gateway(self, namespace: str = "istio-system", selector: dict | None = None) -> str:
-        self.proxies["gateway"] = {"type": "router", "namespace": namespace, "labels": selector or {"istio": "egressgateway"},
-                                   "ips": [GATEWAY_IP]}
+        self.proxies["gateway"] = {
+            "type": "router",
+            "namespace": namespace,
+            "labels": selector or {"istio": "egressgateway"},
+            "ips": [GATEWAY_IP],
+        }
         return "gateway"
 
     def waypoint(self, namespace: str, name: str) -> str:
         self.proxies["waypoint"] = waypoint.Waypoint(namespace, name).proxy
         return "waypoint"
 
-    def tls(self, proxy: str, sni: str, expected: tuple, port: int = 443, address: str | None = None, tag: str = "") -> str:
+    def tls(
+        self, proxy: str, sni: str, expected: tuple, port: int = 443, address: str | None = None, tag: str = ""
+    ) -> str:
         address = address or (GATEWAY_IP if self.proxies[proxy]["type"] == "router" else PUBLIC_IP)
-        return self._call({"proxy": proxy, "address": address, "port": port, "protocol": "tcp", "tls": True, "sni": sni},
-                          f"{proxy} tls {sni}:{port}{tag}", expected)
+        return self._call(
+            {"proxy": proxy, "address": address, "port": port, "protocol": "tcp", "tls": True, "sni": sni},
+            f"{proxy} tls {sni}:{port}{tag}",
+            expected,
+        )
 
     def http(self, proxy: str, host: str, address: str, port: int, expected: tuple) -> str:
-        return self._call({"proxy": proxy, "address": address, "port": port, "protocol": "http", "host": host},
-                          f"{proxy} http {host}:{port}", expected)
+        return self._call(
+            {"proxy": proxy, "address": address, "port": port, "protocol": "http", "host": host},
+            f"{proxy} http {host}:{port}",
+            expected,
+        )
 
     def _call(self, call: dict, call_id: str, expected: tuple | None) -> str:
         """`expected` None: the route is not judged (the caller judges the policy instead)."""
@@ -265,15 +361,17 @@ class Simulation:
         return call_id
 
     def run(self) -> dict[str, dict]:
-        self.response = harness.simulate({
-            "istio_version": ISTIO_VERSION,
-            "mesh": {"outbound_traffic_policy": self.policy},
-            "config": docs(*self.config),
-            "kubernetes": docs(*self.kubernetes),
-            "proxies": self.proxies,
-            "calls": self.calls,
-            **({"istiod_env": self.istiod_env} if self.istiod_env else {}),
-        })
+        self.response = harness.simulate(
+            {
+                "istio_version": ISTIO_VERSION,
+                "mesh": {"outbound_traffic_policy": self.policy},
+                "config": docs(*self.config),
+                "kubernetes": docs(*self.kubernetes),
+                "proxies": self.proxies,
+                "calls": self.calls,
+                **({"istiod_env": self.istiod_env} if self.istiod_env else {}),
+            }
+        )
         return self.results
 
     @property
@@ -283,19 +381,25 @@ class Simulation:
     def mismatches(self) -> dict[str, tuple]:
         """{call: (expected, seen)} for every call that did not do what was expected."""
         results = self.results
-        return {call_id: (expected, seen(results[call_id])) for call_id, expected in self.expected.items()
-                if expected is not None and not _matches(expected, seen(results[call_id]))}
+        return {
+            call_id: (expected, seen(results[call_id]))
+            for call_id, expected in self.expected.items()
+            if expected is not None and not _matches(expected, seen(results[call_id]))
+        }
 
     def assert_as_expected(self) -> None:
         assert self.response["rejected_config"] == [], self.response["rejected_config"]
         mismatches = self.mismatches()
         assert not mismatches, "calls that did not do what was expected:\n" + "\n".join(
-            f"  {call}: expected {expected}, saw {actual}" for call, (expected, actual) in sorted(mismatches.items()))
+            f"  {call}: expected {expected}, saw {actual}" for call, (expected, actual) in sorted(mismatches.items())
+        )
 
 
 def sni_policies(result: dict, sni: str) -> list[str]:
     """The RBAC policies of a chain's ALLOW filters that name `sni` (AuthorizationPolicy connection.sni)."""
-    return rbac.sni_policies([f for f in result["rbac"] if (f.get("rules") or {}).get("action", "ALLOW") == "ALLOW"], sni)
+    return rbac.sni_policies(
+        [f for f in result["rbac"] if (f.get("rules") or {}).get("action", "ALLOW") == "ALLOW"], sni
+    )
 
 
 # --------------------------------------------------------------------------
@@ -316,18 +420,30 @@ def undeclared_hosts(variables: dict) -> dict[str, str]:
     for region in regions:
         other = next(s for s in OTHER_SERVICES if s not in services)
         found.update((h, f"{other} in {region}, not declared") for h in sdk_capture.contacted(other, region))
-        buckets = [b for s in variables["istio_aws_egress_services"] if isinstance(s, dict) for b in s.get("buckets") or []]
+        buckets = [
+            b for s in variables["istio_aws_egress_services"] if isinstance(s, dict) for b in s.get("buckets") or []
+        ]
         if buckets:
-            found.update((h, f"bucket {OTHER_BUCKET}, not declared")
-                         for h in sdk_capture.contacted("s3", region, bucket=OTHER_BUCKET, operation="GetObject"))
+            found.update(
+                (h, f"bucket {OTHER_BUCKET}, not declared")
+                for h in sdk_capture.contacted("s3", region, bucket=OTHER_BUCKET, operation="GetObject")
+            )
         if variables["istio_aws_egress_account_ids"] and "dynamodb" in services:
-            found.update((h, f"account {OTHER_ACCOUNT}, not declared")
-                         for h in sdk_capture.contacted("dynamodb", region, account_id=OTHER_ACCOUNT, operation="GetItem"))
+            found.update(
+                (h, f"account {OTHER_ACCOUNT}, not declared")
+                for h in sdk_capture.contacted("dynamodb", region, account_id=OTHER_ACCOUNT, operation="GetItem")
+            )
     other_region = next(r for r in OTHER_REGIONS if r not in regions)
     first = variables["istio_aws_egress_services"][0]
-    service, bucket = (first, sdk_capture.SOME_BUCKET) if isinstance(first, str) else (first["name"], (first.get("buckets") or [sdk_capture.SOME_BUCKET])[0])
-    found.update((h, f"{service} in {other_region}, a region not declared")
-                 for h in sdk_capture.contacted(service, other_region, bucket=bucket))
+    service, bucket = (
+        (first, sdk_capture.SOME_BUCKET)
+        if isinstance(first, str)
+        else (first["name"], (first.get("buckets") or [sdk_capture.SOME_BUCKET])[0])
+    )
+    found.update(
+        (h, f"{service} in {other_region}, a region not declared")
+        for h in sdk_capture.contacted(service, other_region, bucket=bucket)
+    )
     found[NON_AWS_HOST] = "not an AWS host"
     return found
 
@@ -337,7 +453,11 @@ def reaches(sidecar_hosts: list[str], caller: str, service: MeshService) -> bool
     for rule in ["./*", *sidecar_hosts]:
         namespace, _slash, dns_name = rule.partition("/")
         if namespace == "*" or namespace == service.namespace or (namespace == "." and service.namespace == caller):
-            if dns_name == "*" or dns_name == service.host or (dns_name.startswith("*.") and service.host.endswith(dns_name[1:])):
+            if (
+                dns_name == "*"
+                or dns_name == service.host
+                or (dns_name.startswith("*.") and service.host.endswith(dns_name[1:]))
+            ):
                 return True
     return False
 
@@ -354,11 +474,15 @@ class EgressMatrix:
 
     def __post_init__(self):
         variables = self.rendered.variables
-        assert variables["istio_aws_egress_export_to"] == ["*"], "the matrix expects entries exported to every namespace"
+        assert variables["istio_aws_egress_export_to"] == ["*"], (
+            "the matrix expects entries exported to every namespace"
+        )
         gateway = {**ROLE_DEFAULTS["istio_aws_egress_gateway"], **(variables["istio_aws_egress_gateway"] or {})}
         self.gateway_host = f"{gateway['service']}.{gateway['namespace']}.svc.cluster.local"
         through_gateway = variables["istio_aws_egress_mode"] == "egress_gateway"
-        kubernetes = gateway_kubernetes(gateway["namespace"], gateway["service"], gateway["selector"]) if through_gateway else []
+        kubernetes = (
+            gateway_kubernetes(gateway["namespace"], gateway["service"], gateway["selector"]) if through_gateway else []
+        )
         listed = sorted(set(variables["istio_aws_egress_sidecars"]))
         self.services = [MeshService(ns, "api", f"10.96.1.{i + 10}", f"10.1.1.{i + 10}") for i, ns in enumerate(listed)]
         self.services.append(MeshService("shop", "frontend", "10.96.2.10", "10.1.2.10"))
@@ -386,7 +510,11 @@ class EgressMatrix:
                 sim.http(proxy, shown, ip, 80, link_local(ip) if declared else HTTP_BLACK_HOLED)
             if namespace != UNLISTED:
                 for service in self.services:
-                    expected = service.expected() if reaches(variables["istio_aws_egress_sidecar_hosts"], namespace, service) else HTTP_BLACK_HOLED
+                    expected = (
+                        service.expected()
+                        if reaches(variables["istio_aws_egress_sidecar_hosts"], namespace, service)
+                        else HTTP_BLACK_HOLED
+                    )
                     sim.http(proxy, service.host, service.cluster_ip, service.port, expected)
         if gateway_proxy:
             for host in self.declared:
@@ -401,8 +529,15 @@ class EgressMatrix:
         sim.assert_as_expected()
         # At the gateway, each routed host's chain carries an ALLOW policy of the gateway's namespace naming its SNI.
         gateway_namespace = sim.proxies.get("gateway", {}).get("namespace")
-        unadmitted = [call["sni"] for call in sim.calls if call["proxy"] == "gateway" and sim.expected[call["id"]] != NO_CHAIN
-                      and not any(f"ns[{gateway_namespace}]-" in name for name in sni_policies(sim.results[call["id"]], call["sni"]))]
+        unadmitted = [
+            call["sni"]
+            for call in sim.calls
+            if call["proxy"] == "gateway"
+            and sim.expected[call["id"]] != NO_CHAIN
+            and not any(
+                f"ns[{gateway_namespace}]-" in name for name in sni_policies(sim.results[call["id"]], call["sni"])
+            )
+        ]
         assert unadmitted == [], f"routed hosts no AuthorizationPolicy of the gateway admits by SNI: {unadmitted}"
         return sim
 
@@ -429,7 +564,9 @@ class WaypointMatrix:
     def __post_init__(self):
         variables = self.rendered.variables
         objects = istio_config(self.rendered.objects)
-        waypoints = [o for o in objects if o["kind"] == "Gateway" and o["spec"].get("gatewayClassName") == "istio-waypoint"]
+        waypoints = [
+            o for o in objects if o["kind"] == "Gateway" and o["spec"].get("gatewayClassName") == "istio-waypoint"
+        ]
         assert len(waypoints) == 1, f"ambient mode renders one waypoint: {waypoints}"
         meta = waypoints[0]["metadata"]
         entries = [o for o in objects if o["kind"] == "ServiceEntry"]
@@ -450,8 +587,11 @@ class WaypointMatrix:
         for host in self.declared:
             entry_host = waypoint.covering(host, self.addresses)
             assert entry_host, f"{host} ({self.declared[host]}): no entry bound to the waypoint serves it"
-            expected = ((f"inbound-vip|443|tcp|{entry_host}", "dynamic_forward_proxy", ()) if entry_host.startswith("*.")
-                        else (f"inbound-vip|443|tcp|{entry_host}", "STRICT_DNS", (f"{host}:443",)))
+            expected = (
+                (f"inbound-vip|443|tcp|{entry_host}", "dynamic_forward_proxy", ())
+                if entry_host.startswith("*.")
+                else (f"inbound-vip|443|tcp|{entry_host}", "STRICT_DNS", (f"{host}:443",))
+            )
             self.admitted.append((sim.tls(proxy, host, expected, address=self.addresses[entry_host]), host))
         some_vip = self.addresses[sorted(h for h in self.addresses if not h.startswith("*."))[0]]
         for host in self.undeclared:
@@ -469,12 +609,19 @@ class WaypointMatrix:
         results = sim.results
         unguarded = [host for call_id, host in self.admitted if not results[call_id]["rbac"]]
         assert unguarded == [], f"chains without an RBAC filter let everyone through: {unguarded}"
-        wrong = [f"{host} from {ns}: {'denied' if ns in self.callers else 'admitted'}"
-                 for call_id, host in self.admitted for ns in [*self.callers, UNLISTED]
-                 if rbac.admits(results[call_id]["rbac"], host, rbac.principal(ns)) != (ns in self.callers)]
+        wrong = [
+            f"{host} from {ns}: {'denied' if ns in self.callers else 'admitted'}"
+            for call_id, host in self.admitted
+            for ns in [*self.callers, UNLISTED]
+            if rbac.admits(results[call_id]["rbac"], host, rbac.principal(ns)) != (ns in self.callers)
+        ]
         # Where a spoofed call finds no chain, nothing passes; where it does, the chain's policy must refuse it.
-        wrong += [f"{host} on a declared host's VIP from {ns}: admitted"
-                  for call_id, host in self.spoofed if not results[call_id]["error"]
-                  for ns in self.callers if rbac.admits(results[call_id]["rbac"], host, rbac.principal(ns))]
+        wrong += [
+            f"{host} on a declared host's VIP from {ns}: admitted"
+            for call_id, host in self.spoofed
+            if not results[call_id]["error"]
+            for ns in self.callers
+            if rbac.admits(results[call_id]["rbac"], host, rbac.principal(ns))
+        ]
         assert wrong == [], "the waypoint's policy decides wrongly:\n" + "\n".join(wrong)
         return sim

@@ -23,12 +23,59 @@ pytestmark = pytest.mark.integration
 LATENCY_MS = 50
 # A region of its own: the hosts routed through this test's gateway are routed by no other test's set.
 GATEWAY_REGION = "me-central-1"
-SERVICES = ["sqs", "sns", "kms", "secretsmanager", "ssm", "logs", "ecr", "lambda", "events", "firehose", "athena", "glue",
-            "cloudformation", "ec2", "elasticache", "rds", "ecs", "eks", "acm", "apigateway", "codebuild", "xray", "ses",
-            "appconfig", "batch", "cloudtrail", "config", "autoscaling", "elbv2"]
-REGIONS = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2", "eu-west-3",
-           "eu-central-1", "eu-north-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-southeast-1", "ap-southeast-2",
-           "ap-northeast-3", "sa-east-1", "eu-south-1", "me-south-1", "af-south-1"]
+SERVICES = [
+    "sqs",
+    "sns",
+    "kms",
+    "secretsmanager",
+    "ssm",
+    "logs",
+    "ecr",
+    "lambda",
+    "events",
+    "firehose",
+    "athena",
+    "glue",
+    "cloudformation",
+    "ec2",
+    "elasticache",
+    "rds",
+    "ecs",
+    "eks",
+    "acm",
+    "apigateway",
+    "codebuild",
+    "xray",
+    "ses",
+    "appconfig",
+    "batch",
+    "cloudtrail",
+    "config",
+    "autoscaling",
+    "elbv2",
+]
+REGIONS = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ca-central-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-north-1",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-3",
+    "sa-east-1",
+    "eu-south-1",
+    "me-south-1",
+    "af-south-1",
+]
 # A lease the faulted run could not release expires soon, and is not due for renewal while the faults act.
 LOCK = {"duration": 12, "timeout": 60}
 # The phases of kinds.py, by the audit log's resource names.
@@ -36,9 +83,15 @@ TARGETS = {"gateways", "destinationrules", "authorizationpolicies"}
 
 
 def far(cluster, namespace: str, name: str, tmp_path, **extra) -> dict:
-    return {"istio_aws_egress_name": name, "istio_aws_egress_namespace": namespace, "istio_aws_egress_lock": LOCK,
-            "istio_aws_egress_kubeconfig": cluster.kubeconfig, "istio_aws_egress_context": cluster.proxied_context,
-            "result_file": str(tmp_path / f"result-{name}.json"), **extra}
+    return {
+        "istio_aws_egress_name": name,
+        "istio_aws_egress_namespace": namespace,
+        "istio_aws_egress_lock": LOCK,
+        "istio_aws_egress_kubeconfig": cluster.kubeconfig,
+        "istio_aws_egress_context": cluster.proxied_context,
+        "result_file": str(tmp_path / f"result-{name}.json"),
+        **extra,
+    }
 
 
 def result_of(variables: dict) -> dict:
@@ -48,7 +101,9 @@ def result_of(variables: dict) -> dict:
 
 def received(events: list[dict], verb: str, resources: set[str]) -> list[str]:
     """When the API server received each write of `verb` to `resources` (RFC 3339 with microseconds: sortable)."""
-    return sorted(e["requestReceivedTimestamp"] for e in events if e["verb"] == verb and e["objectRef"]["resource"] in resources)
+    return sorted(
+        e["requestReceivedTimestamp"] for e in events if e["verb"] == verb and e["objectRef"]["resource"] in resources
+    )
 
 
 @pytest.fixture
@@ -60,12 +115,21 @@ def route_namespace(local_cluster):
     local_cluster.kubectl("delete", "virtualservices", "--all", "-n", namespace)
 
 
-def test_a_far_cluster_is_written_by_concurrent_runs_in_the_order_traffic_needs(local_cluster, toxics, tmp_path, route_namespace):
+def test_a_far_cluster_is_written_by_concurrent_runs_in_the_order_traffic_needs(
+    local_cluster, toxics, tmp_path, route_namespace
+):
     gateway = egress_gateway(local_cluster, "conc-gw")
     namespace, name = route_namespace, unique_name("conc")
-    variables = far(local_cluster, namespace, name, tmp_path, istio_aws_egress_services=SERVICES,
-                    istio_aws_egress_regions=[GATEWAY_REGION], istio_aws_egress_mode="egress_gateway",
-                    istio_aws_egress_gateway=gateway)
+    variables = far(
+        local_cluster,
+        namespace,
+        name,
+        tmp_path,
+        istio_aws_egress_services=SERVICES,
+        istio_aws_egress_regions=[GATEWAY_REGION],
+        istio_aws_egress_mode="egress_gateway",
+        istio_aws_egress_gateway=gateway,
+    )
     toxics.latency(LATENCY_MS)
 
     local_cluster.audit.mark()
@@ -103,25 +167,56 @@ def test_concurrent_runs_without_pipelining_use_a_vaulted_token(local_cluster, t
     namespace, name = fresh_namespace(local_cluster, "conc-vault"), unique_name("concvault")
     password = tmp_path / "vault-password"
     password.write_text("not-a-real-secret\n")
-    vaulted = subprocess.run([str(ANSIBLE_PLAYBOOK.parent / "ansible-vault"), "encrypt_string", "--vault-password-file",
-                              str(password), "--name", "vaulted_token", local_cluster.token("admin")],
-                             cwd=ROOT, env=ansible_env(), capture_output=True, text=True, check=True).stdout
+    vaulted = subprocess.run(
+        [
+            str(ANSIBLE_PLAYBOOK.parent / "ansible-vault"),
+            "encrypt_string",
+            "--vault-password-file",
+            str(password),
+            "--name",
+            "vaulted_token",
+            local_cluster.token("admin"),
+        ],
+        cwd=ROOT,
+        env=ansible_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     variables_file = tmp_path / "vaulted.yml"
     variables_file.write_text(vaulted)
     proxied = f"https://127.0.0.1:{local_cluster.info['proxy_port']}"
-    variables = {"istio_aws_egress_name": name, "istio_aws_egress_namespace": namespace, "istio_aws_egress_lock": LOCK,
-                 "istio_aws_egress_services": ["sqs", "sns", "kms"], "istio_aws_egress_regions": REGIONS,
-                 "server": proxied, "ca_file": local_cluster.info["ca_file"],
-                 "result_file": str(tmp_path / "result.json")}
+    variables = {
+        "istio_aws_egress_name": name,
+        "istio_aws_egress_namespace": namespace,
+        "istio_aws_egress_lock": LOCK,
+        "istio_aws_egress_services": ["sqs", "sns", "kms"],
+        "istio_aws_egress_regions": REGIONS,
+        "server": proxied,
+        "ca_file": local_cluster.info["ca_file"],
+        "result_file": str(tmp_path / "result.json"),
+    }
     extra = tmp_path / "variables.json"
     extra.write_text(json.dumps(variables))
     toxics.latency(LATENCY_MS)
     inventory = ROOT / "tests" / "integration" / "playbooks" / "istio_aws_egress" / "inventory.yml"
-    command = [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(ROOT / "tests" / "integration" / "playbooks" / "concurrent" / "vaulted_token.yml"),
-               "--vault-password-file", str(password), "-e", f"@{variables_file}", "-e", f"@{extra}"]
+    command = [
+        str(ANSIBLE_PLAYBOOK),
+        "-i",
+        str(inventory),
+        str(ROOT / "tests" / "integration" / "playbooks" / "concurrent" / "vaulted_token.yml"),
+        "--vault-password-file",
+        str(password),
+        "-e",
+        f"@{variables_file}",
+        "-e",
+        f"@{extra}",
+    ]
     remote_tmp = tmp_path / "remote-tmp"
     remote_tmp.mkdir()
-    environment = ansible_env(ANSIBLE_PIPELINING="False", ANSIBLE_REMOTE_TMP=str(remote_tmp), KUBECONFIG=str(tmp_path / "no-kubeconfig"))
+    environment = ansible_env(
+        ANSIBLE_PIPELINING="False", ANSIBLE_REMOTE_TMP=str(remote_tmp), KUBECONFIG=str(tmp_path / "no-kubeconfig")
+    )
 
     local_cluster.audit.mark()
     done = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, check=False, timeout=600)
@@ -129,7 +224,8 @@ def test_concurrent_runs_without_pipelining_use_a_vaulted_token(local_cluster, t
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["runs"]["apply"] >= 2 and result["counts"]["create"] == 3 * len(REGIONS)
     assert sorted(labelled(local_cluster, "serviceentries", namespace, name)) == sorted(
-        f"aws-{name}-{service}-{region}" for service in ("sqs", "sns", "kms") for region in REGIONS)
+        f"aws-{name}-{service}-{region}" for service in ("sqs", "sns", "kms") for region in REGIONS
+    )
     # Each run made its module's temporary directory there, and removed it: none is left behind.
     assert list(remote_tmp.iterdir()) == []
     assert "Error deleting remote temporary files" not in done.stdout + done.stderr
@@ -141,11 +237,14 @@ def test_concurrent_runs_without_pipelining_use_a_vaulted_token(local_cluster, t
 
 
 @pytest.mark.parametrize("step", ["apply", "prune"])
-def test_resets_and_timeouts_in_some_batches_fail_the_run_and_the_rerun_converges(local_cluster, toxics, tmp_path, step):
+def test_resets_and_timeouts_in_some_batches_fail_the_run_and_the_rerun_converges(
+    local_cluster, toxics, tmp_path, step
+):
     namespace, name = fresh_namespace(local_cluster, f"conc-{step}"), unique_name(f"conc{step}")
     services = SERVICES[:10]
-    everything = far(local_cluster, namespace, name, tmp_path, istio_aws_egress_services=services,
-                     istio_aws_egress_regions=REGIONS)
+    everything = far(
+        local_cluster, namespace, name, tmp_path, istio_aws_egress_services=services, istio_aws_egress_regions=REGIONS
+    )
     fewer = {**everything, "istio_aws_egress_services": services[:2]}
     toxics.latency(LATENCY_MS)
     if step == "prune":
@@ -154,16 +253,23 @@ def test_resets_and_timeouts_in_some_batches_fail_the_run_and_the_rerun_converge
 
     local_cluster.audit.mark()
     rollout = Background(role_command(variables, tmp_path), tmp_path)
-    wait_for(lambda: writes_of(local_cluster, verb, namespace) >= 20, timeout=120, interval=0.01,
-             what=f"20 {verb} writes in {namespace}")
+    wait_for(
+        lambda: writes_of(local_cluster, verb, namespace) >= 20,
+        timeout=120,
+        interval=0.01,
+        what=f"20 {verb} writes in {namespace}",
+    )
     # Some connections reset, some stalled: some batches fail, some finish.
     toxics.reset_peer(toxicity=0.5).timeout(1000, toxicity=0.5)
     failed = rollout.wait()
     toxics.clear()
     assert failed.returncode != 0
     doing = f"applying {10 * len(REGIONS)} resources" if step == "apply" else f"pruning {8 * len(REGIONS)} resources"
-    assert failed.said(f"{doing} to {local_cluster.proxied_context} failed" if step == "apply"
-                       else f"{doing} on {local_cluster.proxied_context} failed"), failed.stdout
+    assert failed.said(
+        f"{doing} to {local_cluster.proxied_context} failed"
+        if step == "apply"
+        else f"{doing} on {local_cluster.proxied_context} failed"
+    ), failed.stdout
     assert failed.said("a rerun plans from what is there and converges"), failed.stdout
     left = len(labelled(local_cluster, "serviceentries", namespace, name))
     assert (20 <= left < 10 * len(REGIONS)) if step == "apply" else (2 * len(REGIONS) < left <= 10 * len(REGIONS) - 20)
@@ -173,5 +279,6 @@ def test_resets_and_timeouts_in_some_batches_fail_the_run_and_the_rerun_converge
     assert lease_holder(local_cluster, namespace) == ""
     wanted = services if step == "apply" else services[:2]
     assert sorted(labelled(local_cluster, "serviceentries", namespace, name)) == sorted(
-        f"aws-{name}-{service}-{region}" for service in wanted for region in REGIONS)
+        f"aws-{name}-{service}-{region}" for service in wanted for region in REGIONS
+    )
     rerun_writes_nothing(local_cluster, variables, tmp_path)

@@ -64,20 +64,31 @@ def test_the_old_names_run_the_internal_modules_and_warn(local_cluster, tmp_path
     result_file = tmp_path / "result.json"
     playbook = tmp_path / "deprecated_names.yml"
     playbook.write_text(PLAYBOOK)
-    result = run_playbook(playbook, extra_vars={"kubeconfig": local_cluster.kubeconfig, "context": local_cluster.context,
-                                                "lease_namespace": namespace, "result_file": str(result_file)})
+    result = run_playbook(
+        playbook,
+        extra_vars={
+            "kubeconfig": local_cluster.kubeconfig,
+            "context": local_cluster.context,
+            "lease_namespace": namespace,
+            "result_file": str(result_file),
+        },
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
     found = json.loads(result_file.read_text())
     assert found["python"]["missing"] == [] and found["python"]["python"]
     assert found["reviewed"]["allowed"] == ["get namespaces"] and found["reviewed"]["missing"] == []
     assert found["taken"]["holder"] and found["released"]["holder"] == found["taken"]["holder"]
-    lease = json.loads(local_cluster.kubectl("get", "lease", "meshops-aws-egress", "-n", namespace, "-o", "json").stdout)
+    lease = json.loads(
+        local_cluster.kubectl("get", "lease", "meshops-aws-egress", "-n", namespace, "-o", "json").stdout
+    )
     assert not lease["spec"].get("holderIdentity")  # released: the old name ran the real module twice
 
     # One warning per old name, naming it, its release of removal and what to use instead.
     output = re.sub(r"\s+", " ", result.stdout + result.stderr)
     for name in ("module_python", "access_review", "rollout_lease"):
-        assert re.search(rf"\[DEPRECATION WARNING\]: meshops\.aws_egress\.{name} has been deprecated\. It is internal to the "
-                         rf"collection[^\[]*? This feature will be removed from collection 'meshops\.aws_egress' version 1\.0\.0\.",
-                         output), output
+        assert re.search(
+            rf"\[DEPRECATION WARNING\]: meshops\.aws_egress\.{name} has been deprecated\. It is internal to the "
+            rf"collection[^\[]*? This feature will be removed from collection 'meshops\.aws_egress' version 1\.0\.0\.",
+            output,
+        ), output

@@ -25,8 +25,19 @@ pytestmark = pytest.mark.integration
 
 DEVELOPMENT = ROOT / "docs" / "development.md"
 # Set by the run this test runs in (a worker's clusters, a CI setting); a developer's shell has none of them.
-NOT_A_DEVELOPERS = ("LOCALCLUSTER_DIR", "CLUSTERS", "LATENCY_MS", "LOCALCLUSTER_CRDS", "LOCALCLUSTER_AUDIT", "KUBECONFIG",
-                    "MESHOPS_TEST_KUBECONFIG", "MESHOPS_TEST_CONTEXT", "CI", "PYTEST_XDIST_WORKER", "PYTEST_CURRENT_TEST")
+NOT_A_DEVELOPERS = (
+    "LOCALCLUSTER_DIR",
+    "CLUSTERS",
+    "LATENCY_MS",
+    "LOCALCLUSTER_CRDS",
+    "LOCALCLUSTER_AUDIT",
+    "KUBECONFIG",
+    "MESHOPS_TEST_KUBECONFIG",
+    "MESHOPS_TEST_CONTEXT",
+    "CI",
+    "PYTEST_XDIST_WORKER",
+    "PYTEST_CURRENT_TEST",
+)
 
 
 def inline(pattern: str) -> list[str]:
@@ -42,12 +53,23 @@ class Clone:
     def __init__(self, path: Path):
         self.path = path
         (path / ".venv").symlink_to(ROOT / ".venv")
-        self.env = {key: value for key, value in os.environ.items() if key not in NOT_A_DEVELOPERS and not key.startswith("ANSIBLE_")}
+        self.env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in NOT_A_DEVELOPERS and not key.startswith("ANSIBLE_")
+        }
 
     def sh(self, script: str, timeout: float = 900, **env: str) -> subprocess.CompletedProcess:
         """`script` in bash, stopping at the first command that fails."""
-        return subprocess.run(["bash", "-c", f"set -eu -o pipefail\n{script}"], cwd=self.path, env={**self.env, **env},
-                              capture_output=True, text=True, check=False, timeout=timeout)
+        return subprocess.run(
+            ["bash", "-c", f"set -eu -o pipefail\n{script}"],
+            cwd=self.path,
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+        )
 
     def ok(self, script: str, timeout: float = 900, **env: str) -> str:
         done = self.sh(script, timeout, **env)
@@ -87,7 +109,9 @@ def test_the_local_control_plane_as_documented(checkout):  # pylint: disable=red
     assert block[0] == "make cluster-up" and block[-1].startswith("make cluster-down")
     out = checkout.ok("\n".join(block))
     # Status while they ran: both clusters and their proxies; down stopped them and deleted their state.
-    assert re.search(r"^local-a\s+https://127\.0\.0\.1:\d+\s+ready", out, re.M) and re.search(r"^local-b\s", out, re.M), out
+    assert re.search(r"^local-a\s+https://127\.0\.0\.1:\d+\s+ready", out, re.M) and re.search(
+        r"^local-b\s", out, re.M
+    ), out
     assert out.count("  proxy ") == 2 and "stopped local-a local-b" in out.replace(",", ""), out
     assert checkout.clusters() == []
 
@@ -105,8 +129,14 @@ def test_fewer_crds_latency_and_restarts_as_documented(checkout):  # pylint: dis
 
     checkout.ok(fewer)
     [name] = checkout.clusters()
-    served = checkout.ok(f".localcluster/bin/kubectl --kubeconfig .localcluster/kubeconfig --context {name} get crd -o name")
-    assert "serviceentries.networking.istio.io" in served and ".gateway.networking.k8s.io" not in served and ".cilium.io" not in served
+    served = checkout.ok(
+        f".localcluster/bin/kubectl --kubeconfig .localcluster/kubeconfig --context {name} get crd -o name"
+    )
+    assert (
+        "serviceentries.networking.istio.io" in served
+        and ".gateway.networking.k8s.io" not in served
+        and ".cilium.io" not in served
+    )
 
     # A restart keeps the cluster's proxy working and the CRD sets it was created with.
     checkout.ok(f"{stop.replace('NAME', name)}\n{stop.rsplit(' ', 2)[0]} {start.replace('NAME', name)}")
@@ -130,10 +160,19 @@ def test_fewer_crds_latency_and_restarts_as_documented(checkout):  # pylint: dis
 
 def test_the_harness_snippet_as_documented():
     [snippet] = re.findall(r"```python\n(.*?)```", section(DEVELOPMENT, "The xDS simulation harness", 3), re.DOTALL)
-    entries_yaml = yaml.safe_dump({"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
-                                   "metadata": {"name": "sqs", "namespace": "istio-system"},
-                                   "spec": {"hosts": ["sqs.us-east-1.amazonaws.com"], "location": "MESH_EXTERNAL", "resolution": "DNS",
-                                            "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}]}})
+    entries_yaml = yaml.safe_dump(
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "ServiceEntry",
+            "metadata": {"name": "sqs", "namespace": "istio-system"},
+            "spec": {
+                "hosts": ["sqs.us-east-1.amazonaws.com"],
+                "location": "MESH_EXTERNAL",
+                "resolution": "DNS",
+                "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}],
+            },
+        }
+    )
     scope = {"entries_yaml": entries_yaml}
     exec(snippet, scope)  # pylint: disable=exec-used  # the document's own code, as a developer pastes it
     [call] = scope["response"]["results"]
@@ -150,11 +189,15 @@ def test_the_integration_tests_against_an_existing_cluster_as_documented(checkou
     (home / ".kube").mkdir(parents=True)
     config = checkout.kubeconfig()
     [context] = [c for c in config["contexts"] if c["name"] == "local-a"]
-    (home / ".kube" / "config").write_text(yaml.safe_dump({**config, "current-context": "kind-mesh",
-                                                           "contexts": [{**context, "name": "kind-mesh"}]}))
+    (home / ".kube" / "config").write_text(
+        yaml.safe_dump({**config, "current-context": "kind-mesh", "contexts": [{**context, "name": "kind-mesh"}]})
+    )
     # Go's and our caches where they are, with another home.
-    go_env = json.loads(subprocess.run(["go", "env", "-json", "GOPATH", "GOMODCACHE", "GOCACHE"], capture_output=True, text=True,
-                                       check=True).stdout)
+    go_env = json.loads(
+        subprocess.run(
+            ["go", "env", "-json", "GOPATH", "GOMODCACHE", "GOCACHE"], capture_output=True, text=True, check=True
+        ).stdout
+    )
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     # One small file of the suite: its cluster tests run on kind-mesh, its local-only ones skip saying why.
     small = "tests/integration/test_local_cluster.py"
@@ -163,15 +206,23 @@ def test_the_integration_tests_against_an_existing_cluster_as_documented(checkou
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     assert f"integration: using the existing cluster(s) in MESHOPS_TEST_KUBECONFIG={home}/.kube/config" in done.stdout
     # Under another make (make test), the inner make says which directory it enters and leaves: not the command's output.
-    summary = [line for line in done.stdout.strip().splitlines() if not re.match(r"make\[\d+\]: (Entering|Leaving) directory", line)][-1]
+    summary = [
+        line
+        for line in done.stdout.strip().splitlines()
+        if not re.match(r"make\[\d+\]: (Entering|Leaving) directory", line)
+    ][-1]
     assert re.search(r"\b\d+ passed\b", summary) and re.search(r"\b\d+ skipped\b", summary), done.stdout[-3000:]
     # The file's cluster tests wrote through kind-mesh: the cluster's audit log has their entry.
     assert '"name":"foundation-valid"' in (checkout.path / ".localcluster" / "local-a" / "audit.log").read_text()
 
 
 # The arguments the document gives for a short run, per script.
-SHORT = {"role_apply.py": "--sizes 10 --repeat 1", "site_rollout.py": "--repeat 1", "filter_expand.py": "--runs 1",
-         "diagnose_logs.py": "--lines 1000"}
+SHORT = {
+    "role_apply.py": "--sizes 10 --repeat 1",
+    "site_rollout.py": "--repeat 1",
+    "filter_expand.py": "--runs 1",
+    "diagnose_logs.py": "--lines 1000",
+}
 
 
 def test_the_benchmarks_as_documented_in_a_short_run(checkout):  # pylint: disable=redefined-outer-name
@@ -187,11 +238,18 @@ def test_the_benchmarks_as_documented_in_a_short_run(checkout):  # pylint: disab
         done = checkout.sh(f"{command} {SHORT[script]}", timeout=1200)
         out = done.stdout
         if script == "role_apply.py":
-            assert done.returncode == 0 and re.search(r"^\| 10 \| 8 \| \d+\.\d+ s \| \d+\.\d+ s \| \d+\.\d+ s \|", out, re.M), out + done.stderr[-3000:]
+            assert done.returncode == 0 and re.search(
+                r"^\| 10 \| 8 \| \d+\.\d+ s \| \d+\.\d+ s \| \d+\.\d+ s \|", out, re.M
+            ), out + done.stderr[-3000:]
             assert ("role apply at N=10" in out) == ("--profile" in command), out
         elif script == "site_rollout.py":
             assert done.returncode == 0, out + done.stderr[-3000:]
-            for case in ("1 cluster", "3 clusters, one batch", "6 clusters, one batch", "3 clusters, canary + 25% batches"):
+            for case in (
+                "1 cluster",
+                "3 clusters, one batch",
+                "6 clusters, one batch",
+                "3 clusters, canary + 25% batches",
+            ):
                 assert re.search(rf"^{re.escape(case)}\s+\d+\.\d+s", out, re.M), out
         else:
             # Their exit says whether the timing goal was met, which a busy machine decides; the run itself must work.

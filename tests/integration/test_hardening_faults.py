@@ -22,10 +22,33 @@ from role_helpers import fresh_namespace, role_command, run, run_role, unique_na
 pytestmark = pytest.mark.integration
 
 SERVICES = ["sqs", "sns", "kms", "ssm", "logs", "secretsmanager", "lambda", "events"]
-REGIONS = ["af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2",
-           "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7",
-           "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1",
-           "eu-west-2", "eu-west-3"]
+REGIONS = [
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+]
 # A crashed run's lease expires this long after its last renewal; the rerun waits for that.
 LOCK = {"istio_aws_egress_lock_duration": 5, "istio_aws_egress_lock_timeout": 60}
 
@@ -42,8 +65,12 @@ entries = functools.partial(hardening_helpers.entries, regions=REGIONS)
 
 def kill_once_written(cluster, verb: str, at_least: int, namespace: str) -> int:
     """SIGKILL the API server once it has made `at_least` writes of `verb` in `namespace`; return how many it had made."""
-    wait_for(lambda: writes_of(cluster, verb, namespace) >= at_least, timeout=120, interval=0.005,
-             what=f"{at_least} {verb} requests")
+    wait_for(
+        lambda: writes_of(cluster, verb, namespace) >= at_least,
+        timeout=120,
+        interval=0.005,
+        what=f"{at_least} {verb} requests",
+    )
     localcluster.kill(cluster.name)
     return writes_of(cluster, verb, namespace)
 
@@ -72,8 +99,17 @@ def test_killed_while_applying_then_while_pruning(clusters, tmp_path):
 
     # Applying 200: killed after some but not all.
     cluster.audit.mark()
-    rollout = Background(role_command({**declared(namespace, name, SERVICES), "istio_aws_egress_kubeconfig": cluster.kubeconfig,
-                                       "istio_aws_egress_context": cluster.context}, tmp_path), tmp_path)
+    rollout = Background(
+        role_command(
+            {
+                **declared(namespace, name, SERVICES),
+                "istio_aws_egress_kubeconfig": cluster.kubeconfig,
+                "istio_aws_egress_context": cluster.context,
+            },
+            tmp_path,
+        ),
+        tmp_path,
+    )
     assert 40 <= kill_once_written(cluster, "patch", 40, namespace) < 200
     failed = rollout.wait()
     assert failed.returncode != 0 and failed.recap["failed"] == 1
@@ -95,8 +131,17 @@ def test_killed_while_applying_then_while_pruning(clusters, tmp_path):
     # Pruning 150 of them: killed after some but not all.
     fewer = SERVICES[:2]
     cluster.audit.mark()
-    rollout = Background(role_command({**declared(namespace, name, fewer), "istio_aws_egress_kubeconfig": cluster.kubeconfig,
-                                       "istio_aws_egress_context": cluster.context}, tmp_path), tmp_path)
+    rollout = Background(
+        role_command(
+            {
+                **declared(namespace, name, fewer),
+                "istio_aws_egress_kubeconfig": cluster.kubeconfig,
+                "istio_aws_egress_context": cluster.context,
+            },
+            tmp_path,
+        ),
+        tmp_path,
+    )
     assert 30 <= kill_once_written(cluster, "delete", 30, namespace) < 150
     failed = rollout.wait()
     assert failed.returncode != 0
@@ -115,12 +160,27 @@ def test_killed_while_applying_then_while_pruning(clusters, tmp_path):
 def multi_cluster(clusters, tmp_path, variables: dict, serial: int) -> list[str]:
     """ansible-playbook playbooks/site.yml over the clusters, in batches of `serial` (no canary); returns the command."""
     inventory = tmp_path / f"inventory-{serial}.yml"
-    inventory.write_text(yaml.safe_dump({"clusters": {
-        "hosts": {cluster.name: {"istio_aws_egress_context": cluster.context} for cluster in clusters},
-        "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-                 "istio_aws_egress_kubeconfig": clusters[0].kubeconfig}}}, sort_keys=False))
-    return role_command({**variables, "rollout_canary": 0, "rollout_batch": serial}, tmp_path,
-                        playbook=ROOT / "playbooks" / "site.yml", inventory=inventory)
+    inventory.write_text(
+        yaml.safe_dump(
+            {
+                "clusters": {
+                    "hosts": {cluster.name: {"istio_aws_egress_context": cluster.context} for cluster in clusters},
+                    "vars": {
+                        "ansible_connection": "local",
+                        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                        "istio_aws_egress_kubeconfig": clusters[0].kubeconfig,
+                    },
+                }
+            },
+            sort_keys=False,
+        )
+    )
+    return role_command(
+        {**variables, "rollout_canary": 0, "rollout_batch": serial},
+        tmp_path,
+        playbook=ROOT / "playbooks" / "site.yml",
+        inventory=inventory,
+    )
 
 
 def test_one_cluster_killed_in_a_multi_cluster_rollout(clusters, tmp_path):

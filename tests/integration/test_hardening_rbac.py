@@ -26,8 +26,13 @@ def cluster():
 
 
 def egress(namespace: str, name: str, **overrides) -> dict:
-    return {"istio_aws_egress_name": name, "istio_aws_egress_namespace": namespace, "istio_aws_egress_services": ["sqs", "sns"],
-            "istio_aws_egress_regions": ["eu-west-1"], **overrides}
+    return {
+        "istio_aws_egress_name": name,
+        "istio_aws_egress_namespace": namespace,
+        "istio_aws_egress_services": ["sqs", "sns"],
+        "istio_aws_egress_regions": ["eu-west-1"],
+        **overrides,
+    }
 
 
 def as_admin(cluster) -> dict:
@@ -35,14 +40,27 @@ def as_admin(cluster) -> dict:
 
 
 def test_install_rbac_writes_once_then_the_subject_runs_the_role(cluster, tmp_path):
-    namespace, apps, name = fresh_namespace(cluster, "rbac-install"), fresh_namespace(cluster, "rbac-apps"), unique_name("inst")
-    admin = {**egress(namespace, name, istio_aws_egress_sidecars=[apps]), **as_admin(cluster),
-             "istio_aws_egress_install_rbac": True, "istio_aws_egress_rbac_subject": {"kind": "User", "name": "operator"}}
+    namespace, apps, name = (
+        fresh_namespace(cluster, "rbac-install"),
+        fresh_namespace(cluster, "rbac-apps"),
+        unique_name("inst"),
+    )
+    admin = {
+        **egress(namespace, name, istio_aws_egress_sidecars=[apps]),
+        **as_admin(cluster),
+        "istio_aws_egress_install_rbac": True,
+        "istio_aws_egress_rbac_subject": {"kind": "User", "name": "operator"},
+    }
     cluster.audit.mark()
     run_role(None, admin, tmp_path).assert_ok()
-    rbac = sorted((w["objectRef"]["resource"], w["objectRef"].get("namespace") or "") for w in cluster.audit.writes()
-                  if w["objectRef"].get("apiGroup") == "rbac.authorization.k8s.io")
-    assert rbac == sorted([("clusterroles", "")] * 4 + [("clusterrolebindings", ""), ("rolebindings", namespace), ("rolebindings", apps)])
+    rbac = sorted(
+        (w["objectRef"]["resource"], w["objectRef"].get("namespace") or "")
+        for w in cluster.audit.writes()
+        if w["objectRef"].get("apiGroup") == "rbac.authorization.k8s.io"
+    )
+    assert rbac == sorted(
+        [("clusterroles", "")] * 4 + [("clusterrolebindings", ""), ("rolebindings", namespace), ("rolebindings", apps)]
+    )
 
     # Installed and applied already: a rerun writes nothing at all, not even RBAC.
     cluster.audit.mark()
@@ -50,12 +68,17 @@ def test_install_rbac_writes_once_then_the_subject_runs_the_role(cluster, tmp_pa
     assert cluster.audit.writes() == []
 
     # The subject needs nothing more to change the egress set.
-    operator = {**egress(namespace, name, istio_aws_egress_sidecars=[apps], istio_aws_egress_services=["sqs", "kms"]),
-                "istio_aws_egress_kubeconfig": str(user_kubeconfig(cluster, "operator", tmp_path / "operator.kubeconfig")),
-                "istio_aws_egress_context": "hardening"}
+    operator = {
+        **egress(namespace, name, istio_aws_egress_sidecars=[apps], istio_aws_egress_services=["sqs", "kms"]),
+        "istio_aws_egress_kubeconfig": str(user_kubeconfig(cluster, "operator", tmp_path / "operator.kubeconfig")),
+        "istio_aws_egress_context": "hardening",
+    }
     # kms created, sns pruned: one task applies and prunes.
     assert run_role(None, operator, tmp_path).assert_ok().changed == 1
-    assert sorted(labelled(cluster, "serviceentries", namespace, name)) == [f"aws-{name}-kms-eu-west-1", f"aws-{name}-sqs-eu-west-1"]
+    assert sorted(labelled(cluster, "serviceentries", namespace, name)) == [
+        f"aws-{name}-kms-eu-west-1",
+        f"aws-{name}-sqs-eu-west-1",
+    ]
 
 
 def test_the_shipped_file_applies_as_it_is(cluster):
@@ -65,9 +88,19 @@ def test_the_shipped_file_applies_as_it_is(cluster):
 
 def shipped_rbac_without(namespace: str, tag: str, removed: dict[str, set[str]]) -> list[dict]:
     """The role's RBAC for user `unprivileged`, with the ClusterRoles renamed for this test and `removed` verbs taken out."""
-    docs = [d for d in yaml.safe_load_all(render_role_template(
-        "rbac.yaml.j2", namespace=namespace, sidecar_namespaces=[], gateway_namespace=None,
-        subject={"kind": "User", "name": "unprivileged", "apiGroup": "rbac.authorization.k8s.io"})) if d]
+    docs = [
+        d
+        for d in yaml.safe_load_all(
+            render_role_template(
+                "rbac.yaml.j2",
+                namespace=namespace,
+                sidecar_namespaces=[],
+                gateway_namespace=None,
+                subject={"kind": "User", "name": "unprivileged", "apiGroup": "rbac.authorization.k8s.io"},
+            )
+        )
+        if d
+    ]
     for doc in docs:
         if doc["kind"] == "ClusterRole":
             doc["metadata"]["name"] += f"-{tag}"
@@ -83,14 +116,29 @@ def shipped_rbac_without(namespace: str, tag: str, removed: dict[str, set[str]])
 
 
 MISSING = {
-    "create-and-lease": ({"serviceentries": {"create"}, "leases": {"update"}}, False, [
-        "missing permission on hardening: cannot create serviceentries.networking.istio.io in namespace {ns} (needed to create 2 resources); "
-        "cannot update leases.coordination.k8s.io meshops-aws-egress in namespace {ns} (needed to hold the rollout lease)"]),
-    "delete": ({"serviceentries": {"delete"}}, True, [
-        "missing permission on hardening: cannot delete serviceentries.networking.istio.io in namespace {ns} (needed to prune 1 resource)"]),
-    "list": ({"sidecars": {"list"}}, False, [
-        "listing sidecars.networking.istio.io cluster-wide from hardening failed: 403 Forbidden:",
-        'User "unprivileged" cannot list resource "sidecars" in API group "networking.istio.io" at the cluster scope']),
+    "create-and-lease": (
+        {"serviceentries": {"create"}, "leases": {"update"}},
+        False,
+        [
+            "missing permission on hardening: cannot create serviceentries.networking.istio.io in namespace {ns} (needed to create 2 resources); "
+            "cannot update leases.coordination.k8s.io meshops-aws-egress in namespace {ns} (needed to hold the rollout lease)"
+        ],
+    ),
+    "delete": (
+        {"serviceentries": {"delete"}},
+        True,
+        [
+            "missing permission on hardening: cannot delete serviceentries.networking.istio.io in namespace {ns} (needed to prune 1 resource)"
+        ],
+    ),
+    "list": (
+        {"sidecars": {"list"}},
+        False,
+        [
+            "listing sidecars.networking.istio.io cluster-wide from hardening failed: 403 Forbidden:",
+            'User "unprivileged" cannot list resource "sidecars" in API group "networking.istio.io" at the cluster scope',
+        ],
+    ),
 }
 
 
@@ -100,21 +148,39 @@ def test_a_missing_right_fails_before_any_write_naming_it(cluster, tmp_path, cas
     namespace, name = fresh_namespace(cluster, f"rbac-{case}"), unique_name("short")
     declared = egress(namespace, name)
     if prune:  # something to prune: the set as it was, written by the admin
-        run_role(None, {**declared, **as_admin(cluster), "istio_aws_egress_services": ["sqs", "sns", "kms"]}, tmp_path).assert_ok()
+        run_role(
+            None, {**declared, **as_admin(cluster), "istio_aws_egress_services": ["sqs", "sns", "kms"]}, tmp_path
+        ).assert_ok()
     before = labelled(cluster, "serviceentries", namespace, name)
     rbac = shipped_rbac_without(namespace, unique_name(case), removed)
     cluster.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": rbac}))
     try:
         cluster.audit.mark()
-        failed = run_role(None, {**declared, "istio_aws_egress_context": "hardening", "istio_aws_egress_kubeconfig":
-                                 str(user_kubeconfig(cluster, "unprivileged", tmp_path / "unprivileged.kubeconfig"))}, tmp_path)
+        failed = run_role(
+            None,
+            {
+                **declared,
+                "istio_aws_egress_context": "hardening",
+                "istio_aws_egress_kubeconfig": str(
+                    user_kubeconfig(cluster, "unprivileged", tmp_path / "unprivileged.kubeconfig")
+                ),
+            },
+            tmp_path,
+        )
         assert failed.returncode != 0
         for message in messages:
             assert failed.said(message.format(ns=namespace)), failed.stdout
         # Nothing written: at most the access reviews, which the API server answers and stores nowhere.
-        assert {(w["verb"], w["objectRef"]["resource"]) for w in cluster.audit.writes()} <= {("create", "selfsubjectaccessreviews")}
+        assert {(w["verb"], w["objectRef"]["resource"]) for w in cluster.audit.writes()} <= {
+            ("create", "selfsubjectaccessreviews")
+        }
         assert labelled(cluster, "serviceentries", namespace, name) == before
     finally:
         for doc in rbac:
-            cluster.kubectl("delete", doc["kind"].lower(), doc["metadata"]["name"],
-                            *(["-n", doc["metadata"]["namespace"]] if doc["metadata"].get("namespace") else []), check=False)
+            cluster.kubectl(
+                "delete",
+                doc["kind"].lower(),
+                doc["metadata"]["name"],
+                *(["-n", doc["metadata"]["namespace"]] if doc["metadata"].get("namespace") else []),
+                check=False,
+            )

@@ -43,7 +43,9 @@ def release_cluster(request):
     if EXTERNAL_KUBECONFIG:
         pytest.skip("starts API servers of its own: MESHOPS_TEST_KUBECONFIG points at an existing cluster")
     release = request.param
-    with scratch_clusters(f"istio-{release.replace('.', '-')}", crds=[f"istio-{release}", "gateway-api"], audit="Request") as (cluster,):
+    with scratch_clusters(
+        f"istio-{release.replace('.', '-')}", crds=[f"istio-{release}", "gateway-api"], audit="Request"
+    ) as (cluster,):
         yield release, cluster
 
 
@@ -52,11 +54,17 @@ def differences(sent, kept, path: str = "") -> list[str]:
     if isinstance(sent, dict):
         if not isinstance(kept, dict):
             return [path or "."]
-        return [found for key, value in sent.items() for found in differences(value, kept.get(key, _MISSING), f"{path}.{key}")]
+        return [
+            found
+            for key, value in sent.items()
+            for found in differences(value, kept.get(key, _MISSING), f"{path}.{key}")
+        ]
     if isinstance(sent, list):
         if not isinstance(kept, list) or len(kept) != len(sent):
             return [path]
-        return [found for index, value in enumerate(sent) for found in differences(value, kept[index], f"{path}[{index}]")]
+        return [
+            found for index, value in enumerate(sent) for found in differences(value, kept[index], f"{path}[{index}]")
+        ]
     return [] if sent == kept else [path]
 
 
@@ -66,7 +74,10 @@ def sent_and_kept(cluster) -> list[tuple[dict, dict]]:
     pairs = []
     for event in cluster.audit.writes():
         ref = event["objectRef"]
-        if event["verb"] not in ("create", "update", "patch") or ref.get("resource") in ("selfsubjectaccessreviews", "leases"):
+        if event["verb"] not in ("create", "update", "patch") or ref.get("resource") in (
+            "selfsubjectaccessreviews",
+            "leases",
+        ):
             continue
         assert "requestObject" in event, f"the audit log kept no body of {event['verb']} {ref}: not at level Request"
         prefix = f"/apis/{ref['apiGroup']}/{ref['apiVersion']}" if ref.get("apiGroup") else f"/api/{ref['apiVersion']}"
@@ -77,9 +88,15 @@ def sent_and_kept(cluster) -> list[tuple[dict, dict]]:
 
 def variables(cluster, mode: str, name: str, namespace: str) -> dict:
     """One egress set of each mode: exact and wildcard hosts, a credential endpoint, namespaces it acts on."""
-    base = {"istio_aws_egress_name": name, "istio_aws_egress_namespace": namespace, "istio_aws_egress_mode": mode,
-            "istio_aws_egress_services": ["sqs", "s3"], "istio_aws_egress_regions": [REGION],
-            "istio_aws_egress_credential_sources": ["imds"], "istio_aws_egress_log_blocked": True}
+    base = {
+        "istio_aws_egress_name": name,
+        "istio_aws_egress_namespace": namespace,
+        "istio_aws_egress_mode": mode,
+        "istio_aws_egress_services": ["sqs", "s3"],
+        "istio_aws_egress_regions": [REGION],
+        "istio_aws_egress_credential_sources": ["imds"],
+        "istio_aws_egress_log_blocked": True,
+    }
     if mode == "ambient":
         callers = fresh_namespace(cluster, "rel-callers")
         cluster.kubectl("label", "namespace", callers, "istio.io/dataplane-mode=ambient")
@@ -103,20 +120,43 @@ def test_the_role_on_each_release(release_cluster, mode, tmp_path):
     # Every object the API server was sent, it kept whole: no field the release's CRD does not know.
     pairs = sent_and_kept(cluster)
     kinds = {sent["kind"] for sent, _kept in pairs}
-    by_mode = {"sidecar": ["Sidecar", "NetworkPolicy"], "ambient": ["Gateway", "AuthorizationPolicy"],
-               "egress_gateway": ["Sidecar", "NetworkPolicy", "Gateway", "DestinationRule", "VirtualService", "AuthorizationPolicy"]}
+    by_mode = {
+        "sidecar": ["Sidecar", "NetworkPolicy"],
+        "ambient": ["Gateway", "AuthorizationPolicy"],
+        "egress_gateway": [
+            "Sidecar",
+            "NetworkPolicy",
+            "Gateway",
+            "DestinationRule",
+            "VirtualService",
+            "AuthorizationPolicy",
+        ],
+    }
     expected = {"ServiceEntry", "Telemetry", *by_mode[mode]}
     assert kinds == expected, (release, mode)
     for sent, kept in pairs:
-        dropped = differences({key: value for key, value in sent.items() if key not in ("apiVersion", "metadata")}, kept)
-        dropped += differences({key: sent["metadata"].get(key) for key in ("labels", "annotations") if key in sent["metadata"]},
-                               kept["metadata"], ".metadata")
-        assert not dropped, f"Istio {release}: {sent['kind']} {sent['metadata']['name']} came back without {', '.join(dropped)}"
+        dropped = differences(
+            {key: value for key, value in sent.items() if key not in ("apiVersion", "metadata")}, kept
+        )
+        dropped += differences(
+            {key: sent["metadata"].get(key) for key in ("labels", "annotations") if key in sent["metadata"]},
+            kept["metadata"],
+            ".metadata",
+        )
+        assert not dropped, (
+            f"Istio {release}: {sent['kind']} {sent['metadata']['name']} came back without {', '.join(dropped)}"
+        )
 
     # auto: the newest networking.istio.io version every release serves; wildcards by the release's CRDs.
-    assert {sent["apiVersion"] for sent, _kept in pairs if sent["apiVersion"].startswith("networking.istio.io/")} == {"networking.istio.io/v1"}
+    assert {sent["apiVersion"] for sent, _kept in pairs if sent["apiVersion"].startswith("networking.istio.io/")} == {
+        "networking.istio.io/v1"
+    }
     assert first.said(f"Egress set {name} on {cluster.name}, networking.istio.io/v1")
-    wildcard = next(kept for sent, kept in pairs if sent["kind"] == "ServiceEntry" and sent["metadata"]["name"].endswith("-wildcard"))
+    wildcard = next(
+        kept
+        for sent, kept in pairs
+        if sent["kind"] == "ServiceEntry" and sent["metadata"]["name"].endswith("-wildcard")
+    )
     dynamic = mode != "ambient" and _release(release) >= DYNAMIC_DNS_FROM
     assert wildcard["spec"]["resolution"] == ("DYNAMIC_DNS" if dynamic else "NONE"), (release, mode)
     if mode == "egress_gateway":
@@ -127,8 +167,11 @@ def test_the_role_on_each_release(release_cluster, mode, tmp_path):
         # The prerequisites held: the waypoint is a Gateway API Gateway, and the exact hosts are bound to it.
         waypoint = f"aws-{name}-waypoint"
         assert any(sent["kind"] == "Gateway" and sent["metadata"]["name"] == waypoint for sent, _kept in pairs)
-        bound = sorted(kept["metadata"]["name"] for sent, kept in pairs
-                       if sent["kind"] == "ServiceEntry" and kept["metadata"]["labels"].get(WILDCARD_LABEL) == waypoint)
+        bound = sorted(
+            kept["metadata"]["name"]
+            for sent, kept in pairs
+            if sent["kind"] == "ServiceEntry" and kept["metadata"]["labels"].get(WILDCARD_LABEL) == waypoint
+        )
         assert bound == [f"aws-{name}-s3-{REGION}", f"aws-{name}-sqs-{REGION}"]
 
     rerun_writes_nothing(cluster, role_vars, tmp_path)
@@ -136,7 +179,10 @@ def test_the_role_on_each_release(release_cluster, mode, tmp_path):
 
 def test_differences_name_what_the_server_dropped():
     sent = {"spec": {"hosts": ["a"], "resolution": "DNS", "newField": {"x": 1}}, "metadata": {"labels": {"a": "b"}}}
-    kept = {"spec": {"hosts": ["a"], "resolution": "DNS", "location": "MESH_EXTERNAL"}, "metadata": {"labels": {"a": "b", "c": "d"}}}
+    kept = {
+        "spec": {"hosts": ["a"], "resolution": "DNS", "location": "MESH_EXTERNAL"},
+        "metadata": {"labels": {"a": "b", "c": "d"}},
+    }
     assert differences(sent, kept) == [".spec.newField"]
     assert differences({"spec": {"hosts": ["a", "b"]}}, {"spec": {"hosts": ["a"]}}) == [".spec.hosts"]
     assert differences(sent, sent) == []

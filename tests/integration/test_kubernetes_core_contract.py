@@ -25,7 +25,10 @@ from kubernetes_core_releases import RELEASES
 from role_helpers import fresh_namespace
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.kubernetes_core import k8s_failure_status
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import failure_text, write_failure
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import (
+    failure_text,
+    write_failure,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -55,8 +58,11 @@ def release(request) -> tuple[str, Path, str]:
         collection = kubernetes_core_releases.bundled()
         return kubernetes_core_releases.manifest_version(collection), collection, str(ROOT / ".collections")
     found = kubernetes_core_releases.collections_dir(RELEASES[request.param])
-    return str(RELEASES[request.param]["version"]), found / kubernetes_core_releases.MEMBERS.rstrip("/"), \
-        os.pathsep.join([str(found), str(ROOT / ".collections")])
+    return (
+        str(RELEASES[request.param]["version"]),
+        found / kubernetes_core_releases.MEMBERS.rstrip("/"),
+        os.pathsep.join([str(found), str(ROOT / ".collections")]),
+    )
 
 
 def run_failures(local_cluster, release, tmp_path) -> tuple[dict, str]:
@@ -64,12 +70,24 @@ def run_failures(local_cluster, release, tmp_path) -> tuple[dict, str]:
     namespace = fresh_namespace(local_cluster, "contract")
     forbidden = user_kubeconfig(local_cluster, "unprivileged", tmp_path / "unprivileged.yaml")
     result_file = tmp_path / "results.json"
-    ran = run_playbook(PLAYBOOK, "-vvv", env=ansible_env(ANSIBLE_COLLECTIONS_PATH=collections_path), extra_vars={
-        "kubeconfig": local_cluster.kubeconfig, "context": local_cluster.context, "forbidden_kubeconfig": str(forbidden),
-        "namespace": namespace, "result_file": str(result_file)}, check=True)
+    ran = run_playbook(
+        PLAYBOOK,
+        "-vvv",
+        env=ansible_env(ANSIBLE_COLLECTIONS_PATH=collections_path),
+        extra_vars={
+            "kubeconfig": local_cluster.kubeconfig,
+            "context": local_cluster.context,
+            "forbidden_kubeconfig": str(forbidden),
+            "namespace": namespace,
+            "result_file": str(result_file),
+        },
+        check=True,
+    )
     # Ansible's loader, not the path we meant: the kubernetes.core.k8s module it ran is this release's.
     used = set(re.findall(r"Using module file (\S+/kubernetes/core/plugins/modules/k8s\.py)", ran.stdout))
-    assert used == {str(collection / "plugins" / "modules" / "k8s.py")}, f"kubernetes.core {version} expected, ran {used}"
+    assert used == {str(collection / "plugins" / "modules" / "k8s.py")}, (
+        f"kubernetes.core {version} expected, ran {used}"
+    )
     return json.loads(result_file.read_text(encoding="utf-8")), namespace
 
 
@@ -85,8 +103,12 @@ def test_failures_read_as_the_collection_reads_them(local_cluster, release, tmp_
         return write_failure(step, f"{step} 1 resource", k8s_failure_status(result), failure_text(result), objects)
 
     missing = typed("apply", "missing_namespace")
-    assert missing.status == {"code": 404, "reason": "NotFound", "message": f'namespaces "{absent}" not found',
-                              "details": {"name": absent, "kind": "namespaces"}}
+    assert missing.status == {
+        "code": 404,
+        "reason": "NotFound",
+        "message": f'namespaces "{absent}" not found',
+        "details": {"name": absent, "kind": "namespaces"},
+    }
     assert missing.obj == ENTRY.format(namespace=absent) and missing.converges is False
     assert missing.fix == f"namespace {absent} does not exist: create it, then run again"
 
@@ -98,14 +120,22 @@ def test_failures_read_as_the_collection_reads_them(local_cluster, release, tmp_
     for name, step, verb in (("forbidden_apply", "apply", "get"), ("forbidden_prune", "prune", "get")):
         forbidden = typed(step, name)
         assert (forbidden.status["code"], forbidden.status["reason"]) == (403, "Forbidden"), name
-        assert forbidden.status["details"] == {"name": "aws-contract-sqs", "group": "networking.istio.io", "kind": "serviceentries"}
+        assert forbidden.status["details"] == {
+            "name": "aws-contract-sqs",
+            "group": "networking.istio.io",
+            "kind": "serviceentries",
+        }
         assert f'User "unprivileged" cannot {verb} resource "serviceentries"' in forbidden.status["message"], name
         assert forbidden.obj == entry and forbidden.converges is False
-        assert forbidden.reason.startswith("403 Forbidden: serviceentries.networking.istio.io \"aws-contract-sqs\" is forbidden")
+        assert forbidden.reason.startswith(
+            "403 Forbidden: serviceentries.networking.istio.io \"aws-contract-sqs\" is forbidden"
+        )
 
     # Our modules' client, made by kubernetes.core: in a module, and on the controller.
     review = results["access_review"]
     assert review["failed"] is True and review["allowed"] == []
-    assert [(check["verb"], check["resource"], check["namespace"]) for check in review["missing"]] == [("patch", "serviceentries", None)]
+    assert [(check["verb"], check["resource"], check["namespace"]) for check in review["missing"]] == [
+        ("patch", "serviceentries", None)
+    ]
     uid = local_cluster.kubectl("get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}").stdout
     assert results["identity"]["uid"] == uid

@@ -67,8 +67,10 @@ def test_cluster_is_ready_with_istio_crds(target_cluster):
     for crd in istio.values():
         established = [c for c in crd["status"]["conditions"] if c["type"] == "Established"]
         assert established and established[0]["status"] == "True", crd["metadata"]["name"]
-    assert target_cluster.kubectl("get", "namespace", "istio-system", "-o", "name").stdout.strip() == \
-        "namespace/istio-system"
+    assert (
+        target_cluster.kubectl("get", "namespace", "istio-system", "-o", "name").stdout.strip()
+        == "namespace/istio-system"
+    )
 
 
 def test_version_is_the_release_we_built(local_cluster):
@@ -80,17 +82,24 @@ def test_valid_service_entry_is_accepted(target_cluster):
     result = _apply(target_cluster, VALID_ENTRY)
     try:
         assert result.returncode == 0, result.stderr
-        stored = json.loads(target_cluster.kubectl("get", "serviceentry", "foundation-valid", "-n",
-                                                   "istio-system", "-o", "json").stdout)
+        stored = json.loads(
+            target_cluster.kubectl("get", "serviceentry", "foundation-valid", "-n", "istio-system", "-o", "json").stdout
+        )
         assert stored["spec"]["hosts"] == ["dynamodb.us-east-1.amazonaws.com"]
     finally:
-        target_cluster.kubectl("delete", "serviceentry", "foundation-valid", "-n", "istio-system",
-                               "--ignore-not-found", check=False)
+        target_cluster.kubectl(
+            "delete", "serviceentry", "foundation-valid", "-n", "istio-system", "--ignore-not-found", check=False
+        )
 
 
 def test_cel_rules_reject_none_resolution_with_endpoints(target_cluster):
-    bad = _with(VALID_ENTRY, "foundation-none-endpoints", hosts=["*.s3.us-east-1.amazonaws.com"],
-                resolution="NONE", endpoints=[{"address": "52.216.0.1"}])
+    bad = _with(
+        VALID_ENTRY,
+        "foundation-none-endpoints",
+        hosts=["*.s3.us-east-1.amazonaws.com"],
+        resolution="NONE",
+        endpoints=[{"address": "52.216.0.1"}],
+    )
     result = _apply(target_cluster, bad, "--dry-run=server")
     assert result.returncode != 0
     assert "NONE mode cannot set endpoints" in result.stderr
@@ -128,10 +137,21 @@ def test_a_write_shows_up_in_the_audit_log(local_cluster):
 
 def test_unprivileged_token_is_forbidden_to_create_a_service_entry(local_cluster):
     result = subprocess.run(
-        [str(localcluster.BIN / "kubectl"), f"--server={local_cluster.info['server']}",
-         f"--certificate-authority={local_cluster.info['ca_file']}", f"--token={local_cluster.token('unprivileged')}",
-         "--kubeconfig=/dev/null", "create", "-f", "-"],
-        input=json.dumps(_with(VALID_ENTRY, "foundation-forbidden")), capture_output=True, text=True, check=False)
+        [
+            str(localcluster.BIN / "kubectl"),
+            f"--server={local_cluster.info['server']}",
+            f"--certificate-authority={local_cluster.info['ca_file']}",
+            f"--token={local_cluster.token('unprivileged')}",
+            "--kubeconfig=/dev/null",
+            "create",
+            "-f",
+            "-",
+        ],
+        input=json.dumps(_with(VALID_ENTRY, "foundation-forbidden")),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode != 0
     assert "forbidden" in result.stderr.lower()
     assert 'User "unprivileged" cannot create resource "serviceentries"' in result.stderr
@@ -143,8 +163,13 @@ def test_unprivileged_token_is_forbidden_to_create_a_service_entry(local_cluster
 def _launcher(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     # Scratch clusters get the defaults unless a test asks otherwise, whatever the run's own settings.
     inherited = {k: v for k, v in os.environ.items() if k not in ("LATENCY_MS", "LOCALCLUSTER_CRDS")}
-    return subprocess.run([sys.executable, str(ROOT / "tests" / "cluster" / "localcluster.py"), *args],
-                          capture_output=True, text=True, check=False, env={**inherited, **(env or {})})
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "cluster" / "localcluster.py"), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**inherited, **(env or {})},
+    )
 
 
 def _our_processes(cluster_dir: Path) -> list[int]:
@@ -246,7 +271,9 @@ def test_missing_go_toolchain_is_a_one_line_cause(scratch, tmp_path):
     # Only the build needs Go; make it need one by pointing the cache somewhere empty.
     result = _launcher("build", env={"PATH": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path)})
     assert result.returncode == 1
-    assert result.stderr.strip() == "localcluster: the Go toolchain is not on PATH: install Go 1.26 or newer and run again"
+    assert (
+        result.stderr.strip() == "localcluster: the Go toolchain is not on PATH: install Go 1.26 or newer and run again"
+    )
 
 
 def test_build_leaves_a_right_link_alone_and_replaces_a_wrong_one(tmp_path):
@@ -255,7 +282,10 @@ def test_build_leaves_a_right_link_alone_and_replaces_a_wrong_one(tmp_path):
 
     def links() -> dict[str, tuple[int, int, str]]:
         # The inode and its change time tell the same link from a new one made in its place.
-        return {link.name: (link.lstat().st_ino, link.lstat().st_ctime_ns, os.readlink(link)) for link in (state / "bin").iterdir()}
+        return {
+            link.name: (link.lstat().st_ino, link.lstat().st_ctime_ns, os.readlink(link))
+            for link in (state / "bin").iterdir()
+        }
 
     assert _launcher("build", env=env).returncode == 0
     first = links()
@@ -265,8 +295,9 @@ def test_build_leaves_a_right_link_alone_and_replaces_a_wrong_one(tmp_path):
     assert _launcher("build", env=env).returncode == 0
     second = links()
     assert sorted(second) == sorted(first)  # no temporary link left behind
-    assert {name: link for name, link in second.items() if name != "kubectl"} == \
-        {name: link for name, link in first.items() if name != "kubectl"}
+    assert {name: link for name, link in second.items() if name != "kubectl"} == {
+        name: link for name, link in first.items() if name != "kubectl"
+    }
     assert second["kubectl"][2] == first["kubectl"][2]
 
 
@@ -276,8 +307,15 @@ def test_a_link_being_replaced_is_never_missing(tmp_path):
     link.symlink_to(targets[0])
     # Another process looks the link up without pause while it is pointed back and forth.
     watcher = subprocess.Popen(  # pylint: disable=consider-using-with
-        [sys.executable, "-c", "import os, sys\nprint('watching', flush=True)\nwhile os.path.lexists(sys.argv[1]): pass", str(link)],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import os, sys\nprint('watching', flush=True)\nwhile os.path.lexists(sys.argv[1]): pass",
+            str(link),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert watcher.stdout.readline() == "watching\n"
         deadline = time.monotonic() + 1
@@ -391,7 +429,9 @@ def test_status_shows_the_proxy_and_its_toxics(local_cluster, toxics):
     assert proxy_line().endswith(f"-> {local_cluster.info['server'].removeprefix('https://')}, toxics: none")
     toxics.latency(200).reset_peer()
     assert proxy_line().endswith("toxics: latency 200 ms, reset_peer")
-    assert any(line.startswith("toxiproxy ") and " running, pid " in line for line in _launcher("status").stdout.splitlines())
+    assert any(
+        line.startswith("toxiproxy ") and " running, pid " in line for line in _launcher("status").stdout.splitlines()
+    )
 
 
 def test_the_proxy_and_its_toxics_survive_a_restart(scratch):
@@ -443,8 +483,9 @@ def _processes_in(state: Path) -> list[int]:
         try:
             if not proc.name.isdigit() or not _alive(int(proc.name)):
                 continue
-            inside = str(state).encode() in (proc / "cmdline").read_bytes() or \
-                os.readlink(proc / "cwd").startswith(str(state))
+            inside = str(state).encode() in (proc / "cmdline").read_bytes() or os.readlink(proc / "cwd").startswith(
+                str(state)
+            )
         except OSError:
             continue
         if inside:
@@ -460,7 +501,11 @@ def test_down_stops_toxiproxy_with_the_last_cluster_and_leaves_no_process(local_
         started = _launcher("up", "alone", env=env)
         assert started.returncode == 0, started.stderr
         info = json.loads((state / "alone" / "cluster.json").read_text())
-        ports = [info["ports"]["apiserver"], info["proxy_port"], json.loads((state / "toxiproxy.json").read_text())["port"]]
+        ports = [
+            info["ports"]["apiserver"],
+            info["proxy_port"],
+            json.loads((state / "toxiproxy.json").read_text())["port"],
+        ]
         pids = [int((state / "alone" / "kube-apiserver.pid").read_text()), int((state / "toxiproxy.pid").read_text())]
         assert sorted(_processes_in(state)) == sorted(pids)
         assert all(localcluster._port_busy(port) for port in ports)  # pylint: disable=protected-access
@@ -493,42 +538,57 @@ FQDN_POLICY = {
     "spec": {
         "endpointSelector": {"matchLabels": {"app": "uploader"}},
         "egress": [
-            {"toEndpoints": [{"matchLabels": {"k8s:io.kubernetes.pod.namespace": "kube-system", "k8s:k8s-app": "kube-dns"}}],
-             "toPorts": [{"ports": [{"port": "53", "protocol": "ANY"}], "rules": {"dns": [{"matchPattern": "*"}]}}]},
-            {"toFQDNs": [{"matchName": "sts.amazonaws.com"}, {"matchPattern": "*.s3.us-east-1.amazonaws.com"}],
-             "toPorts": [{"ports": [{"port": "443", "protocol": "TCP"}]}]},
+            {
+                "toEndpoints": [
+                    {"matchLabels": {"k8s:io.kubernetes.pod.namespace": "kube-system", "k8s:k8s-app": "kube-dns"}}
+                ],
+                "toPorts": [{"ports": [{"port": "53", "protocol": "ANY"}], "rules": {"dns": [{"matchPattern": "*"}]}}],
+            },
+            {
+                "toFQDNs": [{"matchName": "sts.amazonaws.com"}, {"matchPattern": "*.s3.us-east-1.amazonaws.com"}],
+                "toPorts": [{"ports": [{"port": "443", "protocol": "TCP"}]}],
+            },
         ],
     },
 }
 
 
 def _resources(cluster, group_version: str) -> set[str]:
-    return {r["name"] for r in json.loads(cluster.kubectl("get", "--raw", f"/apis/{group_version}").stdout)["resources"]}
+    return {
+        r["name"] for r in json.loads(cluster.kubectl("get", "--raw", f"/apis/{group_version}").stdout)["resources"]
+    }
 
 
 def test_default_cluster_serves_the_gateway_api_and_cilium(local_cluster):
-    assert {"gateways", "gatewayclasses", "httproutes", "grpcroutes", "referencegrants"} <= \
-        _resources(local_cluster, "gateway.networking.k8s.io/v1")
-    assert {"ciliumnetworkpolicies", "ciliumclusterwidenetworkpolicies", "ciliumcidrgroups"} <= \
-        _resources(local_cluster, "cilium.io/v2")
+    assert {"gateways", "gatewayclasses", "httproutes", "grpcroutes", "referencegrants"} <= _resources(
+        local_cluster, "gateway.networking.k8s.io/v1"
+    )
+    assert {"ciliumnetworkpolicies", "ciliumclusterwidenetworkpolicies", "ciliumcidrgroups"} <= _resources(
+        local_cluster, "cilium.io/v2"
+    )
     crds = json.loads(local_cluster.kubectl("get", "crd", "-o", "json").stdout)["items"]
     added = [c for c in crds if c["spec"]["group"] in ("gateway.networking.k8s.io", "cilium.io")]
     assert len(added) >= 20
     for crd in added:
-        assert {"type": "Established", "status": "True"}.items() <= \
-            next(c for c in crd["status"]["conditions"] if c["type"] == "Established").items(), crd["metadata"]["name"]
+        assert {"type": "Established", "status": "True"}.items() <= next(
+            c for c in crd["status"]["conditions"] if c["type"] == "Established"
+        ).items(), crd["metadata"]["name"]
     # CRDs only: not the Gateway API's admission policy that sits next to them.
     policies = local_cluster.kubectl("get", "validatingadmissionpolicies", "-o", "name").stdout
     assert "gateway.networking.k8s.io" not in policies
 
 
 # The Gateway's schema fills in its default for the listener's allowedRoutes.
-STORED_WAYPOINT = {**WAYPOINT["spec"], "listeners": [
-    {**WAYPOINT["spec"]["listeners"][0], "allowedRoutes": {"namespaces": {"from": "Same"}}}]}
+STORED_WAYPOINT = {
+    **WAYPOINT["spec"],
+    "listeners": [{**WAYPOINT["spec"]["listeners"][0], "allowedRoutes": {"namespaces": {"from": "Same"}}}],
+}
 
 
-@pytest.mark.parametrize("manifest, kind, spec", [(WAYPOINT, "gateways", STORED_WAYPOINT),
-                                                  (FQDN_POLICY, "ciliumnetworkpolicies", FQDN_POLICY["spec"])])
+@pytest.mark.parametrize(
+    "manifest, kind, spec",
+    [(WAYPOINT, "gateways", STORED_WAYPOINT), (FQDN_POLICY, "ciliumnetworkpolicies", FQDN_POLICY["spec"])],
+)
 def test_a_valid_waypoint_and_fqdn_policy_are_accepted(local_cluster, manifest, kind, spec):
     name = manifest["metadata"]["name"]
     result = _apply(local_cluster, manifest)
@@ -550,8 +610,13 @@ def test_the_gateway_schema_refuses_two_listeners_of_one_name(local_cluster):
 
 def test_the_cilium_schema_refuses_a_host_name_with_a_space(local_cluster):
     rules = FQDN_POLICY["spec"]["egress"]
-    bad = {**FQDN_POLICY, "spec": {**FQDN_POLICY["spec"], "egress": [
-        rules[0], {**rules[1], "toFQDNs": [{"matchName": "my bucket.s3.amazonaws.com"}]}]}}
+    bad = {
+        **FQDN_POLICY,
+        "spec": {
+            **FQDN_POLICY["spec"],
+            "egress": [rules[0], {**rules[1], "toFQDNs": [{"matchName": "my bucket.s3.amazonaws.com"}]}],
+        },
+    }
     result = _apply(local_cluster, bad, "--dry-run=server")
     assert result.returncode != 0
     assert "spec.egress[1].toFQDNs[0].matchName" in result.stderr and "should match" in result.stderr
@@ -568,18 +633,25 @@ def test_a_cluster_with_only_istio_crds_serves_neither(scratch):
     assert "serviceentries.networking.istio.io" in crds
     assert not any(c.endswith((".gateway.networking.k8s.io", ".cilium.io")) for c in crds), crds
     for manifest in (WAYPOINT, FQDN_POLICY):
-        result = localcluster.kubectl(scratch.name, "apply", "--dry-run=server", "-f", "-", input=json.dumps(manifest),
-                                      check=False)
+        result = localcluster.kubectl(
+            scratch.name, "apply", "--dry-run=server", "-f", "-", input=json.dumps(manifest), check=False
+        )
         assert result.returncode != 0
         assert f'no matches for kind "{manifest["kind"]}"' in result.stderr
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"LOCALCLUSTER_CRDS": "istio,calico"}, "LOCALCLUSTER_CRDS: unknown CRD set 'calico'"),
-    ({"LATENCY_MS": "20ms"}, "LATENCY_MS='20ms' is not a whole number of milliseconds"),
-    ({"LOCALCLUSTER_CRDS": "istio-1.32,gateway-api,istio"}, "istio and istio-1.32 are the same CRDs of two releases; choose one"),
-    ({"LOCALCLUSTER_AUDIT": "RequestResponse"}, "LOCALCLUSTER_AUDIT='RequestResponse': use Metadata or Request"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"LOCALCLUSTER_CRDS": "istio,calico"}, "LOCALCLUSTER_CRDS: unknown CRD set 'calico'"),
+        ({"LATENCY_MS": "20ms"}, "LATENCY_MS='20ms' is not a whole number of milliseconds"),
+        (
+            {"LOCALCLUSTER_CRDS": "istio-1.32,gateway-api,istio"},
+            "istio and istio-1.32 are the same CRDs of two releases; choose one",
+        ),
+        ({"LOCALCLUSTER_AUDIT": "RequestResponse"}, "LOCALCLUSTER_AUDIT='RequestResponse': use Metadata or Request"),
+    ],
+)
 def test_a_wrong_setting_is_a_one_line_cause_and_creates_nothing(scratch, env, message):
     result = _launcher("up", scratch.name, env=env)
     assert result.returncode == 1

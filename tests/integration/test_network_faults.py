@@ -21,9 +21,28 @@ from role_helpers import fresh_namespace, role_command, run_role, unique_name
 pytestmark = pytest.mark.integration
 
 SERVICES = ["sqs", "sns", "kms", "secretsmanager", "ssm", "logs", "ecr", "lambda", "events", "firehose"]
-REGIONS = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2", "eu-west-3",
-           "eu-central-1", "eu-north-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-southeast-1", "ap-southeast-2",
-           "ap-northeast-3", "sa-east-1", "eu-south-1", "me-south-1", "af-south-1"]
+REGIONS = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ca-central-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-north-1",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-3",
+    "sa-east-1",
+    "eu-south-1",
+    "me-south-1",
+    "af-south-1",
+]
 # A lease the failed run could not release (its connection is gone) expires quickly, so the rerun does not wait long.
 LOCK_DURATION = 5
 
@@ -33,8 +52,15 @@ entries = functools.partial(hardening_helpers.entries, regions=REGIONS)
 
 def declared(cluster, namespace: str, name: str, services: list[str]) -> dict:
     """Through the cluster's proxy, where the test's faults act."""
-    return hardening_helpers.declared(namespace, name, services, REGIONS, istio_aws_egress_lock_duration=LOCK_DURATION,
-                                      istio_aws_egress_kubeconfig=cluster.kubeconfig, istio_aws_egress_context=cluster.proxied_context)
+    return hardening_helpers.declared(
+        namespace,
+        name,
+        services,
+        REGIONS,
+        istio_aws_egress_lock_duration=LOCK_DURATION,
+        istio_aws_egress_kubeconfig=cluster.kubeconfig,
+        istio_aws_egress_context=cluster.proxied_context,
+    )
 
 
 def converges(cluster, variables: dict, tmp_path, services: list[str], namespace: str, name: str) -> None:
@@ -55,8 +81,12 @@ def broken_midway(cluster, toxics, fault: str, variables: dict, tmp_path, after:
     verb, namespace, count = after
     cluster.audit.mark()
     rollout = Background(role_command(variables, tmp_path), tmp_path)
-    wait_for(lambda: writes_of(cluster, verb, namespace) >= count, timeout=120, interval=0.01,
-             what=f"{count} {verb} writes in {namespace}")
+    wait_for(
+        lambda: writes_of(cluster, verb, namespace) >= count,
+        timeout=120,
+        interval=0.01,
+        what=f"{count} {verb} writes in {namespace}",
+    )
     (toxics.reset_peer() if fault == "reset" else toxics.timeout(1000))
     failed = rollout.wait()
     toxics.clear()

@@ -25,7 +25,9 @@ def test_the_readmes_install_commands_install_the_collection(tmp_path):
     subprocess.run(["git", "clone", "-q", "--bare", str(ROOT), str(bare)], check=True)
 
     install = commands(section(ROOT / "README.md", "Install"))
-    assert install[0] == "ansible-galaxy collection build" and install[-1].startswith("ansible-galaxy collection install git+https://")
+    assert install[0] == "ansible-galaxy collection build" and install[-1].startswith(
+        "ansible-galaxy collection install git+https://"
+    )
     for home, from_git in ((tmp_path / "from-tarball", False), (tmp_path / "from-git", True)):
         home.mkdir()
         env = shell_env(home)

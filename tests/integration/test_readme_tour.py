@@ -31,7 +31,9 @@ README = ROOT / "README.md"
 def tour() -> tuple[dict[str, str], list[str]]:
     """The tour's files (name -> text, the name from the comment that opens each YAML block) and its commands."""
     text = section(README, "A five-minute tour")
-    files = {re.match(r"# ([\w.]+)", block).group(1): block for block in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)}
+    files = {
+        re.match(r"# ([\w.]+)", block).group(1): block for block in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)
+    }
     return files, commands(text)
 
 
@@ -110,8 +112,13 @@ def test_the_five_minute_tour_as_written(tmp_path):
         cluster.audit.mark()
         rerun = succeeded(readable(sh(again, workdir, env), 1))
         assert changed(rerun) == {host: 0} and writes(cluster.audit) == []
-        counted = [note for note in notes(rerun)
-                   if note.startswith(f"! {len(said)} note{'s' if len(said) > 1 else ''}, shown when the plan writes (or with -v)")]
+        counted = [
+            note
+            for note in notes(rerun)
+            if note.startswith(
+                f"! {len(said)} note{'s' if len(said) > 1 else ''}, shown when the plan writes (or with -v)"
+            )
+        ]
         assert notes(rerun) == counted and len(counted) == (1 if said else 0), rerun.stdout
         # -v prints them, as the run that wrote did.
         assert notes(succeeded(sh(f"{again.split('#')[0].strip()} -v", workdir, env))) == said
@@ -122,8 +129,16 @@ def test_the_five_minute_tour_as_written(tmp_path):
         fewer = files["playbook.yml"].replace(f", {dropped}]", "]")
         assert fewer != files["playbook.yml"]
         (workdir / "playbook.yml").write_text(fewer)
-        cluster.kubectl("patch", "serviceentries.networking.istio.io", f"aws-default-{edited}-{region}", "-n", "istio-system",
-                        "--type=merge", "-p", '{"spec": {"exportTo": ["."]}}')
+        cluster.kubectl(
+            "patch",
+            "serviceentries.networking.istio.io",
+            f"aws-default-{edited}-{region}",
+            "-n",
+            "istio-system",
+            "--type=merge",
+            "-p",
+            '{"spec": {"exportTo": ["."]}}',
+        )
         cluster.audit.mark()
         replan = succeeded(readable(sh(check, workdir, env), 1))
         assert writes(cluster.audit) == []
@@ -133,4 +148,6 @@ def test_the_five_minute_tour_as_written(tmp_path):
         shown = diffs(replan.stdout)
         assert set(shown) == {pruned, updated}
         assert ",0 @@" in shown[pruned] and "\n-kind: ServiceEntry" in shown[pruned]
-        assert [line for line in shown[updated].splitlines()[3:] if line[:1] in "+-"] == ["-  - .", "+  - '*'"], shown[updated]
+        assert [line for line in shown[updated].splitlines()[3:] if line[:1] in "+-"] == ["-  - .", "+  - '*'"], shown[
+            updated
+        ]

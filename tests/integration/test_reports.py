@@ -42,8 +42,11 @@ def test_verify_writes_markdown_json_and_junit_saying_what_drifted(clusters, tmp
     clusters["local-a"].kubectl("delete", "serviceentry", deleted, "-n", book.namespace)
     verify_dir = tmp_path / "verify"
     book.mark()
-    failed_saying(book.run("verify", "-e", f"verify_dir={verify_dir}"), f"drift on local-a (egress set {book.name})",
-                  "local-a: drift: 1 to create, 0 to update, 0 to adopt, 0 to prune, ")
+    failed_saying(
+        book.run("verify", "-e", f"verify_dir={verify_dir}"),
+        f"drift on local-a (egress set {book.name})",
+        "local-a: drift: 1 to create, 0 to update, 0 to adopt, 0 to prune, ",
+    )
     assert book.writes() == dict.fromkeys(book.clusters, [])
 
     drifted = json.loads((verify_dir / "local-a.json").read_text())
@@ -64,7 +67,9 @@ def test_simulate_writes_junit_beside_its_json_and_markdown(clusters, tmp_path):
     simulate_dir = tmp_path / "simulate"
     # The mesh's objects from a directory (empty): the shared clusters hold other tests' objects, which a live read takes in.
     (tmp_path / "mesh").mkdir()
-    succeeded(book.run("simulate", "-e", f"simulate_dir={simulate_dir}", "-e", f"simulate_mesh_objects={tmp_path / 'mesh'}"))
+    succeeded(
+        book.run("simulate", "-e", f"simulate_dir={simulate_dir}", "-e", f"simulate_mesh_objects={tmp_path / 'mesh'}")
+    )
     passed_with_their_notes(simulate_dir, "simulate", book.clusters)
     assert all(json.loads((simulate_dir / f"{host}.json").read_text())["violations"] == [] for host in book.clusters)
     assert all((simulate_dir / f"{host}.md").exists() for host in book.clusters)

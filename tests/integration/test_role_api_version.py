@@ -11,8 +11,15 @@ import pytest
 
 from conftest import localcluster
 from hardening_helpers import scratch_clusters
-from role_helpers import (expect_failure, fresh_namespace, rerun_writes_nothing, resource_events, run_role, unique_name,
-                          writes)
+from role_helpers import (
+    expect_failure,
+    fresh_namespace,
+    rerun_writes_nothing,
+    resource_events,
+    run_role,
+    unique_name,
+    writes,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -20,22 +27,31 @@ CRD = "serviceentries.networking.istio.io"
 
 
 def egress(namespace: str, name: str = "versions", **overrides) -> dict:
-    return {"istio_aws_egress_name": name, "istio_aws_egress_namespace": namespace, "istio_aws_egress_services": ["sqs"],
-            "istio_aws_egress_regions": ["us-east-1"], **overrides}
+    return {
+        "istio_aws_egress_name": name,
+        "istio_aws_egress_namespace": namespace,
+        "istio_aws_egress_services": ["sqs"],
+        "istio_aws_egress_regions": ["us-east-1"],
+        **overrides,
+    }
 
 
 def _serves_v1(cluster) -> bool:
     resources = cluster.kubectl("get", "--raw", "/apis/networking.istio.io/v1", check=False)
-    return resources.returncode == 0 and any(r["name"] == "serviceentries" for r in json.loads(resources.stdout)["resources"])
+    return resources.returncode == 0 and any(
+        r["name"] == "serviceentries" for r in json.loads(resources.stdout)["resources"]
+    )
 
 
 def _set_v1_served(cluster, served: bool) -> None:
     """Serve v1 or not; the storage version moves to v1beta1 while v1 is off (a stored version must be served)."""
     versions = json.loads(cluster.kubectl("get", "crd", CRD, "-o", "json").stdout)["spec"]["versions"]
     index = {v["name"]: i for i, v in enumerate(versions)}
-    patch = [{"op": "replace", "path": f"/spec/versions/{index['v1']}/served", "value": served},
-             {"op": "replace", "path": f"/spec/versions/{index['v1']}/storage", "value": served},
-             {"op": "replace", "path": f"/spec/versions/{index['v1beta1']}/storage", "value": not served}]
+    patch = [
+        {"op": "replace", "path": f"/spec/versions/{index['v1']}/served", "value": served},
+        {"op": "replace", "path": f"/spec/versions/{index['v1']}/storage", "value": served},
+        {"op": "replace", "path": f"/spec/versions/{index['v1beta1']}/storage", "value": not served},
+    ]
     cluster.kubectl("patch", "crd", CRD, "--type=json", "-p", json.dumps(patch))
     deadline = time.monotonic() + 30
     while _serves_v1(cluster) != served:
@@ -60,13 +76,20 @@ def test_falls_back_to_v1beta1_when_v1_is_not_served(v1_not_served, tmp_path):
     assert f"Egress set {name} on {cluster.context}, networking.istio.io/v1beta1" in run.stdout
     written = [(w["objectRef"]["apiVersion"], w["objectRef"]["name"]) for w in resource_events(cluster.audit)]
     assert written == [("v1beta1", f"aws-{name}-sqs-us-east-1")]
-    stored = json.loads(cluster.kubectl("get", "serviceentries.v1beta1.networking.istio.io", "-n", namespace, "-o", "json").stdout)["items"]
+    stored = json.loads(
+        cluster.kubectl("get", "serviceentries.v1beta1.networking.istio.io", "-n", namespace, "-o", "json").stdout
+    )["items"]
     assert [o["apiVersion"] for o in stored] == ["networking.istio.io/v1beta1"]
 
     rerun_writes_nothing(cluster, egress(namespace, name), tmp_path)
 
-    expect_failure(cluster, egress(namespace, name, istio_aws_egress_api_version="v1"), tmp_path,
-                   'istio_aws_egress_api_version: "v1" is not served by', "v1alpha3, v1beta1")
+    expect_failure(
+        cluster,
+        egress(namespace, name, istio_aws_egress_api_version="v1"),
+        tmp_path,
+        'istio_aws_egress_api_version: "v1" is not served by',
+        "v1alpha3, v1beta1",
+    )
 
 
 def test_a_pinned_version_is_used(local_cluster, tmp_path):

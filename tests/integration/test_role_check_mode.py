@@ -14,8 +14,13 @@ pytestmark = pytest.mark.integration
 
 
 def egress(namespace: str, name: str, **overrides) -> dict:
-    return {"istio_aws_egress_name": name, "istio_aws_egress_namespace": namespace, "istio_aws_egress_services": ["sqs", "sns"],
-            "istio_aws_egress_regions": ["us-east-1"], **overrides}
+    return {
+        "istio_aws_egress_name": name,
+        "istio_aws_egress_namespace": namespace,
+        "istio_aws_egress_services": ["sqs", "sns"],
+        "istio_aws_egress_regions": ["us-east-1"],
+        **overrides,
+    }
 
 
 def diffs(stdout: str) -> dict[str, str]:
@@ -35,19 +40,28 @@ def test_check_mode_writes_nothing_and_says_what_would_change(local_cluster, tmp
     assert writes(local_cluster.audit) == []
     assert objects(local_cluster, "serviceentries", namespace) == before
     assert check.changed == 1  # the plan reports the change
-    for line in (f"Egress set {name} on local-a, networking.istio.io/v1 (check mode: nothing is written)",
-                 "1 to create, 1 to update, 0 to adopt, 1 to prune, 0 unchanged",
-                 f"+ create ServiceEntry {namespace}/aws-{name}-kms-us-east-1",
-                 f"~ update ServiceEntry {namespace}/aws-{name}-sqs-us-east-1",
-                 'spec.exportTo: +["."] -["*"]',
-                 f"- prune ServiceEntry {namespace}/aws-{name}-sns-us-east-1"):
+    for line in (
+        f"Egress set {name} on local-a, networking.istio.io/v1 (check mode: nothing is written)",
+        "1 to create, 1 to update, 0 to adopt, 1 to prune, 0 unchanged",
+        f"+ create ServiceEntry {namespace}/aws-{name}-kms-us-east-1",
+        f"~ update ServiceEntry {namespace}/aws-{name}-sqs-us-east-1",
+        'spec.exportTo: +["."] -["*"]',
+        f"- prune ServiceEntry {namespace}/aws-{name}-sns-us-east-1",
+    ):
         assert check.said(json.dumps(line)[1:-1]), line  # an item of the printed list, quotes escaped
     # --diff, as kubectl diff shows it: whole objects for a create and a prune, the changed fields of an update.
     shown = diffs(check.stdout)
     created = shown[f"ServiceEntry {namespace}/aws-{name}-kms-us-east-1"]
-    assert "@@ -0,0 +1," in created and "+kind: ServiceEntry" in created and "+  - kms.us-east-1.amazonaws.com" in created
+    assert (
+        "@@ -0,0 +1," in created and "+kind: ServiceEntry" in created and "+  - kms.us-east-1.amazonaws.com" in created
+    )
     pruned = shown[f"ServiceEntry {namespace}/aws-{name}-sns-us-east-1"]
-    assert "+++ after" in pruned and ",0 @@" in pruned and "-kind: ServiceEntry" in pruned and "-  - sns.us-east-1.amazonaws.com" in pruned
+    assert (
+        "+++ after" in pruned
+        and ",0 @@" in pruned
+        and "-kind: ServiceEntry" in pruned
+        and "-  - sns.us-east-1.amazonaws.com" in pruned
+    )
     updated = shown[f"ServiceEntry {namespace}/aws-{name}-sqs-us-east-1"]
     changes = [line for line in updated.splitlines()[3:] if line[:1] in "+-"]
     assert changes == ["-  - '*'", "+  - ."], updated

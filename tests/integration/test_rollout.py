@@ -54,18 +54,36 @@ class Rollout:
             shutil.copytree(ROOT / "inventories" / "local" / "group_vars", inventory / "group_vars")
             local = yaml.safe_load((ROOT / "inventories" / "local" / "hosts.yml").read_text())["clusters"]["vars"]
             local["kubeconfig"] = str(localcluster.KUBECONFIG)
-            (inventory / "hosts.yml").write_text(yaml.safe_dump({"clusters": {
-                "hosts": {h: {"context": f"{h}-proxied" if h in proxied else h, "aws_region": CLUSTERS[h]} for h in hosts},
-                "vars": local}}))
+            (inventory / "hosts.yml").write_text(
+                yaml.safe_dump(
+                    {
+                        "clusters": {
+                            "hosts": {
+                                h: {"context": f"{h}-proxied" if h in proxied else h, "aws_region": CLUSTERS[h]}
+                                for h in hosts
+                            },
+                            "vars": local,
+                        }
+                    }
+                )
+            )
         return inventory
 
     def command(self, playbook: str, *args: str, hosts=tuple(CLUSTERS), proxied=(), **extra) -> list[str]:
-        return [str(ANSIBLE_PLAYBOOK), str(ROOT / "playbooks" / playbook), "-i", str(self.inventory(hosts, proxied)), *args,
-                "--extra-vars", json.dumps({**self.extra, **extra})]
+        return [
+            str(ANSIBLE_PLAYBOOK),
+            str(ROOT / "playbooks" / playbook),
+            "-i",
+            str(self.inventory(hosts, proxied)),
+            *args,
+            "--extra-vars",
+            json.dumps({**self.extra, **extra}),
+        ]
 
     def run(self, playbook: str, *args: str, hosts=tuple(CLUSTERS), **extra):
-        return run_playbook(ROOT / "playbooks" / playbook, "-i", str(self.inventory(hosts)), *args,
-                            extra_vars={**self.extra, **extra})
+        return run_playbook(
+            ROOT / "playbooks" / playbook, "-i", str(self.inventory(hosts)), *args, extra_vars={**self.extra, **extra}
+        )
 
     def mark(self):
         for cluster in self.clusters.values():
@@ -73,9 +91,14 @@ class Rollout:
 
     def writes(self) -> dict:
         """Write requests per cluster since the last mark, as 'verb resource namespace/name by user'."""
-        return {name: [f"{w['verb']} {w['objectRef'].get('resource')} {w['objectRef'].get('namespace')}/"
-                       f"{w['objectRef'].get('name')} by {w['user']['username']}" for w in c.audit.writes()]
-                for name, c in self.clusters.items()}
+        return {
+            name: [
+                f"{w['verb']} {w['objectRef'].get('resource')} {w['objectRef'].get('namespace')}/"
+                f"{w['objectRef'].get('name')} by {w['user']['username']}"
+                for w in c.audit.writes()
+            ]
+            for name, c in self.clusters.items()
+        }
 
     def entries(self, cluster: str) -> list[str]:
         """Names of this egress set's ServiceEntries on `cluster`."""
@@ -89,8 +112,10 @@ def rollout(clusters, tmp_path):
 
 def recap(result) -> dict:
     """PLAY RECAP counters per host."""
-    return {host: {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counters)}
-            for host, counters in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", result.stdout, re.MULTILINE)}
+    return {
+        host: {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counters)}
+        for host, counters in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", result.stdout, re.MULTILINE)
+    }
 
 
 def assert_ok(result):
@@ -163,7 +188,8 @@ def test_a_cluster_that_goes_down_stops_the_rollout_at_its_batch(rollout, cluste
 def test_plan_writes_nothing_and_reports_the_difference(rollout, tmp_path):
     assert_ok(rollout.run("site.yml"))
     services = yaml.safe_load((ROOT / "inventories/local/group_vars/clusters.yml").read_text())[
-        "istio_aws_egress_services"]
+        "istio_aws_egress_services"
+    ]
     rollout.mark()
     plan_dir = tmp_path / "plan"
     result = rollout.run("plan.yml", plan_dir=str(plan_dir), istio_aws_egress_services=services[1:] + ["sns"])
@@ -190,8 +216,16 @@ def test_verify_finds_an_edit_and_a_deletion_made_out_of_band(rollout, clusters)
     deleted = f"aws-{rollout.name}-sqs-us-east-1"
     clusters["local-a"].kubectl("delete", "serviceentry", deleted, "-n", rollout.name)
     edited = f"aws-{rollout.name}-sts-ap-southeast-2"
-    clusters["local-c"].kubectl("patch", "serviceentry", edited, "-n", rollout.name, "--type=merge",
-                                "-p", json.dumps({"spec": {"hosts": ["sts.example.com"]}}))
+    clusters["local-c"].kubectl(
+        "patch",
+        "serviceentry",
+        edited,
+        "-n",
+        rollout.name,
+        "--type=merge",
+        "-p",
+        json.dumps({"spec": {"hosts": ["sts.example.com"]}}),
+    )
     rollout.mark()
     drift = rollout.run("verify.yml")
     assert drift.returncode != 0
@@ -220,7 +254,8 @@ def test_limit_and_a_new_cluster_change_only_that_cluster(rollout):
     writes = rollout.writes()
     assert writes["local-a"] == [] and writes["local-c"] == []
     assert [w for w in writes["local-b"] if " serviceentries " in w] == [
-        f"delete serviceentries {rollout.name}/aws-{rollout.name}-credentials-imds by admin"]
+        f"delete serviceentries {rollout.name}/aws-{rollout.name}-credentials-imds by admin"
+    ]
     assert f"aws-{rollout.name}-credentials-imds" not in rollout.entries("local-b")
     assert f"aws-{rollout.name}-credentials-imds" in rollout.entries("local-a")
 
@@ -229,7 +264,11 @@ def test_render_offline_writes_manifests_per_cluster_and_contacts_none(rollout, 
     rollout.mark()
     render_dir = tmp_path / "rendered"
     # A kubeconfig that does not exist: any contact with a cluster would fail the run.
-    assert_ok(rollout.run("render.yml", render_dir=str(render_dir), kubeconfig=str(tmp_path / "no-kubeconfig"), render_offline=True))
+    assert_ok(
+        rollout.run(
+            "render.yml", render_dir=str(render_dir), kubeconfig=str(tmp_path / "no-kubeconfig"), render_offline=True
+        )
+    )
     assert rollout.writes() == dict.fromkeys(CLUSTERS, [])
     for name, region in CLUSTERS.items():
         files = {p.name for p in (render_dir / name).iterdir()}

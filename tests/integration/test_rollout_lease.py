@@ -32,9 +32,17 @@ def lease(cluster, namespace, *args, **extra):
     """Run the module once; return (ansible-playbook result, the module's result)."""
     with tempfile.TemporaryDirectory() as tmp:
         result_file = Path(tmp) / "result.json"
-        result = run_playbook(PLAYBOOK, *args, extra_vars={
-            "lease_namespace": namespace, "kubeconfig": cluster.kubeconfig, "context": cluster.context,
-            "result_file": str(result_file), **{f"lease_{k}": v for k, v in extra.items()}})
+        result = run_playbook(
+            PLAYBOOK,
+            *args,
+            extra_vars={
+                "lease_namespace": namespace,
+                "kubeconfig": cluster.kubeconfig,
+                "context": cluster.context,
+                "result_file": str(result_file),
+                **{f"lease_{k}": v for k, v in extra.items()},
+            },
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         return json.loads(result_file.read_text())
 
@@ -52,7 +60,9 @@ def test_acquire_then_a_second_holder_waits_and_fails_naming_the_first(local_clu
     second = lease(local_cluster, namespace, timeout=2)
     assert second["failed"]
     assert time.monotonic() - started >= 2
-    assert second["msg"].startswith(f"rollout lease {namespace}/meshops-aws-egress is held by {first['holder']} (since ")
+    assert second["msg"].startswith(
+        f"rollout lease {namespace}/meshops-aws-egress is held by {first['holder']} (since "
+    )
     assert second["msg"].endswith("gave up after waiting 2s")
 
     released = lease(local_cluster, namespace, state="released", holder=first["holder"])

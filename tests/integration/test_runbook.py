@@ -15,8 +15,21 @@ import re
 
 import pytest
 
-from runbook_helpers import (Runbook, apply, beside_other_teams, changed, namespace_everywhere, other_teams, readable, reports,
-                             service_entry, sidecar, snapshot, succeeded)
+from runbook_helpers import (
+    Runbook,
+    apply,
+    beside_other_teams,
+    changed,
+    namespace_everywhere,
+    other_teams,
+    readable,
+    reports,
+    service_entry,
+    sidecar,
+    snapshot,
+    succeeded,
+)
+
 # Fixtures: the artifact built from the checkout, and a collections path holding it alone.
 from test_artifact import artifact, installed  # noqa: F401  pylint: disable=unused-import
 
@@ -53,7 +66,12 @@ def check(book: Runbook) -> None:
     book.mark()
     planned = succeeded(readable(book.run("site", "--check", "--diff"), len(book.clusters)))
     for host in book.clusters:
-        assert planned.stdout.count(f"Egress set {book.name} on {host}, networking.istio.io/v1 (check mode: nothing is written)") == 1
+        assert (
+            planned.stdout.count(
+                f"Egress set {book.name} on {host}, networking.istio.io/v1 (check mode: nothing is written)"
+            )
+            == 1
+        )
     assert "drift" not in planned.stdout
     assert nothing_written(book)
 
@@ -108,9 +126,15 @@ def test_the_runbook_from_the_installed_collection(clusters, installed, tmp_path
     orders = namespace_everywhere(clusters, "orders")
     book = beside_other_teams(clusters, tmp_path, installed=installed, istio_aws_egress_sidecars=[orders])
     # More of other teams' objects: a Sidecar for some of the namespace's workloads, and their own SQS entry elsewhere.
-    theirs = {host: [sidecar(orders, "canary", workloadSelector={"labels": {"app": "canary"}}),
-                     service_entry(orders, "sqs-direct", [f"sqs.{book.hosts.hosts[host]['aws_region']}.amazonaws.com"], exportTo=["."])]
-              for host in clusters}
+    theirs = {
+        host: [
+            sidecar(orders, "canary", workloadSelector={"labels": {"app": "canary"}}),
+            service_entry(
+                orders, "sqs-direct", [f"sqs.{book.hosts.hosts[host]['aws_region']}.amazonaws.com"], exportTo=["."]
+            ),
+        ]
+        for host in clusters
+    }
     for host, cluster in clusters.items():
         apply(cluster, *theirs[host])
         theirs[host] += other_teams(book.namespace)

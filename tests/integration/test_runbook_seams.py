@@ -21,8 +21,18 @@ import pytest
 from conftest import localcluster
 from hardening_helpers import Background, lease_holder, wait_for
 from role_helpers import fresh_namespace
-from runbook_helpers import (Runbook, apply, beside_other_teams, changed, namespace_everywhere, service_entry, sidecar, snapshot,
-                             failed_saying, succeeded)
+from runbook_helpers import (
+    Runbook,
+    apply,
+    beside_other_teams,
+    changed,
+    namespace_everywhere,
+    service_entry,
+    sidecar,
+    snapshot,
+    failed_saying,
+    succeeded,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +56,12 @@ def test_site_check_diff_prints_the_plan_once_and_exits_0(runbook):
     runbook.mark()
     planned = succeeded(runbook.run("site", "--check", "--diff"))
     for host in runbook.clusters:
-        assert planned.stdout.count(f"Egress set {runbook.name} on {host}, networking.istio.io/v1 (check mode: nothing is written)") == 1
+        assert (
+            planned.stdout.count(
+                f"Egress set {runbook.name} on {host}, networking.istio.io/v1 (check mode: nothing is written)"
+            )
+            == 1
+        )
         assert planned.said(f"+ create ServiceEntry {runbook.namespace}/aws-{runbook.name}-sqs-")
     assert "drift" not in planned.stdout
     assert planned.said("Plan done (check mode: nothing was written):")
@@ -58,8 +73,12 @@ def test_site_check_diff_prints_the_plan_once_and_exits_0(runbook):
 
 def through_the_proxy(clusters, tmp_path, **settings) -> Runbook:
     """An egress set on local-a alone, reached through its proxy, where the test's latency acts."""
-    return Runbook({"local-a": clusters["local-a"]}, tmp_path, {"local-a": {"context": "local-a-proxied", "aws_region": "us-east-1"}},
-                   **settings)
+    return Runbook(
+        {"local-a": clusters["local-a"]},
+        tmp_path,
+        {"local-a": {"context": "local-a-proxied", "aws_region": "us-east-1"}},
+        **settings,
+    )
 
 
 def site_until_it_applies(book: Runbook, tmp_path: Path) -> Background:
@@ -67,8 +86,14 @@ def site_until_it_applies(book: Runbook, tmp_path: Path) -> Background:
     cluster = book.clusters["local-a"]
     book.mark()
     site = Background(book.command("site"), tmp_path)
-    wait_for(lambda: any(w["verb"] == "patch" and w["objectRef"].get("resource") == "serviceentries" for w in cluster.audit.writes()),
-             timeout=120, interval=0.05, what="the apply's first request")
+    wait_for(
+        lambda: any(
+            w["verb"] == "patch" and w["objectRef"].get("resource") == "serviceentries" for w in cluster.audit.writes()
+        ),
+        timeout=120,
+        interval=0.05,
+        what="the apply's first request",
+    )
     return site
 
 
@@ -81,7 +106,12 @@ def test_a_signal_to_the_process_group_mid_apply_stops_it_and_releases_the_lease
     os.killpg(site.process.pid, signum)  # what Ctrl-C does (SIGINT), or a supervisor stopping the job (SIGTERM)
     assert site.wait(timeout=120).returncode != 0
     # The worker that holds the lease releases it, and may outlive ansible-playbook (SIGTERM ends that at once).
-    wait_for(lambda: lease_holder(cluster, book.namespace) == "", timeout=30, interval=0.2, what="the release of the rollout lease")
+    wait_for(
+        lambda: lease_holder(cluster, book.namespace) == "",
+        timeout=30,
+        interval=0.2,
+        what="the release of the rollout lease",
+    )
     assert 0 < len(book.entries("local-a")) < 10, "the apply was stopped midway"
     assert not any(w.startswith("delete ") for w in book.writes()["local-a"]), "nothing is pruned after the signal"
     toxics.clear()
@@ -123,10 +153,13 @@ def test_after_sigkill_the_next_run_says_who_holds_the_lease_since_when_and_unti
     expires = (renewed + datetime.timedelta(seconds=lease["leaseDurationSeconds"])).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     toxics.clear()
     # The lease lasts two minutes: the next run waits for it, says so, and (told to wait 3 s only) gives up.
-    failed_saying(book.run("site", "-e", "istio_aws_egress_lock_timeout=3"),
-                  f"local-a-proxied: waiting up to 3s for rollout lease {book.namespace}/{LOCK}, held by {lease['holderIdentity']} "
-                  f"since {lease['acquireTime']}; it expires {expires} unless its holder renews it",
-                  f"is held by {lease['holderIdentity']}", "gave up after waiting 3s")
+    failed_saying(
+        book.run("site", "-e", "istio_aws_egress_lock_timeout=3"),
+        f"local-a-proxied: waiting up to 3s for rollout lease {book.namespace}/{LOCK}, held by {lease['holderIdentity']} "
+        f"since {lease['acquireTime']}; it expires {expires} unless its holder renews it",
+        f"is held by {lease['holderIdentity']}",
+        "gave up after waiting 3s",
+    )
 
 
 # --- a failure stops the rollout, saying what each cluster got -------------------------------------
@@ -139,11 +172,17 @@ def test_a_refusal_stops_the_rollout_saying_later_batches_are_untouched_and_what
     apply(clusters["local-b"], sidecar(orders, "default"))
 
     # The canary passes, the next batch is refused.
-    stopped = failed_saying(book.run("site"), "rollout stopped: local-b of this batch (local-b) failed, more than "
-                            "rollout_max_fail_percentage=0%; later batches untouched.")
+    stopped = failed_saying(
+        book.run("site"),
+        "rollout stopped: local-b of this batch (local-b) failed, more than "
+        "rollout_max_fail_percentage=0%; later batches untouched.",
+    )
     summary = " ".join(stopped.stdout.split())
-    assert re.search(r"What each cluster got: local-a: \d+ created, 0 changed, 0 pruned, 0 unchanged local-b: failed at \"Plan, then "
-                     rf"apply and prune under the rollout lease\": egress set {book.name} on local-b was refused before any write", summary)
+    assert re.search(
+        r"What each cluster got: local-a: \d+ created, 0 changed, 0 pruned, 0 unchanged local-b: failed at \"Plan, then "
+        rf"apply and prune under the rollout lease\": egress set {book.name} on local-b was refused before any write",
+        summary,
+    )
 
     # The canary is refused: the later batch is untouched, and says so.
     apply(clusters["local-a"], sidecar(orders, "default"))
@@ -156,33 +195,57 @@ def test_a_refusal_stops_the_rollout_saying_later_batches_are_untouched_and_what
 
 
 def test_a_host_without_a_context_is_refused_before_the_first_cluster_is_written(clusters, tmp_path):
-    book = beside_other_teams(clusters, tmp_path, {"local-a": {"context": "local-a", "aws_region": "us-east-1"},
-                                                   "local-b": {"context": "local-b", "aws_region": "eu-west-1"},
-                                                   "local-new": {"aws_region": "eu-west-2"}})
+    book = beside_other_teams(
+        clusters,
+        tmp_path,
+        {
+            "local-a": {"context": "local-a", "aws_region": "us-east-1"},
+            "local-b": {"context": "local-b", "aws_region": "eu-west-1"},
+            "local-new": {"aws_region": "eu-west-2"},
+        },
+    )
     book.mark()
     failed_saying(book.run("site"), "local-new names no kube context (istio_aws_egress_context;")
     assert nothing_written(book), "local-a's batch came first, and nothing may be written before every host is checked"
 
 
 def test_two_contexts_of_one_cluster_are_refused_before_any_write(clusters, tmp_path):
-    book = beside_other_teams(clusters, tmp_path, {"local-a": {"context": "local-a", "aws_region": "us-east-1"},
-                                                   "local-a-again": {"context": "local-a-proxied", "aws_region": "us-west-2"},
-                                                   "local-b": {"context": "local-b", "aws_region": "eu-west-1"}})
+    book = beside_other_teams(
+        clusters,
+        tmp_path,
+        {
+            "local-a": {"context": "local-a", "aws_region": "us-east-1"},
+            "local-a-again": {"context": "local-a-proxied", "aws_region": "us-west-2"},
+            "local-b": {"context": "local-b", "aws_region": "eu-west-1"},
+        },
+    )
     uid = clusters["local-a"].kubectl("get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}").stdout
     book.mark()
-    failed_saying(book.run("site"), f"two hosts reach the same cluster, so its rollout would run twice at once: local-a "
-                                    f"(at {clusters['local-a'].info['server']}) and local-a-again (at https://127.0.0.1:",
-                  f"reach one cluster (namespace kube-system has UID {uid}). Give each cluster one host; nothing was written.")
+    failed_saying(
+        book.run("site"),
+        f"two hosts reach the same cluster, so its rollout would run twice at once: local-a "
+        f"(at {clusters['local-a'].info['server']}) and local-a-again (at https://127.0.0.1:",
+        f"reach one cluster (namespace kube-system has UID {uid}). Give each cluster one host; nothing was written.",
+    )
     assert nothing_written(book)
 
 
 def test_a_wrong_context_lists_the_kubeconfigs_contexts_and_nothing_is_written(clusters, tmp_path):
-    book = beside_other_teams(clusters, tmp_path, {"local-a": {"context": "local-a", "aws_region": "us-east-1"},
-                                                   "local-z": {"context": "local-z", "aws_region": "eu-west-1"}})
+    book = beside_other_teams(
+        clusters,
+        tmp_path,
+        {
+            "local-a": {"context": "local-a", "aws_region": "us-east-1"},
+            "local-z": {"context": "local-z", "aws_region": "eu-west-1"},
+        },
+    )
     book.mark()
-    refused = failed_saying(book.run("site"), f'istio_aws_egress_context: "local-z" is not a context of {localcluster.KUBECONFIG} '
-                                              f"(its contexts: local-a, local-a-proxied, local-b, local-b-proxied",
-                            "nothing was read or written")
+    refused = failed_saying(
+        book.run("site"),
+        f'istio_aws_egress_context: "local-z" is not a context of {localcluster.KUBECONFIG} '
+        f"(its contexts: local-a, local-a-proxied, local-b, local-b-proxied",
+        "nothing was read or written",
+    )
     assert "Invalid kube-config" not in refused.stdout
     assert nothing_written(book)
 
@@ -203,26 +266,41 @@ def test_another_teams_entry_for_a_declared_host_is_left_to_it_and_named(cluster
     apply(clusters["local-a"], elsewhere)
     before = snapshot(clusters["local-b"], theirs) + snapshot(clusters["local-a"], elsewhere)
 
-    refused = failed_saying(book.run("site"), f"ServiceEntry {book.namespace}/team-q-sqs (not managed by meshops.aws_egress) already "
-                                              f"declares sqs.eu-west-1.amazonaws.com",
-                            "leave it to that entry (istio_aws_egress_exclude_hosts: ['sqs.eu-west-1.amazonaws.com']), or remove it")
+    refused = failed_saying(
+        book.run("site"),
+        f"ServiceEntry {book.namespace}/team-q-sqs (not managed by meshops.aws_egress) already "
+        f"declares sqs.eu-west-1.amazonaws.com",
+        "leave it to that entry (istio_aws_egress_exclude_hosts: ['sqs.eu-west-1.amazonaws.com']), or remove it",
+    )
     assert "declare each host in one egress set only" not in refused.stdout
     # The notes on local-a, rolled out as the canary: the host is the set's own, nothing to add.
     # One item of the printed list each: the text between its quotes.
-    notes = [line.strip().rstrip(",").strip('"') for line in refused.stdout.splitlines()
-             if f"! Sidecar {orders}/aws-{book.name}-egress hides" in line]
-    assert [line for line in notes if f"ServiceEntry {team_q}/sqs-use1 (sqs.us-east-1.amazonaws.com)" in line
-            and line.endswith(f"whose hosts this egress set declares itself: {orders} reaches them through the set's entries")]
+    notes = [
+        line.strip().rstrip(",").strip('"')
+        for line in refused.stdout.splitlines()
+        if f"! Sidecar {orders}/aws-{book.name}-egress hides" in line
+    ]
+    assert [
+        line
+        for line in notes
+        if f"ServiceEntry {team_q}/sqs-use1 (sqs.us-east-1.amazonaws.com)" in line
+        and line.endswith(
+            f"whose hosts this egress set declares itself: {orders} reaches them through the set's entries"
+        )
+    ]
     assert not [line for line in notes if team_q in line and "add what" in line]
 
     book.set_host("local-b", istio_aws_egress_exclude_hosts=["sqs.eu-west-1.amazonaws.com"])
     done = succeeded(book.run("site"))
     # Named first, beside other sets' entries for the host elsewhere on the shared cluster.
-    assert done.said(f"istio_aws_egress_exclude_hosts: sqs.eu-west-1.amazonaws.com is left to ServiceEntry {book.namespace}/team-q-sqs "
-                     f"(not managed by meshops.aws_egress)")
+    assert done.said(
+        f"istio_aws_egress_exclude_hosts: sqs.eu-west-1.amazonaws.com is left to ServiceEntry {book.namespace}/team-q-sqs "
+        f"(not managed by meshops.aws_egress)"
+    )
     assert f"aws-{book.name}-sqs-eu-west-1" not in book.entries("local-b") and book.entries("local-b")
-    sidecar_hosts = json.loads(clusters["local-b"].kubectl("get", "sidecar", f"aws-{book.name}-egress", "-n", orders, "-o", "json")
-                               .stdout)["spec"]["egress"][0]["hosts"]
+    sidecar_hosts = json.loads(
+        clusters["local-b"].kubectl("get", "sidecar", f"aws-{book.name}-egress", "-n", orders, "-o", "json").stdout
+    )["spec"]["egress"][0]["hosts"]
     assert "*/sqs.eu-west-1.amazonaws.com" in sidecar_hosts
     assert snapshot(clusters["local-b"], theirs) + snapshot(clusters["local-a"], elsewhere) == before
     succeeded(book.run("verify"))
@@ -244,27 +322,38 @@ def test_teardown_over_two_egress_sets_tears_down_the_confirmed_one_and_says_how
 
     book.mark()
     torn = succeeded(book.run("teardown", "-e", f"teardown_confirm={staging}"))
-    assert torn.said(f"Left alone, as they hold another egress set than {staging}: local-b (egress set {production}). To tear down "
-                     f"egress set {staging} only, limit the run to its clusters: --limit local-a")
+    assert torn.said(
+        f"Left alone, as they hold another egress set than {staging}: local-b (egress set {production}). To tear down "
+        f"egress set {staging} only, limit the run to its clusters: --limit local-a"
+    )
     assert book.entries("local-a", staging) == []
     assert book.entries("local-b", production)
     assert book.writes()["local-b"] == []
 
-    failed_saying(book.run("teardown", "-e", "teardown_confirm=stg"),
-                  f"Egress set {production} is on local-b: to confirm, run again with -e teardown_confirm={production}.")
+    failed_saying(
+        book.run("teardown", "-e", "teardown_confirm=stg"),
+        f"Egress set {production} is on local-b: to confirm, run again with -e teardown_confirm={production}.",
+    )
 
 
 # --- input errors ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name, meant", [("monitoring", "cloudwatch: did you mean 'cloudwatch'?"),
-                                         ("elasticloadbalancing", "elb, elbv2: did you mean 'elb' or 'elbv2'?"),
-                                         ("states", "stepfunctions: did you mean 'stepfunctions'?")])
+@pytest.mark.parametrize(
+    "name, meant",
+    [
+        ("monitoring", "cloudwatch: did you mean 'cloudwatch'?"),
+        ("elasticloadbalancing", "elb, elbv2: did you mean 'elb' or 'elbv2'?"),
+        ("states", "stepfunctions: did you mean 'stepfunctions'?"),
+    ],
+)
 def test_a_service_named_as_in_its_hosts_is_one_line_that_names_the_client(runbook, name, meant):
     runbook.mark()
-    failed = failed_saying(runbook.run("site", "-e", json.dumps({"istio_aws_egress_services": ["sqs", name]})),
-                           f"istio_aws_egress_services[1]: '{name}' is not a service botocore knows (use boto3 client names); "
-                           f"'{name}' is the endpoint prefix of {meant}")
+    failed = failed_saying(
+        runbook.run("site", "-e", json.dumps({"istio_aws_egress_services": ["sqs", name]})),
+        f"istio_aws_egress_services[1]: '{name}' is not a service botocore knows (use boto3 client names); "
+        f"'{name}' is the endpoint prefix of {meant}",
+    )
     output = failed.stdout + failed.stderr
     assert "Finalization of task args" not in output and "Error while resolving value" not in output
     assert nothing_written(runbook)
@@ -291,7 +380,9 @@ def test_plan_indexes_and_reports_a_refused_cluster_with_its_refusal(clusters, t
     apply(clusters["local-b"], sidecar(orders, "default"))
     plan_dir = tmp_path / "plan"
     book.mark()
-    failed_saying(book.run("plan", "-e", f"plan_dir={plan_dir}"), f"local-b was refused, nothing planned ({plan_dir}/local-b.md)")
+    failed_saying(
+        book.run("plan", "-e", f"plan_dir={plan_dir}"), f"local-b was refused, nothing planned ({plan_dir}/local-b.md)"
+    )
     assert nothing_written(book)
 
     refusal = f"Sidecar {orders}/default"
@@ -315,7 +406,11 @@ def test_plan_writes_the_notes_into_the_reports_and_the_index_counts_them(cluste
     for host in book.clusters:
         report = json.loads((plan_dir / f"{host}.json").read_text())
         # Our Sidecar in orders hides other teams' entries (the shared clusters hold many): a note, printed with "!".
-        assert [line for line in report["notes"] if line.startswith(f"Sidecar {orders}/aws-{book.name}-egress hides from namespace {orders} ")]
+        assert [
+            line
+            for line in report["notes"]
+            if line.startswith(f"Sidecar {orders}/aws-{book.name}-egress hides from namespace {orders} ")
+        ]
         notes = (plan_dir / f"{host}.md").read_text().split("## Notes", 1)[1].split("\n## ", 1)[0]
         for note in report["notes"]:
             assert planned.said(f"! {note}") and f"- {note}\n" in notes
@@ -341,11 +436,23 @@ def test_plan_with_limit_updates_its_hosts_rows_and_keeps_the_others(runbook, tm
 
 
 def test_plan_refuses_a_host_with_a_wrong_context_and_plans_the_others(clusters, tmp_path):
-    book = beside_other_teams(clusters, tmp_path, {"local-a": {"context": "local-a", "aws_region": "us-east-1"},
-                                                   "local-z": {"context": "local-z", "aws_region": "eu-west-1"}})
+    book = beside_other_teams(
+        clusters,
+        tmp_path,
+        {
+            "local-a": {"context": "local-a", "aws_region": "us-east-1"},
+            "local-z": {"context": "local-z", "aws_region": "eu-west-1"},
+        },
+    )
     plan_dir = tmp_path / "plan"
-    failed_saying(book.run("plan", "-e", f"plan_dir={plan_dir}"), f"local-z was refused, nothing planned ({plan_dir}/local-z.md)")
+    failed_saying(
+        book.run("plan", "-e", f"plan_dir={plan_dir}"), f"local-z was refused, nothing planned ({plan_dir}/local-z.md)"
+    )
     refusal = json.loads((plan_dir / "local-z.json").read_text())["refusal"]
     assert refusal.startswith(f'istio_aws_egress_context: "local-z" is not a context of {localcluster.KUBECONFIG}')
     rows = plan_index(plan_dir)
-    assert rows["local-z"]["status"] == "refused" and rows["local-a"]["status"] == "planned" and int(rows["local-a"]["create"]) > 0
+    assert (
+        rows["local-z"]["status"] == "refused"
+        and rows["local-a"]["status"] == "planned"
+        and int(rows["local-a"]["create"]) > 0
+    )

@@ -28,8 +28,12 @@ from test_simulation_runbook import inventory, report, simulate
 
 pytestmark = pytest.mark.integration
 
-VARIABLES = {"istio_aws_egress_name": "sim", "istio_aws_egress_services": ["sqs", "s3"],
-             "istio_aws_egress_regions": ["eu-west-1"], "istio_aws_egress_sidecars": ["orders"]}
+VARIABLES = {
+    "istio_aws_egress_name": "sim",
+    "istio_aws_egress_services": ["sqs", "s3"],
+    "istio_aws_egress_regions": ["eu-west-1"],
+    "istio_aws_egress_sidecars": ["orders"],
+}
 
 
 def readme_dump_command() -> list[str]:
@@ -41,7 +45,11 @@ def readme_dump_command() -> list[str]:
 @pytest.fixture()
 def scratch_cluster(tmp_path):
     state = tmp_path / "localcluster"
-    env = {**{k: v for k, v in os.environ.items() if k != "LATENCY_MS"}, "LOCALCLUSTER_DIR": str(state), "LOCALCLUSTER_CRDS": "istio"}
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "LATENCY_MS"},
+        "LOCALCLUSTER_DIR": str(state),
+        "LOCALCLUSTER_CRDS": "istio",
+    }
     launcher = [sys.executable, str(ROOT / "tests" / "cluster" / "localcluster.py")]
     try:
         started = subprocess.run([*launcher, "up", "scratch"], capture_output=True, text=True, check=False, env=env)
@@ -55,7 +63,11 @@ def scratch_cluster(tmp_path):
 
 
 def test_the_readmes_dump_of_a_deployed_set_simulates_green(scratch_cluster, tmp_path):
-    kubectl = [str(localcluster.BIN / "kubectl"), f"--kubeconfig={scratch_cluster.kubeconfig}", f"--context={scratch_cluster.context}"]
+    kubectl = [
+        str(localcluster.BIN / "kubectl"),
+        f"--kubeconfig={scratch_cluster.kubeconfig}",
+        f"--context={scratch_cluster.context}",
+    ]
     subprocess.run([*kubectl, "create", "namespace", "orders"], capture_output=True, check=True)
     run_role(scratch_cluster, VARIABLES, tmp_path).assert_ok()
 
@@ -74,6 +86,10 @@ def test_the_readmes_dump_of_a_deployed_set_simulates_green(scratch_cluster, tmp
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     data = report(out, "sim-a")
     assert data["violations"] == []
-    deployed = [note for note in data["notes"] if "of the mesh's objects are egress set 'sim''s own as deployed" in note]
-    assert deployed == [f"{len(owned)} of the mesh's objects are egress set 'sim''s own as deployed: the rendered ones replace them"]
+    deployed = [
+        note for note in data["notes"] if "of the mesh's objects are egress set 'sim''s own as deployed" in note
+    ]
+    assert deployed == [
+        f"{len(owned)} of the mesh's objects are egress set 'sim''s own as deployed: the rendered ones replace them"
+    ]
     assert json.dumps(data).count("already exists") == 0

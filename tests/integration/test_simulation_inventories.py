@@ -23,8 +23,11 @@ from simulation_helpers import ROOT, EgressMatrix, WaypointMatrix, render_invent
 pytestmark = pytest.mark.integration
 
 INVENTORIES = ("local", "dev", "staging", "prod")
-CLUSTERS = [(inventory, host) for inventory in INVENTORIES
-            for host in yaml.safe_load((ROOT / "inventories" / inventory / "hosts.yml").read_text())["clusters"]["hosts"]]
+CLUSTERS = [
+    (inventory, host)
+    for inventory in INVENTORIES
+    for host in yaml.safe_load((ROOT / "inventories" / inventory / "hosts.yml").read_text())["clusters"]["hosts"]
+]
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +39,7 @@ def rendered(tmp_path_factory):
         if inventory not in cache:
             cache[inventory] = render_inventory(inventory, tmp_path_factory.mktemp(f"render-{inventory}"))
         return cache[inventory]
+
     return of
 
 
@@ -56,5 +60,8 @@ def test_the_inventory_opens_what_boto3_contacts_and_nothing_else(rendered, inve
     record_property("simulated_calls", len(sim.calls))
     # The matrix is the issue's: it must not shrink to nothing by accident.
     assert matrix.declared and len(matrix.undeclared) >= 3
-    assert {p["namespace"] for p in sim.proxies.values() if p["type"] == "sidecar"} == {*variables["istio_aws_egress_sidecars"], "unlisted-app"}
+    assert {p["namespace"] for p in sim.proxies.values() if p["type"] == "sidecar"} == {
+        *variables["istio_aws_egress_sidecars"],
+        "unlisted-app",
+    }
     assert ("gateway" in sim.proxies) == (variables["istio_aws_egress_mode"] == "egress_gateway")

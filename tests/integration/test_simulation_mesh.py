@@ -14,8 +14,21 @@ import copy
 
 import pytest
 
-from simulation_helpers import (BLACK_HOLE, GATEWAY_IP, GATEWAY_TARGET_PORT, HTTP_BLACK_HOLED, NO_CHAIN, MeshService, Simulation,
-                                dns, gateway_kubernetes, original_dst, render_role, sni_policies, to_gateway)
+from simulation_helpers import (
+    BLACK_HOLE,
+    GATEWAY_IP,
+    GATEWAY_TARGET_PORT,
+    HTTP_BLACK_HOLED,
+    NO_CHAIN,
+    MeshService,
+    Simulation,
+    dns,
+    gateway_kubernetes,
+    original_dst,
+    render_role,
+    sni_policies,
+    to_gateway,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +44,12 @@ OTHER = MeshService("shop", "frontend", "10.96.2.10", "10.1.2.10")
 
 
 def _egress(name, namespace="istio-system", **variables):
-    return {"istio_aws_egress_name": name, "istio_aws_egress_namespace": namespace, "istio_aws_egress_regions": ["us-east-1"], **variables}
+    return {
+        "istio_aws_egress_name": name,
+        "istio_aws_egress_namespace": namespace,
+        "istio_aws_egress_regions": ["us-east-1"],
+        **variables,
+    }
 
 
 # --------------------------------------------------------------------------
@@ -39,20 +57,30 @@ def _egress(name, namespace="istio-system", **variables):
 
 
 @pytest.mark.parametrize("mode", ["sidecar", "egress_gateway"])
-@pytest.mark.parametrize("sidecar_hosts, other_namespace", [
-    (None, OTHER.expected()),
-    ([], HTTP_BLACK_HOLED),
-    (["shop/*"], OTHER.expected()),
-], ids=["default", "none", "shop-only"])
-def test_our_sidecar_keeps_the_mesh_that_istio_aws_egress_sidecar_hosts_names(tmp_path, mode, sidecar_hosts, other_namespace):
-    variables = _egress("mesh", istio_aws_egress_mode=mode, istio_aws_egress_services=["sqs"], istio_aws_egress_sidecars=["orders"])
+@pytest.mark.parametrize(
+    "sidecar_hosts, other_namespace",
+    [
+        (None, OTHER.expected()),
+        ([], HTTP_BLACK_HOLED),
+        (["shop/*"], OTHER.expected()),
+    ],
+    ids=["default", "none", "shop-only"],
+)
+def test_our_sidecar_keeps_the_mesh_that_istio_aws_egress_sidecar_hosts_names(
+    tmp_path, mode, sidecar_hosts, other_namespace
+):
+    variables = _egress(
+        "mesh", istio_aws_egress_mode=mode, istio_aws_egress_services=["sqs"], istio_aws_egress_sidecars=["orders"]
+    )
     if sidecar_hosts is not None:
         variables["istio_aws_egress_sidecar_hosts"] = sidecar_hosts
     rendered = render_role(tmp_path, variables)
     [sidecar] = rendered.of_kind("Sidecar")
     assert sidecar["metadata"]["namespace"] == "orders"
 
-    sim = Simulation(rendered.objects, OWN.objects() + OTHER.objects() + (gateway_kubernetes() if mode == "egress_gateway" else []))
+    sim = Simulation(
+        rendered.objects, OWN.objects() + OTHER.objects() + (gateway_kubernetes() if mode == "egress_gateway" else [])
+    )
     orders, unlisted = sim.sidecar("orders"), sim.sidecar("unlisted-app")
     # Its own namespace always; another namespace as the variable says; AWS still as declared.
     sim.http(orders, OWN.host, OWN.cluster_ip, OWN.port, OWN.expected())
@@ -70,8 +98,12 @@ def test_our_sidecar_keeps_the_mesh_that_istio_aws_egress_sidecar_hosts_names(tm
 
 
 def test_another_egress_sets_hosts_are_not_visible_through_our_sidecar(tmp_path):
-    ours = render_role(tmp_path, _egress("ours", "team-a", istio_aws_egress_services=["sqs"], istio_aws_egress_sidecars=["orders"]))
-    theirs = render_role(tmp_path, _egress("theirs", "team-b", istio_aws_egress_services=["sns"], istio_aws_egress_sidecars=["billing"]))
+    ours = render_role(
+        tmp_path, _egress("ours", "team-a", istio_aws_egress_services=["sqs"], istio_aws_egress_sidecars=["orders"])
+    )
+    theirs = render_role(
+        tmp_path, _egress("theirs", "team-b", istio_aws_egress_services=["sns"], istio_aws_egress_sidecars=["billing"])
+    )
     sim = Simulation(ours.objects + theirs.objects)
     orders, billing, unlisted = sim.sidecar("orders"), sim.sidecar("billing"), sim.sidecar("unlisted-app")
     sim.tls(orders, SQS, dns(SQS))
@@ -109,8 +141,15 @@ def _route_through_gateway(objects, host):
 
 
 def test_wildcard_hosts_stay_direct_in_gateway_mode_because_a_gateway_cannot_resolve_them(tmp_path):
-    rendered = render_role(tmp_path, _egress("wild", istio_aws_egress_mode="egress_gateway", istio_aws_egress_services=["s3", "sqs"],
-                                             istio_aws_egress_sidecars=["orders"]))
+    rendered = render_role(
+        tmp_path,
+        _egress(
+            "wild",
+            istio_aws_egress_mode="egress_gateway",
+            istio_aws_egress_services=["s3", "sqs"],
+            istio_aws_egress_sidecars=["orders"],
+        ),
+    )
     sim = Simulation(rendered.objects, gateway_kubernetes())
     orders, gateway = sim.sidecar("orders"), sim.gateway()
     sim.tls(orders, BUCKET, original_dst(S3_WILDCARD))
@@ -125,10 +164,14 @@ def test_wildcard_hosts_stay_direct_in_gateway_mode_because_a_gateway_cannot_res
     routed = Simulation(_route_through_gateway(rendered.objects, S3_WILDCARD), gateway_kubernetes())
     orders, gateway = routed.sidecar("orders"), routed.gateway()
     routed.tls(orders, BUCKET, to_gateway(GATEWAY_HOST))
-    bucket_at_gateway = routed.tls(gateway, BUCKET, (f"outbound|443||{S3_WILDCARD}", "EDS", ()), port=GATEWAY_TARGET_PORT)
+    bucket_at_gateway = routed.tls(
+        gateway, BUCKET, (f"outbound|443||{S3_WILDCARD}", "EDS", ()), port=GATEWAY_TARGET_PORT
+    )
     routed.run()
     routed.assert_as_expected()
-    assert sni_policies(routed.results[bucket_at_gateway], S3_WILDCARD) == [], "a wildcard is no exact SNI an RBAC rule can name"
+    assert sni_policies(routed.results[bucket_at_gateway], S3_WILDCARD) == [], (
+        "a wildcard is no exact SNI an RBAC rule can name"
+    )
 
 
 # --------------------------------------------------------------------------
@@ -142,8 +185,10 @@ def _sets_through_one_gateway(tmp_path, namespaces):
     for namespace in namespaces:
         name, host = SETS[namespace]
         service = host.split(".")[0]
-        objects += render_role(tmp_path, _egress(name, namespace, istio_aws_egress_mode="egress_gateway",
-                                                 istio_aws_egress_services=[service])).objects
+        objects += render_role(
+            tmp_path,
+            _egress(name, namespace, istio_aws_egress_mode="egress_gateway", istio_aws_egress_services=[service]),
+        ).objects
     return objects
 
 
@@ -182,10 +227,19 @@ def test_sets_outside_the_gateways_namespace_reach_the_gateway_from_a_third_name
     sim, _at_gateway = _simulate_sets(objects, namespaces)
     sim.assert_as_expected()
     # Both sets' rules, merged by Istio for the one host: a cluster per subset, the gateway pod its endpoint.
-    subsets = {c["name"] for c in sim.response["proxies"]["sidecar/orders"]["clusters"] if c["name"].endswith(f"|{GATEWAY_HOST}")}
-    assert {c for c in subsets if c.startswith("outbound|443|") and c != f"outbound|443||{GATEWAY_HOST}"} == \
-        {f"outbound|443|{s['name']}|{GATEWAY_HOST}" for r in rules for s in r["spec"]["subsets"]}
-    assert all(f"{GATEWAY_IP}:{GATEWAY_TARGET_PORT}" in sim.results[c["id"]]["endpoints"] for c in sim.calls if c["proxy"] != "gateway")
+    subsets = {
+        c["name"]
+        for c in sim.response["proxies"]["sidecar/orders"]["clusters"]
+        if c["name"].endswith(f"|{GATEWAY_HOST}")
+    }
+    assert {c for c in subsets if c.startswith("outbound|443|") and c != f"outbound|443||{GATEWAY_HOST}"} == {
+        f"outbound|443|{s['name']}|{GATEWAY_HOST}" for r in rules for s in r["spec"]["subsets"]
+    }
+    assert all(
+        f"{GATEWAY_IP}:{GATEWAY_TARGET_PORT}" in sim.results[c["id"]]["endpoints"]
+        for c in sim.calls
+        if c["proxy"] != "gateway"
+    )
 
 
 # --------------------------------------------------------------------------
@@ -196,8 +250,17 @@ def test_sets_outside_the_gateways_namespace_reach_the_gateway_from_a_third_name
 
 
 def _exported_to_own_namespace(tmp_path):
-    return render_role(tmp_path, _egress("dot", "team-a", istio_aws_egress_mode="egress_gateway", istio_aws_egress_services=["sqs"],
-                                         istio_aws_egress_export_to=["."], istio_aws_egress_sidecars=["team-a"]))
+    return render_role(
+        tmp_path,
+        _egress(
+            "dot",
+            "team-a",
+            istio_aws_egress_mode="egress_gateway",
+            istio_aws_egress_services=["sqs"],
+            istio_aws_egress_export_to=["."],
+            istio_aws_egress_sidecars=["team-a"],
+        ),
+    )
 
 
 def _simulate_own_namespace(objects):
@@ -211,7 +274,12 @@ def _simulate_own_namespace(objects):
 
 def test_entries_exported_to_their_own_namespace_still_pass_the_egress_gateway(tmp_path):
     objects = _exported_to_own_namespace(tmp_path).objects
-    exported = {(o["kind"], o["metadata"]["namespace"]): o["spec"]["exportTo"] for o in objects if "exportTo" in o["spec"]}
-    assert exported == {("ServiceEntry", "team-a"): [".", "istio-system"], ("VirtualService", "team-a"): [".", "istio-system"],
-                        ("DestinationRule", "istio-system"): ["team-a"]}
+    exported = {
+        (o["kind"], o["metadata"]["namespace"]): o["spec"]["exportTo"] for o in objects if "exportTo" in o["spec"]
+    }
+    assert exported == {
+        ("ServiceEntry", "team-a"): [".", "istio-system"],
+        ("VirtualService", "team-a"): [".", "istio-system"],
+        ("DestinationRule", "istio-system"): ["team-a"],
+    }
     _simulate_own_namespace(objects).assert_as_expected()

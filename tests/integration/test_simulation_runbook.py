@@ -34,15 +34,29 @@ PLAYBOOK = ROOT / "playbooks" / "simulate.yml"
 
 def simulate(inventory: Path, out: Path, env: dict | None = None, **extra) -> subprocess.CompletedProcess:
     extra_vars = {"simulate_dir": str(out), **extra}
-    return subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(PLAYBOOK), "-e", json.dumps(extra_vars)],
-                          cwd=ROOT, env=ansible_env(**(env or {})), capture_output=True, text=True, check=False, timeout=600)
+    return subprocess.run(
+        [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(PLAYBOOK), "-e", json.dumps(extra_vars)],
+        cwd=ROOT,
+        env=ansible_env(**(env or {})),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
 
 
 def make_simulate(inventory: str, tmp_path: Path) -> tuple[Path, dict]:
     """`make simulate` on inventories/<inventory>, green: where the reports are, and each cluster rendered with its variables."""
     out = tmp_path / "simulate"
-    run = subprocess.run(["make", "simulate", f"INVENTORY=inventories/{inventory}", f"SIMULATE_DIR={out}", "SIMULATE_OFFLINE=true"], cwd=ROOT,
-                         env=ansible_env(), capture_output=True, text=True, check=False, timeout=900)
+    run = subprocess.run(
+        ["make", "simulate", f"INVENTORY=inventories/{inventory}", f"SIMULATE_DIR={out}", "SIMULATE_OFFLINE=true"],
+        cwd=ROOT,
+        env=ansible_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     return out, render_inventory(inventory, tmp_path / "rendered")
 
@@ -64,8 +78,12 @@ def write_manifests(directory: Path, *objects: dict) -> Path:
 
 
 def service(namespace: str, name: str, ports: list[dict], selector: dict | None = None) -> dict:
-    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
-            "spec": {"selector": selector or {"app": name}, "ports": ports}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"selector": selector or {"app": name}, "ports": ports},
+    }
 
 
 # --------------------------------------------------------------------------
@@ -75,7 +93,12 @@ def service(namespace: str, name: str, ports: list[dict], selector: dict | None 
 def test_on_prod_every_host_boto3_contacts_goes_through_the_gateway_and_the_mesh_stays(tmp_path):
     mesh = write_manifests(
         tmp_path / "mesh",
-        service("istio-system", "istio-egressgateway", [{"name": "https", "port": 443, "targetPort": 8443}], {"istio": "egressgateway"}),
+        service(
+            "istio-system",
+            "istio-egressgateway",
+            [{"name": "https", "port": 443, "targetPort": 8443}],
+            {"istio": "egressgateway"},
+        ),
         service("orders", "api", [{"name": "http", "port": 8080}]),
         service("shop", "frontend", [{"name": "http-web", "port": 80}]),
     )
@@ -92,27 +115,41 @@ def test_on_prod_every_host_boto3_contacts_goes_through_the_gateway_and_the_mesh
         assert data["violations"] == [] and data["counts"]["violations"] == 0
         assert [c["name"] for c in data["callers"]] == ["billing", "orders", "payments", "default", "egress gateway"]
         # The operator's gateway Service was used, not the modelled one; its targetPort is where the gateway listens.
-        assert data["gateway"] == {"service": "istio-egressgateway.istio-system.svc.cluster.local", "listener_port": 8443}
+        assert data["gateway"] == {
+            "service": "istio-egressgateway.istio-system.svc.cluster.local",
+            "listener_port": 8443,
+        }
         assert not any("modelled as Istio's egress gateway chart" in note for note in data["notes"])
         for host in sdk_capture.declared_hosts(variables[cluster].variables):
             row = cells(data, host)
             assert {name: c["outcome"] for name, c in row.items()} == {
-                "billing": "via gateway", "orders": "via gateway", "payments": "via gateway", "default": "via gateway",
-                "egress gateway": "allowed"}, host
+                "billing": "via gateway",
+                "orders": "via gateway",
+                "payments": "via gateway",
+                "default": "via gateway",
+                "egress gateway": "allowed",
+            }, host
             assert {c["cluster"] for c in row.values()} == {f"outbound|443||{host}"}
             assert row["egress gateway"]["rbac"], host
         for row in data["matrix"]:
             if row["kind"] in ("aws", "non-aws") and not row["declared"]:
                 assert {c["outcome"] for c in row["cells"].values()} == {"black-holed"}, row
         # prod declares IRSA only: no link-local credential endpoint is open.
-        assert {c["outcome"] for r in data["matrix"] if r["kind"] == "credentials" for c in r["cells"].values()} == {"black-holed"}
+        assert {c["outcome"] for r in data["matrix"] if r["kind"] == "credentials" for c in r["cells"].values()} == {
+            "black-holed"
+        }
         # In-mesh Services of the mesh's objects: reached from the Sidecar namespaces.
         for host in ("api.orders.svc.cluster.local", "frontend.shop.svc.cluster.local"):
             assert {name: c["outcome"] for name, c in cells(data, host).items()} == {
-                "billing": "allowed", "orders": "allowed", "payments": "allowed"}, host
+                "billing": "allowed",
+                "orders": "allowed",
+                "payments": "allowed",
+            }, host
         markdown = (out / f"{cluster}.md").read_text()
         assert "No violations" in markdown
-        assert "| host | port | why | billing (our Sidecar) | orders (our Sidecar) | payments (our Sidecar) |" in markdown
+        assert (
+            "| host | port | why | billing (our Sidecar) | orders (our Sidecar) | payments (our Sidecar) |" in markdown
+        )
         assert "`outbound\\|443\\|\\|sqs.us-east-1.amazonaws.com`" in markdown
 
 
@@ -128,19 +165,31 @@ def test_make_simulate_on_the_staging_inventory_is_green_at_the_waypoint(tmp_pat
         data = report(out, cluster)
         assert data["mode"] == "ambient" and data["violations"] == [] and data["gateway"] is None
         assert data["waypoint"] == {"name": "aws-staging-waypoint", "namespace": "aws-egress"}
-        assert [(c["name"], c["role"]) for c in data["callers"]] == [("billing", "listed"), ("orders", "listed"), ("default", "unlisted")]
-        assert data["notes"][0].startswith("ztunnel is not modelled: every call starts at the waypoint aws-egress/aws-staging-waypoint")
+        assert [(c["name"], c["role"]) for c in data["callers"]] == [
+            ("billing", "listed"),
+            ("orders", "listed"),
+            ("default", "unlisted"),
+        ]
+        assert data["notes"][0].startswith(
+            "ztunnel is not modelled: every call starts at the waypoint aws-egress/aws-staging-waypoint"
+        )
         declared = sdk_capture.declared_hosts(variables[cluster].variables)
         assert {r["target"] for r in data["matrix"] if r["declared"]} == set(declared)
         for host in declared:
             assert {name: c["outcome"] for name, c in cells(data, host).items()} == {
-                "billing": "allowed", "orders": "allowed", "default": "denied"}, host
+                "billing": "allowed",
+                "orders": "allowed",
+                "default": "denied",
+            }, host
         for row in data["matrix"]:
             if not row["declared"]:
                 assert {c["outcome"] for c in row["cells"].values()} <= {"black-holed", "denied"}, row
         markdown = (out / f"{cluster}.md").read_text()
         assert "No violations" in markdown and "ztunnel is not modelled" in markdown
-        assert "| host | port | why | billing (caller namespace) | orders (caller namespace) | default (not a caller namespace) |" in markdown
+        assert (
+            "| host | port | why | billing (caller namespace) | orders (caller namespace) | default (not a caller namespace) |"
+            in markdown
+        )
     # The private cluster reaches KMS through its VPC endpoint's own name, which the declaration names too.
     assert cells(report(out, "staging-euw1"), STAGING_KMS)["orders"]["cluster"] == f"inbound-vip|443|tcp|{STAGING_KMS}"
 
@@ -166,12 +215,26 @@ def inventory(tmp_path: Path, mesh: Path | None, **variables) -> Path:
     """One cluster in eu-west-1, sqs and s3 in sidecar mode unless `variables` say otherwise; no kube context."""
     root = tmp_path / "inventory"
     (root / "group_vars").mkdir(parents=True)
-    (root / "hosts.yml").write_text(yaml.safe_dump({"clusters": {
-        "hosts": {"sim-a": {}},
-        "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}))
-    group_vars = {"istio_aws_egress_name": "sim",
-                  "istio_aws_egress_services": ["sqs", "s3"], "istio_aws_egress_regions": ["eu-west-1"],
-                  "istio_aws_egress_sidecars": ["orders"], **variables}
+    (root / "hosts.yml").write_text(
+        yaml.safe_dump(
+            {
+                "clusters": {
+                    "hosts": {"sim-a": {}},
+                    "vars": {
+                        "ansible_connection": "local",
+                        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                    },
+                }
+            }
+        )
+    )
+    group_vars = {
+        "istio_aws_egress_name": "sim",
+        "istio_aws_egress_services": ["sqs", "s3"],
+        "istio_aws_egress_regions": ["eu-west-1"],
+        "istio_aws_egress_sidecars": ["orders"],
+        **variables,
+    }
     if mesh:
         group_vars["simulate_mesh_objects"] = str(mesh)
     (root / "group_vars" / "clusters.yml").write_text(yaml.safe_dump(group_vars))
@@ -182,40 +245,64 @@ SQS = "sqs.eu-west-1.amazonaws.com"
 S3 = "s3.eu-west-1.amazonaws.com"
 EC2 = "ec2.eu-west-1.amazonaws.com"
 
-HIDING_SIDECAR = {"apiVersion": "networking.istio.io/v1", "kind": "Sidecar", "metadata": {"name": "default", "namespace": "default"},
-                  "spec": {"egress": [{"hosts": ["./*", f"istio-system/{SQS}"]}], "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}}}
-FOREIGN_ENTRY = {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry", "metadata": {"name": "all-of-aws", "namespace": "legacy"},
-                 "spec": {"hosts": ["*.amazonaws.com"], "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}],
-                          "resolution": "NONE", "location": "MESH_EXTERNAL"}}
+HIDING_SIDECAR = {
+    "apiVersion": "networking.istio.io/v1",
+    "kind": "Sidecar",
+    "metadata": {"name": "default", "namespace": "default"},
+    "spec": {"egress": [{"hosts": ["./*", f"istio-system/{SQS}"]}], "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}},
+}
+FOREIGN_ENTRY = {
+    "apiVersion": "networking.istio.io/v1",
+    "kind": "ServiceEntry",
+    "metadata": {"name": "all-of-aws", "namespace": "legacy"},
+    "spec": {
+        "hosts": ["*.amazonaws.com"],
+        "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}],
+        "resolution": "NONE",
+        "location": "MESH_EXTERNAL",
+    },
+}
 
 
-@pytest.mark.parametrize("case", ["a-sidecar-hides-a-declared-host", "a-foreign-entry-opens-undeclared-hosts",
-                                  "the-gateway-service-lacks-port-443"])
+@pytest.mark.parametrize(
+    "case",
+    ["a-sidecar-hides-a-declared-host", "a-foreign-entry-opens-undeclared-hosts", "the-gateway-service-lacks-port-443"],
+)
 def test_the_runbook_fails_and_says_which_call_goes_the_wrong_way(tmp_path, case):
     # `message` is one call's violation in the report; `cause` the console's one line for every call it breaks.
     if case == "a-sidecar-hides-a-declared-host":
         mesh, variables = write_manifests(tmp_path / "mesh", HIDING_SIDECAR), {}
         wrong = [(S3, "default", "black-holed")]
         message = f"declared {S3} does not leave the mesh from namespace default (no Sidecar of ours)"
-        cause = ("Sidecar default/default of the mesh hides declared hosts from namespace default; add istio-system/<host> "
-                 "(or istio-system/*) to its egress hosts, or remove it and set istio_aws_egress_sidecars to include default")
+        cause = (
+            "Sidecar default/default of the mesh hides declared hosts from namespace default; add istio-system/<host> "
+            "(or istio-system/*) to its egress hosts, or remove it and set istio_aws_egress_sidecars to include default"
+        )
     elif case == "a-foreign-entry-opens-undeclared-hosts":
         mesh, variables = write_manifests(tmp_path / "mesh", FOREIGN_ENTRY), {}
         wrong = [(EC2, "default", "allowed")]
-        message = (f"undeclared {EC2} (ec2 in eu-west-1, not declared) leaves the mesh from namespace default (no Sidecar of ours) "
-                   f"through outbound|443||*.amazonaws.com; narrow its hosts or its exportTo to the namespaces that need them, "
-                   f"or declare the hosts in istio_aws_egress_services")
-        cause = ("ServiceEntry legacy/all-of-aws of the mesh opens *.amazonaws.com to undeclared hosts; narrow its hosts or its "
-                 "exportTo to the namespaces that need them, or declare the hosts in istio_aws_egress_services (")
+        message = (
+            f"undeclared {EC2} (ec2 in eu-west-1, not declared) leaves the mesh from namespace default (no Sidecar of ours) "
+            f"through outbound|443||*.amazonaws.com; narrow its hosts or its exportTo to the namespaces that need them, "
+            f"or declare the hosts in istio_aws_egress_services"
+        )
+        cause = (
+            "ServiceEntry legacy/all-of-aws of the mesh opens *.amazonaws.com to undeclared hosts; narrow its hosts or its "
+            "exportTo to the namespaces that need them, or declare the hosts in istio_aws_egress_services ("
+        )
     else:
-        mesh = write_manifests(tmp_path / "mesh", service("istio-system", "istio-egressgateway", [{"name": "http2", "port": 80}],
-                                                          {"istio": "egressgateway"}))
+        mesh = write_manifests(
+            tmp_path / "mesh",
+            service("istio-system", "istio-egressgateway", [{"name": "http2", "port": 80}], {"istio": "egressgateway"}),
+        )
         variables = {"istio_aws_egress_mode": "egress_gateway"}
         wrong = [(SQS, "orders", "dropped"), (SQS, "default", "dropped")]
         message = f"declared {SQS} does not leave the mesh from namespace orders (our Sidecar): dropped"
-        cause = ("the gateway Service istio-system/istio-egressgateway has no port 443: the mesh's route to it has nowhere to go; "
-                 "add port 443 to Service istio-system/istio-egressgateway (Istio's egress gateway chart serves 443 -> 8443), "
-                 "or set istio_aws_egress_gateway.service to the egress gateway's Service (")
+        cause = (
+            "the gateway Service istio-system/istio-egressgateway has no port 443: the mesh's route to it has nowhere to go; "
+            "add port 443 to Service istio-system/istio-egressgateway (Istio's egress gateway chart serves 443 -> 8443), "
+            "or set istio_aws_egress_gateway.service to the egress gateway's Service ("
+        )
     out = tmp_path / "simulate"
     run = simulate(inventory(tmp_path, mesh, **variables), out)
     assert run.returncode != 0
@@ -244,25 +331,39 @@ def test_the_runbook_fails_and_says_which_call_goes_the_wrong_way(tmp_path, case
 
 
 # An ALLOW policy of another team on the staging waypoint, admitting everyone: ALLOW policies add up.
-OPEN_WAYPOINT = {"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
-                 "metadata": {"name": "legacy-allow-all", "namespace": "aws-egress"},
-                 "spec": {"targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "aws-staging-waypoint"}],
-                          "action": "ALLOW", "rules": [{}]}}
+OPEN_WAYPOINT = {
+    "apiVersion": "security.istio.io/v1",
+    "kind": "AuthorizationPolicy",
+    "metadata": {"name": "legacy-allow-all", "namespace": "aws-egress"},
+    "spec": {
+        "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "aws-staging-waypoint"}],
+        "action": "ALLOW",
+        "rules": [{}],
+    },
+}
 
 
 def test_on_staging_a_policy_that_opens_the_waypoint_to_every_namespace_turns_the_runbook_red(tmp_path):
     out = tmp_path / "simulate"
-    run = simulate(ROOT / "inventories" / "staging", out, simulate_mesh_objects=str(write_manifests(tmp_path / "mesh", OPEN_WAYPOINT)),
-                   simulate_offline=True)
+    run = simulate(
+        ROOT / "inventories" / "staging",
+        out,
+        simulate_mesh_objects=str(write_manifests(tmp_path / "mesh", OPEN_WAYPOINT)),
+        simulate_offline=True,
+    )
     assert run.returncode != 0
     assert "Traceback" not in run.stdout + run.stderr
-    fix = ("remove or narrow the other ALLOW policies that target waypoint aws-egress/aws-staging-waypoint (ALLOW policies add "
-           "up; the egress set's own admits istio_aws_egress_caller_namespaces to the declared hosts)")
+    fix = (
+        "remove or narrow the other ALLOW policies that target waypoint aws-egress/aws-staging-waypoint (ALLOW policies add "
+        "up; the egress set's own admits istio_aws_egress_caller_namespaces to the declared hosts)"
+    )
     cause = f"the AuthorizationPolicies on waypoint aws-egress/aws-staging-waypoint admit calls the egress set's own refuses; {fix}"
     for cluster, region in STAGING.items():
         sqs = f"sqs.{region}.amazonaws.com"
-        message = (f"declared {sqs} leaves the mesh from namespace default (not a caller namespace) at the waypoint through "
-                   f"inbound-vip|443|tcp|{sqs}: the waypoint's policy admits it; {fix}")
+        message = (
+            f"declared {sqs} leaves the mesh from namespace default (not a caller namespace) at the waypoint through "
+            f"inbound-vip|443|tcp|{sqs}: the waypoint's policy admits it; {fix}"
+        )
         data = report(out, cluster)
         assert message in data["violations"] and message not in run.stdout
         # One policy opens every call: one line on the console per cluster, every call in the report.
@@ -289,52 +390,85 @@ def test_a_manifest_that_is_not_yaml_fails_naming_the_file(tmp_path):
 
 def test_without_the_harness_or_go_it_says_what_it_needs(tmp_path):
     no_go = os.pathsep.join(d for d in ansible_env()["PATH"].split(os.pathsep) if d and not (Path(d) / "go").exists())
-    run = simulate(inventory(tmp_path, None), tmp_path / "simulate",
-                   env={"XDS_SIMULATE": "", "XDG_CACHE_HOME": str(tmp_path / "empty-cache"), "PATH": no_go})
+    run = simulate(
+        inventory(tmp_path, None),
+        tmp_path / "simulate",
+        env={"XDS_SIMULATE": "", "XDG_CACHE_HOME": str(tmp_path / "empty-cache"), "PATH": no_go},
+    )
     assert run.returncode != 0
     assert "Traceback" not in run.stdout + run.stderr
-    assert ("is not built for this collection, and there is no Go on PATH to build it: install Go 1.26 or newer (the first "
-            "run builds it, which takes minutes), or set XDS_SIMULATE=/path/to/xds-simulate") in run.stdout
+    assert (
+        "is not built for this collection, and there is no Go on PATH to build it: install Go 1.26 or newer (the first "
+        "run builds it, which takes minutes), or set XDS_SIMULATE=/path/to/xds-simulate"
+    ) in run.stdout
 
 
 def test_a_named_harness_that_is_not_there_is_said_in_one_line(tmp_path):
-    run = simulate(inventory(tmp_path, None), tmp_path / "simulate", env={"XDS_SIMULATE": str(tmp_path / "no-such-xds-simulate")})
+    run = simulate(
+        inventory(tmp_path, None), tmp_path / "simulate", env={"XDS_SIMULATE": str(tmp_path / "no-such-xds-simulate")}
+    )
     assert run.returncode != 0
     assert "Traceback" not in run.stdout + run.stderr
-    assert f"xds-simulate not found at {tmp_path / 'no-such-xds-simulate'} (XDS_SIMULATE or the harness option)" in run.stdout
+    assert (
+        f"xds-simulate not found at {tmp_path / 'no-such-xds-simulate'} (XDS_SIMULATE or the harness option)"
+        in run.stdout
+    )
 
 
 def test_a_refused_manifest_of_the_set_is_a_violation_and_a_refused_mesh_object_a_note(tmp_path):
     def by_ip(name, namespace):
         # An IP literal as a host: istio's validation refuses it (egress-facts.md).
-        return {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry", "metadata": {"name": name, "namespace": namespace},
-                "spec": {"hosts": ["169.254.169.254"], "ports": [{"number": 80, "name": "http", "protocol": "HTTP"}],
-                         "resolution": "DNS", "location": "MESH_EXTERNAL"}}
+        return {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "ServiceEntry",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "hosts": ["169.254.169.254"],
+                "ports": [{"number": 80, "name": "http", "protocol": "HTTP"}],
+                "resolution": "DNS",
+                "location": "MESH_EXTERNAL",
+            },
+        }
+
     rendered = write_manifests(tmp_path / "rendered", by_ip("aws-sim-imds", "istio-system"))
     mesh = write_manifests(tmp_path / "mesh", by_ip("legacy-imds", "legacy"))
     data = simulate_egress(declared([], "sim", "istio-system", "sidecar"), rendered, mesh)
     [violation] = data["violations"]
-    assert violation.startswith("istio refuses ServiceEntry istio-system/aws-sim-imds: ") and "cannot be all-numeric" in violation
-    assert [n for n in data["notes"] if "legacy/legacy-imds" in n and n.endswith("(left out, as the API server would refuse it)")]
+    assert (
+        violation.startswith("istio refuses ServiceEntry istio-system/aws-sim-imds: ")
+        and "cannot be all-numeric" in violation
+    )
+    assert [
+        n
+        for n in data["notes"]
+        if "legacy/legacy-imds" in n and n.endswith("(left out, as the API server would refuse it)")
+    ]
 
 
 def test_without_a_cluster_the_report_and_the_files_say_what_auto_was_taken_to_be(tmp_path):
     out = tmp_path / "simulate"
     run = simulate(inventory(tmp_path, None), out)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    assumed = ("1 wildcard ServiceEntry assumed with resolution NONE (istio_aws_egress_wildcard_resolution: auto is decided "
-               "against the cluster, and none was read: site.yml applies DYNAMIC_DNS where the cluster has Istio 1.30's CRDs); "
-               "name the host's cluster (its context), or set istio_aws_egress_wildcard_resolution to dynamic_dns or none, "
-               "to model exactly what is applied")
+    assumed = (
+        "1 wildcard ServiceEntry assumed with resolution NONE (istio_aws_egress_wildcard_resolution: auto is decided "
+        "against the cluster, and none was read: site.yml applies DYNAMIC_DNS where the cluster has Istio 1.30's CRDs); "
+        "name the host's cluster (its context), or set istio_aws_egress_wildcard_resolution to dynamic_dns or none, "
+        "to model exactly what is applied"
+    )
     assert report(out, "sim-a")["notes"][0] == assumed
     kustomization = (out / "sim-a" / "kustomization.yaml").read_text()
     assert f"# Assumed without a cluster: {assumed}.\n" in kustomization
-    assert "# Assumed without a cluster: Istio resources assumed in version v1 (istio_aws_egress_api_version: auto" in kustomization
+    assert (
+        "# Assumed without a cluster: Istio resources assumed in version v1 (istio_aws_egress_api_version: auto"
+        in kustomization
+    )
 
     pinned = tmp_path / "pinned"
     pinned.mkdir()
-    run = simulate(inventory(pinned, None, istio_aws_egress_wildcard_resolution="dynamic_dns", istio_aws_egress_api_version="v1"),
-                   pinned / "simulate")
+    run = simulate(
+        inventory(pinned, None, istio_aws_egress_wildcard_resolution="dynamic_dns", istio_aws_egress_api_version="v1"),
+        pinned / "simulate",
+    )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert not [note for note in report(pinned / "simulate", "sim-a")["notes"] if "assumed" in note]
     assert "Assumed" not in (pinned / "simulate" / "sim-a" / "kustomization.yaml").read_text()

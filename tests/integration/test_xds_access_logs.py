@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.access_logs import BLOCKED_CLAUSES, BLOCKED_FILTER
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.access_logs import (
+    BLOCKED_CLAUSES,
+    BLOCKED_FILTER,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import harness
 from simulation_helpers import GATEWAY_IP, ISTIO_VERSION, PUBLIC_IP, docs, gateway_kubernetes, istio_config, render_role
 
@@ -18,7 +21,12 @@ pytestmark = pytest.mark.integration
 
 SQS = "sqs.eu-west-1.amazonaws.com"
 SNS = "sns.eu-west-1.amazonaws.com"
-FILE_LOG = {"logger": "envoy.access_loggers.file", "path": "/dev/stdout", "filter": BLOCKED_FILTER, "other_filter": None}
+FILE_LOG = {
+    "logger": "envoy.access_loggers.file",
+    "path": "/dev/stdout",
+    "filter": BLOCKED_FILTER,
+    "other_filter": None,
+}
 
 
 def ours(result: dict, where: str) -> str:
@@ -30,12 +38,22 @@ def ours(result: dict, where: str) -> str:
 
 
 def _variables(mode: str) -> dict:
-    variables = {"istio_aws_egress_name": "logs", "istio_aws_egress_namespace": "istio-system", "istio_aws_egress_services": ["sqs"],
-                 "istio_aws_egress_regions": ["eu-west-1"], "istio_aws_egress_credential_sources": ["imds"],
-                 "istio_aws_egress_sidecars": ["orders"], "istio_aws_egress_log_blocked": True, "istio_aws_egress_mode": mode}
+    variables = {
+        "istio_aws_egress_name": "logs",
+        "istio_aws_egress_namespace": "istio-system",
+        "istio_aws_egress_services": ["sqs"],
+        "istio_aws_egress_regions": ["eu-west-1"],
+        "istio_aws_egress_credential_sources": ["imds"],
+        "istio_aws_egress_sidecars": ["orders"],
+        "istio_aws_egress_log_blocked": True,
+        "istio_aws_egress_mode": mode,
+    }
     if mode == "egress_gateway":
-        variables["istio_aws_egress_gateway"] = {"selector": {"istio": "egressgateway"}, "namespace": "istio-system",
-                                                 "service": "istio-egressgateway"}
+        variables["istio_aws_egress_gateway"] = {
+            "selector": {"istio": "egressgateway"},
+            "namespace": "istio-system",
+            "service": "istio-egressgateway",
+        }
     return variables
 
 
@@ -43,12 +61,22 @@ def _variables(mode: str) -> dict:
 def rendered(tmp_path_factory):
     """The role's objects in each mode the Telemetries differ in."""
     tmp_path = tmp_path_factory.mktemp("log-blocked")
-    return {mode: istio_config(render_role(tmp_path, _variables(mode)).objects) for mode in ("sidecar", "egress_gateway")}
+    return {
+        mode: istio_config(render_role(tmp_path, _variables(mode)).objects) for mode in ("sidecar", "egress_gateway")
+    }
 
 
 def _simulate(objects, proxies, calls, kubernetes=""):
-    response = harness.simulate({"istio_version": ISTIO_VERSION, "mesh": {"outbound_traffic_policy": "REGISTRY_ONLY"},
-                                 "config": docs(*objects), "kubernetes": kubernetes, "proxies": proxies, "calls": calls})
+    response = harness.simulate(
+        {
+            "istio_version": ISTIO_VERSION,
+            "mesh": {"outbound_traffic_policy": "REGISTRY_ONLY"},
+            "config": docs(*objects),
+            "kubernetes": kubernetes,
+            "proxies": proxies,
+            "calls": calls,
+        }
+    )
     assert response["rejected_config"] == [], response["rejected_config"]
     return {result["id"]: result for result in response["results"]}
 
@@ -62,10 +90,16 @@ def _http(call_id, proxy, host, port=80):
 
 
 def test_the_sidecars_of_listed_namespaces_log_blocked_calls_through_the_filter(rendered):
-    proxies = {"orders": {"type": "sidecar", "namespace": "orders", "ips": ["10.0.0.10"]},
-               "billing": {"type": "sidecar", "namespace": "billing", "ips": ["10.0.0.11"]}}
-    calls = [_tls("tls-blocked", "orders", SNS), _http("http-blocked", "orders", "example.com"),
-             _tls("tls-declared", "orders", SQS), _tls("unlisted-blocked", "billing", SNS)]
+    proxies = {
+        "orders": {"type": "sidecar", "namespace": "orders", "ips": ["10.0.0.10"]},
+        "billing": {"type": "sidecar", "namespace": "billing", "ips": ["10.0.0.11"]},
+    }
+    calls = [
+        _tls("tls-blocked", "orders", SNS),
+        _http("http-blocked", "orders", "example.com"),
+        _tls("tls-declared", "orders", SQS),
+        _tls("unlisted-blocked", "billing", SNS),
+    ]
     results = _simulate(rendered["sidecar"], proxies, calls)
 
     # Each clause reads what the blocked call's path has: its cluster, its route.
@@ -81,15 +115,31 @@ def test_the_sidecars_of_listed_namespaces_log_blocked_calls_through_the_filter(
     for call_id in ("tls-blocked", "http-blocked", "tls-declared"):
         assert {log["filter"] for log in results[call_id]["access_logs"]} == {BLOCKED_FILTER}, call_id
     # A namespace the set does not list has no Telemetry of ours: no access log at all.
-    assert results["unlisted-blocked"]["cluster"] == "BlackHoleCluster" and results["unlisted-blocked"]["access_logs"] == []
+    assert (
+        results["unlisted-blocked"]["cluster"] == "BlackHoleCluster"
+        and results["unlisted-blocked"]["access_logs"] == []
+    )
 
 
 def test_the_egress_gateway_logs_through_the_filter_where_its_policy_decides(rendered):
-    proxies = {"gateway": {"type": "router", "namespace": "istio-system", "labels": {"istio": "egressgateway"}, "ips": [GATEWAY_IP]},
-               "other-gateway": {"type": "router", "namespace": "istio-system", "labels": {"istio": "ingressgateway"},
-                                 "ips": ["10.0.1.6"]}}
-    calls = [_tls("at-gateway", "gateway", SQS, address=GATEWAY_IP, port=8443),
-             _tls("other-gateway", "other-gateway", SQS, address="10.0.1.6", port=8443)]
+    proxies = {
+        "gateway": {
+            "type": "router",
+            "namespace": "istio-system",
+            "labels": {"istio": "egressgateway"},
+            "ips": [GATEWAY_IP],
+        },
+        "other-gateway": {
+            "type": "router",
+            "namespace": "istio-system",
+            "labels": {"istio": "ingressgateway"},
+            "ips": ["10.0.1.6"],
+        },
+    }
+    calls = [
+        _tls("at-gateway", "gateway", SQS, address=GATEWAY_IP, port=8443),
+        _tls("other-gateway", "other-gateway", SQS, address="10.0.1.6", port=8443),
+    ]
     results = _simulate(rendered["egress_gateway"], proxies, calls, kubernetes=docs(*gateway_kubernetes()))
     at_gateway = results["at-gateway"]
     # The network RBAC filter whose denials connection.termination_details names is on the chain the log is on; the

@@ -26,8 +26,12 @@ S3_WILDCARD = "*.s3.us-east-1.amazonaws.com"
 BUCKET = "bucket.s3.us-east-1.amazonaws.com"
 GATEWAY_HOST = "istio-egressgateway.istio-system.svc.cluster.local"
 SIDECAR = {"type": "sidecar", "namespace": "orders", "labels": {"app": "orders"}, "ips": ["10.0.0.10"]}
-EGRESS_GATEWAY = {"type": "router", "namespace": "istio-system", "labels": {"istio": "egressgateway"},
-                  "ips": [GATEWAY_IP]}
+EGRESS_GATEWAY = {
+    "type": "router",
+    "namespace": "istio-system",
+    "labels": {"istio": "egressgateway"},
+    "ips": [GATEWAY_IP],
+}
 
 
 # --------------------------------------------------------------------------
@@ -39,8 +43,13 @@ def _entry(name: str, host: str, resolution: str, namespace: str = "istio-system
         "apiVersion": "networking.istio.io/v1",
         "kind": "ServiceEntry",
         "metadata": {"name": name, "namespace": namespace},
-        "spec": {"hosts": [host], "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}],
-                 "resolution": resolution, "location": "MESH_EXTERNAL", **spec},
+        "spec": {
+            "hosts": [host],
+            "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}],
+            "resolution": resolution,
+            "location": "MESH_EXTERNAL",
+            **spec,
+        },
     }
 
 
@@ -48,9 +57,14 @@ IMDS_ENTRY = {
     "apiVersion": "networking.istio.io/v1",
     "kind": "ServiceEntry",
     "metadata": {"name": "imds", "namespace": "istio-system"},
-    "spec": {"hosts": ["imds.aws.internal"], "addresses": ["169.254.169.254"],
-             "ports": [{"number": 80, "name": "http", "protocol": "HTTP"}],
-             "resolution": "STATIC", "location": "MESH_EXTERNAL", "endpoints": [{"address": "169.254.169.254"}]},
+    "spec": {
+        "hosts": ["imds.aws.internal"],
+        "addresses": ["169.254.169.254"],
+        "ports": [{"number": 80, "name": "http", "protocol": "HTTP"}],
+        "resolution": "STATIC",
+        "location": "MESH_EXTERNAL",
+        "endpoints": [{"address": "169.254.169.254"}],
+    },
 }
 
 
@@ -62,8 +76,14 @@ def _http_call(call_id: str, host: str, address: str, port: int, proxy: str = "a
     return {"id": call_id, "proxy": proxy, "address": address, "port": port, "protocol": "http", "host": host}
 
 
-def _simulate(config: str, calls: list[dict], proxies: dict | None = None, kubernetes: str = "",
-              policy: str = "REGISTRY_ONLY", **extra) -> tuple[dict, dict]:
+def _simulate(
+    config: str,
+    calls: list[dict],
+    proxies: dict | None = None,
+    kubernetes: str = "",
+    policy: str = "REGISTRY_ONLY",
+    **extra,
+) -> tuple[dict, dict]:
     """Run one request; return the response and its results by call id."""
     request = {
         "istio_version": "1.30.0",
@@ -108,8 +128,10 @@ def test_exact_host_reaches_its_dns_cluster_and_an_undeclared_sni_is_blackholed(
 
 
 def test_wildcard_without_resolution_is_an_original_destination_cluster_at_the_sidecar():
-    calls = [_tls_call("bucket", BUCKET, address="52.216.0.1"),
-             _tls_call("other-region", "bucket.s3.us-west-2.amazonaws.com", address="52.216.0.1")]
+    calls = [
+        _tls_call("bucket", BUCKET, address="52.216.0.1"),
+        _tls_call("other-region", "bucket.s3.us-west-2.amazonaws.com", address="52.216.0.1"),
+    ]
     results = _simulate(docs(_entry("s3", S3_WILDCARD, "NONE")), calls)[1]
 
     assert results["bucket"]["cluster"] == f"outbound|443||{S3_WILDCARD}"
@@ -119,8 +141,10 @@ def test_wildcard_without_resolution_is_an_original_destination_cluster_at_the_s
 
 
 def test_imds_as_a_made_up_host_reaches_its_static_endpoint_and_unknown_hosts_do_not():
-    calls = [_http_call("imds", "169.254.169.254", "169.254.169.254", 80),
-             _http_call("unknown", "metadata.example.com", "169.254.169.254", 80)]
+    calls = [
+        _http_call("imds", "169.254.169.254", "169.254.169.254", 80),
+        _http_call("unknown", "metadata.example.com", "169.254.169.254", 80),
+    ]
     results = _simulate(docs(IMDS_ENTRY), calls)[1]
 
     imds = results["imds"]
@@ -137,30 +161,60 @@ def test_imds_as_a_made_up_host_reaches_its_static_endpoint_and_unknown_hosts_do
 
 
 PAYMENTS = docs(
-    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "payments", "namespace": "orders"},
-     "spec": {"clusterIP": "10.96.0.20", "selector": {"app": "payments"},
-              "ports": [{"name": "http", "port": 8080, "targetPort": 8080}]}},
-    {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "payments-1", "namespace": "orders",
-                                                     "labels": {"app": "payments"}},
-     "spec": {"containers": [{"name": "app", "image": "payments"}]},
-     "status": {"phase": "Running", "podIP": "10.0.0.20", "podIPs": [{"ip": "10.0.0.20"}],
-                "conditions": [{"type": "Ready", "status": "True"}]}},
-    {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-     "metadata": {"name": "payments-1", "namespace": "orders", "labels": {"kubernetes.io/service-name": "payments"}},
-     "addressType": "IPv4", "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
-     "endpoints": [{"addresses": ["10.0.0.20"], "conditions": {"ready": True},
-                    "targetRef": {"kind": "Pod", "name": "payments-1", "namespace": "orders"}}]},
+    {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "payments", "namespace": "orders"},
+        "spec": {
+            "clusterIP": "10.96.0.20",
+            "selector": {"app": "payments"},
+            "ports": [{"name": "http", "port": 8080, "targetPort": 8080}],
+        },
+    },
+    {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "payments-1", "namespace": "orders", "labels": {"app": "payments"}},
+        "spec": {"containers": [{"name": "app", "image": "payments"}]},
+        "status": {
+            "phase": "Running",
+            "podIP": "10.0.0.20",
+            "podIPs": [{"ip": "10.0.0.20"}],
+            "conditions": [{"type": "Ready", "status": "True"}],
+        },
+    },
+    {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {"name": "payments-1", "namespace": "orders", "labels": {"kubernetes.io/service-name": "payments"}},
+        "addressType": "IPv4",
+        "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+        "endpoints": [
+            {
+                "addresses": ["10.0.0.20"],
+                "conditions": {"ready": True},
+                "targetRef": {"kind": "Pod", "name": "payments-1", "namespace": "orders"},
+            }
+        ],
+    },
 )
 
 
-@pytest.mark.parametrize("hosts, cluster, endpoints", [
-    (["istio-system/*"], "BlackHoleCluster", []),
-    (["./*", "istio-system/*"], "outbound|8080||payments.orders.svc.cluster.local", ["10.0.0.20:8080"]),
-], ids=["without-own-namespace", "with-own-namespace"])
+@pytest.mark.parametrize(
+    "hosts, cluster, endpoints",
+    [
+        (["istio-system/*"], "BlackHoleCluster", []),
+        (["./*", "istio-system/*"], "outbound|8080||payments.orders.svc.cluster.local", ["10.0.0.20:8080"]),
+    ],
+    ids=["without-own-namespace", "with-own-namespace"],
+)
 def test_a_sidecar_resource_decides_whether_the_namespace_sees_its_own_services(hosts, cluster, endpoints):
-    sidecar = {"apiVersion": "networking.istio.io/v1", "kind": "Sidecar",
-               "metadata": {"name": "default", "namespace": "orders"},
-               "spec": {"egress": [{"hosts": hosts}]}}
+    sidecar = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Sidecar",
+        "metadata": {"name": "default", "namespace": "orders"},
+        "spec": {"egress": [{"hosts": hosts}]},
+    }
     calls = [_http_call("payments", "payments.orders.svc.cluster.local", "10.96.0.20", 8080)]
     results = _simulate(docs(sidecar, IMDS_ENTRY), calls, kubernetes=PAYMENTS)[1]
 
@@ -175,23 +229,46 @@ def test_a_sidecar_resource_decides_whether_the_namespace_sees_its_own_services(
 
 def _through_gateway(host: str, name: str, mesh_route: bool = True) -> list[dict]:
     """Gateway, DestinationRule with a subset, VirtualService for mesh and gateway (egress-facts.md)."""
-    mesh_rule = {"match": [{"gateways": ["mesh"], "port": 443, "sniHosts": [host]}],
-                 "route": [{"destination": {"host": GATEWAY_HOST, "subset": name, "port": {"number": 443}}}]}
-    gateway_rule = {"match": [{"gateways": [f"istio-system/egress-{name}"], "port": 443, "sniHosts": [host]}],
-                    "route": [{"destination": {"host": host, "port": {"number": 443}}}]}
+    mesh_rule = {
+        "match": [{"gateways": ["mesh"], "port": 443, "sniHosts": [host]}],
+        "route": [{"destination": {"host": GATEWAY_HOST, "subset": name, "port": {"number": 443}}}],
+    }
+    gateway_rule = {
+        "match": [{"gateways": [f"istio-system/egress-{name}"], "port": 443, "sniHosts": [host]}],
+        "route": [{"destination": {"host": host, "port": {"number": 443}}}],
+    }
     return [
-        {"apiVersion": "networking.istio.io/v1", "kind": "Gateway",
-         "metadata": {"name": f"egress-{name}", "namespace": "istio-system"},
-         "spec": {"selector": {"istio": "egressgateway"},
-                  "servers": [{"port": {"number": 443, "name": "tls", "protocol": "TLS"}, "hosts": [host],
-                               "tls": {"mode": "PASSTHROUGH"}}]}},
-        {"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
-         "metadata": {"name": f"egressgateway-{name}", "namespace": "istio-system"},
-         "spec": {"host": GATEWAY_HOST, "subsets": [{"name": name}]}},
-        {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
-         "metadata": {"name": f"{name}-through-egress", "namespace": "istio-system"},
-         "spec": {"hosts": [host], "gateways": (["mesh"] if mesh_route else []) + [f"istio-system/egress-{name}"],
-                  "tls": ([mesh_rule] if mesh_route else []) + [gateway_rule]}},
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "Gateway",
+            "metadata": {"name": f"egress-{name}", "namespace": "istio-system"},
+            "spec": {
+                "selector": {"istio": "egressgateway"},
+                "servers": [
+                    {
+                        "port": {"number": 443, "name": "tls", "protocol": "TLS"},
+                        "hosts": [host],
+                        "tls": {"mode": "PASSTHROUGH"},
+                    }
+                ],
+            },
+        },
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "DestinationRule",
+            "metadata": {"name": f"egressgateway-{name}", "namespace": "istio-system"},
+            "spec": {"host": GATEWAY_HOST, "subsets": [{"name": name}]},
+        },
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "VirtualService",
+            "metadata": {"name": f"{name}-through-egress", "namespace": "istio-system"},
+            "spec": {
+                "hosts": [host],
+                "gateways": (["mesh"] if mesh_route else []) + [f"istio-system/egress-{name}"],
+                "tls": ([mesh_rule] if mesh_route else []) + [gateway_rule],
+            },
+        },
     ]
 
 
@@ -199,9 +276,13 @@ SNI_POLICY = {
     "apiVersion": "security.istio.io/v1",
     "kind": "AuthorizationPolicy",
     "metadata": {"name": "egress-sni", "namespace": "istio-system"},
-    "spec": {"selector": {"matchLabels": {"istio": "egressgateway"}}, "action": "ALLOW",
-             "rules": [{"from": [{"source": {"namespaces": ["orders"]}}],
-                        "when": [{"key": "connection.sni", "values": [SQS]}]}]},
+    "spec": {
+        "selector": {"matchLabels": {"istio": "egressgateway"}},
+        "action": "ALLOW",
+        "rules": [
+            {"from": [{"source": {"namespaces": ["orders"]}}], "when": [{"key": "connection.sni", "values": [SQS]}]}
+        ],
+    },
 }
 
 GATEWAY_CALLS = [
@@ -215,8 +296,9 @@ GATEWAY_CALLS = [
 
 def test_through_the_egress_gateway_sidecar_to_gateway_to_host():
     config = docs(_entry("sqs", SQS, "DNS"), *_through_gateway(SQS, "sqs"), SNI_POLICY)
-    response, results = _simulate(config, GATEWAY_CALLS, proxies={"app": SIDECAR, "egw": EGRESS_GATEWAY},
-                                  kubernetes=docs(*gateway_kubernetes()))
+    response, results = _simulate(
+        config, GATEWAY_CALLS, proxies={"app": SIDECAR, "egw": EGRESS_GATEWAY}, kubernetes=docs(*gateway_kubernetes())
+    )
 
     sidecar = results["sidecar"]
     assert sidecar["cluster"] == f"outbound|443|sqs|{GATEWAY_HOST}"
@@ -232,7 +314,11 @@ def test_through_the_egress_gateway_sidecar_to_gateway_to_host():
     assert gateway["cluster"] == f"outbound|443||{SQS}"
     assert gateway["cluster_type"] == "STRICT_DNS"
     # Authorization first, then the default install's metrics, then the proxying.
-    assert gateway["network_filters"] == ["envoy.filters.network.rbac", "istio.stats", "envoy.filters.network.tcp_proxy"]
+    assert gateway["network_filters"] == [
+        "envoy.filters.network.rbac",
+        "istio.stats",
+        "envoy.filters.network.tcp_proxy",
+    ]
     [rbac] = gateway["rbac"]
     assert rbac["@type"].endswith("envoy.extensions.filters.network.rbac.v3.RBAC")
     assert rbac["rules"].get("action", "ALLOW") == "ALLOW"
@@ -245,36 +331,51 @@ def test_through_the_egress_gateway_sidecar_to_gateway_to_host():
 
 def test_without_the_authorization_policy_the_gateway_chain_has_no_rbac():
     config = docs(_entry("sqs", SQS, "DNS"), *_through_gateway(SQS, "sqs"))
-    results = _simulate(config, GATEWAY_CALLS, proxies={"app": SIDECAR, "egw": EGRESS_GATEWAY},
-                        kubernetes=docs(*gateway_kubernetes()))[1]
+    results = _simulate(
+        config, GATEWAY_CALLS, proxies={"app": SIDECAR, "egw": EGRESS_GATEWAY}, kubernetes=docs(*gateway_kubernetes())
+    )[1]
     assert results["gateway"]["cluster"] == f"outbound|443||{SQS}"
     assert results["gateway"]["rbac"] == []
     assert results["gateway"]["network_filters"] == ["istio.stats", "envoy.filters.network.tcp_proxy"]
 
 
-@pytest.mark.parametrize("pod_labels, mtls", [
-    ({}, []),
-    ({"security.istio.io/tlsMode": "istio"}, [f"{GATEWAY_IP}:8443"]),
-], ids=["gateway-pod-unlabelled", "gateway-pod-labelled-istio"])
+@pytest.mark.parametrize(
+    "pod_labels, mtls",
+    [
+        ({}, []),
+        ({"security.istio.io/tlsMode": "istio"}, [f"{GATEWAY_IP}:8443"]),
+    ],
+    ids=["gateway-pod-unlabelled", "gateway-pod-labelled-istio"],
+)
 def test_the_sidecar_to_gateway_hop_uses_istio_mtls_only_for_labelled_endpoints(pod_labels, mtls):
     config = docs(_entry("sqs", SQS, "DNS"), *_through_gateway(SQS, "sqs"))
-    results = _simulate(config, GATEWAY_CALLS[:1], proxies={"app": SIDECAR, "egw": EGRESS_GATEWAY},
-                        kubernetes=docs(*gateway_kubernetes(pod_labels=pod_labels)))[1]
+    results = _simulate(
+        config,
+        GATEWAY_CALLS[:1],
+        proxies={"app": SIDECAR, "egw": EGRESS_GATEWAY},
+        kubernetes=docs(*gateway_kubernetes(pod_labels=pod_labels)),
+    )[1]
     assert results["sidecar"]["upstream_tls"] == "auto_mtls"
     assert results["sidecar"]["istio_mtls_endpoints"] == mtls
 
 
-@pytest.mark.parametrize("resolution, sidecar_type, gateway_type", [
-    ("NONE", "ORIGINAL_DST", "EDS"),
-    ("DYNAMIC_DNS", "dynamic_forward_proxy", "dynamic_forward_proxy"),
-])
+@pytest.mark.parametrize(
+    "resolution, sidecar_type, gateway_type",
+    [
+        ("NONE", "ORIGINAL_DST", "EDS"),
+        ("DYNAMIC_DNS", "dynamic_forward_proxy", "dynamic_forward_proxy"),
+    ],
+)
 def test_wildcard_at_the_gateway(resolution, sidecar_type, gateway_type):
     # The VirtualService binds the gateway only, so the sidecar's own cluster shows too.
     config = docs(_entry("s3", S3_WILDCARD, resolution), *_through_gateway(S3_WILDCARD, "s3", mesh_route=False))
-    calls = [_tls_call("sidecar", BUCKET, address="52.216.0.1"),
-             _tls_call("gateway", BUCKET, proxy="egw", address=GATEWAY_IP, port=8443)]
-    response, results = _simulate(config, calls, proxies={"app": SIDECAR, "egw": EGRESS_GATEWAY},
-                                  kubernetes=docs(*gateway_kubernetes()))
+    calls = [
+        _tls_call("sidecar", BUCKET, address="52.216.0.1"),
+        _tls_call("gateway", BUCKET, proxy="egw", address=GATEWAY_IP, port=8443),
+    ]
+    response, results = _simulate(
+        config, calls, proxies={"app": SIDECAR, "egw": EGRESS_GATEWAY}, kubernetes=docs(*gateway_kubernetes())
+    )
 
     assert response["rejected_config"] == []
     for call, cluster_type in (("sidecar", sidecar_type), ("gateway", gateway_type)):
@@ -290,15 +391,21 @@ def test_wildcard_at_the_gateway(resolution, sidecar_type, gateway_type):
 
 
 def test_invalid_objects_are_reported_and_left_out():
-    ip_host = {**IMDS_ENTRY, "metadata": {"name": "imds-by-ip", "namespace": "istio-system"},
-               "spec": {**IMDS_ENTRY["spec"], "hosts": ["169.254.169.254"], "resolution": "DNS"}}
+    ip_host = {
+        **IMDS_ENTRY,
+        "metadata": {"name": "imds-by-ip", "namespace": "istio-system"},
+        "spec": {**IMDS_ENTRY["spec"], "hosts": ["169.254.169.254"], "resolution": "DNS"},
+    }
     ip_host["spec"].pop("endpoints")
     ip_host["spec"].pop("addresses")
     misspelt = _entry("sqs-typo", SQS, "DNS")
     misspelt["spec"]["resolutoin"] = misspelt["spec"].pop("resolution")
     calls = [_http_call("by-ip", "169.254.169.254", "169.254.169.254", 80), _tls_call("sqs", SQS)]
-    response, results = _simulate(docs(ip_host, misspelt, _entry("sns", "sns.us-east-1.amazonaws.com", "DNS")),
-                                  calls, kubernetes=docs(_entry("sqs-misplaced", SQS, "DNS")))
+    response, results = _simulate(
+        docs(ip_host, misspelt, _entry("sns", "sns.us-east-1.amazonaws.com", "DNS")),
+        calls,
+        kubernetes=docs(_entry("sqs-misplaced", SQS, "DNS")),
+    )
 
     rejected = {r["name"]: r for r in response["rejected_config"]}
     assert set(rejected) == {"imds-by-ip", "sqs-typo", "sqs-misplaced"}
@@ -331,16 +438,27 @@ def _waypoint_config(use_waypoint: bool) -> str:
     sqs["status"] = {"addresses": [{"value": SQS_VIP, "host": SQS}]}
 
     def policy(name: str, gateway: str) -> dict:
-        return {"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
-                "metadata": {"name": name, "namespace": "egress"},
-                "spec": {"targetRefs": [{"kind": "Gateway", "group": "gateway.networking.k8s.io", "name": gateway}],
-                         "action": "ALLOW", "rules": [{"from": [{"source": {"namespaces": ["orders"]}}]}]}}
+        return {
+            "apiVersion": "security.istio.io/v1",
+            "kind": "AuthorizationPolicy",
+            "metadata": {"name": name, "namespace": "egress"},
+            "spec": {
+                "targetRefs": [{"kind": "Gateway", "group": "gateway.networking.k8s.io", "name": gateway}],
+                "action": "ALLOW",
+                "rules": [{"from": [{"source": {"namespaces": ["orders"]}}]}],
+            },
+        }
 
     return docs(
-        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
-         "metadata": {"name": "egress-waypoint", "namespace": "egress"},
-         "spec": {"gatewayClassName": "istio-waypoint",
-                  "listeners": [{"name": "mesh", "port": 15008, "protocol": "HBONE"}]}},
+        {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "Gateway",
+            "metadata": {"name": "egress-waypoint", "namespace": "egress"},
+            "spec": {
+                "gatewayClassName": "istio-waypoint",
+                "listeners": [{"name": "mesh", "port": 15008, "protocol": "HBONE"}],
+            },
+        },
         sqs,
         policy("egress-waypoint-allow", "egress-waypoint"),
         policy("other-waypoint-allow", "other-waypoint"),
@@ -354,8 +472,9 @@ WAYPOINT_KUBERNETES = docs(*waypoint.kubernetes_objects("egress", "egress-waypoi
 def test_a_waypoint_serves_entries_that_use_it_with_policies_bound_to_it(use_waypoint):
     proxies = {"wp": WAYPOINT_PROXY}
     calls = [_tls_call("sqs", SQS, proxy="wp", address=SQS_VIP)]
-    response, results = _simulate(_waypoint_config(use_waypoint), calls, proxies=proxies,
-                                  kubernetes=WAYPOINT_KUBERNETES)
+    response, results = _simulate(
+        _waypoint_config(use_waypoint), calls, proxies=proxies, kubernetes=WAYPOINT_KUBERNETES
+    )
 
     assert response["istio"]["ambient"] is True
     assert response["rejected_config"] == []
@@ -374,10 +493,14 @@ def test_a_waypoint_serves_entries_that_use_it_with_policies_bound_to_it(use_way
     assert policies == {"ns[egress]-policy[egress-waypoint-allow]-rule[0]"}
 
 
-@pytest.mark.parametrize("flags, chain", [
-    ({}, ""),
-    ({"ENABLE_WILDCARD_HOST_SERVICE_ENTRIES_FOR_TLS": "true"}, f"inbound-vip|443|tcp|{S3_WILDCARD}"),
-], ids=["default-flags", "wildcard-tls-enabled"])
+@pytest.mark.parametrize(
+    "flags, chain",
+    [
+        ({}, ""),
+        ({"ENABLE_WILDCARD_HOST_SERVICE_ENTRIES_FOR_TLS": "true"}, f"inbound-vip|443|tcp|{S3_WILDCARD}"),
+    ],
+    ids=["default-flags", "wildcard-tls-enabled"],
+)
 def test_istiod_feature_flags_reach_the_generator(flags, chain):
     # A waypoint serves a DYNAMIC_DNS wildcard over TLS only with this flag
     # (SNI spoofing risk); sidecars and gateways need none (test_wildcard_at_the_gateway).
@@ -386,8 +509,13 @@ def test_istiod_feature_flags_reach_the_generator(flags, chain):
     s3["status"] = {"addresses": [{"value": "240.240.0.2", "host": S3_WILDCARD}]}
     proxies = {"wp": WAYPOINT_PROXY}
     calls = [_tls_call("bucket", BUCKET, proxy="wp", address="240.240.0.2")]
-    results = _simulate(_waypoint_config(True) + "---\n" + docs(s3), calls, proxies=proxies,
-                        kubernetes=WAYPOINT_KUBERNETES, istiod_env=flags)[1]
+    results = _simulate(
+        _waypoint_config(True) + "---\n" + docs(s3),
+        calls,
+        proxies=proxies,
+        kubernetes=WAYPOINT_KUBERNETES,
+        istiod_env=flags,
+    )[1]
 
     assert results["bucket"]["filter_chain"] == chain
     if chain:

@@ -38,12 +38,21 @@ def _call(call_id: str, sni: str) -> dict:
 @pytest.mark.parametrize("mode", [None, "ALLOW_ANY", "REGISTRY_ONLY", "ALLOW_ANY_DYNAMIC_DNS"])
 def test_what_the_plan_says_is_what_istiod_generates(mode):
     config = f"outboundTrafficPolicy:\n  mode: {mode}\n" if mode else ""
-    response = harness.simulate({"istio_version": "1.30.0", "mesh": {"root_namespace": "istio-system", "config": config},
-                                 "config": ENTRY, "kubernetes": "", "proxies": {"app": SIDECAR},
-                                 "calls": [_call("declared", SQS), _call("undeclared", "sns.us-east-1.amazonaws.com")]})
+    response = harness.simulate(
+        {
+            "istio_version": "1.30.0",
+            "mesh": {"root_namespace": "istio-system", "config": config},
+            "config": ENTRY,
+            "kubernetes": "",
+            "proxies": {"app": SIDECAR},
+            "calls": [_call("declared", SQS), _call("undeclared", "sns.us-east-1.amazonaws.com")],
+        }
+    )
     results = {result["id"]: result for result in response["results"]}
     assert results["declared"]["cluster"] == f"outbound|443||{SQS}"
 
-    said = outbound_policy.mesh_effect(mesh_config.MeshPolicy("istio-system/istio", mesh_config.READ, mode=mode, release=SIMULATED))[0]
+    said = outbound_policy.mesh_effect(
+        mesh_config.MeshPolicy("istio-system/istio", mesh_config.READ, mode=mode, release=SIMULATED)
+    )[0]
     expected = {outbound_policy.RESTRICT: "BlackHoleCluster", outbound_policy.ROUTE: "PassthroughCluster"}[said]
     assert results["undeclared"]["cluster"] == expected, (mode, said)

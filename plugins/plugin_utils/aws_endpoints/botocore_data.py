@@ -29,7 +29,9 @@ MINIMUM_BOTOCORE = "1.43.14"
 MISSING_BOTOCORE = "the aws_endpoints filter needs botocore: pip install botocore"
 
 # Keys of a service model's operations that can change the host.
-_OPERATION_ENDPOINT_TRAITS = re.compile(rb'"(?:hostPrefix|staticContextParams|operationContextParams|endpointdiscovery)"')
+_OPERATION_ENDPOINT_TRAITS = re.compile(
+    rb'"(?:hostPrefix|staticContextParams|operationContextParams|endpointdiscovery)"'
+)
 
 # A service model's endpoint prefix, among its metadata, which come before its operations.
 _ENDPOINT_PREFIX = re.compile(rb'"endpointPrefix"\s*:\s*"([^"]+)"')
@@ -112,9 +114,11 @@ def _botocore():
         raise AnsibleFilterError(MISSING_BOTOCORE) from None
     version = botocore_version()
     if LooseVersion(version) < LooseVersion(MINIMUM_BOTOCORE):
-        raise AnsibleFilterError(f"botocore {version} is older than {MINIMUM_BOTOCORE}, the oldest the aws_endpoints filter "
-                                 f"works with: pip install 'botocore>={MINIMUM_BOTOCORE}' (requirements.txt names the "
-                                 f"range this collection is tested with)")
+        raise AnsibleFilterError(
+            f"botocore {version} is older than {MINIMUM_BOTOCORE}, the oldest the aws_endpoints filter "
+            f"works with: pip install 'botocore>={MINIMUM_BOTOCORE}' (requirements.txt names the "
+            f"range this collection is tested with)"
+        )
     return EndpointProvider, EndpointProviderError, Loader
 
 
@@ -131,7 +135,9 @@ def botocore_version():
 def _loader():
     loader_class = _botocore()[2]
     # Same search path as botocore.session: AWS_DATA_PATH, ~/.aws/models, botocore/data.
-    extra = [os.path.expanduser(os.path.expandvars(p)) for p in os.environ.get("AWS_DATA_PATH", "").split(os.pathsep) if p]
+    extra = [
+        os.path.expanduser(os.path.expandvars(p)) for p in os.environ.get("AWS_DATA_PATH", "").split(os.pathsep) if p
+    ]
     return loader_class(extra_search_paths=extra, file_loader=_PlainDictFileLoader())
 
 
@@ -156,7 +162,9 @@ def endpoints_data():
 def service_names():
     """Client names (as for boto3.client()) that have a model and an endpoint ruleset."""
     loader = _loader()
-    return frozenset(loader.list_available_services("service-2")) & frozenset(loader.list_available_services("endpoint-rule-set-1"))
+    return frozenset(loader.list_available_services("service-2")) & frozenset(
+        loader.list_available_services("endpoint-rule-set-1")
+    )
 
 
 @functools.lru_cache(maxsize=None)
@@ -177,7 +185,10 @@ def _has_data(service, type_name):
         # Listed, not joined: on a case-insensitive file system "S3" would find s3's directory.
         service_path = os.path.join(search_path, service)
         if os.path.isdir(search_path) and service in _names_in(search_path) and os.path.isdir(service_path):
-            if any(loader.file_loader.exists(os.path.join(service_path, version, type_name)) for version in os.listdir(service_path)):
+            if any(
+                loader.file_loader.exists(os.path.join(service_path, version, type_name))
+                for version in os.listdir(service_path)
+            ):
                 return True
     return False
 

@@ -30,7 +30,9 @@ CREDENTIAL_SOURCES = {
     "imds_ipv6": CredentialSource(LinkLocal("imds-ipv6.aws.internal", "fd00:ec2::254"), ()),
     # The EKS Pod Identity agent on the node, which itself calls eks-auth.
     "eks_pod_identity": CredentialSource(LinkLocal("eks-pod-identity.aws.internal", "169.254.170.23"), ("eks-auth",)),
-    "eks_pod_identity_ipv6": CredentialSource(LinkLocal("eks-pod-identity-ipv6.aws.internal", "fd00:ec2::23"), ("eks-auth",)),
+    "eks_pod_identity_ipv6": CredentialSource(
+        LinkLocal("eks-pod-identity-ipv6.aws.internal", "fd00:ec2::23"), ("eks-auth",)
+    ),
     # The ECS agent's credential endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI).
     "ecs": CredentialSource(LinkLocal("ecs.aws.internal", "169.254.170.2"), ()),
 }

@@ -4,11 +4,11 @@
 
 """services -> endpoints: the whole expansion, one step after the other.
 
-    arguments --service_spec----> EgressRequest
-              --vpc_endpoints---> the VPC endpoints per service and region
-              --sdk_hosts-------> hosts per service and region (or a VPC endpoint's own names)
-              --listed_regions--> warnings for regions endpoints.json lacks
-              --endpoints-------> endpoint dicts (one per ServiceEntry), marked with the VPC endpoint carrying them
+arguments --service_spec----> EgressRequest
+          --vpc_endpoints---> the VPC endpoints per service and region
+          --sdk_hosts-------> hosts per service and region (or a VPC endpoint's own names)
+          --listed_regions--> warnings for regions endpoints.json lacks
+          --endpoints-------> endpoint dicts (one per ServiceEntry), marked with the VPC endpoint carrying them
 """
 
 from __future__ import annotations
@@ -18,8 +18,16 @@ import gc
 from collections import namedtuple
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import (
-    listed_regions, partitions, sdk_hosts, service_spec, vpc_endpoints)
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.endpoints import Contribution, build_endpoints
+    listed_regions,
+    partitions,
+    sdk_hosts,
+    service_spec,
+    vpc_endpoints,
+)
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.endpoints import (
+    Contribution,
+    build_endpoints,
+)
 
 Expansion = namedtuple("Expansion", ["endpoints", "warnings"])
 
@@ -42,14 +50,21 @@ def expand(services, /, **options):
             for region in spec.regions:
                 endpoint = vpc.get((spec.name, region))
                 if endpoint and endpoint.kind == vpc_endpoints.ENDPOINT_SPECIFIC:
-                    findings, notes = vpc_endpoints.hosts(endpoint, spec), [vpc_endpoints.endpoint_url_warning(endpoint)]
+                    findings, notes = (
+                        vpc_endpoints.hosts(endpoint, spec),
+                        [vpc_endpoints.endpoint_url_warning(endpoint)],
+                    )
                 else:
                     findings, notes = sdk_hosts.sdk_hosts(spec, region)
                 warnings.update(notes)
                 partition = partitions.partition_of(region).name
-                contributions.extend(Contribution(spec.name, spec.source, region, partition, f.host, f.regional) for f in findings)
+                contributions.extend(
+                    Contribution(spec.name, spec.source, region, partition, f.host, f.regional) for f in findings
+                )
                 for finding in findings:
-                    carried.setdefault(finding.host, []).append(endpoint.kind if endpoint and vpc_endpoints.covers(endpoint, finding.host) else None)
+                    carried.setdefault(finding.host, []).append(
+                        endpoint.kind if endpoint and vpc_endpoints.covers(endpoint, finding.host) else None
+                    )
                 if findings:
                     opened[region] = sdk_hosts.plain_host(spec.name, region)
             warnings.add(listed_regions.unlisted_regions_warning(spec.name, opened))

@@ -32,7 +32,15 @@ def partitions():
     for data in botocore_data.partitions_data()["partitions"]:
         regions = tuple(sorted(r for r in data["regions"] if not _is_pseudo_region(r)))
         outputs = data["outputs"]
-        found.append(Partition(data["id"], outputs["dnsSuffix"], outputs["dualStackDnsSuffix"], regions, re.compile(data["regionRegex"])))
+        found.append(
+            Partition(
+                data["id"],
+                outputs["dnsSuffix"],
+                outputs["dualStackDnsSuffix"],
+                regions,
+                re.compile(data["regionRegex"]),
+            )
+        )
     return tuple(found)
 
 
@@ -66,7 +74,9 @@ def pattern_partition(region):
 
 def is_pseudo_region(region):
     """True for "aws-global" and friends, which partitions.json lists but nobody deploys to."""
-    return _is_pseudo_region(region) and any(region in p_data["regions"] for p_data in botocore_data.partitions_data()["partitions"])
+    return _is_pseudo_region(region) and any(
+        region in p_data["regions"] for p_data in botocore_data.partitions_data()["partitions"]
+    )
 
 
 def probe_region(region):

@@ -31,13 +31,20 @@ import ipaddress
 from collections import namedtuple
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import (
-    botocore_data, credentials, partitions, sdk_hosts, vpc_endpoints)
+    botocore_data,
+    credentials,
+    partitions,
+    sdk_hosts,
+    vpc_endpoints,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.endpoints import admits
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.service_spec import ServiceSpec
 
 # One way the SDK comes to a host: a service in a region with its settings, and the host or wildcard the filter opens.
-Producer = namedtuple("Producer", ["service", "region", "partition", "fips", "dualstack", "sts_legacy_global", "vpc_endpoint",
-                                   "pattern", "regional"])
+Producer = namedtuple(
+    "Producer",
+    ["service", "region", "partition", "fips", "dualstack", "sts_legacy_global", "vpc_endpoint", "pattern", "regional"],
+)
 
 # The settings that change a service's hosts, plainest first: a host the plain client reaches needs no FIPS.
 _VARIANTS = ((False, False), (True, False), (False, True), (True, True))
@@ -68,9 +75,16 @@ class Identity(namedtuple("Identity", ["host", "partition", "producers", "creden
 
 
 def _candidate(producer):
-    return {"service": producer.service, "region": producer.region if producer.regional else None, "found_in": producer.region,
-            "fips": producer.fips, "dualstack": producer.dualstack, "sts_legacy_global": producer.sts_legacy_global,
-            "vpc_endpoint": producer.vpc_endpoint, "host": producer.pattern}
+    return {
+        "service": producer.service,
+        "region": producer.region if producer.regional else None,
+        "found_in": producer.region,
+        "fips": producer.fips,
+        "dualstack": producer.dualstack,
+        "sts_legacy_global": producer.sts_legacy_global,
+        "vpc_endpoint": producer.vpc_endpoint,
+        "host": producer.pattern,
+    }
 
 
 def identify(host, preferred_regions=(), vpc_endpoints_declared=()):
@@ -202,8 +216,11 @@ def _service_producers(service, region, partition, fips, dualstack):
     if service == _STS:
         # The legacy global endpoint is a setting of its own (sts_legacy_global); what it adds needs it.
         opened = {f.host for f in plain}
-        found.extend(Producer(service, region, partition, fips, dualstack, True, False, f.host, f.regional)
-                     for f in hosts(sts_legacy_global=True) if f.host not in opened)
+        found.extend(
+            Producer(service, region, partition, fips, dualstack, True, False, f.host, f.regional)
+            for f in hosts(sts_legacy_global=True)
+            if f.host not in opened
+        )
     return found
 
 
@@ -216,8 +233,19 @@ def _declared_vpce(host, declared):
         spec = ServiceSpec(endpoint.service, (endpoint.region,))
         for finding in vpc_endpoints.hosts(endpoint, spec):
             if admits(finding.host, host):
-                found.append(Producer(endpoint.service, endpoint.region, partitions.partition_of(endpoint.region).name, False, False,
-                                      False, True, finding.host, True))
+                found.append(
+                    Producer(
+                        endpoint.service,
+                        endpoint.region,
+                        partitions.partition_of(endpoint.region).name,
+                        False,
+                        False,
+                        False,
+                        True,
+                        finding.host,
+                        True,
+                    )
+                )
                 break
     return tuple(found)
 
@@ -230,8 +258,11 @@ def _undeclared_vpce(host, region):
         return []
     name = ".".join(labels[at:])
     partition = partitions.partition_of(region).name
-    return [Producer(service, region, partition, False, False, False, True, ("*." + name) if at else name, True)
-            for service, suffix in _vpce_suffixes(region) if name.endswith(suffix)]
+    return [
+        Producer(service, region, partition, False, False, False, True, ("*." + name) if at else name, True)
+        for service, suffix in _vpce_suffixes(region)
+        if name.endswith(suffix)
+    ]
 
 
 @functools.lru_cache(maxsize=None)

@@ -41,7 +41,10 @@ _PLACEHOLDERS = (ANY_LABEL, ANY_ACCOUNT)
 # does too, so the ARN is built from the account IDs (or a placeholder).
 _ARN_TEMPLATES = {
     ("dynamodb", "ResourceArn"): "arn:{partition}:dynamodb:{region}:{account}:table/{label}",
-    ("dynamodbstreams", "StreamArn"): "arn:{partition}:dynamodb:{region}:{account}:table/{label}/stream/2024-01-01T00:00:00.000",
+    (
+        "dynamodbstreams",
+        "StreamArn",
+    ): "arn:{partition}:dynamodb:{region}:{account}:table/{label}/stream/2024-01-01T00:00:00.000",
     ("kinesis", "StreamARN"): "arn:{partition}:kinesis:{region}:{account}:stream/{label}",
     ("kinesis", "ConsumerARN"): "arn:{partition}:kinesis:{region}:{account}:stream/{label}/consumer/{label}:1",
     ("kinesis", "ResourceARN"): "arn:{partition}:kinesis:{region}:{account}:stream/{label}",
@@ -76,8 +79,14 @@ def sdk_hosts(spec, region):
     findings, warnings = set(), []
     for flag, parameter in (("fips", "UseFIPS"), ("dualstack", "UseDualStack")):
         if getattr(spec, flag) and parameter not in parameters:
-            warnings.append(f"{spec.name}: the endpoint ruleset has no {flag} variant; the SDK uses the standard endpoint")
-    kinds = [t for t in botocore_data.operation_traits(spec.name) if not any((spec.name, p) in _SKIPPED_OPERATIONS for p in t.static_params)]
+            warnings.append(
+                f"{spec.name}: the endpoint ruleset has no {flag} variant; the SDK uses the standard endpoint"
+            )
+    kinds = [
+        t
+        for t in botocore_data.operation_traits(spec.name)
+        if not any((spec.name, p) in _SKIPPED_OPERATIONS for p in t.static_params)
+    ]
     failures = []  # (traits, first error) of each kind of operation nothing resolved for
     for traits in kinds:
         found, notes, error = _operation_kind_hosts(spec, traits, region)
@@ -88,7 +97,9 @@ def sdk_hosts(spec, region):
     if failures and len(failures) == len(kinds):
         reasons = "; ".join(sorted(set(error for dummy, error in failures)))
         return findings, warnings + [f"{spec.name} in {region}: the SDK cannot resolve an endpoint: {reasons}"]
-    warnings.extend(f"{spec.name} in {region}: no endpoint for {t.name} and operations like it: {error}" for t, error in failures)
+    warnings.extend(
+        f"{spec.name} in {region}: no endpoint for {t.name} and operations like it: {error}" for t, error in failures
+    )
     return findings, warnings
 
 
@@ -106,13 +117,17 @@ def _operation_kind_hosts(spec, traits, region):
             continue
         pattern = _pattern(prefix + host)
         if pattern is None:
-            warnings.append(f"{spec.name} in {region}: {traits.name} and operations like it use a host no leading wildcard can match; not opened")
+            warnings.append(
+                f"{spec.name} in {region}: {traits.name} and operations like it use a host no leading wildcard can match; not opened"
+            )
             continue
         findings.add(HostFinding(pattern, _is_regional(pattern, region, probe, spec, traits, index)))
         if traits.discovers_endpoint:
             discovered = _discovered_hosts(pattern, region)
             if discovered is None:
-                warnings.append(f"{spec.name} in {region}: cannot tell where the hosts {traits.name} discovers live; not opened")
+                warnings.append(
+                    f"{spec.name} in {region}: cannot tell where the hosts {traits.name} discovers live; not opened"
+                )
             else:
                 findings.add(HostFinding(discovered, True))
     # No calls at all (buckets: [] leaves nothing to call) is not a failure.
@@ -152,8 +167,11 @@ def custom_endpoint_hosts(spec, host):
     findings = {HostFinding(host, True)}
     for traits in botocore_data.operation_traits(spec.name):
         if traits.host_prefix and not any((spec.name, p) in _SKIPPED_OPERATIONS for p in traits.static_params):
-            findings.update(HostFinding(pattern, True) for pattern in (_pattern(prefix + host) for prefix in _host_prefixes(spec, traits))
-                            if pattern)
+            findings.update(
+                HostFinding(pattern, True)
+                for pattern in (_pattern(prefix + host) for prefix in _host_prefixes(spec, traits))
+                if pattern
+            )
     return findings
 
 
@@ -225,7 +243,10 @@ def _input_choices(spec, traits, region, partition, parameters):
             continue
         template = _ARN_TEMPLATES.get((spec.name, name))
         if template:
-            arns = [template.format(partition=partition.name, region=region, account=a, label=ANY_LABEL) for a in _accounts(spec)]
+            arns = [
+                template.format(partition=partition.name, region=region, account=a, label=ANY_LABEL)
+                for a in _accounts(spec)
+            ]
             choices[name] = [None] + arns
         elif name == "Bucket" and spec.name == "s3":
             choices[name] = list(spec.buckets) if spec.buckets is not None else [ANY_LABEL]

@@ -23,15 +23,28 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import botocore_data, credentials, partitions
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import (
+    botocore_data,
+    credentials,
+    partitions,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import filter_docs, naming
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import check_keys, described, did_you_mean, input_error, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import (
+    check_keys,
+    described,
+    did_you_mean,
+    input_error,
+    shown,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import PREFIX_OPTION, option_ref
 
 SERVICE_KEYS = ("name", "regions", "account_ids", "fips", "dualstack", "buckets")
 # The filter's options as aws_endpoints.yml documents them, in its order; the prefix option is the entry point's own.
-FILTER_OPTIONS = tuple(name for name in filter_docs.options(Path(__file__).parents[2] / "filter" / "aws_endpoints.py")
-                       if name != PREFIX_OPTION)
+FILTER_OPTIONS = tuple(
+    name
+    for name in filter_docs.options(Path(__file__).parents[2] / "filter" / "aws_endpoints.py")
+    if name != PREFIX_OPTION
+)
 
 _ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 # General purpose bucket names (lowercase DNS-like, 3 to 63 characters) and
@@ -70,7 +83,10 @@ def parse_request(services, options):
     """Check the filter's input and options; raise AnsibleFilterError naming the bad value."""
     unknown = sorted(set(options) - set(FILTER_OPTIONS))
     if unknown:
-        raise input_error(unknown[0], f"unknown option{did_you_mean(unknown[0], FILTER_OPTIONS)} (options: {', '.join(FILTER_OPTIONS)})")
+        raise input_error(
+            unknown[0],
+            f"unknown option{did_you_mean(unknown[0], FILTER_OPTIONS)} (options: {', '.join(FILTER_OPTIONS)})",
+        )
     defaults = {
         "regions": _regions(options.get("regions"), "regions"),
         "account_ids": _account_ids(options.get("account_ids"), "account_ids"),
@@ -79,7 +95,10 @@ def parse_request(services, options):
         "sts_legacy_global": _boolean(options.get("sts_legacy_global"), "sts_legacy_global"),
     }
     name_prefix = _name_prefix(options.get("name_prefix"))
-    specs = [_service(entry, f"services[{index}]", defaults) for index, entry in enumerate(_list(services, "services", "service names or dicts"))]
+    specs = [
+        _service(entry, f"services[{index}]", defaults)
+        for index, entry in enumerate(_list(services, "services", "service names or dicts"))
+    ]
     sources = _credential_sources(options.get("credential_sources"), defaults["regions"])
     for source in sources:
         for service in credentials.services_called_by(source):
@@ -112,11 +131,15 @@ def _service(entry, path, defaults):
     if "name" not in entry:
         raise input_error(path, "the dict has no 'name' key")
     name = service_name(entry["name"], name_path)
-    regions = _regions(entry.get("regions"), f"{path}.regions") if entry.get("regions") is not None else defaults["regions"]
+    regions = (
+        _regions(entry.get("regions"), f"{path}.regions") if entry.get("regions") is not None else defaults["regions"]
+    )
     if entry.get("regions") is not None and not regions:
         raise input_error(f"{path}.regions", "must not be empty")
     if not regions:
-        raise input_error(path, f"{name!r} has no regions: set {option_ref('regions')}, or give this service a 'regions' list")
+        raise input_error(
+            path, f"{name!r} has no regions: set {option_ref('regions')}, or give this service a 'regions' list"
+        )
     buckets = None
     if entry.get("buckets") is not None:
         if name != "s3":
@@ -140,11 +163,15 @@ def _service(entry, path, defaults):
 
 def service_name(name, path):
     if not isinstance(name, str):
-        raise input_error(path, f"expected a service name (a boto3 client name such as 'dynamodb'), got {described(name)}")
+        raise input_error(
+            path, f"expected a service name (a boto3 client name such as 'dynamodb'), got {described(name)}"
+        )
     name = str(name)
     if not botocore_data.is_service(name):
         known = botocore_data.service_names()
-        raise input_error(path, f"{shown(name)} is not a service botocore knows (use boto3 client names){_meant(name, known)}")
+        raise input_error(
+            path, f"{shown(name)} is not a service botocore knows (use boto3 client names){_meant(name, known)}"
+        )
     return name
 
 
@@ -199,9 +226,14 @@ def _account_ids(value, path):
     items = _list(value, path, "account IDs")
     for index, item in enumerate(items):
         if isinstance(item, int) and not isinstance(item, bool):
-            raise input_error(f"{path}[{index}]", f"expected an account ID as a string of 12 digits, got int {item!r} (quote account IDs in YAML)")
+            raise input_error(
+                f"{path}[{index}]",
+                f"expected an account ID as a string of 12 digits, got int {item!r} (quote account IDs in YAML)",
+            )
         if not isinstance(item, str):
-            raise input_error(f"{path}[{index}]", f"expected an account ID as a string of 12 digits, got {described(item)}")
+            raise input_error(
+                f"{path}[{index}]", f"expected an account ID as a string of 12 digits, got {described(item)}"
+            )
         if not _ACCOUNT_ID.match(item):
             raise input_error(f"{path}[{index}]", f"{shown(item)} is not an AWS account ID (12 digits)")
     return tuple(sorted(set(str(item) for item in items)))

@@ -27,7 +27,12 @@ from __future__ import annotations
 import re
 from collections import namedtuple
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import botocore_data, partitions, sdk_hosts, service_spec
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import (
+    botocore_data,
+    partitions,
+    sdk_hosts,
+    service_spec,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import check_keys, described, input_error
 
@@ -52,21 +57,29 @@ def parse(value, regions):
     if value is None:
         return {}
     if not isinstance(value, (list, tuple)):
-        raise input_error("vpc_endpoints", f"expected a list of dicts (service, region, type, private_dns, dns_names), got {described(value)}")
+        raise input_error(
+            "vpc_endpoints",
+            f"expected a list of dicts (service, region, type, private_dns, dns_names), got {described(value)}",
+        )
     found = {}
     for index, entry in enumerate(value):
         endpoint = _endpoint(entry, f"vpc_endpoints[{index}]", regions)
         key = (endpoint.service, endpoint.region)
         if key in found:
-            raise input_error(endpoint.path, f"a second VPC endpoint for {endpoint.service} in {endpoint.region} (the first is "
-                                             f"{found[key].path}); a VPC reaches a service in a region one way: keep one")
+            raise input_error(
+                endpoint.path,
+                f"a second VPC endpoint for {endpoint.service} in {endpoint.region} (the first is "
+                f"{found[key].path}); a VPC reaches a service in a region one way: keep one",
+            )
         found[key] = endpoint
     return found
 
 
 def _endpoint(entry, path, regions):
     if not isinstance(entry, dict):
-        raise input_error(path, f"expected a dict with 'service' and any of {', '.join(KEYS[1:])}, got {described(entry)}")
+        raise input_error(
+            path, f"expected a dict with 'service' and any of {', '.join(KEYS[1:])}, got {described(entry)}"
+        )
     check_keys(entry, path, KEYS)
     if "service" not in entry:
         raise input_error(path, "the dict has no 'service' key (a boto3 client name, such as 'sqs')")
@@ -80,19 +93,30 @@ def _endpoint(entry, path, regions):
         raise input_error(f"{path}.private_dns", f"expected true or false, got {described(private_dns)}")
     if kind == "gateway":
         if service not in GATEWAY_SERVICES:
-            raise input_error(f"{path}.type", f"AWS has gateway endpoints for {' and '.join(GATEWAY_SERVICES)} only, not "
-                                              f"{service!r}: give it an interface endpoint (type: interface)")
+            raise input_error(
+                f"{path}.type",
+                f"AWS has gateway endpoints for {' and '.join(GATEWAY_SERVICES)} only, not "
+                f"{service!r}: give it an interface endpoint (type: interface)",
+            )
         if private_dns is not None or dns_names is not None:
-            raise input_error(path, "a gateway endpoint routes the service's own names: it has neither private_dns nor dns_names")
+            raise input_error(
+                path, "a gateway endpoint routes the service's own names: it has neither private_dns nor dns_names"
+            )
         return VpcEndpoint(service, region, GATEWAY, (), path)
     if dns_names is None:
         if private_dns is False:
-            raise input_error(path, "an interface endpoint without private DNS is reached by its own names only: list them in "
-                                    "dns_names (vpce-...)")
+            raise input_error(
+                path,
+                "an interface endpoint without private DNS is reached by its own names only: list them in "
+                "dns_names (vpce-...)",
+            )
         return VpcEndpoint(service, region, PRIVATE_DNS, (), path)
     if private_dns:
-        raise input_error(path, "private_dns: true makes the service's own names reach the endpoint, and dns_names are for "
-                                "an endpoint without it: give one of them")
+        raise input_error(
+            path,
+            "private_dns: true makes the service's own names reach the endpoint, and dns_names are for "
+            "an endpoint without it: give one of them",
+        )
     names = _dns_names(dns_names, f"{path}.dns_names", service, region)
     return VpcEndpoint(service, region, ENDPOINT_SPECIFIC, names, path)
 
@@ -124,10 +148,15 @@ def _dns_names(value, path, service, region):
         name = str(name).lower().removeprefix("*.")
         labels = name.split(".")
         if not is_endpoint_label(labels[0]) or not all(naming.is_dns_label(label) for label in labels[1:]):
-            raise input_error(where, f"{name!r} is not a VPC endpoint's own DNS name "
-                                     f"(vpce-<endpoint id>-<suffix>{suffix or '.<service>.<region>.vpce.amazonaws.com'})")
+            raise input_error(
+                where,
+                f"{name!r} is not a VPC endpoint's own DNS name "
+                f"(vpce-<endpoint id>-<suffix>{suffix or '.<service>.<region>.vpce.amazonaws.com'})",
+            )
         if suffix and not name.endswith(suffix):
-            raise input_error(where, f"{name!r} is not a name of a {service} endpoint in {region}: those end in {suffix}")
+            raise input_error(
+                where, f"{name!r} is not a name of a {service} endpoint in {region}: those end in {suffix}"
+            )
         names.append(name)
     return tuple(sorted(set(names)))
 
@@ -165,9 +194,11 @@ def endpoint_url_warning(endpoint):
     """What the user must do so that the SDK calls the endpoint's names."""
     first = endpoint.dns_names[0]
     plain = sdk_hosts.plain_host(endpoint.service, endpoint.region) or f"{endpoint.service}'s own hosts"
-    return (f"{endpoint.service} in {endpoint.region}: opened the VPC endpoint's own names ({', '.join(endpoint.dns_names)}) "
-            f"instead of {plain}; the SDK calls them only when told to: endpoint_url='https://{first}' "
-            f"or the environment variable {botocore_data.endpoint_url_variable(endpoint.service)}")
+    return (
+        f"{endpoint.service} in {endpoint.region}: opened the VPC endpoint's own names ({', '.join(endpoint.dns_names)}) "
+        f"instead of {plain}; the SDK calls them only when told to: endpoint_url='https://{first}' "
+        f"or the environment variable {botocore_data.endpoint_url_variable(endpoint.service)}"
+    )
 
 
 def covers(endpoint, host):

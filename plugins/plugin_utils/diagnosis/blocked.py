@@ -62,11 +62,11 @@ class Caller:
 class BlockedCall:
     destination: str  # host name, lower case, no port; the address when there is no name
     port: int
-    protocol: str     # tls, http, tcp
-    proxy: str        # sidecar, gateway, waypoint, ztunnel
+    protocol: str  # tls, http, tcp
+    proxy: str  # sidecar, gateway, waypoint, ztunnel
     time: str
     caller: Caller
-    how: str          # what the log says happened
+    how: str  # what the log says happened
 
 
 def from_envoy(record, proxy, caller):
@@ -119,9 +119,21 @@ def from_ztunnel(event, caller):
     if not destination:
         return None
     namespace = event.get("src.namespace", "")
-    caller = Caller(namespace or caller.namespace, event.get("src.workload") or caller.pod, event.get("src.identity", ""), caller.file)
-    return BlockedCall(destination.lower().rstrip("."), port or TLS_PORT, "tcp", ZTUNNEL, event.get("time", ""), caller,
-                       f"ztunnel: {event['error']}")
+    caller = Caller(
+        namespace or caller.namespace,
+        event.get("src.workload") or caller.pod,
+        event.get("src.identity", ""),
+        caller.file,
+    )
+    return BlockedCall(
+        destination.lower().rstrip("."),
+        port or TLS_PORT,
+        "tcp",
+        ZTUNNEL,
+        event.get("time", ""),
+        caller,
+        f"ztunnel: {event['error']}",
+    )
 
 
 def _split(address):

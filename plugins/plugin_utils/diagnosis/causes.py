@@ -18,7 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis import probes
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import OURS, owner_of, ownership_labels
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import (
+    OURS,
+    owner_of,
+    ownership_labels,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import manifests
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.harness import HarnessError
@@ -63,8 +67,15 @@ def causes(findings, declared, rendered_dir, mesh_dir, outbound_traffic_policy, 
     for index, finding in enumerate(findings):
         for namespace in probes.callers_of(finding.proxy, finding.namespaces, declared):
             try:
-                call = probes.probe(f"diagnose {index} from {namespace}", finding.destination, finding.port, finding.protocol,
-                                    finding.proxy, namespace, declared)
+                call = probes.probe(
+                    f"diagnose {index} from {namespace}",
+                    finding.destination,
+                    finding.port,
+                    finding.protocol,
+                    finding.proxy,
+                    namespace,
+                    declared,
+                )
             except probes.NotSimulated as err:
                 decided[_key(finding)] = Cause(UNKNOWN, f"not simulated: {err}")
                 break
@@ -72,10 +83,19 @@ def causes(findings, declared, rendered_dir, mesh_dir, outbound_traffic_policy, 
     if not planned:
         return decided
     try:
-        report = simulate_egress(declared, rendered_dir, mesh_dir, outbound_traffic_policy, binary=binary,
-                                 probes=[call for _f, _ns, call in planned])
+        report = simulate_egress(
+            declared,
+            rendered_dir,
+            mesh_dir,
+            outbound_traffic_policy,
+            binary=binary,
+            probes=[call for _f, _ns, call in planned],
+        )
     except HarnessError as err:
-        return {**{_key(f): Cause(UNKNOWN, f"the simulation could not run: {err}") for f, _ns, _c in planned}, **decided}
+        return {
+            **{_key(f): Cause(UNKNOWN, f"the simulation could not run: {err}") for f, _ns, _c in planned},
+            **decided,
+        }
     cells = {cell["id"]: cell for cell in report["probes"]}
     others = _foreign_sidecars(mesh_dir, declared.name)
     by_finding = {}
@@ -93,8 +113,11 @@ def _key(finding):
 
 def _without_mesh(finding, declared):
     state = "declares" if probes.declares(declared, finding) else "does not declare"
-    return Cause(UNKNOWN, f"the mesh's objects were not given (simulate_mesh_objects), so whether another owner's ServiceEntry, "
-                          f"Sidecar or exportTo decides this call cannot be told; this egress set {state} {finding.destination}")
+    return Cause(
+        UNKNOWN,
+        f"the mesh's objects were not given (simulate_mesh_objects), so whether another owner's ServiceEntry, "
+        f"Sidecar or exportTo decides this call cannot be told; this egress set {state} {finding.destination}",
+    )
 
 
 def _cause(finding, namespace, call, cell, declared, foreign_sidecars):
@@ -104,23 +127,43 @@ def _cause(finding, namespace, call, cell, declared, foreign_sidecars):
     if cell["outcome"] in LEAVING and named:
         return Cause(NOT_REPRODUCED, f"the simulation lets this call out {where} ({cell['cluster']})", namespace)
     if cell["outcome"] not in LEAVING and not call.target.declared:
-        return Cause(NOT_DECLARED, f"this egress set does not declare {finding.destination}, and no ServiceEntry among the mesh's "
-                                   f"objects opens it {where}: {ends}", namespace)
+        return Cause(
+            NOT_DECLARED,
+            f"this egress set does not declare {finding.destination}, and no ServiceEntry among the mesh's "
+            f"objects opens it {where}: {ends}",
+            namespace,
+        )
     if not named:
-        return Cause(UNKNOWN, f"no log names the caller's namespace (ztunnel's log of the same call does, as does a directory "
-                              f"of logs named after it); {where}, which stands in, the call ends {cell['outcome']}"
-                              + (f" ({cell['cluster'] or cell['detail']})" if cell['cluster'] or cell['detail'] else ""), namespace)
+        return Cause(
+            UNKNOWN,
+            f"no log names the caller's namespace (ztunnel's log of the same call does, as does a directory "
+            f"of logs named after it); {where}, which stands in, the call ends {cell['outcome']}"
+            + (f" ({cell['cluster'] or cell['detail']})" if cell['cluster'] or cell['detail'] else ""),
+            namespace,
+        )
     if cell["outcome"] == DENIED and call.caller.role != "listed":
         callers = ", ".join(declared.caller_namespaces) or "none"
-        return Cause(NOT_CALLER_NAMESPACE, f"the waypoint's AuthorizationPolicy admits the caller namespaces only ({callers}); "
-                                           f"{namespace} is not one of them", namespace)
+        return Cause(
+            NOT_CALLER_NAMESPACE,
+            f"the waypoint's AuthorizationPolicy admits the caller namespaces only ({callers}); "
+            f"{namespace} is not one of them",
+            namespace,
+        )
     if finding.proxy == "sidecar" and namespace in foreign_sidecars:
-        return Cause(HIDDEN_BY_SIDECAR, f"Sidecar {namespace}/{foreign_sidecars[namespace]} (not this egress set's) hides "
-                                        f"{finding.destination} from namespace {namespace}: {ends}; its owner can add "
-                                        f"{declared.namespace}/{finding.destination} to its egress hosts", namespace)
+        return Cause(
+            HIDDEN_BY_SIDECAR,
+            f"Sidecar {namespace}/{foreign_sidecars[namespace]} (not this egress set's) hides "
+            f"{finding.destination} from namespace {namespace}: {ends}; its owner can add "
+            f"{declared.namespace}/{finding.destination} to its egress hosts",
+            namespace,
+        )
     if finding.proxy == "sidecar" and namespace not in declared.sidecars and not declared.exported_to(namespace):
-        return Cause(NOT_EXPORTED, f"this egress set's entries are exported to {', '.join(declared.export_to)}, which does not reach "
-                                   f"namespace {namespace}: {ends}", namespace)
+        return Cause(
+            NOT_EXPORTED,
+            f"this egress set's entries are exported to {', '.join(declared.export_to)}, which does not reach "
+            f"namespace {namespace}: {ends}",
+            namespace,
+        )
     return Cause(HIDDEN, f"this egress set declares {finding.destination}, but {where} the call ends {ends}", namespace)
 
 

@@ -12,7 +12,16 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.decl
 def declaration(options):
     """The simulation's Declared of the options egress_simulate and egress_diagnose take (the gateway's with its defaults)."""
     return declared(
-        options.get("services"), options["name"], options["namespace"], options["mode"], gateway=options.get("gateway"),
-        sidecars=options.get("sidecars"), sidecar_hosts=options.get("sidecar_hosts"), export_to=options.get("export_to"),
-        waypoint=options.get("waypoint"), caller_namespaces=options.get("caller_namespaces"),
-        wildcard_resolution=options.get("wildcard_resolution"), **{key: options.get(key) for key in EXPANSION_OPTIONS})
+        options.get("services"),
+        options["name"],
+        options["namespace"],
+        options["mode"],
+        gateway=options.get("gateway"),
+        sidecars=options.get("sidecars"),
+        sidecar_hosts=options.get("sidecar_hosts"),
+        export_to=options.get("export_to"),
+        waypoint=options.get("waypoint"),
+        caller_namespaces=options.get("caller_namespaces"),
+        wildcard_resolution=options.get("wildcard_resolution"),
+        **{key: options.get(key) for key in EXPANSION_OPTIONS},
+    )

@@ -25,8 +25,10 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.decla
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.findings import Findings
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
-NOT_PROVEN_YET = ("not proven yet: render the egress set with the fix, then give egress_diagnose this diagnosis "
-                  "(playbooks/diagnose.yml does)")
+NOT_PROVEN_YET = (
+    "not proven yet: render the egress set with the fix, then give egress_diagnose this diagnosis "
+    "(playbooks/diagnose.yml does)"
+)
 
 
 def diagnose(logs_path, options, rendered_dir, mesh_dir=None, outbound_traffic_policy="REGISTRY_ONLY", binary=None):
@@ -50,21 +52,38 @@ def diagnose(logs_path, options, rendered_dir, mesh_dir=None, outbound_traffic_p
         identity = identities[finding.destination]
         cause = decided[(finding.destination, finding.port, finding.proxy)]
         fix, why = fixes.fix_for(finding, identity, cause, options, declared)
-        shown.append({
-            "destination": finding.destination, "port": finding.port, "protocol": finding.protocol, "proxy": finding.proxy,
-            "count": finding.count, "first_seen": finding.first_seen or None, "last_seen": finding.last_seen or None,
-            "sources": finding.sources(), "more_sources": finding.more_callers, "how": list(finding.ways),
-            "aws": identity.as_dict() if identity else None,
-            "cause": cause.as_dict(),
-            "fix": _fix(fix, options, offered) if fix else None,
-            "no_fix": why or None,
-            "proven": None, "proof": NOT_PROVEN_YET if fix else None,
-        })
+        shown.append(
+            {
+                "destination": finding.destination,
+                "port": finding.port,
+                "protocol": finding.protocol,
+                "proxy": finding.proxy,
+                "count": finding.count,
+                "first_seen": finding.first_seen or None,
+                "last_seen": finding.last_seen or None,
+                "sources": finding.sources(),
+                "more_sources": finding.more_callers,
+                "how": list(finding.ways),
+                "aws": identity.as_dict() if identity else None,
+                "cause": cause.as_dict(),
+                "fix": _fix(fix, options, offered) if fix else None,
+                "no_fix": why or None,
+                "proven": None,
+                "proof": NOT_PROVEN_YET if fix else None,
+            }
+        )
     notes = list(counts.skipped)
     if found.dropped:
-        notes.append(f"{found.dropped} blocked lines of destinations beyond the first {len(ordered)} are counted, not shown")
-    return {"summary": summary(counts.as_dict(), shown), "counts": counts.as_dict(), "findings": shown, "fixes": list(offered.values()),
-            "notes": notes}
+        notes.append(
+            f"{found.dropped} blocked lines of destinations beyond the first {len(ordered)} are counted, not shown"
+        )
+    return {
+        "summary": summary(counts.as_dict(), shown),
+        "counts": counts.as_dict(),
+        "findings": shown,
+        "fixes": list(offered.values()),
+        "notes": notes,
+    }
 
 
 def summary(counts, findings):
@@ -74,17 +93,23 @@ def summary(counts, findings):
         return f"nothing blocked: {read} read, {_counted(counts['access'], 'access line')}, none blocked"
     fixed = sum(1 for f in findings if f["fix"])
     proven = sum(1 for f in findings if f["proven"])
-    return (f"{_counted(len(findings), 'blocked destination')} in {counts['blocked']} of {read}: {fixed} with a fix "
-            f"({proven} proven), {len(findings) - fixed} without")
+    return (
+        f"{_counted(len(findings), 'blocked destination')} in {counts['blocked']} of {read}: {fixed} with a fix "
+        f"({proven} proven), {len(findings) - fixed} without"
+    )
 
 
 def _counted(number, what):
     return f"{number} {what}{'' if number == 1 else 's'}"
 
 
-def proven(diagnosis, options, rendered_dir, fixes_dir, mesh_dir=None, outbound_traffic_policy="REGISTRY_ONLY", binary=None):
+def proven(
+    diagnosis, options, rendered_dir, fixes_dir, mesh_dir=None, outbound_traffic_policy="REGISTRY_ONLY", binary=None
+):
     """An earlier diagnosis with its fixes proven on the egress set rendered with each (in `fixes_dir`/<fix id>)."""
-    findings = proof.prove(diagnosis["findings"], options, rendered_dir, fixes_dir, mesh_dir, outbound_traffic_policy, binary)
+    findings = proof.prove(
+        diagnosis["findings"], options, rendered_dir, fixes_dir, mesh_dir, outbound_traffic_policy, binary
+    )
     return {**diagnosis, "summary": summary(diagnosis["counts"], findings), "findings": findings}
 
 
@@ -95,22 +120,34 @@ def _fix(fix, options, offered):
         fixed = {**options, **fix.options}
         offered[key] = {"id": f"fix-{len(offered) + 1}", "egress_set": {k: fixed.get(k) for k in fixes.CHANGED_OPTIONS}}
     variables = {option_ref(name): value for name, value in fix.options.items()}
-    return {"id": offered[key]["id"], "change": fix.change, "variables": variables, "yaml": pasted(fix.options), "opens": list(fix.opens),
-            "egress_set": offered[key]["egress_set"]}
+    return {
+        "id": offered[key]["id"],
+        "change": fix.change,
+        "variables": variables,
+        "yaml": pasted(fix.options),
+        "opens": list(fix.opens),
+        "egress_set": offered[key]["egress_set"],
+    }
 
 
 def pasted(options):
     """The options as YAML for group_vars, each named as the caller's variable: one block per variable, lists of plain
     values and entries' lists in flow style."""
     # An option's name is a plain YAML key, dumped as it is: the mark goes in its place (YAML would escape it).
-    return "".join(option_ref(name) + yaml.safe_dump({name: value}, default_flow_style=None if isinstance(value, (list, dict)) else False,
-                                                     sort_keys=False)[len(name):]
-                   for name, value in options.items())
+    return "".join(
+        option_ref(name)
+        + yaml.safe_dump(
+            {name: value}, default_flow_style=None if isinstance(value, (list, dict)) else False, sort_keys=False
+        )[len(name) :]
+        for name, value in options.items()
+    )
 
 
 def _no_proxy_lines(path, counts):
-    text = (f"no proxy log line in {path}: {_counted(counts.lines, 'line')} in {_counted(counts.files, 'file')}, none an access line "
-            f"of Istio's TEXT or JSON format or of ztunnel, nor a proxy's own line")
+    text = (
+        f"no proxy log line in {path}: {_counted(counts.lines, 'line')} in {_counted(counts.files, 'file')}, none an access line "
+        f"of Istio's TEXT or JSON format or of ztunnel, nor a proxy's own line"
+    )
     if counts.skipped:
         text += f" ({'; '.join(counts.skipped)})"
     return text

@@ -27,8 +27,8 @@ class Finding:
     first_seen: str = ""
     last_seen: str = ""
     callers: dict = field(default_factory=dict)  # Caller -> lines
-    more_callers: int = 0                        # lines of callers beyond MAX_CALLERS
-    ways: list = field(default_factory=list)      # what the logs say happened, the first few
+    more_callers: int = 0  # lines of callers beyond MAX_CALLERS
+    ways: list = field(default_factory=list)  # what the logs say happened, the first few
 
     def add(self, call):
         self.count += 1
@@ -53,9 +53,17 @@ class Finding:
         return sorted(lines, key=lambda ns: (-lines[ns], ns))
 
     def sources(self):
-        found = [{"source": caller.shown, "namespace": caller.namespace or None, "pod": caller.pod or None,
-                  "identity": caller.identity or None, "file": caller.file or None, "lines": count}
-                 for caller, count in self.callers.items()]
+        found = [
+            {
+                "source": caller.shown,
+                "namespace": caller.namespace or None,
+                "pod": caller.pod or None,
+                "identity": caller.identity or None,
+                "file": caller.file or None,
+                "lines": count,
+            }
+            for caller, count in self.callers.items()
+        ]
         return sorted(found, key=lambda s: (-s["lines"], s["source"]))
 
 

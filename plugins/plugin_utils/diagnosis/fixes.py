@@ -38,14 +38,21 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.decl
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 # The options a fix may change; the rest of the egress set stays as it is.
-CHANGED_OPTIONS = ("services", "credential_sources", "sts_legacy_global", "vpc_endpoints", "caller_namespaces", "export_to")
+CHANGED_OPTIONS = (
+    "services",
+    "credential_sources",
+    "sts_legacy_global",
+    "vpc_endpoints",
+    "caller_namespaces",
+    "export_to",
+)
 
 
 @dataclass
 class Fix:
-    change: str      # what changes, in words, naming options (option_names.option_ref)
-    options: dict    # every changed option with its complete new value
-    opens: tuple     # the hosts it opens beyond what the set opens today
+    change: str  # what changes, in words, naming options (option_names.option_ref)
+    options: dict  # every changed option with its complete new value
+    opens: tuple  # the hosts it opens beyond what the set opens today
 
     def key(self):
         return json.dumps(self.options, sort_keys=True)
@@ -59,7 +66,10 @@ def fix_for(finding, identity, cause, options, declared):
         return _namespace_fix(options, "export_to", cause.namespace, "it sees the entries"), ""
     if cause.code in (causes.NOT_DECLARED, causes.UNKNOWN):
         if probes.where(finding.proxy, declared.mode):
-            return None, f"no change to this egress set is shown to open it: {probes.where(finding.proxy, declared.mode)}"
+            return (
+                None,
+                f"no change to this egress set is shown to open it: {probes.where(finding.proxy, declared.mode)}",
+            )
         if probes.declares(declared, finding):
             return None, "this egress set declares it already; what keeps it in is not known (see the cause)"
         if identity is None:
@@ -81,10 +91,18 @@ def _declare(host, identity, options, declared):
     if identity.credential_source:
         source = identity.credential_source
         changed = {"credential_sources": list(options.get("credential_sources") or []) + [source]}
-        checked = _checked(f"add {source} to {option_ref('credential_sources')}", changed, host, options, {"credential_sources": [source]})
+        checked = _checked(
+            f"add {source} to {option_ref('credential_sources')}",
+            changed,
+            host,
+            options,
+            {"credential_sources": [source]},
+        )
         return (checked, "") if isinstance(checked, Fix) else (None, checked)
     services = set(declared.services)
-    ordered = sorted(identity.producers, key=lambda p: p.service not in services)  # a service the set uses first; stable
+    ordered = sorted(
+        identity.producers, key=lambda p: p.service not in services
+    )  # a service the set uses first; stable
     why = ""
     for producer in ordered:
         for fix_or_why in _service_fixes(host, producer, options):
@@ -106,7 +124,13 @@ def _service_fixes(host, producer, options):
     changed = {}
     if producer.sts_legacy_global and not options.get("sts_legacy_global"):
         changed["sts_legacy_global"] = True
-        yield _checked(f"set {option_ref('sts_legacy_global')} to true", changed, host, options, {"services": [entry], "sts_legacy_global": True})
+        yield _checked(
+            f"set {option_ref('sts_legacy_global')} to true",
+            changed,
+            host,
+            options,
+            {"services": [entry], "sts_legacy_global": True},
+        )
     label = host[: -len(producer.pattern) + 1] if producer.pattern.startswith("*.") else ""
     narrower = []
     if label and producer.service == "s3":
@@ -115,8 +139,14 @@ def _service_fixes(host, producer, options):
         narrower.append({**entry, "account_ids": [label]})
     for candidate in narrower + [entry]:
         services = list(options.get("services") or []) + [candidate]
-        yield _checked(f"add {_shown(candidate)} to {option_ref('services')}" + (f" and set {option_ref('sts_legacy_global')} to true" if changed else ""),
-                       {"services": services, **changed}, host, options, {"services": [candidate], **changed})
+        yield _checked(
+            f"add {_shown(candidate)} to {option_ref('services')}"
+            + (f" and set {option_ref('sts_legacy_global')} to true" if changed else ""),
+            {"services": services, **changed},
+            host,
+            options,
+            {"services": [candidate], **changed},
+        )
 
 
 def _vpc_endpoint_fix(host, producer, options):
@@ -127,8 +157,10 @@ def _vpc_endpoint_fix(host, producer, options):
         region = entry.get("region") or (regions[0] if len(regions) == 1 else None)
         if entry.get("service") == producer.service and region == producer.region:
             if not entry.get("dns_names"):
-                return (f"the VPC endpoint of {producer.service} in {producer.region} is declared with the service's own names; "
-                        f"{name} is its own name, which the SDK calls only when told to: list it in that endpoint's dns_names")
+                return (
+                    f"the VPC endpoint of {producer.service} in {producer.region} is declared with the service's own names; "
+                    f"{name} is its own name, which the SDK calls only when told to: list it in that endpoint's dns_names"
+                )
             entry["dns_names"] = list(entry["dns_names"]) + [name]
             break
     else:
@@ -136,13 +168,23 @@ def _vpc_endpoint_fix(host, producer, options):
     changed = {"vpc_endpoints": endpoints}
     entry = {"name": producer.service, "regions": [producer.region]}
     opened_for = {"services": [entry], "vpc_endpoints": endpoints}
-    fix = _checked(f"list {name} in the VPC endpoint of {producer.service} in {producer.region} ({option_ref('vpc_endpoints')})", changed, host,
-                   options, opened_for)
+    fix = _checked(
+        f"list {name} in the VPC endpoint of {producer.service} in {producer.region} ({option_ref('vpc_endpoints')})",
+        changed,
+        host,
+        options,
+        opened_for,
+    )
     if isinstance(fix, Fix):
         return fix
     changed["services"] = list(options.get("services") or []) + [entry]
-    return _checked(f"add {_shown(entry)} to {option_ref('services')} and list {name} in its VPC endpoint ({option_ref('vpc_endpoints')})", changed, host,
-                    options, opened_for)
+    return _checked(
+        f"add {_shown(entry)} to {option_ref('services')} and list {name} in its VPC endpoint ({option_ref('vpc_endpoints')})",
+        changed,
+        host,
+        options,
+        opened_for,
+    )
 
 
 def _checked(change, changed, host, options, opened_for):
@@ -166,7 +208,11 @@ def _checked(change, changed, host, options, opened_for):
 def opened(options):
     """Every host an egress set's options open (API hosts, wildcards and the credential endpoints' made-up hosts)."""
     given = {key: options.get(key) for key in EXPANSION_OPTIONS if options.get(key) is not None}
-    return {host for endpoint in expand(list(options.get("services") or []), **given).endpoints for host in endpoint["hosts"]}
+    return {
+        host
+        for endpoint in expand(list(options.get("services") or []), **given).endpoints
+        for host in endpoint["hosts"]
+    }
 
 
 def _credential_host(address, hosts):

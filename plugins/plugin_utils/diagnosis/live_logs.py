@@ -51,7 +51,9 @@ def seconds(since, option="since"):
     """`since` ('90s', '15m', '1h', '2d') in seconds; a bad value names `option`."""
     match = _DURATION.match(str(since).strip()) if isinstance(since, (str, int)) else None
     if not match or int(match.group(1)) == 0:
-        raise input_error(option, f"{shown(since)} is not a duration: a positive number and s, m, h or d (for example '1h')")
+        raise input_error(
+            option, f"{shown(since)} is not a duration: a positive number and s, m, h or d (for example '1h')"
+        )
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
@@ -86,12 +88,16 @@ def read(api, where, since_seconds, lines, out_dir):
     seen = set()
     for source in where:
         labelled = f" labelled {source.selector}" if source.selector else ""
-        status, body = api(f"/api/v1/namespaces/{source.namespace}/pods", {"labelSelector": source.selector} if source.selector else {})
+        status, body = api(
+            f"/api/v1/namespaces/{source.namespace}/pods", {"labelSelector": source.selector} if source.selector else {}
+        )
         if status == 403:
             result.notes.append(f"pods of namespace {source.namespace}{labelled} not listed (forbidden)")
             continue
         if status != 200:
-            raise LiveLogError(f"listing the pods of namespace {source.namespace}{labelled}: HTTP {status}: {_said(body)}")
+            raise LiveLogError(
+                f"listing the pods of namespace {source.namespace}{labelled}: HTTP {status}: {_said(body)}"
+            )
         for pod in _pods(body):
             name = pod["metadata"]["name"]
             if (source.namespace, name) in seen:
@@ -100,8 +106,10 @@ def read(api, where, since_seconds, lines, out_dir):
             if PROXY_CONTAINER not in [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]:
                 result.notes.append(f"pod {source.namespace}/{name} has no {PROXY_CONTAINER} container: not read")
                 continue
-            status, body = api(f"/api/v1/namespaces/{source.namespace}/pods/{name}/log",
-                               {"container": PROXY_CONTAINER, "sinceSeconds": str(since_seconds), "tailLines": str(lines)})
+            status, body = api(
+                f"/api/v1/namespaces/{source.namespace}/pods/{name}/log",
+                {"container": PROXY_CONTAINER, "sinceSeconds": str(since_seconds), "tailLines": str(lines)},
+            )
             if status != 200:
                 result.notes.append(f"log of pod {source.namespace}/{name} not read: HTTP {status}: {_said(body)}")
                 continue
@@ -134,8 +142,15 @@ def api_of(api_client):
 
     def api(path, query):
         try:
-            response = api_client.call_api(path, "GET", query_params=list(query.items()), auth_settings=["BearerToken"],
-                                           _preload_content=False, _return_http_data_only=True, _request_timeout=REQUEST_TIMEOUT)
+            response = api_client.call_api(
+                path,
+                "GET",
+                query_params=list(query.items()),
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _return_http_data_only=True,
+                _request_timeout=REQUEST_TIMEOUT,
+            )
             return 200, response.data
         except ApiException as err:
             return err.status, (err.body or b"") if isinstance(err.body, bytes) else str(err.body or "").encode()

@@ -31,14 +31,19 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis impor
 
 # A file whose first block holds a NUL byte is not a log.
 _PROBE_BYTES = 8192
-_KUBELET_CONTAINER_LOG = re.compile(r"^(?P<pod>[a-z0-9][a-z0-9.-]*)_(?P<namespace>[a-z0-9-]+)_(?P<container>[a-z0-9-]+)-[0-9a-f]{64}\.log$")
+_KUBELET_CONTAINER_LOG = re.compile(
+    r"^(?P<pod>[a-z0-9][a-z0-9.-]*)_(?P<namespace>[a-z0-9-]+)_(?P<container>[a-z0-9-]+)-[0-9a-f]{64}\.log$"
+)
 _KUBELET_POD_DIR = re.compile(r"^(?P<namespace>[a-z0-9-]+)_(?P<pod>[a-z0-9][a-z0-9.-]*)_[0-9a-f-]{36}$")
 _KUBECTL_PREFIX = re.compile(rb"^\[pod/([^/\]]+)/([^\]]+)\] ")
 _TIMESTAMP_PREFIX = re.compile(rb"^\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:\d\d) (?:(?:stdout|stderr) [FP] )?")
 _ZTUNNEL_FAILED = (b"\terror\taccess\t", b"\twarn\taccess\t")
 _ZTUNNEL_JSON_ACCESS = (b'"scope":"access"', b'"scope": "access"')
-_PROXY_NAMES = ((blocked.WAYPOINT, ("waypoint",)), (blocked.GATEWAY, ("egressgateway", "egress-gateway")),
-                (blocked.ZTUNNEL, ("ztunnel",)))
+_PROXY_NAMES = (
+    (blocked.WAYPOINT, ("waypoint",)),
+    (blocked.GATEWAY, ("egressgateway", "egress-gateway")),
+    (blocked.ZTUNNEL, ("ztunnel",)),
+)
 
 
 class LogError(ValueError):
@@ -48,23 +53,24 @@ class LogError(ValueError):
 @dataclass
 class Counts:
     lines: int = 0
-    access: int = 0          # access lines of Envoy's (TEXT or JSON) or ztunnel's
-    proxy: int = 0           # the proxies' own lines
-    other: int = 0           # neither: counted, never fatal
-    unreadable: int = 0      # access lines that looked blocked but did not parse
+    access: int = 0  # access lines of Envoy's (TEXT or JSON) or ztunnel's
+    proxy: int = 0  # the proxies' own lines
+    other: int = 0  # neither: counted, never fatal
+    unreadable: int = 0  # access lines that looked blocked but did not parse
     blocked: int = 0
     files: int = 0
     skipped: list = field(default_factory=list)  # files that are not text, with why
 
     def as_dict(self):
-        return {key: getattr(self, key) for key in ("files", "lines", "access", "proxy", "other", "unreadable", "blocked")} | {
-            "skipped": list(self.skipped)}
+        return {
+            key: getattr(self, key) for key in ("files", "lines", "access", "proxy", "other", "unreadable", "blocked")
+        } | {"skipped": list(self.skipped)}
 
 
 @dataclass(frozen=True)
 class LogFile:
     path: Path
-    shown: str          # as the report names it: relative to the logs given
+    shown: str  # as the report names it: relative to the logs given
     caller: blocked.Caller
     proxy: str
 
@@ -78,10 +84,16 @@ def log_files(path):
         return [_log_file(root, root.parent)]
     if not root.is_dir():
         raise LogError(f"{root} is neither a file nor a directory")
-    files = sorted(p for p in root.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
     if not files:
-        raise LogError(f"{root} is an empty directory: give the proxies' logs "
-                       f"(kubectl logs <pod> -c istio-proxy > {root}/<namespace>/<pod>.log)")
+        raise LogError(
+            f"{root} is an empty directory: give the proxies' logs "
+            f"(kubectl logs <pod> -c istio-proxy > {root}/<namespace>/<pod>.log)"
+        )
     return [_log_file(file, root) for file in files]
 
 
@@ -131,7 +143,9 @@ def scan(files, on_blocked, counts=None):
                     continue
                 _scan_lines(handle, log, on_blocked, counts)
         except (OSError, EOFError) as err:
-            counts.skipped.append(f"{log.shown}: cannot be read ({err.strerror if isinstance(err, OSError) and err.strerror else err})")
+            counts.skipped.append(
+                f"{log.shown}: cannot be read ({err.strerror if isinstance(err, OSError) and err.strerror else err})"
+            )
     return counts
 
 
@@ -148,14 +162,14 @@ def _scan_lines(handle, log, on_blocked, counts):
         if raw[:5] == b"[pod/":
             prefix = _KUBECTL_PREFIX.match(raw)
             if prefix:
-                raw = raw[prefix.end():]
+                raw = raw[prefix.end() :]
                 pod = prefix.group(1).decode("utf-8", "replace")
                 proxy = _proxy_named(f"{log.shown} {pod} {prefix.group(2).decode('utf-8', 'replace')}")
                 caller = _caller(caller.namespace, pod, proxy, log.shown)
         if raw[:1].isdigit() and b" " in raw[:40]:
             stamp = _TIMESTAMP_PREFIX.match(raw)
             if stamp:
-                raw = raw[stamp.end():]
+                raw = raw[stamp.end() :]
         first = raw[:1]
         if first == b"[":
             if raw[1:2].isdigit() and b'] "' in raw[:48]:

@@ -34,7 +34,9 @@ def where(proxy, mode):
     if proxy == blocked.GATEWAY and mode != "egress_gateway":
         return f"it was blocked at an egress gateway, which this egress set does not route through (its mode is {mode})"
     if proxy in (blocked.WAYPOINT, blocked.ZTUNNEL) and mode != "ambient":
-        return f"it was blocked at a {proxy}, which only ambient mode sends it through (this egress set's mode is {mode})"
+        return (
+            f"it was blocked at a {proxy}, which only ambient mode sends it through (this egress set's mode is {mode})"
+        )
     return ""
 
 
@@ -43,8 +45,13 @@ def probe(call_id, destination, port, protocol, proxy, namespace, declared):
     why = where(proxy, declared.mode)
     if why:
         raise NotSimulated(why)
-    return calls.Call(call_id, _caller(proxy, namespace, declared), _target(destination, port, protocol, declared), calls.LEAVE,
-                      "direct")
+    return calls.Call(
+        call_id,
+        _caller(proxy, namespace, declared),
+        _target(destination, port, protocol, declared),
+        calls.LEAVE,
+        "direct",
+    )
 
 
 def declares(declared, finding):
@@ -89,15 +96,33 @@ def _target(destination, port, protocol, declared):
     if address is not None:
         source = credential_source_at(str(address))
         if source is None or port != credentials.LINK_LOCAL_PORT:
-            raise NotSimulated(f"the log names no host, only the address {destination}: the simulation needs the name the client asked for")
+            raise NotSimulated(
+                f"the log names no host, only the address {destination}: the simulation needs the name the client asked for"
+            )
         shown = f"[{address}]" if address.version == 6 else str(address)
-        return calls.Target(shown, "credentials", source in declared.credential_sources, f"credential source {source}", str(address),
-                            port, "http", endpoint=f"{shown}:{port}")
+        return calls.Target(
+            shown,
+            "credentials",
+            source in declared.credential_sources,
+            f"credential source {source}",
+            str(address),
+            port,
+            "http",
+            endpoint=f"{shown}:{port}",
+        )
     pattern = declared.admits(destination) or ""
     # As the matrix has them: a declared AWS host, or a host the set does not declare.
     kind = "aws" if pattern else "non-aws"
-    return calls.Target(destination, kind, bool(pattern), "blocked in the logs", calls.PUBLIC_ADDRESS, port,
-                        "http" if protocol == "http" else "tls", pattern=pattern)
+    return calls.Target(
+        destination,
+        kind,
+        bool(pattern),
+        "blocked in the logs",
+        calls.PUBLIC_ADDRESS,
+        port,
+        "http" if protocol == "http" else "tls",
+        pattern=pattern,
+    )
 
 
 def _address(destination):

@@ -23,7 +23,11 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_options
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.calls import DENY, STAY
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.harness import HarnessError
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.judge import LEAVING, VIA_GATEWAY, expected_shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.judge import (
+    LEAVING,
+    VIA_GATEWAY,
+    expected_shown,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.manifests import ManifestError
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.simulate import simulate_egress
 
@@ -42,8 +46,18 @@ def prove(findings, options, rendered_dir, fixes_dir, mesh_dir, outbound_traffic
             proven.append(finding)
             continue
         try:
-            verdict, text = _prove(finding, fix, options, current, rendered_dir, Path(fixes_dir) / fix["id"], mesh_dir,
-                                   outbound_traffic_policy, binary, baselines)
+            verdict, text = _prove(
+                finding,
+                fix,
+                options,
+                current,
+                rendered_dir,
+                Path(fixes_dir) / fix["id"],
+                mesh_dir,
+                outbound_traffic_policy,
+                binary,
+                baselines,
+            )
         except (HarnessError, probes.NotSimulated) as err:
             verdict, text = False, f"not simulated: {err}"
         except ManifestError as err:
@@ -56,25 +70,46 @@ def _prove(finding, fix, options, current, rendered_dir, fix_dir, mesh_dir, poli
     fixed = declaration({**options, **fix["egress_set"]})
     unlisted = probes.unlisted(fixed)
     namespaces = probes.callers_of(finding["proxy"], [s["namespace"] for s in finding["sources"]], fixed)
-    calls = [probes.probe(f"fix {fix['id']} from {ns}", finding["destination"], finding["port"], finding["protocol"], finding["proxy"], ns,
-                          fixed) for ns in namespaces]
+    calls = [
+        probes.probe(
+            f"fix {fix['id']} from {ns}",
+            finding["destination"],
+            finding["port"],
+            finding["protocol"],
+            finding["proxy"],
+            ns,
+            fixed,
+        )
+        for ns in namespaces
+    ]
     after = simulate_egress(fixed, fix_dir, mesh_dir, policy, unlisted=unlisted, binary=binary, probes=calls)
     if unlisted not in baselines:
         baselines[unlisted] = simulate_egress(current, rendered_dir, mesh_dir, policy, unlisted=unlisted, binary=binary)
     cells = {cell["id"]: cell for cell in after["probes"]}
-    stuck = [f"from {call.caller.namespace}: {cells[call.id]['outcome']} ({cells[call.id]['detail']})" for call in calls
-             if cells[call.id]["outcome"] not in LEAVING]
+    stuck = [
+        f"from {call.caller.namespace}: {cells[call.id]['outcome']} ({cells[call.id]['detail']})"
+        for call in calls
+        if cells[call.id]["outcome"] not in LEAVING
+    ]
     # The simulation's violations, quoted with the options they name as the egress set's (the proof has no caller's prefix).
     new = named_options(new_wrong_ways(after, baselines[unlisted]))
     given = "" if mesh_dir else " (the mesh's objects were not given: the egress set alone)"
     if stuck:
-        return False, f"rendered with the fix and simulated{given}, {finding['destination']} still does not leave {listed(stuck)}"
+        return (
+            False,
+            f"rendered with the fix and simulated{given}, {finding['destination']} still does not leave {listed(stuck)}",
+        )
     if new:
-        return False, f"rendered with the fix and simulated{given}, {len(new)} calls go a new wrong way: {listed(new, 3)}"
+        return (
+            False,
+            f"rendered with the fix and simulated{given}, {len(new)} calls go a new wrong way: {listed(new, 3)}",
+        )
     left = listed(_left(call.caller, cells[call.id]) for call in calls)
     opened = f"; it opens {listed(fix['opens'])}" if fix.get("opens") else "; it opens no host"
-    return True, (f"rendered with the fix and simulated{given}: {finding['destination']} leaves from {left}; "
-                  f"no call of the {after['counts']['calls']} simulated goes a new wrong way{opened}")
+    return True, (
+        f"rendered with the fix and simulated{given}: {finding['destination']} leaves from {left}; "
+        f"no call of the {after['counts']['calls']} simulated goes a new wrong way{opened}"
+    )
 
 
 def _left(caller, cell):
@@ -105,4 +140,6 @@ def new_wrong_ways(after, before):
 
 
 def _cells(report):
-    return {(row["target"], row["port"], caller): cell for row in report["matrix"] for caller, cell in row["cells"].items()}
+    return {
+        (row["target"], row["port"], caller): cell for row in report["matrix"] for caller, cell in row["cells"].items()
+    }

@@ -19,8 +19,16 @@ value, so `managedFields` tell the same story.
 from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import (
-    BOTOCORE_ANNOTATION, COLLECTION, COLLECTION_ANNOTATION, COMPONENT_LABEL, EGRESS_SET_LABEL, MANAGED_BY_LABEL, RBAC_COMPONENT,
-    REGIONS_ANNOTATION, SERVICES_ANNOTATION)
+    BOTOCORE_ANNOTATION,
+    COLLECTION,
+    COLLECTION_ANNOTATION,
+    COMPONENT_LABEL,
+    EGRESS_SET_LABEL,
+    MANAGED_BY_LABEL,
+    RBAC_COMPONENT,
+    REGIONS_ANNOTATION,
+    SERVICES_ANNOTATION,
+)
 
 OURS = "ours"  # managed by us, with every label of this owner
 OTHER_SET = "other-set"  # managed by us, for another egress set (or another purpose)

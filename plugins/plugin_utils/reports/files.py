@@ -69,19 +69,30 @@ def write_index(kind: str, directory: str, clusters: list[str]) -> dict:
     module = KINDS[kind]
     reports = read_reports(directory, clusters)
     keys = [key for key in ("status", "summary", module.STAMP) if key]
-    rows = {cluster: None if report is None else {key: report.get(key) for key in keys} for cluster, report in reports.items()}
+    rows = {
+        cluster: None if report is None else {key: report.get(key) for key in keys}
+        for cluster, report in reports.items()
+    }
     files = {"index.json": json.dumps(rows, indent=4) + "\n", "junit.xml": junit(kind, reports)}
     if module.index_markdown:
         files["README.md"] = module.index_markdown(reports)
     for name, content in files.items():
         write(Path(directory) / name, content)
-    lines = [f"{cluster}: {'no report' if report is None else report['summary']}" for cluster, report in reports.items()]
+    lines = [
+        f"{cluster}: {'no report' if report is None else report['summary']}" for cluster, report in reports.items()
+    ]
     return {"files": [str(Path(directory) / name) for name in files], "lines": lines}
 
 
 def junit(kind: str, reports: dict) -> str:
     """One suite per cluster, its report's time as the suite's; a cluster without a report is one skipped case."""
     module = KINDS[kind]
-    return document(kind, [Suite(cluster, [Case(kind, skipped="no report")]) if report is None else
-                           Suite(cluster, module.cases(report), report.get(module.STAMP) if module.STAMP else None)
-                           for cluster, report in reports.items()])
+    return document(
+        kind,
+        [
+            Suite(cluster, [Case(kind, skipped="no report")])
+            if report is None
+            else Suite(cluster, module.cases(report), report.get(module.STAMP) if module.STAMP else None)
+            for cluster, report in reports.items()
+        ],
+    )

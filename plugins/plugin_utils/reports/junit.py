@@ -34,21 +34,29 @@ def _text(value) -> str:
 
 
 def _counts(cases) -> dict:
-    return {"tests": str(len(cases)), "failures": str(sum(c.failure is not None for c in cases)), "errors": "0",
-            "skipped": str(sum(c.skipped is not None for c in cases))}
+    return {
+        "tests": str(len(cases)),
+        "failures": str(sum(c.failure is not None for c in cases)),
+        "errors": "0",
+        "skipped": str(sum(c.skipped is not None for c in cases)),
+    }
 
 
 def document(name: str, suites: list[Suite]) -> str:
     """A <testsuites> document named `name`; its cases' class names are `name.suite`."""
     every = [case for suite in suites for case in suite.cases]
-    root = ET.Element("testsuites", {"name": _text(name), **{k: v for k, v in _counts(every).items() if k != "skipped"}})
+    root = ET.Element(
+        "testsuites", {"name": _text(name), **{k: v for k, v in _counts(every).items() if k != "skipped"}}
+    )
     for suite in suites:
         attributes = {"name": _text(suite.name), **_counts(suite.cases)}
         if suite.timestamp:
             attributes["timestamp"] = suite.timestamp
         element = ET.SubElement(root, "testsuite", attributes)
         for case in suite.cases:
-            testcase = ET.SubElement(element, "testcase", name=_text(case.name), classname=_text(f"{name}.{suite.name}"))
+            testcase = ET.SubElement(
+                element, "testcase", name=_text(case.name), classname=_text(f"{name}.{suite.name}")
+            )
             for tag, text in (("failure", case.failure), ("skipped", case.skipped)):
                 if text is not None:
                     ET.SubElement(testcase, tag, message=_text(str(text).split("\n", 1)[0])).text = _text(text)

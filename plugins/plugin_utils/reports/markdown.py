@@ -12,7 +12,11 @@ def cell(value) -> str:
 
 def table(header: list[str], align: list[str], rows: list[list]) -> list[str]:
     """A Markdown table; `align` holds '---' or '---:' per column."""
-    return [f"| {' | '.join(header)} |", f"| {' | '.join(align)} |", *(f"| {' | '.join(cell(v) for v in row)} |" for row in rows)]
+    return [
+        f"| {' | '.join(header)} |",
+        f"| {' | '.join(align)} |",
+        *(f"| {' | '.join(cell(v) for v in row)} |" for row in rows),
+    ]
 
 
 def bullets(heading: str, lines: list) -> list[str]:

@@ -14,6 +14,8 @@ cluster_report = markdown = index_markdown = None
 def cases(report: dict) -> list[Case]:
     """The cluster's checks: does every call go the right way, each violation, each note."""
     violations = [str(line) for line in report.get("violations") or []]
-    return [Case("simulate", failure=report.get("summary") if violations else None, output=report.get("summary")),
-            *(Case(f"violation: {line}", failure=line) for line in violations),
-            *(Case(f"note: {line}", output=str(line)) for line in report.get("notes") or [])]
+    return [
+        Case("simulate", failure=report.get("summary") if violations else None, output=report.get("summary")),
+        *(Case(f"violation: {line}", failure=line) for line in violations),
+        *(Case(f"note: {line}", output=str(line)) for line in report.get("notes") or []),
+    ]

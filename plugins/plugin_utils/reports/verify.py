@@ -5,7 +5,13 @@
 from __future__ import annotations
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.reports.junit import Case
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.reports.markdown import bullets, cell, diff, table, text
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.reports.markdown import (
+    bullets,
+    cell,
+    diff,
+    table,
+    text,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.reports.plan import first_line
 
 TITLE = "Egress verification"
@@ -19,24 +25,42 @@ def cluster_report(cluster: str, given: dict, now: str) -> dict:
     judged = "counts" in plan and not plan.get("failed")
     drift, conflicts = (plan.get("lines") or [], plan.get("conflicts") or []) if judged else ([], [])
     if not judged:
-        status, summary = "failed", f"not verified: {first_line(given.get('failure') or 'the verification did not run')}"
+        status, summary = (
+            "failed",
+            f"not verified: {first_line(given.get('failure') or 'the verification did not run')}",
+        )
     elif plan.get("changed") or conflicts:
         status, summary = "drift", f"drift: {plan.get('summary')}"
     else:
-        status, summary = "in sync", f"holds exactly the declared egress ({plan['counts'].get('unchanged', 0)} resources)"
-    return {"cluster": cluster, STAMP: now, "status": status, "summary": summary,
-            **{key: given.get(key) for key in ("context", "egress_set", "namespace")},
-            "failure": None if judged else given.get("failure"), "counts": plan.get("counts") if judged else None,
-            "drift": drift, "conflicts": conflicts, "notes": list(given.get("notes") or []),
-            "endpoint_data": plan.get("endpoint_data") if judged else None}
+        status, summary = (
+            "in sync",
+            f"holds exactly the declared egress ({plan['counts'].get('unchanged', 0)} resources)",
+        )
+    return {
+        "cluster": cluster,
+        STAMP: now,
+        "status": status,
+        "summary": summary,
+        **{key: given.get(key) for key in ("context", "egress_set", "namespace")},
+        "failure": None if judged else given.get("failure"),
+        "counts": plan.get("counts") if judged else None,
+        "drift": drift,
+        "conflicts": conflicts,
+        "notes": list(given.get("notes") or []),
+        "endpoint_data": plan.get("endpoint_data") if judged else None,
+    }
 
 
 def markdown(report: dict) -> str:
-    lines = [f"# Verification of {report['cluster']}", "",
-             f"- verified at {report[STAMP]}",
-             f"- context: `{report['context']}`",
-             f"- egress set: `{report['egress_set']}` in namespace `{report['namespace']}`",
-             f"- {report['summary']}", ""]
+    lines = [
+        f"# Verification of {report['cluster']}",
+        "",
+        f"- verified at {report[STAMP]}",
+        f"- context: `{report['context']}`",
+        f"- egress set: `{report['egress_set']}` in namespace `{report['namespace']}`",
+        f"- {report['summary']}",
+        "",
+    ]
     if report["failure"]:
         lines += ["## Not verified", "", "```text", *str(report["failure"]).strip().splitlines(), "```", ""]
     lines += bullets("Conflicts", report["conflicts"])
@@ -46,19 +70,44 @@ def markdown(report: dict) -> str:
 
 
 def index_markdown(reports: dict) -> str:
-    rows = [[cluster, "", "not verified", "", "", ""] if report is None else
-            [f"[{cluster}]({cluster}.md)", report[STAMP], report["status"], len(report["drift"]), len(report["conflicts"]),
-             len(report["notes"])] for cluster, report in reports.items()]
+    rows = [
+        [cluster, "", "not verified", "", "", ""]
+        if report is None
+        else [
+            f"[{cluster}]({cluster}.md)",
+            report[STAMP],
+            report["status"],
+            len(report["drift"]),
+            len(report["conflicts"]),
+            len(report["notes"]),
+        ]
+        for cluster, report in reports.items()
+    ]
     failed = [f"{cluster}: {report['failure']}" for cluster, report in reports.items() if report and report["failure"]]
-    return text([f"# {TITLE}", "", *table(["cluster", "verified at (UTC)", "status", "drift", "conflicts", "notes"],
-                                          ["---", "---", "---", "---:", "---:", "---:"], rows), "",
-                 *bullets("Not verified", [cell(line) for line in failed])])
+    return text(
+        [
+            f"# {TITLE}",
+            "",
+            *table(
+                ["cluster", "verified at (UTC)", "status", "drift", "conflicts", "notes"],
+                ["---", "---", "---", "---:", "---:", "---:"],
+                rows,
+            ),
+            "",
+            *bullets("Not verified", [cell(line) for line in failed]),
+        ]
+    )
 
 
 def cases(report: dict) -> list[Case]:
     """The cluster's checks: is it in sync, each drifted resource, each conflict, each note."""
-    return [Case("verify", failure=None if report["status"] == "in sync" else report["failure"] or report["summary"],
-                 output=report["summary"]),
-            *(Case(f"drift: {line}", failure=line) for line in report["drift"]),
-            *(Case(f"conflict: {line}", failure=line) for line in report["conflicts"]),
-            *(Case(f"note: {line}", output=line) for line in report["notes"])]
+    return [
+        Case(
+            "verify",
+            failure=None if report["status"] == "in sync" else report["failure"] or report["summary"],
+            output=report["summary"],
+        ),
+        *(Case(f"drift: {line}", failure=line) for line in report["drift"]),
+        *(Case(f"conflict: {line}", failure=line) for line in report["conflicts"]),
+        *(Case(f"note: {line}", output=line) for line in report["notes"]),
+    ]

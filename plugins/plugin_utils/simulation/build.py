@@ -74,9 +74,15 @@ def check(binary: Path, source: Path = SOURCE) -> None:
     """Refuse `binary` unless it was built from `source`."""
     theirs, ours = built_from(binary), source_hash(source)
     if theirs != ours:
-        built = f"was built from harness source {theirs}" if theirs else "does not say which harness source it was built from"
-        raise BuildError(f"{NAME} at {binary} {built}, and this collection's is {ours}: use one built from this collection "
-                         f"(unset XDS_SIMULATE to have it built on first use, or {PREBUILT})")
+        built = (
+            f"was built from harness source {theirs}"
+            if theirs
+            else "does not say which harness source it was built from"
+        )
+        raise BuildError(
+            f"{NAME} at {binary} {built}, and this collection's is {ours}: use one built from this collection "
+            f"(unset XDS_SIMULATE to have it built on first use, or {PREBUILT})"
+        )
 
 
 def find_or_build(notify=print, source: Path = SOURCE) -> Path:
@@ -88,9 +94,11 @@ def find_or_build(notify=print, source: Path = SOURCE) -> Path:
         built = sorted(cache_dir().glob(f"{NAME}-{ours}-go*/{NAME}"))
         if built:
             return built[-1]
-        raise BuildError(f"{NAME} (istiod's config generation, which the simulation runs) is not built for this collection, "
-                         f"and there is no Go on PATH to build it: install Go {'.'.join(map(str, GO_MINIMUM))} or newer "
-                         f"(the first run builds it, which takes minutes), or {PREBUILT}")
+        raise BuildError(
+            f"{NAME} (istiod's config generation, which the simulation runs) is not built for this collection, "
+            f"and there is no Go on PATH to build it: install Go {'.'.join(map(str, GO_MINIMUM))} or newer "
+            f"(the first run builds it, which takes minutes), or {PREBUILT}"
+        )
     version = _go_version(go, source)
     target = cache_dir() / f"{NAME}-{ours}-{version}" / NAME
     if not target.exists():
@@ -100,14 +108,22 @@ def find_or_build(notify=print, source: Path = SOURCE) -> Path:
 
 def _go_version(go: str, source: Path) -> str:
     # Run in the module, so that a toolchain go.mod's `go` line selects (GOTOOLCHAIN=auto) is the one asked.
-    result = subprocess.run([go, "env", "GOVERSION"], cwd=source, capture_output=True, text=True, check=False,
-                            env={**os.environ, "GOWORK": "off"})
+    result = subprocess.run(
+        [go, "env", "GOVERSION"],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "GOWORK": "off"},
+    )
     version = result.stdout.strip()
     numbers = tuple(int(n) for n in re.findall(r"\d+", version)[:2])
     if result.returncode != 0 or numbers < GO_MINIMUM:
         said = version or result.stderr.strip().splitlines()[-1:] or "nothing"
-        raise BuildError(f"{NAME} needs Go {'.'.join(map(str, GO_MINIMUM))} or newer to build, and `{go} env GOVERSION` "
-                         f"says {said}: install a newer Go (or let GOTOOLCHAIN=auto fetch one), or {PREBUILT}")
+        raise BuildError(
+            f"{NAME} needs Go {'.'.join(map(str, GO_MINIMUM))} or newer to build, and `{go} env GOVERSION` "
+            f"says {said}: install a newer Go (or let GOTOOLCHAIN=auto fetch one), or {PREBUILT}"
+        )
     return version
 
 
@@ -117,14 +133,36 @@ def _build(go: str, version: str, source: Path, target: Path, notify) -> None:
     with _locked(target.parent / ".lock"):
         if target.exists():
             return
-        notify(f"building {NAME} from {source} with {version} into {target.parent} "
-               "(the first build takes minutes; later runs reuse it)")
+        notify(
+            f"building {NAME} from {source} with {version} into {target.parent} "
+            "(the first build takes minutes; later runs reuse it)"
+        )
         partial = str(target.parent / f".{NAME}.{os.getpid()}.{secrets.token_hex(4)}")
-        ldflags = f"-s -w -X {PACKAGE}.sourceHash={source_hash(source)} -X {PACKAGE}.istioVersion={istio_version(source)}"
-        cmd = [go, "test", "-c", "-mod=readonly", "-trimpath", "-buildvcs=false", "-ldflags", ldflags, "-o", partial, "."]
+        ldflags = (
+            f"-s -w -X {PACKAGE}.sourceHash={source_hash(source)} -X {PACKAGE}.istioVersion={istio_version(source)}"
+        )
+        cmd = [
+            go,
+            "test",
+            "-c",
+            "-mod=readonly",
+            "-trimpath",
+            "-buildvcs=false",
+            "-ldflags",
+            ldflags,
+            "-o",
+            partial,
+            ".",
+        ]
         try:
-            result = subprocess.run(cmd, cwd=source, capture_output=True, text=True, check=False,
-                                    env={**os.environ, "CGO_ENABLED": "0", "GOWORK": "off"})
+            result = subprocess.run(
+                cmd,
+                cwd=source,
+                capture_output=True,
+                text=True,
+                check=False,
+                env={**os.environ, "CGO_ENABLED": "0", "GOWORK": "off"},
+            )
             if result.returncode != 0:
                 tail = "\n".join(result.stderr.strip().splitlines()[-15:])
                 raise BuildError(f"building {NAME} with {version} failed ({' '.join(cmd)}):\n{tail}")

@@ -48,9 +48,9 @@ WAYPOINT_PROXY = "waypoint"
 
 @dataclass(frozen=True)
 class Caller:
-    name: str       # as the report shows it
-    proxy: str      # the harness's proxy id
-    role: str       # listed (our Sidecar; in ambient mode a caller namespace), unlisted, gateway
+    name: str  # as the report shows it
+    proxy: str  # the harness's proxy id
+    role: str  # listed (our Sidecar; in ambient mode a caller namespace), unlisted, gateway
     namespace: str
 
     @property
@@ -60,17 +60,17 @@ class Caller:
 
 @dataclass(frozen=True)
 class Target:
-    host: str       # SNI, Host header or Service name
-    kind: str       # aws, credentials, non-aws, in-mesh
+    host: str  # SNI, Host header or Service name
+    kind: str  # aws, credentials, non-aws, in-mesh
     declared: bool
     why: str
     address: str
     port: int
-    protocol: str   # tls, http, tcp
-    pattern: str = ""    # the declared host that admits it (itself, or a wildcard)
-    endpoint: str = ""   # credentials: the link-local endpoint it must reach
+    protocol: str  # tls, http, tcp
+    pattern: str = ""  # the declared host that admits it (itself, or a wildcard)
+    endpoint: str = ""  # credentials: the link-local endpoint it must reach
     namespace: str = ""  # in-mesh: the Service's namespace
-    sent_to: str = ""    # ambient: the declared host whose address the call goes to, where not its own
+    sent_to: str = ""  # ambient: the declared host whose address the call goes to, where not its own
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class Call:
     caller: Caller
     target: Target
     expect: str
-    via: str        # gateway or direct, for declared AWS hosts; waypoint in ambient mode
+    via: str  # gateway or direct, for declared AWS hosts; waypoint in ambient mode
 
     def request(self, gateway=None, waypoint=None):
         call = {"id": self.id, "proxy": self.caller.proxy, "address": self.target.address, "port": self.target.port}
@@ -110,7 +110,9 @@ def callers(declared, unlisted=None):
         taken.add(declared.waypoint["namespace"])
     unlisted = unlisted or next(n for n in (*UNLISTED_CANDIDATES, "unlisted-simulated") if n not in taken)
     if ambient:
-        return [Caller(ns, WAYPOINT_PROXY, "listed", ns) for ns in listed] + [Caller(unlisted, WAYPOINT_PROXY, "unlisted", unlisted)]
+        return [Caller(ns, WAYPOINT_PROXY, "listed", ns) for ns in listed] + [
+            Caller(unlisted, WAYPOINT_PROXY, "unlisted", unlisted)
+        ]
     found = [Caller(ns, f"sidecar/{ns}", "listed", ns) for ns in listed]
     found.append(Caller(unlisted, f"sidecar/{unlisted}", "unlisted", unlisted))
     if declared.gateway:
@@ -130,8 +132,12 @@ def proxies(found, gateway=None, waypoint=None):
         if caller.at_waypoint:
             result[caller.proxy] = waypoint.proxy
         elif caller.role == "gateway":
-            result[caller.proxy] = {"type": "router", "namespace": gateway.namespace, "labels": dict(gateway.selector),
-                                    "ips": [mesh.GATEWAY_POD_IP]}
+            result[caller.proxy] = {
+                "type": "router",
+                "namespace": gateway.namespace,
+                "labels": dict(gateway.selector),
+                "ips": [mesh.GATEWAY_POD_IP],
+            }
         else:
             result[caller.proxy] = {"type": "sidecar", "namespace": caller.namespace, "ips": [next(ips)]}
     return result
@@ -159,11 +165,31 @@ def targets(declared, services=()):
             continue
         address = link_local.address
         shown = f"[{address}]" if ":" in address else address
-        found.append(Target(shown, "credentials", source in declared.credential_sources, f"credential source {source}",
-                            address, credentials.LINK_LOCAL_PORT, "http", endpoint=f"{shown}:{credentials.LINK_LOCAL_PORT}"))
+        found.append(
+            Target(
+                shown,
+                "credentials",
+                source in declared.credential_sources,
+                f"credential source {source}",
+                address,
+                credentials.LINK_LOCAL_PORT,
+                "http",
+                endpoint=f"{shown}:{credentials.LINK_LOCAL_PORT}",
+            )
+        )
     for service in services:
-        found.append(Target(service.host, "in-mesh", False, f"Service {service.namespace}/{service.name}", service.address,
-                            service.port, "http" if service.http else "tcp", namespace=service.namespace))
+        found.append(
+            Target(
+                service.host,
+                "in-mesh",
+                False,
+                f"Service {service.namespace}/{service.name}",
+                service.address,
+                service.port,
+                "http" if service.http else "tcp",
+                namespace=service.namespace,
+            )
+        )
     return found
 
 
@@ -171,19 +197,27 @@ def _at_waypoint(declared, found, undeclared):
     routed = [t for t in found if declared.through_waypoint(t.pattern)]
     # A wildcard's chain resolves whatever name the handshake asks for: the address to try another name on, where there is one.
     decoy = next((t for t in routed if t.pattern != t.host), routed[0] if routed else None)
-    spoofed = [replace(t, why=f"{t.why}, sent to {decoy.host}'s address", sent_to=decoy.host) for t in undeclared] if decoy else []
+    spoofed = (
+        [replace(t, why=f"{t.why}, sent to {decoy.host}'s address", sent_to=decoy.host) for t in undeclared]
+        if decoy
+        else []
+    )
     return routed + undeclared + spoofed
 
 
 def not_through_waypoint(declared):
     """In ambient mode, the declared API hosts nothing sends through the waypoint (wildcards without DYNAMIC_DNS)."""
-    return [h.pattern for h in declared.api_hosts if declared.mode == "ambient" and not declared.through_waypoint(h.pattern)]
+    return [
+        h.pattern for h in declared.api_hosts if declared.mode == "ambient" and not declared.through_waypoint(h.pattern)
+    ]
 
 
 def _declared(host):
     concrete = f"{WILDCARD_LABEL}{host.pattern[1:]}" if host.wildcard else host.pattern
     where = f"in {', '.join(host.regions)}" if host.regions else f"{host.partition} global"
-    return Target(concrete, "aws", True, f"{host.service} {where}", PUBLIC_ADDRESS, TLS_PORT, "tls", pattern=host.pattern)
+    return Target(
+        concrete, "aws", True, f"{host.service} {where}", PUBLIC_ADDRESS, TLS_PORT, "tls", pattern=host.pattern
+    )
 
 
 def _aws(host, why):
@@ -228,7 +262,9 @@ def matrix(found_callers, found_targets, declared):
             if caller.role != "listed" and target.kind == "in-mesh":
                 continue
             via = _via(caller, target, declared)
-            call_id = f"{caller.name} -> {target.host}:{target.port}" + (f" on {target.sent_to}'s address" if target.sent_to else "")
+            call_id = f"{caller.name} -> {target.host}:{target.port}" + (
+                f" on {target.sent_to}'s address" if target.sent_to else ""
+            )
             calls.append(Call(call_id, caller, target, _expect(caller, target, declared, via), via))
     return calls
 
@@ -236,7 +272,9 @@ def matrix(found_callers, found_targets, declared):
 def _via(caller, target, declared):
     if caller.at_waypoint:
         return "waypoint"
-    return "gateway" if target.kind == "aws" and target.declared and declared.through_gateway(target.pattern) else "direct"
+    return (
+        "gateway" if target.kind == "aws" and target.declared and declared.through_gateway(target.pattern) else "direct"
+    )
 
 
 def _expect(caller, target, declared, via):

@@ -20,7 +20,15 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.e
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.expand import expand
 
 # What the role passes to the aws_endpoints filter, less name_prefix, which names resources and opens no host.
-EXPANSION_OPTIONS = ("regions", "account_ids", "credential_sources", "fips", "dualstack", "sts_legacy_global", "vpc_endpoints")
+EXPANSION_OPTIONS = (
+    "regions",
+    "account_ids",
+    "credential_sources",
+    "fips",
+    "dualstack",
+    "sts_legacy_global",
+    "vpc_endpoints",
+)
 # A Sidecar always keeps its own namespace (the role's layout says so; so does its README).
 OWN_NAMESPACE = "./*"
 
@@ -70,7 +78,11 @@ class Declared:
 
     def exported_to(self, namespace):
         """Whether the set's entries are visible in `namespace` without a Sidecar of ours."""
-        return "*" in self.export_to or namespace in self.export_to or ("." in self.export_to and namespace == self.namespace)
+        return (
+            "*" in self.export_to
+            or namespace in self.export_to
+            or ("." in self.export_to and namespace == self.namespace)
+        )
 
     def through_gateway(self, pattern):
         """Exact API hosts go through the egress gateway in its mode; wildcards (many upstreams) cannot."""
@@ -84,15 +96,29 @@ class Declared:
         """Whether our Sidecar in `caller_namespace` keeps an in-mesh Service, by its own egress host rules."""
         for rule in (OWN_NAMESPACE, *self.sidecar_hosts):
             namespace, _slash, dns = rule.partition("/")
-            if namespace not in ("*", service_namespace) and not (namespace == "." and service_namespace == caller_namespace):
+            if namespace not in ("*", service_namespace) and not (
+                namespace == "." and service_namespace == caller_namespace
+            ):
                 continue
             if dns == "*" or dns == service_host or (dns.startswith("*.") and service_host.endswith(dns[1:])):
                 return True
         return False
 
 
-def declared(services, name, namespace, mode, gateway=None, sidecars=(), sidecar_hosts=(), export_to=("*",), waypoint=None,
-             caller_namespaces=(), wildcard_resolution="auto", **expansion):
+def declared(
+    services,
+    name,
+    namespace,
+    mode,
+    gateway=None,
+    sidecars=(),
+    sidecar_hosts=(),
+    export_to=("*",),
+    waypoint=None,
+    caller_namespaces=(),
+    wildcard_resolution="auto",
+    **expansion,
+):
     """The Declared of an egress set; `expansion` holds the aws_endpoints options (EXPANSION_OPTIONS)."""
     options = {key: value for key, value in expansion.items() if key in EXPANSION_OPTIONS and value is not None}
     endpoints = expand(list(services or []), **options).endpoints
@@ -101,12 +127,26 @@ def declared(services, name, namespace, mode, gateway=None, sidecars=(), sidecar
         if endpoint["kind"] != "api":
             continue
         for pattern in endpoint["hosts"]:
-            hosts.setdefault(pattern, ApiHost(pattern, endpoint["service"], tuple(endpoint["regions"]), endpoint["partition"]))
+            hosts.setdefault(
+                pattern, ApiHost(pattern, endpoint["service"], tuple(endpoint["regions"]), endpoint["partition"])
+            )
     sources = tuple(sorted(s for s in options.get("credential_sources") or () if credentials.link_local_endpoint(s)))
     return Declared(
-        name=name, namespace=namespace, mode=mode, export_to=tuple(export_to or ("*",)), sidecars=tuple(sorted(set(sidecars or ()))),
-        sidecar_hosts=tuple(sidecar_hosts or ()), api_hosts=tuple(hosts[p] for p in sorted(hosts)), credential_sources=sources,
+        name=name,
+        namespace=namespace,
+        mode=mode,
+        export_to=tuple(export_to or ("*",)),
+        sidecars=tuple(sorted(set(sidecars or ()))),
+        sidecar_hosts=tuple(sidecar_hosts or ()),
+        api_hosts=tuple(hosts[p] for p in sorted(hosts)),
+        credential_sources=sources,
         gateway=dict(gateway) if mode == "egress_gateway" and gateway else None,
-        waypoint={"name": (waypoint or {}).get("name") or "", "namespace": (waypoint or {}).get("namespace") or namespace}
-        if mode == "ambient" else None,
-        caller_namespaces=tuple(sorted(set(caller_namespaces or ()))), wildcard_resolution=wildcard_resolution or "auto")
+        waypoint={
+            "name": (waypoint or {}).get("name") or "",
+            "namespace": (waypoint or {}).get("namespace") or namespace,
+        }
+        if mode == "ambient"
+        else None,
+        caller_namespaces=tuple(sorted(set(caller_namespaces or ()))),
+        wildcard_resolution=wildcard_resolution or "auto",
+    )

@@ -45,8 +45,10 @@ def binary_for(binary: Path | str | None = None, notify=print) -> Path:
         else:
             found = Path(given)
             if not found.is_file():
-                raise HarnessError(f"xds-simulate not found at {found} (XDS_SIMULATE or the harness option): unset it to have "
-                                   f"the harness built from this collection on first use, or {build.PREBUILT}")
+                raise HarnessError(
+                    f"xds-simulate not found at {found} (XDS_SIMULATE or the harness option): unset it to have "
+                    f"the harness built from this collection on first use, or {build.PREBUILT}"
+                )
         stat = found.stat()
         key = (str(found), stat.st_ino, stat.st_size, stat.st_mtime_ns)
         if key not in _checked:
@@ -72,7 +74,9 @@ def simulate(request: dict, binary: Path | None = None, timeout: float = 120) ->
         try:
             result = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired as err:
-            raise HarnessError(f"xds-simulate did not finish within {timeout:g}s{_tails(err.stderr, err.stdout)}") from err
+            raise HarnessError(
+                f"xds-simulate did not finish within {timeout:g}s{_tails(err.stderr, err.stdout)}"
+            ) from err
         if result.returncode != 0 or not response_file.exists():
             raise HarnessError(f"xds-simulate failed (exit {result.returncode}){_tails(result.stderr, result.stdout)}")
         return json.loads(response_file.read_text())

@@ -26,7 +26,13 @@ from dataclasses import dataclass
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import rbac as envoy_rbac
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.calls import CUT, DENY, LEAVE, REACH, STAY
 
-ALLOWED, PASSTHROUGH, VIA_GATEWAY, BLACK_HOLED, DROPPED = "allowed", "passthrough", "via gateway", "black-holed", "dropped"
+ALLOWED, PASSTHROUGH, VIA_GATEWAY, BLACK_HOLED, DROPPED = (
+    "allowed",
+    "passthrough",
+    "via gateway",
+    "black-holed",
+    "dropped",
+)
 DENIED = "denied"
 LEAVING = (ALLOWED, PASSTHROUGH, VIA_GATEWAY)
 BLACK_HOLE_CLUSTER = "BlackHoleCluster"
@@ -86,8 +92,15 @@ class Cell:
     rbac: tuple = ()
 
     def as_dict(self):
-        return {"outcome": self.outcome, "cluster": self.cluster, "detail": self.detail, "expected": self.expected,
-                "violation": self.violation, "path": list(self.path), "rbac": list(self.rbac)}
+        return {
+            "outcome": self.outcome,
+            "cluster": self.cluster,
+            "detail": self.detail,
+            "expected": self.expected,
+            "violation": self.violation,
+            "path": list(self.path),
+            "rbac": list(self.rbac),
+        }
 
 
 def judge(call, result, at_gateway=None, gateway_service_host=""):
@@ -95,14 +108,21 @@ def judge(call, result, at_gateway=None, gateway_service_host=""):
     target, caller = call.target, call.caller
     seen = outcome(result, needs_endpoints=target.kind != "in-mesh", endpoint=target.endpoint)
     path = (seen.cluster,) if seen.cluster else ()
-    if seen.code == ALLOWED and gateway_service_host and gateway_host(seen.cluster) == gateway_service_host and caller.role != "gateway":
+    if (
+        seen.code == ALLOWED
+        and gateway_service_host
+        and gateway_host(seen.cluster) == gateway_service_host
+        and caller.role != "gateway"
+    ):
         if at_gateway is None:
             seen = Outcome(DROPPED, seen.cluster, "sent to the egress gateway, which was not simulated for this host")
         elif at_gateway.leaves:
             seen = Outcome(VIA_GATEWAY, at_gateway.cluster, f"{seen.cluster} -> gateway -> {at_gateway.cluster}")
             path = (path[0], at_gateway.cluster)
         else:
-            seen = Outcome(DROPPED, seen.cluster, f"sent to the egress gateway, where it is {at_gateway.code}: {at_gateway.detail}")
+            seen = Outcome(
+                DROPPED, seen.cluster, f"sent to the egress gateway, where it is {at_gateway.code}: {at_gateway.detail}"
+            )
     unjudged = ""
     if caller.at_waypoint and seen.leaves:
         seen, unjudged = _waypoint_policy(seen, result, call)

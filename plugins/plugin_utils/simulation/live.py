@@ -20,7 +20,10 @@ from dataclasses import dataclass, field
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan import mesh_config
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import KINDS
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.reads import PARALLEL_READS, unless_forbidden
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.reads import (
+    PARALLEL_READS,
+    unless_forbidden,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.calls import callers
 
 # What istiod builds a proxy's config from, besides Services; the Gateway API's are left to the waypoint model.
@@ -35,7 +38,9 @@ class LiveMesh:
 
     cluster: str
     objects: list = field(default_factory=list)
-    not_read: list = field(default_factory=list)  # one line per read that was not allowed: what, and which right it needs
+    not_read: list = field(
+        default_factory=list
+    )  # one line per read that was not allowed: what, and which right it needs
     outbound_traffic_policy: str | None = None  # the mesh config's, when read
     notes: list = field(default_factory=list)
 
@@ -69,14 +74,20 @@ def read_mesh(reader, declared, unlisted=None):
     with ThreadPoolExecutor(max_workers=PARALLEL_READS) as pool:
         configs = [(kind, pool.submit(_config, reader, kind)) for kind in CONFIG_KINDS]
         services = [(namespace, pool.submit(_services, reader, namespace)) for namespace in namespaces]
-        namespace_reads = [pool.submit(unless_forbidden, reader.get, f"/api/v1/namespaces/{name}", f"reading namespace {name}",
-                                       missing_ok=True) for name in revisions_of]
+        namespace_reads = [
+            pool.submit(
+                unless_forbidden, reader.get, f"/api/v1/namespaces/{name}", f"reading namespace {name}", missing_ok=True
+            )
+            for name in revisions_of
+        ]
         for kind, future in configs:
             _take(mesh, future.result(), f"{kind.plural}.{kind.group} of every namespace (list)")
         for namespace, future in services:
             where = "every namespace" if namespace == EVERY_NAMESPACE else f"namespace {namespace}"
             _take(mesh, future.result(), f"services of {where} (list)")
-        revisions = {mesh_config.revision_of(found) for allowed, found in (f.result() for f in namespace_reads) if allowed}
+        revisions = {
+            mesh_config.revision_of(found) for allowed, found in (f.result() for f in namespace_reads) if allowed
+        }
     _mesh_policy(mesh, reader, revisions)
     return mesh
 
@@ -126,10 +137,14 @@ def _mesh_policy(mesh, reader, revisions):
     policy = mesh_config.read(reader.configmap, MESH_NAMESPACE, name)
     if policy.state == mesh_config.READ:
         mesh.outbound_traffic_policy = policy.effective_mode
-        mesh.notes.append(f"the mesh's outboundTrafficPolicy is {policy.effective_mode}, as ConfigMap {policy.configmap} says "
-                          f"(read from {mesh.cluster})")
+        mesh.notes.append(
+            f"the mesh's outboundTrafficPolicy is {policy.effective_mode}, as ConfigMap {policy.configmap} says "
+            f"(read from {mesh.cluster})"
+        )
     elif policy.state == mesh_config.FORBIDDEN:
         mesh.not_read.append(f"the mesh config, configmaps {policy.configmap} (get)")
     if len(revisions) > 1:
-        mesh.notes.append(f"the callers' namespaces are injected by several revisions ({', '.join(sorted(r or 'default' for r in revisions))}): "
-                          f"the mesh config of the default one, ConfigMap {MESH_NAMESPACE}/{name}, is taken for all")
+        mesh.notes.append(
+            f"the callers' namespaces are injected by several revisions ({', '.join(sorted(r or 'default' for r in revisions))}): "
+            f"the mesh config of the default one, ConfigMap {MESH_NAMESPACE}/{name}, is taken for all"
+        )

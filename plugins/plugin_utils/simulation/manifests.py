@@ -15,7 +15,12 @@ from pathlib import Path
 
 import yaml
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import UnknownKind, WAYPOINT, is_istio_group, kind_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import (
+    UnknownKind,
+    WAYPOINT,
+    is_istio_group,
+    kind_of,
+)
 
 SUFFIXES = (".yaml", ".yml")
 # kustomize's own file is not a Kubernetes object.
@@ -32,7 +37,9 @@ def read_dir(path):
     if not root.is_dir():
         raise ManifestError(f"{root} is not a directory")
     objects = []
-    for file in sorted(p for p in root.rglob("*") if p.suffix in SUFFIXES and p.name not in SKIPPED_FILES and p.is_file()):
+    for file in sorted(
+        p for p in root.rglob("*") if p.suffix in SUFFIXES and p.name not in SKIPPED_FILES and p.is_file()
+    ):
         objects.extend(_objects(file))
     return objects
 
@@ -47,10 +54,16 @@ def _objects(file):
     for number, document in enumerate(documents, start=1):
         if document is None:
             continue
-        items = document.get("items") if isinstance(document, dict) and str(document.get("kind", "")).endswith("List") else [document]
+        items = (
+            document.get("items")
+            if isinstance(document, dict) and str(document.get("kind", "")).endswith("List")
+            else [document]
+        )
         for item in items or []:
             if not (isinstance(item, dict) and item.get("apiVersion") and item.get("kind")):
-                raise ManifestError(f"{file}, document {number}: not a Kubernetes object (it needs apiVersion and kind)")
+                raise ManifestError(
+                    f"{file}, document {number}: not a Kubernetes object (it needs apiVersion and kind)"
+                )
             found.append(item)
     return found
 

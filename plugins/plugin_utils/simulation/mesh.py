@@ -62,11 +62,16 @@ def gateway(settings, kubernetes, port=443):
     given = next((o for o in kubernetes if o.get("kind") == "Service" and _named(o, namespace, name)), None)
     notes = []
     if given is None:
-        service = {"apiVersion": "v1", "kind": "Service",
-                   "metadata": {"name": name, "namespace": namespace, "labels": dict(selector)},
-                   "spec": {"selector": dict(selector), "ports": [dict(p, protocol="TCP") for p in CHART_PORTS]}}
-        notes.append(f"the gateway Service {namespace}/{name} is modelled as Istio's egress gateway chart installs it "
-                     f"(80 -> 8080, 443 -> 8443); give yours with the mesh's objects if it differs")
+        service = {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name, "namespace": namespace, "labels": dict(selector)},
+            "spec": {"selector": dict(selector), "ports": [dict(p, protocol="TCP") for p in CHART_PORTS]},
+        }
+        notes.append(
+            f"the gateway Service {namespace}/{name} is modelled as Istio's egress gateway chart installs it "
+            f"(80 -> 8080, 443 -> 8443); give yours with the mesh's objects if it differs"
+        )
     else:
         service = given
     ports = (service.get("spec") or {}).get("ports") or []
@@ -75,8 +80,10 @@ def gateway(settings, kubernetes, port=443):
     fault = fix = ""
     if served is None:
         fault = f"the gateway Service {namespace}/{name} has no port {port}: the mesh's route to it has nowhere to go"
-        fix = (f"add port {port} to Service {namespace}/{name} (Istio's egress gateway chart serves {port} -> {port + 8000}), "
-               f"or set {option_ref('gateway.service')} to the egress gateway's Service")
+        fix = (
+            f"add port {port} to Service {namespace}/{name} (Istio's egress gateway chart serves {port} -> {port + 8000}), "
+            f"or set {option_ref('gateway.service')} to the egress gateway's Service"
+        )
         notes.append(fault)
     else:
         target_port = _number(served.get("targetPort", port))
@@ -86,25 +93,46 @@ def gateway(settings, kubernetes, port=443):
             container_ports.append({"name": str(served["targetPort"]), "containerPort": target_port})
     objects = [] if given else [service]
     pod_name = f"{name}-simulated"
-    objects.append({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": pod_name, "namespace": namespace, "labels": dict(selector)},
-        "spec": {"containers": [{"name": "istio-proxy", "image": "proxyv2", "ports": container_ports}]},
-        "status": {"phase": "Running", "podIP": GATEWAY_POD_IP, "podIPs": [{"ip": GATEWAY_POD_IP}],
-                   "conditions": [{"type": "Ready", "status": "True"}]},
-    })
+    objects.append(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": pod_name, "namespace": namespace, "labels": dict(selector)},
+            "spec": {"containers": [{"name": "istio-proxy", "image": "proxyv2", "ports": container_ports}]},
+            "status": {
+                "phase": "Running",
+                "podIP": GATEWAY_POD_IP,
+                "podIPs": [{"ip": GATEWAY_POD_IP}],
+                "conditions": [{"type": "Ready", "status": "True"}],
+            },
+        }
+    )
     service_selector = (service.get("spec") or {}).get("selector") or {}
     if service_selector and all(selector.get(k) == v for k, v in service_selector.items()):
-        slice_ports = [{"name": p.get("name", ""), "port": target_port if p is served else _number(p.get("targetPort", p.get("port"))),
-                        "protocol": "TCP"} for p in ports]
-        objects.append({
-            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-            "metadata": {"name": pod_name, "namespace": namespace, "labels": {SERVICE_NAME_LABEL: name}},
-            "addressType": "IPv4",
-            "ports": [p for p in slice_ports if p["port"] is not None],
-            "endpoints": [{"addresses": [GATEWAY_POD_IP], "conditions": {"ready": True},
-                           "targetRef": {"kind": "Pod", "name": pod_name, "namespace": namespace}}],
-        })
+        slice_ports = [
+            {
+                "name": p.get("name", ""),
+                "port": target_port if p is served else _number(p.get("targetPort", p.get("port"))),
+                "protocol": "TCP",
+            }
+            for p in ports
+        ]
+        objects.append(
+            {
+                "apiVersion": "discovery.k8s.io/v1",
+                "kind": "EndpointSlice",
+                "metadata": {"name": pod_name, "namespace": namespace, "labels": {SERVICE_NAME_LABEL: name}},
+                "addressType": "IPv4",
+                "ports": [p for p in slice_ports if p["port"] is not None],
+                "endpoints": [
+                    {
+                        "addresses": [GATEWAY_POD_IP],
+                        "conditions": {"ready": True},
+                        "targetRef": {"kind": "Pod", "name": pod_name, "namespace": namespace},
+                    }
+                ],
+            }
+        )
     else:
         unselected = f"the gateway Service {namespace}/{name} does not select the gateway's pods ({_labels(selector)}): it has no endpoints"
         notes.append(unselected)
@@ -173,7 +201,10 @@ def services(kubernetes, exclude=()):
         for port in spec.get("ports") or []:
             name = str(port.get("name") or "")
             # Istio's protocol selection: appProtocol, else the port name's prefix (http-web, grpc-admin).
-            http = str(port.get("appProtocol") or "").startswith(HTTP_PORT_PREFIXES) or name.partition("-")[0] in HTTP_PORT_PREFIXES
+            http = (
+                str(port.get("appProtocol") or "").startswith(HTTP_PORT_PREFIXES)
+                or name.partition("-")[0] in HTTP_PORT_PREFIXES
+            )
             found.append(MeshService(namespace, meta["name"], spec["clusterIP"], int(port["port"]), http))
     return found, objects
 

@@ -41,9 +41,11 @@ def _filter_admits(rbac, sni, peer):
         return True
     rules = rbac["rules"]
     action = rules.get("action", "ALLOW")
-    matched = any(any(_permission(p, sni) for p in policy.get("permissions") or [])
-                  and any(_principal(p, peer) for p in policy.get("principals") or [])
-                  for policy in (rules.get("policies") or {}).values())
+    matched = any(
+        any(_permission(p, sni) for p in policy.get("permissions") or [])
+        and any(_principal(p, peer) for p in policy.get("principals") or [])
+        for policy in (rules.get("policies") or {}).values()
+    )
     if action == "ALLOW":
         return matched
     if action == "DENY":

@@ -26,11 +26,24 @@ def rules():
     listed = {}
     for kind in CONFIG_KINDS:
         listed.setdefault(kind.group, []).append(kind.plural)
-    found = [{"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"],
-              "resourceNames": sorted({kind.crd for kind in KINDS if kind.crd} | {ISTIO_1_30_CRD}), "verbs": ["get"]}]
+    found = [
+        {
+            "apiGroups": ["apiextensions.k8s.io"],
+            "resources": ["customresourcedefinitions"],
+            "resourceNames": sorted({kind.crd for kind in KINDS if kind.crd} | {ISTIO_1_30_CRD}),
+            "verbs": ["get"],
+        }
+    ]
     found += [{"apiGroups": [group], "resources": plurals, "verbs": ["list"]} for group, plurals in listed.items()]
-    found += [{"apiGroups": [""], "resources": ["services"], "verbs": ["list"]},
-              {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
-              # By name: a ClusterRole cannot name a namespace; add istio-<revision> for a revisioned istiod.
-              {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [mesh_config.configmap_name(None)], "verbs": ["get"]}]
+    found += [
+        {"apiGroups": [""], "resources": ["services"], "verbs": ["list"]},
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
+        # By name: a ClusterRole cannot name a namespace; add istio-<revision> for a revisioned istiod.
+        {
+            "apiGroups": [""],
+            "resources": ["configmaps"],
+            "resourceNames": [mesh_config.configmap_name(None)],
+            "verbs": ["get"],
+        },
+    ]
     return found

@@ -18,15 +18,36 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.resources import GATEWAY_PORT
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import OURS, owner_of, ownership_labels
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import (
+    OURS,
+    owner_of,
+    ownership_labels,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.wildcards import assumed, for_cluster
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import calls as call_matrix
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import causes, harness, manifests, mesh, rbac, waypoint
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation import (
+    causes,
+    harness,
+    manifests,
+    mesh,
+    rbac,
+    waypoint,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.judge import LEAVING, judge, outcome
 
 
-def simulate_egress(declared, rendered_dir, mesh_dir=None, outbound_traffic_policy="REGISTRY_ONLY", unlisted=None, binary=None,
-                    istio_version=None, probes=(), decided_by="", live=None):
+def simulate_egress(
+    declared,
+    rendered_dir,
+    mesh_dir=None,
+    outbound_traffic_policy="REGISTRY_ONLY",
+    unlisted=None,
+    binary=None,
+    istio_version=None,
+    probes=(),
+    decided_by="",
+    live=None,
+):
     """The judged matrix of `declared` (a declared.Declared) against the manifests in `rendered_dir`.
 
     `probes` (calls.Call) are calls to make besides the matrix, from callers of their own where the matrix has
@@ -38,14 +59,20 @@ def simulate_egress(declared, rendered_dir, mesh_dir=None, outbound_traffic_poli
     rendered = manifests.read_dir(rendered_dir)
     ours = {manifests.identity(o) for o in rendered}
     live = None if mesh_dir else live
-    given, notes = _without_the_sets_own(manifests.read_dir(mesh_dir) if mesh_dir else live.objects if live else [], ours,
-                                         declared.name)
+    given, notes = _without_the_sets_own(
+        manifests.read_dir(mesh_dir) if mesh_dir else live.objects if live else [], ours, declared.name
+    )
     if live:
-        notes[:0] = [f"the mesh's objects were read from {live.cluster}: {len(live.objects)} objects"
-                     + (f"; not read (the reader may not): {'; '.join(live.not_read)}" if live.not_read else "")] + live.notes
+        notes[:0] = [
+            f"the mesh's objects were read from {live.cluster}: {len(live.objects)} objects"
+            + (f"; not read (the reader may not): {'; '.join(live.not_read)}" if live.not_read else "")
+        ] + live.notes
     if decided_by:
-        notes.insert(0, f"the auto choices (API versions, wildcard resolution) were decided against {decided_by}, as site.yml "
-                        f"decides them: the manifests simulated are what it applies")
+        notes.insert(
+            0,
+            f"the auto choices (API versions, wildcard resolution) were decided against {decided_by}, as site.yml "
+            f"decides them: the manifests simulated are what it applies",
+        )
     else:
         # No cluster decided `auto` for what is simulated: say what was taken, and which variable pins it.
         notes[:0] = assumed(rendered, for_cluster(declared.wildcard_resolution, declared.mode))
@@ -54,8 +81,10 @@ def simulate_egress(declared, rendered_dir, mesh_dir=None, outbound_traffic_poli
     config = [o for o in objects if manifests.is_istio_config(o)]
     kubernetes = [o for o in objects if not manifests.is_istio_config(o)]
     if policies:
-        notes.append(f"{len(policies)} network policies are left out: the CNI enforces them, and the simulation runs istiod's "
-                     "config generation only")
+        notes.append(
+            f"{len(policies)} network policies are left out: the CNI enforces them, and the simulation runs istiod's "
+            "config generation only"
+        )
     gateway = None
     if declared.gateway:
         gateway = mesh.gateway(declared.gateway, kubernetes, GATEWAY_PORT)
@@ -91,9 +120,12 @@ def simulate_egress(declared, rendered_dir, mesh_dir=None, outbound_traffic_poli
     if istio_version:
         request["istio_version"] = istio_version
     response = harness.simulate(request, binary=binary)
-    where = causes.context(given, declared.namespace, gateway,
-                           f"{the_waypoint.namespace}/{the_waypoint.name}" if the_waypoint else "")
-    report = _report(declared, calls, callers, response, gateway, the_waypoint, ours, notes, outbound_traffic_policy, where)
+    where = causes.context(
+        given, declared.namespace, gateway, f"{the_waypoint.namespace}/{the_waypoint.name}" if the_waypoint else ""
+    )
+    report = _report(
+        declared, calls, callers, response, gateway, the_waypoint, ours, notes, outbound_traffic_policy, where
+    )
     report["not_read"] = list(live.not_read) if live else []
     if probes:
         report["probes"] = _probes(probes, response, gateway)
@@ -106,7 +138,11 @@ def _without_the_sets_own(given, ours, name):
     owner = ownership_labels(name)
     kept = [o for o in given if manifests.identity(o) not in ours and owner_of(o, owner) != OURS]
     replaced = len(given) - len(kept)
-    notes = [f"{replaced} of the mesh's objects are egress set {name!r}'s own as deployed: the rendered ones replace them"] if replaced else []
+    notes = (
+        [f"{replaced} of the mesh's objects are egress set {name!r}'s own as deployed: the rendered ones replace them"]
+        if replaced
+        else []
+    )
     return kept, notes
 
 
@@ -115,8 +151,11 @@ def _with_gateway_probes(probes, gateway):
     probes = list(probes)
     if not gateway:
         return probes
-    at_gateway = [replace(p, id=f"{p.id} at the egress gateway", caller=call_matrix.gateway_caller(gateway.namespace))
-                  for p in probes if p.caller.role != "gateway" and p.target.kind in ("aws", "non-aws")]
+    at_gateway = [
+        replace(p, id=f"{p.id} at the egress gateway", caller=call_matrix.gateway_caller(gateway.namespace))
+        for p in probes
+        if p.caller.role != "gateway" and p.target.kind in ("aws", "non-aws")
+    ]
     return probes + at_gateway
 
 
@@ -125,22 +164,28 @@ def _probes(probes, response, gateway):
     at_gateway = {p.target.host: outcome(results[p.id]) for p in probes if p.caller.role == "gateway"}
     cells = []
     for probe in probes:
-        cell = judge(probe, results[probe.id], at_gateway.get(probe.target.host), gateway.service_host if gateway else "")
+        cell = judge(
+            probe, results[probe.id], at_gateway.get(probe.target.host), gateway.service_host if gateway else ""
+        )
         cells.append({"id": probe.id, **cell.as_dict()})
     return cells
 
 
 def _ambient_notes(declared, the_waypoint, services):
     where = f"{the_waypoint.namespace}/{the_waypoint.name}"
-    notes = [f"ztunnel is not modelled: every call starts at the waypoint {where}, sent to the address istiod would give the "
-             f"entry that serves its host ({waypoint.UNALLOCATED_VIP} where none does). Whether ztunnel sends a call to the "
-             f"waypoint at all is not shown: a host no entry binds to it goes straight to its own address, which only a "
-             f"network policy limits",
-             f"the waypoint's RBAC filters are evaluated for each namespace's identity, {rbac.principal('<namespace>')}",
-             "the link-local credential endpoints are reached from the node, not through the waypoint: not called"]
+    notes = [
+        f"ztunnel is not modelled: every call starts at the waypoint {where}, sent to the address istiod would give the "
+        f"entry that serves its host ({waypoint.UNALLOCATED_VIP} where none does). Whether ztunnel sends a call to the "
+        f"waypoint at all is not shown: a host no entry binds to it goes straight to its own address, which only a "
+        f"network policy limits",
+        f"the waypoint's RBAC filters are evaluated for each namespace's identity, {rbac.principal('<namespace>')}",
+        "the link-local credential endpoints are reached from the node, not through the waypoint: not called",
+    ]
     skipped = call_matrix.not_through_waypoint(declared)
     if skipped:
-        notes.append(f"declared wildcards without DYNAMIC_DNS go straight out, not through the waypoint: not called ({', '.join(skipped)})")
+        notes.append(
+            f"declared wildcards without DYNAMIC_DNS go straight out, not through the waypoint: not called ({', '.join(skipped)})"
+        )
     if services:
         notes.append("in-mesh Services are not called in ambient mode: the egress set puts no Sidecar in front of them")
     return notes
@@ -158,9 +203,17 @@ def _report(declared, calls, callers, response, gateway, the_waypoint, ours, not
             cell = replace(cell, violation=f"{cell.violation}; {cause.fix}")
             found.append((cause, call, cell.violation))
         target = call.target
-        row = rows.setdefault((target.host, target.port, target.sent_to), {
-            "target": target.host, "port": target.port, "kind": target.kind, "declared": target.declared, "why": target.why,
-            "cells": {}})
+        row = rows.setdefault(
+            (target.host, target.port, target.sent_to),
+            {
+                "target": target.host,
+                "port": target.port,
+                "kind": target.kind,
+                "declared": target.declared,
+                "why": target.why,
+                "cells": {},
+            },
+        )
         row["cells"][call.caller.name] = cell.as_dict()
         if cell.violation:
             violations.append(cell.violation)
@@ -172,7 +225,10 @@ def _report(declared, calls, callers, response, gateway, the_waypoint, ours, not
             found.append((cause, None, violations[-1]))
         else:
             notes.append(f"{message} (left out, as the API server would refuse it)")
-    notes.extend(f"istio warns about {w['kind']} {w['namespace']}/{w['name']}: {w['error']}" for w in response.get("config_warnings") or [])
+    notes.extend(
+        f"istio warns about {w['kind']} {w['namespace']}/{w['name']}: {w['error']}"
+        for w in response.get("config_warnings") or []
+    )
     cells = [cell for row in rows.values() for cell in row["cells"].values()]
     counts = {
         "calls": len(cells),
@@ -180,8 +236,10 @@ def _report(declared, calls, callers, response, gateway, the_waypoint, ours, not
         "stay": sum(cell["outcome"] not in LEAVING for cell in cells),
         "violations": len(violations),
     }
-    summary = (f"{counts['calls']} calls: {counts['leave']} leave the mesh, {counts['stay']} do not; "
-               f"{counts['violations']} violation{'' if counts['violations'] == 1 else 's'}")
+    summary = (
+        f"{counts['calls']} calls: {counts['leave']} leave the mesh, {counts['stay']} do not; "
+        f"{counts['violations']} violation{'' if counts['violations'] == 1 else 's'}"
+    )
     return {
         "summary": summary,
         "counts": counts,

@@ -16,9 +16,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.ambient import (
-    DATAPLANE_MODE_LABEL, WAYPOINT_CLASS, WAYPOINT_FOR_LABEL)
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import SERVICE_ENTRY, WAYPOINT, WAYPOINT_NAME_LABEL
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.wildcards import USE_WAYPOINT_LABEL, WAYPOINT_FLAG
+    DATAPLANE_MODE_LABEL,
+    WAYPOINT_CLASS,
+    WAYPOINT_FOR_LABEL,
+)
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import (
+    SERVICE_ENTRY,
+    WAYPOINT,
+    WAYPOINT_NAME_LABEL,
+)
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.wildcards import (
+    USE_WAYPOINT_LABEL,
+    WAYPOINT_FLAG,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.simulation.manifests import identity
 
 WAYPOINT_IP = "10.254.255.20"
@@ -61,22 +71,40 @@ def model(namespace, name, config, kubernetes, ambient_namespaces):
     modelled = []
     if not given:
         modelled.append(gateway(namespace, name))
-        notes.append(f"the waypoint {namespace}/{name} is in neither the manifests nor the mesh's objects: modelled as "
-                     f"`istioctl waypoint apply` creates it")
+        notes.append(
+            f"the waypoint {namespace}/{name} is in neither the manifests nor the mesh's objects: modelled as "
+            f"`istioctl waypoint apply` creates it"
+        )
     addresses = vips(config)
     env = {}
     if any(host.startswith("*.") for host in addresses):
         env[WAYPOINT_FLAG] = "true"
-        notes.append(f"wildcard entries are bound to a waypoint: simulated with istiod's {WAYPOINT_FLAG}=true, without which "
-                     f"the waypoint has no route for them")
-    return Waypoint(namespace, name, with_addresses(config, addresses) + modelled,
-                    list(kubernetes) + kubernetes_objects(namespace, name, ambient_namespaces, given=kubernetes), addresses, env, notes)
+        notes.append(
+            f"wildcard entries are bound to a waypoint: simulated with istiod's {WAYPOINT_FLAG}=true, without which "
+            f"the waypoint has no route for them"
+        )
+    return Waypoint(
+        namespace,
+        name,
+        with_addresses(config, addresses) + modelled,
+        list(kubernetes) + kubernetes_objects(namespace, name, ambient_namespaces, given=kubernetes),
+        addresses,
+        env,
+        notes,
+    )
 
 
 def rendered_name(objects, namespace):
     """The waypoint the role renders beside the entries when none is named; "waypoint" when it renders none."""
-    return next((identity(o)[2] for o in objects if identity(o)[:2] == (WAYPOINT.kind, namespace)
-                 and (o.get("spec") or {}).get("gatewayClassName") == WAYPOINT_CLASS), "waypoint")
+    return next(
+        (
+            identity(o)[2]
+            for o in objects
+            if identity(o)[:2] == (WAYPOINT.kind, namespace)
+            and (o.get("spec") or {}).get("gatewayClassName") == WAYPOINT_CLASS
+        ),
+        "waypoint",
+    )
 
 
 def labels(name):
@@ -86,16 +114,27 @@ def labels(name):
 
 def gateway(namespace, name):
     """A waypoint Gateway as `istioctl waypoint apply` writes it."""
-    return {"apiVersion": WAYPOINT.api_version("v1"), "kind": WAYPOINT.kind,
-            "metadata": {"name": name, "namespace": namespace, "labels": {WAYPOINT_FOR_LABEL: "service"}},
-            "spec": {"gatewayClassName": WAYPOINT_CLASS, "listeners": [{"name": "mesh", "port": HBONE_PORT, "protocol": "HBONE"}]}}
+    return {
+        "apiVersion": WAYPOINT.api_version("v1"),
+        "kind": WAYPOINT.kind,
+        "metadata": {"name": name, "namespace": namespace, "labels": {WAYPOINT_FOR_LABEL: "service"}},
+        "spec": {
+            "gatewayClassName": WAYPOINT_CLASS,
+            "listeners": [{"name": "mesh", "port": HBONE_PORT, "protocol": "HBONE"}],
+        },
+    }
 
 
 def vips(objects):
     """{host: VIP} for the hosts of the ServiceEntries bound to a waypoint: their own address, else the one istiod's
     allocator would give them."""
     bound = [obj for obj in objects if _bound(obj)]
-    own = {host: obj["spec"]["addresses"][0] for obj in bound if obj["spec"].get("addresses") for host in obj["spec"].get("hosts") or []}
+    own = {
+        host: obj["spec"]["addresses"][0]
+        for obj in bound
+        if obj["spec"].get("addresses")
+        for host in obj["spec"].get("hosts") or []
+    }
     hosts = sorted(host for obj in bound if not obj["spec"].get("addresses") for host in obj["spec"].get("hosts") or [])
     return {**{host: f"240.240.{index // 250}.{index % 250 + 1}" for index, host in enumerate(hosts)}, **own}
 
@@ -121,13 +160,32 @@ def kubernetes_objects(namespace, name, ambient_namespaces, given=()):
             meta = {"name": ns} if ns == namespace else {"name": ns, "labels": {DATAPLANE_MODE_LABEL: "ambient"}}
             found.append({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
     if ("Service", namespace, name) not in have:
-        found.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace, "labels": labels(name)},
-                      "spec": {"clusterIP": SERVICE_IP, "selector": {WAYPOINT_NAME_LABEL: name},
-                               "ports": [{"name": "mesh", "port": HBONE_PORT, "appProtocol": "hbone"}]}})
-    found.append({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"{name}-simulated", "namespace": namespace, "labels": labels(name)},
-                  "spec": {"serviceAccountName": name, "containers": [{"name": "istio-proxy", "image": "proxyv2"}]},
-                  "status": {"phase": "Running", "podIP": WAYPOINT_IP, "podIPs": [{"ip": WAYPOINT_IP}],
-                             "conditions": [{"type": "Ready", "status": "True"}]}})
+        found.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": name, "namespace": namespace, "labels": labels(name)},
+                "spec": {
+                    "clusterIP": SERVICE_IP,
+                    "selector": {WAYPOINT_NAME_LABEL: name},
+                    "ports": [{"name": "mesh", "port": HBONE_PORT, "appProtocol": "hbone"}],
+                },
+            }
+        )
+    found.append(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": f"{name}-simulated", "namespace": namespace, "labels": labels(name)},
+            "spec": {"serviceAccountName": name, "containers": [{"name": "istio-proxy", "image": "proxyv2"}]},
+            "status": {
+                "phase": "Running",
+                "podIP": WAYPOINT_IP,
+                "podIPs": [{"ip": WAYPOINT_IP}],
+                "conditions": [{"type": "Ready", "status": "True"}],
+            },
+        }
+    )
     return found
 
 
@@ -141,4 +199,8 @@ def covering(host, patterns):
 
 def _bound(obj):
     meta = obj.get("metadata") or {}
-    return obj.get("kind") == SERVICE_ENTRY.kind and USE_WAYPOINT_LABEL in (meta.get("labels") or {}) and isinstance(obj.get("spec"), dict)
+    return (
+        obj.get("kind") == SERVICE_ENTRY.kind
+        and USE_WAYPOINT_LABEL in (meta.get("labels") or {})
+        and isinstance(obj.get("spec"), dict)
+    )

@@ -13,7 +13,11 @@ missing namespace or CustomResourceDefinition does not.
 
 from __future__ import annotations
 
-from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors import error_body, failure_reason, status_line
+from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors import (
+    error_body,
+    failure_reason,
+    status_line,
+)
 
 CONVERGES = "a rerun plans from what is there and converges"
 
@@ -50,8 +54,13 @@ class EgressFailure(Exception):
         return text
 
     def result(self):
-        return {"failed_step": self.step, "failed_object": self.obj, "failed_objects": list(self.objects), "api_status": self.status,
-                "converges": self.converges}
+        return {
+            "failed_step": self.step,
+            "failed_object": self.obj,
+            "failed_objects": list(self.objects),
+            "api_status": self.status,
+            "converges": self.converges,
+        }
 
 
 def status_of_exception(err):
@@ -102,7 +111,9 @@ def write_failure(step, doing, status, text, objects, server=None):
     else:
         # Lost connections, timeouts, a busy or restarting server, another writer's conflict.
         converges = True
-    return EgressFailure(step, doing, _module_reason(status, text, server), obj=obj, status=status, fix=fix, converges=converges)
+    return EgressFailure(
+        step, doing, _module_reason(status, text, server), obj=obj, status=status, fix=fix, converges=converges
+    )
 
 
 def _failed_object(details, objects):

@@ -60,5 +60,10 @@ class SignalsDeferred:
     def check(self, doing):
         """Raise EgressFailure when a signal came: what was being done stops here."""
         if self.received:
-            raise EgressFailure("interrupted", doing, f"stopped by {signal.Signals(self.received).name}: nothing more is written, "
-                                                      f"and the rollout lease is released", converges=True)
+            raise EgressFailure(
+                "interrupted",
+                doing,
+                f"stopped by {signal.Signals(self.received).name}: nothing more is written, "
+                f"and the rollout lease is released",
+                converges=True,
+            )

@@ -59,8 +59,14 @@ def plan_checks(plan, lease_namespace=None, lease_name=None):
         for verb, name in (("get", lease_name), ("create", None), ("update", lease_name)):
             need(verb, group, resource, lease_namespace, "hold the rollout lease", name=name)
     return [
-        {"verb": verb, "group": group, "resource": resource, "namespace": namespace, "name": name,
-         "permission": permission(verb, group, resource, namespace, name),
-         "purpose": "needed to " + " and ".join(purposes)}
+        {
+            "verb": verb,
+            "group": group,
+            "resource": resource,
+            "namespace": namespace,
+            "name": name,
+            "permission": permission(verb, group, resource, namespace, name),
+            "purpose": "needed to " + " and ".join(purposes),
+        }
         for (verb, group, resource, namespace, name), purposes in needs.items()
     ]

@@ -39,7 +39,9 @@ def check_named(auth):
     kubeconfig does not have, or leaves the cluster to the current context of many."""
     given = auth.get("kubeconfig")
     if isinstance(given, str) and not os.path.isfile(given):
-        raise ClusterNotNamed(f"{option_ref('kubeconfig')}: {json.dumps(given)} is not a file; nothing was read or written")
+        raise ClusterNotNamed(
+            f"{option_ref('kubeconfig')}: {json.dumps(given)} is not a file; nothing was read or written"
+        )
     kubeconfig = given or os.environ.get("K8S_AUTH_KUBECONFIG") or os.environ.get("KUBECONFIG") or DEFAULT_KUBECONFIG
     where = "the kubeconfig given" if isinstance(kubeconfig, dict) else kubeconfig
     if auth.get("host"):
@@ -48,8 +50,10 @@ def check_named(auth):
         contexts = _contexts(kubeconfig)
         if auth["context"] not in contexts:
             has = f"its contexts: {', '.join(contexts)}" if contexts else "it has no context"
-            raise ClusterNotNamed(f"{option_ref('context')}: {json.dumps(auth['context'])} is not a context of {where} ({has}); "
-                                  f"nothing was read or written")
+            raise ClusterNotNamed(
+                f"{option_ref('context')}: {json.dumps(auth['context'])} is not a context of {where} ({has}); "
+                f"nothing was read or written"
+            )
         return
     if os.environ.get("K8S_AUTH_CONTEXT") or os.environ.get("K8S_AUTH_HOST"):
         return
@@ -57,7 +61,8 @@ def check_named(auth):
     if len(contexts) > 1:
         raise ClusterNotNamed(
             f"{option_ref('context')} is not set, and {where} has {len(contexts)} contexts ({', '.join(contexts)}): set "
-            f"{option_ref('context')} to the cluster to work on; nothing was read or written")
+            f"{option_ref('context')} to the cluster to work on; nothing was read or written"
+        )
 
 
 def _contexts(kubeconfig):
@@ -100,8 +105,10 @@ def cluster_identity(api_client, cluster):
     address this client reaches it at; one GET, raising EgressFailure when it fails."""
     from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.reads import ClusterReader
 
-    namespace = ClusterReader(api_client, cluster).get(f"/api/v1/namespaces/{IDENTITY_NAMESPACE}",
-                                                       f"reading namespace {IDENTITY_NAMESPACE}, which identifies the cluster,")
+    namespace = ClusterReader(api_client, cluster).get(
+        f"/api/v1/namespaces/{IDENTITY_NAMESPACE}",
+        f"reading namespace {IDENTITY_NAMESPACE}, which identifies the cluster,",
+    )
     return {"uid": namespace["metadata"]["uid"], "server": api_client.configuration.host}
 
 

@@ -55,7 +55,9 @@ def _wave(wave, write, concurrency, stopping, sleep):
         return [failure] if failure else [], 1
     failed = threading.Event()
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(wave)))) as pool:
-        futures = [pool.submit(contextvars.copy_context().run, _batch, batch, write, failed, stopping, sleep) for batch in wave]
+        futures = [
+            pool.submit(contextvars.copy_context().run, _batch, batch, write, failed, stopping, sleep) for batch in wave
+        ]
         outcomes = [future.result() for future in futures]
     started = [outcome for outcome in outcomes if outcome is not _NOT_STARTED]
     return [outcome for outcome in started if outcome], len(started)
@@ -101,6 +103,13 @@ def combined(failures):
     first = failures[0]
     reasons = "; ".join(f"{failure.obj or failure.batch or 'a batch'}: {failure.reason}" for failure in failures)
     fixes = list(dict.fromkeys(failure.fix for failure in failures if failure.fix))
-    return EgressFailure(first.step, first.doing, f"{len(failures)} concurrent batches failed: {reasons}", obj=first.obj,
-                         status=first.status, fix="; ".join(fixes) or None, converges=all(failure.converges for failure in failures),
-                         objects=[failure.obj or failure.batch for failure in failures if failure.obj or failure.batch])
+    return EgressFailure(
+        first.step,
+        first.doing,
+        f"{len(failures)} concurrent batches failed: {reasons}",
+        obj=first.obj,
+        status=first.status,
+        fix="; ".join(fixes) or None,
+        converges=all(failure.converges for failure in failures),
+        objects=[failure.obj or failure.batch for failure in failures if failure.obj or failure.batch],
+    )

@@ -36,11 +36,15 @@ BLOCKED_CLAUSES = (
     # HTTP to an unknown host, under REGISTRY_ONLY: the virtual host block_all answers 502 from its route of that name.
     ("HTTP to an unknown host", "(has(xds.route_name) && xds.route_name == 'block_all')"),
     # A network RBAC filter (the egress gateway's or waypoint's AuthorizationPolicy on passthrough TLS) closed the connection.
-    ("TCP denied by an AuthorizationPolicy",
-     "(has(connection.termination_details) && connection.termination_details.startsWith('rbac_access_denied'))"),
+    (
+        "TCP denied by an AuthorizationPolicy",
+        "(has(connection.termination_details) && connection.termination_details.startsWith('rbac_access_denied'))",
+    ),
     # An HTTP RBAC filter answered 403.
-    ("HTTP denied by an AuthorizationPolicy",
-     "(has(response.code_details) && response.code_details.startsWith('rbac_access_denied'))"),
+    (
+        "HTTP denied by an AuthorizationPolicy",
+        "(has(response.code_details) && response.code_details.startsWith('rbac_access_denied'))",
+    ),
 )
 BLOCKED_FILTER = " || ".join(clause for _what, clause in BLOCKED_CLAUSES)
 
@@ -55,13 +59,28 @@ def telemetries(enabled, name_prefix, sidecar_namespaces, gateway_layout=None, w
     made = [_telemetry(name, namespace, annotations) for namespace in namespaces]
     # A namespace's own Telemetry covers the gateway or waypoint there already; a second of one name cannot be.
     if gateway_layout and gateway_layout["gateway_namespace"] not in namespaces:
-        made.append(_telemetry(name, gateway_layout["gateway_namespace"], annotations, selector=gateway_layout["selector"]))
+        made.append(
+            _telemetry(name, gateway_layout["gateway_namespace"], annotations, selector=gateway_layout["selector"])
+        )
     if waypoint and waypoint["namespace"] not in namespaces:
-        made.append(_telemetry(name, waypoint["namespace"], annotations,
-                               target_refs=[{"group": WAYPOINT.group, "kind": WAYPOINT.kind, "name": waypoint["name"]}]))
+        made.append(
+            _telemetry(
+                name,
+                waypoint["namespace"],
+                annotations,
+                target_refs=[{"group": WAYPOINT.group, "kind": WAYPOINT.kind, "name": waypoint["name"]}],
+            )
+        )
     return made
 
 
 def _telemetry(name, namespace, annotations, selector=None, target_refs=None):
-    return {"name": name, "namespace": namespace, "selector": dict(selector) if selector else None, "target_refs": target_refs,
-            "provider": PROVIDER, "filter": BLOCKED_FILTER, "annotations": dict(annotations)}
+    return {
+        "name": name,
+        "namespace": namespace,
+        "selector": dict(selector) if selector else None,
+        "target_refs": target_refs,
+        "provider": PROVIDER,
+        "filter": BLOCKED_FILTER,
+        "annotations": dict(annotations),
+    }

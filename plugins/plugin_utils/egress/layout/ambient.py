@@ -24,7 +24,12 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import wildcards
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.wildcards import USE_WAYPOINT_LABEL
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import provenance_annotations
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import check_keys, described, input_error, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import (
+    check_keys,
+    described,
+    input_error,
+    shown,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 USE_WAYPOINT_NAMESPACE_LABEL = "istio.io/use-waypoint-namespace"
@@ -71,8 +76,10 @@ def layout(pairs, namespace, name_prefix, mode, waypoint, callers, export_to, wi
             "policy_name": naming.resource_name(name_prefix, "waypoint"),
             "hosts": sorted({host for endpoint in endpoints for host in endpoint["hosts"]}),
             "callers": callers,
-            "annotations": provenance_annotations({s for e in endpoints for s in e.get("sources") or [e["service"]]},
-                                                  {r for e in endpoints for r in e.get("regions") or []}),
+            "annotations": provenance_annotations(
+                {s for e in endpoints for s in e.get("sources") or [e["service"]]},
+                {r for e in endpoints for r in e.get("regions") or []},
+            ),
         },
         # What egress_set checks on the cluster before any write (its waypoint option).
         "waypoint_check": {"name": settings["name"], "namespace": settings["namespace"], "create": settings["create"]},
@@ -88,7 +95,9 @@ def _through_waypoint(endpoint, entry):
 def _settings(waypoint, namespace, name_prefix):
     waypoint = {} if waypoint is None else waypoint
     if not isinstance(waypoint, dict):
-        raise input_error("waypoint", f"expected a dict with any of {', '.join(WAYPOINT_KEYS)}, got {described(waypoint)}")
+        raise input_error(
+            "waypoint", f"expected a dict with any of {', '.join(WAYPOINT_KEYS)}, got {described(waypoint)}"
+        )
     check_keys(waypoint, "waypoint", WAYPOINT_KEYS)
     create = True if waypoint.get("create") is None else waypoint["create"]
     if not isinstance(create, bool):
@@ -96,10 +105,15 @@ def _settings(waypoint, namespace, name_prefix):
     where = waypoint.get("namespace") or namespace
     naming.check_label(where, "waypoint.namespace", "a namespace name")
     if create and where != namespace:
-        raise input_error("waypoint.namespace", f"a waypoint the role creates lives beside the entries, in namespace {namespace}; "
-                                                f"to use a waypoint in {shown(where)}, set create: false and give its name")
+        raise input_error(
+            "waypoint.namespace",
+            f"a waypoint the role creates lives beside the entries, in namespace {namespace}; "
+            f"to use a waypoint in {shown(where)}, set create: false and give its name",
+        )
     if not create and not waypoint.get("name"):
-        raise input_error("waypoint.name", "name the existing waypoint to use (create: false), or leave create out to have one made")
+        raise input_error(
+            "waypoint.name", "name the existing waypoint to use (create: false), or leave create out to have one made"
+        )
     name = waypoint.get("name") or naming.resource_name(name_prefix, "waypoint")
     naming.check_label(name, "waypoint.name", "a Gateway name")
     return {"name": name, "namespace": where, "create": create}
@@ -111,8 +125,11 @@ def _callers(callers, required):
     for index, caller in enumerate(callers):
         naming.check_label(caller, f"caller_namespaces[{index}]", "a namespace name")
     if required and not callers:
-        raise input_error("caller_namespaces", "ambient mode needs the namespaces whose workloads may call the declared hosts "
-                                               "through the waypoint (its policy admits no one else; ztunnel ignores exportTo)")
+        raise input_error(
+            "caller_namespaces",
+            "ambient mode needs the namespaces whose workloads may call the declared hosts "
+            "through the waypoint (its policy admits no one else; ztunnel ignores exportTo)",
+        )
     return sorted(set(callers))
 
 
@@ -121,15 +138,21 @@ def _notes(pairs, direct, routed, export_to, wildcard_resolution):
     if direct:
         hint = ""
         if wildcard_resolution != "dynamic_dns" and any(wildcards.is_wildcard(endpoint) for endpoint, _entry in pairs):
-            hint = (f"; wildcard hosts go through it with {option_ref('wildcard_resolution')}: dynamic_dns, "
-                    f"once istiod runs with {wildcards.WAYPOINT_FLAG}=true")
+            hint = (
+                f"; wildcard hosts go through it with {option_ref('wildcard_resolution')}: dynamic_dns, "
+                f"once istiod runs with {wildcards.WAYPOINT_FLAG}=true"
+            )
         notes.append(f"not through the waypoint (wildcard or link-local hosts): {', '.join(direct)}{hint}")
     dynamic = [entry["name"] for _endpoint, entry in routed if entry["resolution"] == wildcards.DYNAMIC_DNS]
     if dynamic:
-        notes.append(f"{', '.join(dynamic)} go through the waypoint with resolution {wildcards.DYNAMIC_DNS}: istiod must run with "
-                     f"{wildcards.WAYPOINT_FLAG}=true, or the waypoint has no route for their hosts and their connections fail; "
-                     f"the waypoint trusts the SNI a client sends, and its policy admits only SNIs of the declared hosts")
+        notes.append(
+            f"{', '.join(dynamic)} go through the waypoint with resolution {wildcards.DYNAMIC_DNS}: istiod must run with "
+            f"{wildcards.WAYPOINT_FLAG}=true, or the waypoint has no route for their hosts and their connections fail; "
+            f"the waypoint trusts the SNI a client sends, and its policy admits only SNIs of the declared hosts"
+        )
     if routed and list(export_to) != ["*"]:
-        notes.append(f"ztunnel ignores exportTo: every ambient workload's calls to the declared hosts go to the waypoint, "
-                     f"whose policy admits {option_ref('caller_namespaces')} only")
+        notes.append(
+            f"ztunnel ignores exportTo: every ambient workload's calls to the declared hosts go to the waypoint, "
+            f"whose policy admits {option_ref('caller_namespaces')} only"
+        )
     return notes

@@ -33,10 +33,18 @@ import re
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import role_options
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import check_keys, described, input_error, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import (
+    check_keys,
+    described,
+    input_error,
+    shown,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import provenance_annotations
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import CILIUM_NETWORK_POLICY, NETWORK_POLICY
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import (
+    CILIUM_NETWORK_POLICY,
+    NETWORK_POLICY,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 MODES = role_options.choices("network_policy")
@@ -58,8 +66,19 @@ API_SERVER_HOST = "kubernetes.default" + CLUSTER_SUFFIX
 ON_NODE_SOURCES = ("eks_pod_identity", "eks_pod_identity_ipv6", "ecs")
 
 
-def network_policies(mode, endpoints, entries, sidecars, sidecar_hosts, gateway_layout, name_prefix, dns=None, istiod=None,
-                     extra_egress=(), other_hosts=()):
+def network_policies(
+    mode,
+    endpoints,
+    entries,
+    sidecars,
+    sidecar_hosts,
+    gateway_layout,
+    name_prefix,
+    dns=None,
+    istiod=None,
+    extra_egress=(),
+    other_hosts=(),
+):
     """(policies, notes): one dict per policy for the templates, and what the plan should say about them.
 
     `entries` are the layout's ServiceEntries (with their route), `gateway_layout` the layout's gateway or None,
@@ -73,11 +92,20 @@ def network_policies(mode, endpoints, entries, sidecars, sidecar_hosts, gateway_
     # Sidecars reach every AWS host directly but those routed through the egress gateway: istiod sends only gateways
     # to a Service's waypoint (pilot's endpoint builder, findServiceWaypoint), so in ambient mode a sidecar reaches the
     # hosts bound to the waypoint directly too.
-    direct = sorted({host for endpoint, entry in zip(endpoints, entries) if endpoint["kind"] == "api" and entry["route"] != "gateway"
-                     for host in endpoint["hosts"]} | set(other_hosts))
+    direct = sorted(
+        {
+            host
+            for endpoint, entry in zip(endpoints, entries)
+            if endpoint["kind"] == "api" and entry["route"] != "gateway"
+            for host in endpoint["hosts"]
+        }
+        | set(other_hosts)
+    )
     credentials = [endpoint for endpoint in endpoints if endpoint["kind"] == "credentials"]
-    annotations = provenance_annotations({s for e in endpoints for s in e.get("sources") or [e["service"]]},
-                                         {r for e in endpoints for r in e.get("regions") or []})
+    annotations = provenance_annotations(
+        {s for e in endpoints for s in e.get("sources") or [e["service"]]},
+        {r for e in endpoints for r in e.get("regions") or []},
+    )
     rules = _KubernetesRules() if mode == "kubernetes" else _CiliumRules()
     policies, unmapped = [], set()
     for namespace in sorted(set(sidecars)):
@@ -93,8 +121,16 @@ def network_policies(mode, endpoints, entries, sidecars, sidecar_hosts, gateway_
         policies.append(_policy(mode, naming.resource_name(name_prefix, "egress"), namespace, {}, egress, annotations))
     if gateway_layout:
         egress = [rules.dns(dns), rules.istiod(istiod), rules.https(gateway_layout["hosts"])]
-        policies.append(_policy(mode, gateway_layout["name"], gateway_layout["gateway_namespace"], gateway_layout["selector"], egress,
-                                gateway_layout["annotations"]))
+        policies.append(
+            _policy(
+                mode,
+                gateway_layout["name"],
+                gateway_layout["gateway_namespace"],
+                gateway_layout["selector"],
+                egress,
+                gateway_layout["annotations"],
+            )
+        )
     return policies, _notes(mode, policies, sidecars, sidecar_hosts, direct, sorted(unmapped))
 
 
@@ -141,8 +177,10 @@ def _check(mode, extra_egress):
     if mode not in MODES:
         raise input_error("network_policy", f"expected one of {', '.join(MODES)}, got {described(mode)}")
     if not isinstance(extra_egress, (list, tuple)) or not all(isinstance(rule, dict) for rule in extra_egress):
-        raise input_error("network_policy_egress", f"expected a list of egress rules (dicts) in the format of the policy kind, "
-                                                   f"got {described(extra_egress)}")
+        raise input_error(
+            "network_policy_egress",
+            f"expected a list of egress rules (dicts) in the format of the policy kind, got {described(extra_egress)}",
+        )
 
 
 def checked_peer(peer, path):
@@ -153,16 +191,29 @@ def checked_peer(peer, path):
     namespace, selector = peer.get("namespace"), peer.get("selector")
     if not isinstance(namespace, str) or not naming.is_dns_label(namespace):
         raise input_error(f"{path}.namespace", f"{shown(namespace)} is not a namespace name")
-    if not isinstance(selector, dict) or not selector or not all(isinstance(k, str) and isinstance(v, str) for k, v in selector.items()):
-        raise input_error(f"{path}.selector", f"expected the pods' labels (a non-empty dict of strings to strings), got {described(selector)}")
+    if (
+        not isinstance(selector, dict)
+        or not selector
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in selector.items())
+    ):
+        raise input_error(
+            f"{path}.selector",
+            f"expected the pods' labels (a non-empty dict of strings to strings), got {described(selector)}",
+        )
     return {"namespace": str(namespace), "selector": {str(k): str(v) for k, v in selector.items()}}
 
 
 def _policy(mode, name, namespace, labels, egress, annotations):
     """A policy on the pods with `labels` ({}: every pod of the namespace)."""
     labels = _cilium_labels(labels) if mode == "cilium" else dict(labels)
-    return {"kind": KINDS[mode], "name": name, "namespace": namespace, "selector": {"matchLabels": labels} if labels else {},
-            "egress": egress, "annotations": dict(annotations)}
+    return {
+        "kind": KINDS[mode],
+        "name": name,
+        "namespace": namespace,
+        "selector": {"matchLabels": labels} if labels else {},
+        "egress": egress,
+        "annotations": dict(annotations),
+    }
 
 
 def _cidr(address):
@@ -185,11 +236,16 @@ class _KubernetesRules:
         return peer
 
     def dns(self, dns):
-        return {"to": [self._pods(dns["namespace"], dns["selector"])],
-                "ports": [{"protocol": "UDP", "port": DNS_PORT}, {"protocol": "TCP", "port": DNS_PORT}]}
+        return {
+            "to": [self._pods(dns["namespace"], dns["selector"])],
+            "ports": [{"protocol": "UDP", "port": DNS_PORT}, {"protocol": "TCP", "port": DNS_PORT}],
+        }
 
     def istiod(self, istiod):
-        return {"to": [self._pods(istiod["namespace"], istiod["selector"])], "ports": [{"protocol": "TCP", "port": ISTIOD_PORT}]}
+        return {
+            "to": [self._pods(istiod["namespace"], istiod["selector"])],
+            "ports": [{"protocol": "TCP", "port": ISTIOD_PORT}],
+        }
 
     def mesh(self, mesh, namespace):  # pylint: disable=unused-argument
         if mesh["everywhere"]:
@@ -203,11 +259,20 @@ class _KubernetesRules:
     def credentials(self, endpoints):
         if not endpoints:
             return []
-        return [{"to": [{"ipBlock": {"cidr": _cidr(address)}} for endpoint in endpoints for address in endpoint["addresses"]],
-                 "ports": [{"protocol": "TCP", "port": endpoints[0]["port"]}]}]
+        return [
+            {
+                "to": [
+                    {"ipBlock": {"cidr": _cidr(address)}} for endpoint in endpoints for address in endpoint["addresses"]
+                ],
+                "ports": [{"protocol": "TCP", "port": endpoints[0]["port"]}],
+            }
+        ]
 
     def https(self, hosts):  # pylint: disable=unused-argument
-        return {"to": [{"ipBlock": {"cidr": cidr}} for cidr in ANY_ADDRESS], "ports": [{"protocol": "TCP", "port": HTTPS_PORT}]}
+        return {
+            "to": [{"ipBlock": {"cidr": cidr}} for cidr in ANY_ADDRESS],
+            "ports": [{"protocol": "TCP", "port": HTTPS_PORT}],
+        }
 
 
 class _CiliumRules:
@@ -224,11 +289,18 @@ class _CiliumRules:
     def dns(self, dns):
         # The DNS rule makes Cilium's DNS proxy read the answers, which is how toFQDNs learns addresses. Lookups of any
         # name pass: what a workload may resolve is not what it may reach.
-        return {"toEndpoints": [self._pods(dns["namespace"], dns["selector"])],
-                "toPorts": [{"ports": [{"port": str(DNS_PORT), "protocol": "ANY"}], "rules": {"dns": [{"matchPattern": "*"}]}}]}
+        return {
+            "toEndpoints": [self._pods(dns["namespace"], dns["selector"])],
+            "toPorts": [
+                {"ports": [{"port": str(DNS_PORT), "protocol": "ANY"}], "rules": {"dns": [{"matchPattern": "*"}]}}
+            ],
+        }
 
     def istiod(self, istiod):
-        return {"toEndpoints": [self._pods(istiod["namespace"], istiod["selector"])], "toPorts": self._ports(ISTIOD_PORT)}
+        return {
+            "toEndpoints": [self._pods(istiod["namespace"], istiod["selector"])],
+            "toPorts": self._ports(ISTIOD_PORT),
+        }
 
     def mesh(self, mesh, namespace):  # pylint: disable=unused-argument
         # A namespaced policy's selector without a namespace label means its own namespace.
@@ -253,7 +325,12 @@ class _CiliumRules:
         by_address = [e for e in endpoints if e["service"] not in ON_NODE_SOURCES]
         on_node = [e for e in endpoints if e["service"] in ON_NODE_SOURCES]
         if by_address:
-            rules.append({"toCIDR": [_cidr(a) for e in by_address for a in e["addresses"]], "toPorts": self._ports(by_address[0]["port"])})
+            rules.append(
+                {
+                    "toCIDR": [_cidr(a) for e in by_address for a in e["addresses"]],
+                    "toPorts": self._ports(by_address[0]["port"]),
+                }
+            )
         if on_node:
             rules.append({"toEntities": ["host"], "toPorts": self._ports(on_node[0]["port"])})
         return rules
@@ -299,14 +376,20 @@ def _notes(mode, policies, sidecars, sidecar_hosts, direct, unmapped):
     if not policies:
         return notes
     if mode == "kubernetes" and direct and sidecars:
-        notes.append(f"the NetworkPolicies let namespaces {namespaces} reach port 443 at any address, for the AWS hosts their "
-                     f"sidecars reach directly ({listed(direct)}): a NetworkPolicy cannot name hosts, so only the mesh limits "
-                     f"which; {option_ref('network_policy')}: cilium limits them by name in the CNI too")
+        notes.append(
+            f"the NetworkPolicies let namespaces {namespaces} reach port 443 at any address, for the AWS hosts their "
+            f"sidecars reach directly ({listed(direct)}): a NetworkPolicy cannot name hosts, so only the mesh limits "
+            f"which; {option_ref('network_policy')}: cilium limits them by name in the CNI too"
+        )
     if unmapped and sidecars:
-        notes.append(f"the NetworkPolicies of namespaces {namespaces} do not open the Sidecar hosts {listed(unmapped)}: they are "
-                     f"outside the cluster, where a NetworkPolicy names addresses only; add rules for them to "
-                     f"{option_ref('network_policy_egress')}")
+        notes.append(
+            f"the NetworkPolicies of namespaces {namespaces} do not open the Sidecar hosts {listed(unmapped)}: they are "
+            f"outside the cluster, where a NetworkPolicy names addresses only; add rules for them to "
+            f"{option_ref('network_policy_egress')}"
+        )
     if mode == "kubernetes" and sidecars and any(mesh_destinations(sidecar_hosts, ns)["api_server"] for ns in sidecars):
-        notes.append(f"the Sidecar hosts admit the Kubernetes API server, which is not a pod: a NetworkPolicy can only open it by "
-                     f"address, so pods of {namespaces} that call it need a rule in {option_ref('network_policy_egress')}")
+        notes.append(
+            f"the Sidecar hosts admit the Kubernetes API server, which is not a pod: a NetworkPolicy can only open it by "
+            f"address, so pods of {namespaces} that call it need a rule in {option_ref('network_policy_egress')}"
+        )
     return notes

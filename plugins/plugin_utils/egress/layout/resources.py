@@ -42,10 +42,18 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout i
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import policies
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety import reachability
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout import wildcards
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import described, did_you_mean, input_error, shown
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import (
+    described,
+    did_you_mean,
+    input_error,
+    shown,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import (
-    endpoint_data_annotations, ownership_labels, provenance_annotations)
+    endpoint_data_annotations,
+    ownership_labels,
+    provenance_annotations,
+)
 
 MODES = role_options.choices("mode")
 GATEWAY_KEYS = ("selector", "namespace", "service")
@@ -60,10 +68,28 @@ EXPORT_TO_KEYWORDS = ("*", ".", "~")
 SIDECAR_HOST_NAMESPACES = ("*", ".")
 
 
-def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None, sidecars=(), export_to=("*",),
-           sidecar_hosts=DEFAULT_SIDECAR_HOSTS, network_policy="none", network_policy_dns=None, network_policy_istiod=None,
-           network_policy_egress=(), internet_path=True, waypoint=None, caller_namespaces=(), wildcard_resolution="none",
-           exclude_hosts=(), endpoint_data=None, log_blocked=False):
+def layout(
+    endpoints,
+    name,
+    namespace,
+    name_prefix,
+    mode="sidecar",
+    gateway=None,
+    sidecars=(),
+    export_to=("*",),
+    sidecar_hosts=DEFAULT_SIDECAR_HOSTS,
+    network_policy="none",
+    network_policy_dns=None,
+    network_policy_istiod=None,
+    network_policy_egress=(),
+    internet_path=True,
+    waypoint=None,
+    caller_namespaces=(),
+    wildcard_resolution="none",
+    exclude_hosts=(),
+    endpoint_data=None,
+    log_blocked=False,
+):
     """The resources of egress set `name`, as plain data for the templates.
 
     Options are checked first; a bad one raises AnsibleFilterError whose path
@@ -79,14 +105,34 @@ def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None
     excluded = _excluded(exclude_hosts, endpoints)
     needed, endpoints = endpoints, [kept for kept in (_without(endpoint, excluded) for endpoint in endpoints) if kept]
     settings = _gateway_settings(gateway) if mode == "egress_gateway" else None
-    entries = [_service_entry(endpoint, mode, namespace, export_to, settings, wildcard_resolution) for endpoint in endpoints]
+    entries = [
+        _service_entry(endpoint, mode, namespace, export_to, settings, wildcard_resolution) for endpoint in endpoints
+    ]
     routed = [e for e, entry in zip(endpoints, entries) if entry["route"] == "gateway"]
     gateway_layout = _gateway(routed, namespace, name_prefix, settings, export_to) if routed else None
-    ambient_layout = ambient.layout(list(zip(endpoints, entries)), namespace, name_prefix, mode, waypoint, caller_namespaces, export_to,
-                                    wildcard_resolution)
+    ambient_layout = ambient.layout(
+        list(zip(endpoints, entries)),
+        namespace,
+        name_prefix,
+        mode,
+        waypoint,
+        caller_namespaces,
+        export_to,
+        wildcard_resolution,
+    )
     network_policies, policy_notes = policies.network_policies(
-        network_policy, endpoints, entries, sidecars, sidecar_hosts, gateway_layout, name_prefix, dns=network_policy_dns,
-        istiod=network_policy_istiod, extra_egress=network_policy_egress, other_hosts=excluded)
+        network_policy,
+        endpoints,
+        entries,
+        sidecars,
+        sidecar_hosts,
+        gateway_layout,
+        name_prefix,
+        dns=network_policy_dns,
+        istiod=network_policy_istiod,
+        extra_egress=network_policy_egress,
+        other_hosts=excluded,
+    )
     direct = [entry["name"] for entry in entries if mode == "egress_gateway" and entry["route"] == "direct"]
     # What the plan should say of this layout: what goes around the egress gateway or the waypoint, what the
     # policies cannot enforce, what has no way out.
@@ -101,15 +147,25 @@ def layout(endpoints, name, namespace, name_prefix, mode="sidecar", gateway=None
         "endpoint_data": endpoint_data,
         "service_entries": entries,
         "gateway": gateway_layout,
-        "sidecars": [_sidecar(ns, endpoints, namespace, name_prefix, gateway_layout, sidecar_hosts, excluded) for ns in sorted(set(sidecars))],
+        "sidecars": [
+            _sidecar(ns, endpoints, namespace, name_prefix, gateway_layout, sidecar_hosts, excluded)
+            for ns in sorted(set(sidecars))
+        ],
         # Hosts left to other owners: egress_set names who declares them.
         "excluded_hosts": excluded,
         "direct_in_gateway_mode": direct,
         # What must be true of the gateway before anything routes to it (checked against the cluster).
         "gateway_check": _gateway_check(gateway_layout, settings),
         "network_policies": network_policies,
-        "telemetries": access_logs.telemetries(log_blocked, name_prefix, sidecars, gateway_layout, ambient_layout["waypoint"],
-                                               _union(endpoints, "sources"), _union(endpoints, "regions")),
+        "telemetries": access_logs.telemetries(
+            log_blocked,
+            name_prefix,
+            sidecars,
+            gateway_layout,
+            ambient_layout["waypoint"],
+            _union(endpoints, "sources"),
+            _union(endpoints, "regions"),
+        ),
         "notes": notes,
     }
 
@@ -119,7 +175,9 @@ def _excluded(exclude_hosts, endpoints):
     hosts = sorted({host for endpoint in endpoints for host in endpoint["hosts"]})
     for index, host in enumerate(_list(exclude_hosts, "exclude_hosts")):
         if host not in hosts:
-            raise input_error(f"exclude_hosts[{index}]", f"{shown(host)} is not a host of this egress set{did_you_mean(host, hosts)}")
+            raise input_error(
+                f"exclude_hosts[{index}]", f"{shown(host)} is not a host of this egress set{did_you_mean(host, hosts)}"
+            )
     return sorted(set(exclude_hosts))
 
 
@@ -148,10 +206,13 @@ def _check_options(name, namespace, mode, sidecars, export_to, sidecar_hosts):
     audience = _audience(export_to, namespace)
     for index, sidecar_namespace in enumerate(sidecars):
         if audience is not None and sidecar_namespace not in audience:
-            raise input_error(f"sidecars[{index}]", f"{shown(sidecar_namespace)} does not see the entries, which "
-                                                    f"{option_ref('export_to')} {shown(list(export_to))} exports to "
-                                                    f"{', '.join(map(shown, sorted(audience))) or 'no namespace'}: its Sidecar "
-                                                    f"would name hosts it cannot reach; export them there, or stop listing it")
+            raise input_error(
+                f"sidecars[{index}]",
+                f"{shown(sidecar_namespace)} does not see the entries, which "
+                f"{option_ref('export_to')} {shown(list(export_to))} exports to "
+                f"{', '.join(map(shown, sorted(audience))) or 'no namespace'}: its Sidecar "
+                f"would name hosts it cannot reach; export them there, or stop listing it",
+            )
     seen = set()
     for index, target in enumerate(_list(export_to, "export_to")):
         path = f"export_to[{index}]"
@@ -162,7 +223,10 @@ def _check_options(name, namespace, mode, sidecars, export_to, sidecar_hosts):
         seen.add(target)
     for alone, meaning in (("*", "every namespace"), ("~", "no namespace")):
         if alone in seen and len(seen) > 1:
-            raise input_error("export_to", f"{shown(alone)} ({meaning}) cannot be listed with other entries; Istio refuses {sorted(seen)}")
+            raise input_error(
+                "export_to",
+                f"{shown(alone)} ({meaning}) cannot be listed with other entries; Istio refuses {sorted(seen)}",
+            )
 
 
 def _list(value, path):
@@ -178,9 +242,12 @@ def _check_sidecar_host(value, path):
     valid_namespace = namespace in SIDECAR_HOST_NAMESPACES or naming.is_dns_label(namespace)
     valid_dns = dns == "*" or all(naming.is_dns_label(label) for label in dns_labels)
     if not (slash and valid_namespace and valid_dns):
-        raise input_error(path, f"{shown(value)} is not a Sidecar egress host: '<namespace>/<host>', where the namespace is "
-                                f"'*', '.' or a name and the host is '*', a DNS name or '*.' and a DNS name "
-                                f"(for example '*/*.svc.cluster.local' or 'payments/*')")
+        raise input_error(
+            path,
+            f"{shown(value)} is not a Sidecar egress host: '<namespace>/<host>', where the namespace is "
+            f"'*', '.' or a name and the host is '*', a DNS name or '*.' and a DNS name "
+            f"(for example '*/*.svc.cluster.local' or 'payments/*')",
+        )
 
 
 def goes_through_gateway(endpoint):
@@ -199,7 +266,9 @@ def _export_to(audience, home, nowhere="."):
     """exportTo for an object in namespace `home` that `audience` must see ("~" means nowhere, for ServiceEntries only)."""
     if audience is None:
         return ["*"]
-    return ["." if name == home else name for name in sorted(audience, key=lambda name: (name != home, name))] or [nowhere]
+    return ["." if name == home else name for name in sorted(audience, key=lambda name: (name != home, name))] or [
+        nowhere
+    ]
 
 
 def _with_gateway(audience, settings):
@@ -223,8 +292,11 @@ def _service_entry(endpoint, mode, namespace, export_to, settings, wildcard_reso
         "annotations": provenance_annotations(_sources(endpoint), endpoint.get("regions") or []),
         "route": route,
         # A routed host is seen by the gateway too, or the gateway has nothing to forward it to.
-        "export_to": (_export_to(_with_gateway(_audience(export_to, namespace), settings), namespace, nowhere="~")
-                      if route == "gateway" else list(export_to)),
+        "export_to": (
+            _export_to(_with_gateway(_audience(export_to, namespace), settings), namespace, nowhere="~")
+            if route == "gateway"
+            else list(export_to)
+        ),
     }
     return entry
 
@@ -243,13 +315,21 @@ def _union(endpoints, key):
 
 def _gateway_settings(gateway):
     if not isinstance(gateway, dict):
-        raise input_error("gateway", f"egress_gateway mode needs a dict with {', '.join(GATEWAY_KEYS)}, got {described(gateway)}")
+        raise input_error(
+            "gateway", f"egress_gateway mode needs a dict with {', '.join(GATEWAY_KEYS)}, got {described(gateway)}"
+        )
     missing = [key for key in GATEWAY_KEYS if not gateway.get(key)]
     if missing:
-        raise input_error("gateway", f"egress_gateway mode needs {', '.join(GATEWAY_KEYS)}; missing or empty: {', '.join(missing)}")
+        raise input_error(
+            "gateway", f"egress_gateway mode needs {', '.join(GATEWAY_KEYS)}; missing or empty: {', '.join(missing)}"
+        )
     selector = gateway["selector"]
-    if not isinstance(selector, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in selector.items()):
-        raise input_error("gateway.selector", f"expected a dict of pod labels (strings to strings), got {described(selector)}")
+    if not isinstance(selector, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in selector.items()
+    ):
+        raise input_error(
+            "gateway.selector", f"expected a dict of pod labels (strings to strings), got {described(selector)}"
+        )
     naming.check_label(gateway["namespace"], "gateway.namespace", "a namespace name")
     naming.check_label(gateway["service"], "gateway.service", "a Service name")
     return gateway
@@ -282,8 +362,12 @@ def _gateway(routed, namespace, name_prefix, settings, export_to):
 def _gateway_check(gateway_layout, settings):
     if not gateway_layout:
         return None
-    return {"namespace": settings["namespace"], "service": settings["service"], "selector": dict(settings["selector"]),
-            "port": GATEWAY_PORT}
+    return {
+        "namespace": settings["namespace"],
+        "service": settings["service"],
+        "selector": dict(settings["selector"]),
+        "port": GATEWAY_PORT,
+    }
 
 
 def _sidecar(sidecar_namespace, endpoints, namespace, name_prefix, gateway_layout, sidecar_hosts, excluded=()):

@@ -33,8 +33,10 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names im
 CHOICES = role_options.choices("wildcard_resolution")
 # egress_set's former word for the resolution as the resources declare it (none, dynamic_dns), accepted until 1.0.0.
 DEPRECATED_CHOICE = "declared"
-DEPRECATION = ("meshops.aws_egress.egress_set: wildcard_resolution=declared is deprecated: give the choice the resources were laid "
-               "out with (none or dynamic_dns, as the role's istio_aws_egress_wildcard_resolution), or leave it out")
+DEPRECATION = (
+    "meshops.aws_egress.egress_set: wildcard_resolution=declared is deprecated: give the choice the resources were laid "
+    "out with (none or dynamic_dns, as the role's istio_aws_egress_wildcard_resolution), or leave it out"
+)
 DYNAMIC_DNS = "DYNAMIC_DNS"
 SERVICE_ENTRY_CRD = SERVICE_ENTRY.crd
 WAYPOINT_FLAG = "ENABLE_WILDCARD_HOST_SERVICE_ENTRIES_FOR_TLS"
@@ -48,9 +50,14 @@ def check_choice(choice):
 
 def is_wildcard(endpoint):
     """A TLS API endpoint of wildcard hosts only, which nothing but its name can resolve."""
-    return (endpoint["kind"] == "api" and endpoint["protocol"] == "TLS" and endpoint["resolution"] == "NONE"
-            and not endpoint.get("addresses") and not endpoint.get("endpoints")
-            and all(host.startswith("*.") for host in endpoint["hosts"]))
+    return (
+        endpoint["kind"] == "api"
+        and endpoint["protocol"] == "TLS"
+        and endpoint["resolution"] == "NONE"
+        and not endpoint.get("addresses")
+        and not endpoint.get("endpoints")
+        and all(host.startswith("*.") for host in endpoint["hosts"])
+    )
 
 
 def resolution(endpoint, choice):
@@ -70,10 +77,12 @@ def assumed(objects, choice):
     entries = [obj for obj in objects if _upgradable(obj)] if choice == "auto" else []
     if not entries:
         return []
-    return [f"{len(entries)} wildcard ServiceEntr{'y' if len(entries) == 1 else 'ies'} assumed with resolution NONE "
-            f"({option_ref('wildcard_resolution')}: auto is decided against the cluster, and none was read: site.yml applies "
-            f"{DYNAMIC_DNS} where the cluster has Istio 1.30's CRDs); name the host's cluster (its context), or set "
-            f"{option_ref('wildcard_resolution')} to dynamic_dns or none, to model exactly what is applied"]
+    return [
+        f"{len(entries)} wildcard ServiceEntr{'y' if len(entries) == 1 else 'ies'} assumed with resolution NONE "
+        f"({option_ref('wildcard_resolution')}: auto is decided against the cluster, and none was read: site.yml applies "
+        f"{DYNAMIC_DNS} where the cluster has Istio 1.30's CRDs); name the host's cluster (its context), or set "
+        f"{option_ref('wildcard_resolution')} to dynamic_dns or none, to model exactly what is applied"
+    ]
 
 
 # -- on the cluster (egress_set) ------------------------------------------------
@@ -97,10 +106,17 @@ def _upgradable(obj):
     """A wildcard entry as the layout writes it for `auto`: TLS, NONE, outside the mesh, no addresses, no waypoint."""
     spec = obj.get("spec") or {}
     labels = (obj.get("metadata") or {}).get("labels") or {}
-    return (_is_entry(obj) and spec.get("resolution", "NONE") == "NONE" and spec.get("location") == "MESH_EXTERNAL"
-            and not spec.get("addresses") and not spec.get("endpoints") and USE_WAYPOINT_LABEL not in labels
-            and spec.get("hosts") and all(host.startswith("*.") for host in spec["hosts"])
-            and all(port.get("protocol") == "TLS" for port in spec.get("ports") or []))
+    return (
+        _is_entry(obj)
+        and spec.get("resolution", "NONE") == "NONE"
+        and spec.get("location") == "MESH_EXTERNAL"
+        and not spec.get("addresses")
+        and not spec.get("endpoints")
+        and USE_WAYPOINT_LABEL not in labels
+        and spec.get("hosts")
+        and all(host.startswith("*.") for host in spec["hosts"])
+        and all(port.get("protocol") == "TLS" for port in spec.get("ports") or [])
+    )
 
 
 def resolve(desired, crds, version, choice, unreadable=()):
@@ -118,32 +134,51 @@ def resolve(desired, crds, version, choice, unreadable=()):
         if wildcards and enum is not None and DYNAMIC_DNS in enum and istio_1_30:
             desired = [_with_dynamic_dns(obj) if _upgradable(obj) else obj for obj in desired]
         elif wildcards:
-            reason = (f"its ServiceEntry CRD does not accept {DYNAMIC_DNS} (Istio before 1.28)" if enum is None or DYNAMIC_DNS not in enum
-                      else why_not)
+            reason = (
+                f"its ServiceEntry CRD does not accept {DYNAMIC_DNS} (Istio before 1.28)"
+                if enum is None or DYNAMIC_DNS not in enum
+                else why_not
+            )
             notes.append(f"wildcard hosts keep resolution NONE ({option_ref('wildcard_resolution')}: auto): {reason}")
     for value in sorted({(obj.get("spec") or {}).get("resolution") for obj in desired if _is_entry(obj)} - {None}):
         having = [describe(obj) for obj in desired if _is_entry(obj) and obj["spec"].get("resolution") == value]
         if enum is not None and value not in enum:
-            refusals.append(Finding(
-                f"the cluster's ServiceEntry CustomResourceDefinition does not accept resolution {value} (it accepts "
-                f"{', '.join(enum)}), which {listed(having)} {'has' if len(having) == 1 else 'have'}",
-                f"set {option_ref('wildcard_resolution')} to none or auto, or upgrade Istio (its CRD accepts {DYNAMIC_DNS} "
-                f"from 1.28 on, and sidecars resolve it from 1.30 on)" if value == DYNAMIC_DNS else "upgrade Istio's CRDs"))
+            refusals.append(
+                Finding(
+                    f"the cluster's ServiceEntry CustomResourceDefinition does not accept resolution {value} (it accepts "
+                    f"{', '.join(enum)}), which {listed(having)} {'has' if len(having) == 1 else 'have'}",
+                    f"set {option_ref('wildcard_resolution')} to none or auto, or upgrade Istio (its CRD accepts {DYNAMIC_DNS} "
+                    f"from 1.28 on, and sidecars resolve it from 1.30 on)"
+                    if value == DYNAMIC_DNS
+                    else "upgrade Istio's CRDs",
+                )
+            )
         elif value == DYNAMIC_DNS and not istio_1_30 and choice != "auto":
-            direct = [describe(obj) for obj in desired if _is_entry(obj) and obj["spec"].get("resolution") == value
-                      and USE_WAYPOINT_LABEL not in ((obj.get("metadata") or {}).get("labels") or {})]
+            direct = [
+                describe(obj)
+                for obj in desired
+                if _is_entry(obj)
+                and obj["spec"].get("resolution") == value
+                and USE_WAYPOINT_LABEL not in ((obj.get("metadata") or {}).get("labels") or {})
+            ]
             if direct:
-                notes.append(f"{listed(direct)} {'resolves' if len(direct) == 1 else 'resolve'} with {DYNAMIC_DNS} at the sidecars, but {why_not}: "
-                             f"under an older istiod their wildcard hosts are not reached")
+                notes.append(
+                    f"{listed(direct)} {'resolves' if len(direct) == 1 else 'resolve'} with {DYNAMIC_DNS} at the sidecars, but {why_not}: "
+                    f"under an older istiod their wildcard hosts are not reached"
+                )
     return desired, refusals, notes
 
 
 def _why_not_1_30(unreadable):
     if ISTIO_1_30_CRD in unreadable:
-        return (f"the CustomResourceDefinition {ISTIO_1_30_CRD}, which says whether the cluster has Istio 1.30's CRDs, "
-                f"may not be read (install the role's RBAC again)")
-    return (f"the cluster has no Istio 1.30 CRDs (no {ISTIO_1_30_CRD}), and sidecars resolve {DYNAMIC_DNS} "
-            f"from Istio 1.30 on")
+        return (
+            f"the CustomResourceDefinition {ISTIO_1_30_CRD}, which says whether the cluster has Istio 1.30's CRDs, "
+            f"may not be read (install the role's RBAC again)"
+        )
+    return (
+        f"the cluster has no Istio 1.30 CRDs (no {ISTIO_1_30_CRD}), and sidecars resolve {DYNAMIC_DNS} "
+        f"from Istio 1.30 on"
+    )
 
 
 def _with_dynamic_dns(obj):
@@ -152,5 +187,7 @@ def _with_dynamic_dns(obj):
 
 def crds_to_read(desired, choice):
     """The CustomResourceDefinitions, beyond the kinds', that deciding needs."""
-    needed = choice == "auto" or any(_is_entry(obj) and (obj.get("spec") or {}).get("resolution") == DYNAMIC_DNS for obj in desired)
+    needed = choice == "auto" or any(
+        _is_entry(obj) and (obj.get("spec") or {}).get("resolution") == DYNAMIC_DNS for obj in desired
+    )
     return [ISTIO_1_30_CRD] if needed else []

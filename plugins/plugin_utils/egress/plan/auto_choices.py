@@ -20,7 +20,11 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout i
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import EgressFailure
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import ISTIO, SERVICE_ENTRY, kind_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import describe
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.reads import PARALLEL_READS, LiveState, choose_versions
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.reads import (
+    PARALLEL_READS,
+    LiveState,
+    choose_versions,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
@@ -32,7 +36,9 @@ class Asked:
     name: str  # the egress set
     cluster: str
     api_version: str = "auto"
-    wildcard_resolution: str = "none"  # the role's choice as the layout leaves it to the cluster: only "auto" leaves anything
+    wildcard_resolution: str = (
+        "none"  # the role's choice as the layout leaves it to the cluster: only "auto" leaves anything
+    )
 
 
 def read(reader, resources, wildcard_resolution, pin=None):
@@ -40,7 +46,10 @@ def read(reader, resources, wildcard_resolution, pin=None):
     state = LiveState()
     kinds = list(dict.fromkeys(kind_of(obj) for obj in resources))
     with ThreadPoolExecutor(max_workers=PARALLEL_READS) as pool:
-        optional = {name: pool.submit(reader.optional_crd, name) for name in wildcards.crds_to_read(resources, wildcard_resolution)}
+        optional = {
+            name: pool.submit(reader.optional_crd, name)
+            for name in wildcards.crds_to_read(resources, wildcard_resolution)
+        }
         state.served = dict(zip(kinds, pool.map(reader.served_versions, kinds)))
         for name, future in optional.items():
             allowed, state.crds[name] = future.result()
@@ -61,8 +70,9 @@ def decide(resources, state, request):
 
 def resolve(desired, state, request):
     """(desired, refusals, notes): the wildcard entries of `desired` (versioned) as the cluster resolves them."""
-    return wildcards.resolve(desired, state.crds, state.versions.get(SERVICE_ENTRY), request.wildcard_resolution,
-                             state.unreadable_crds)
+    return wildcards.resolve(
+        desired, state.crds, state.versions.get(SERVICE_ENTRY), request.wildcard_resolution, state.unreadable_crds
+    )
 
 
 def versioned(resources, state, request):
@@ -77,8 +87,11 @@ def versioned(resources, state, request):
         api_version = kind.api_version(versions[kind.key][1])
         done.append(obj if obj.get("apiVersion") == api_version else {**obj, "apiVersion": api_version})
     if unserved:
-        raise EgressFailure("refuse", f"planning egress set {request.name} on {request.cluster}",
-                            "; ".join(_unserved(kind, objects, state, request) for kind, objects in unserved.items()))
+        raise EgressFailure(
+            "refuse",
+            f"planning egress set {request.name} on {request.cluster}",
+            "; ".join(_unserved(kind, objects, state, request) for kind, objects in unserved.items()),
+        )
     return done
 
 
@@ -95,7 +108,11 @@ def _unserved(kind, objects, state, request):
         if kind.alternative:
             option, said, value = kind.alternative.partition(":")  # "network_policy: kubernetes (or none)"
             fix += f", or set {option_ref(option)}{said}{value}"
-        return (f"{installed}{cluster}: it serves no {kind.kind} ({kind.describe()}), which {listed(objects)} "
-                f"{'needs' if len(objects) == 1 else 'need'}: {fix}, then run again")
-    return (f"{option_ref('api_version')}: {json.dumps(request.api_version)} is not served by {cluster} "
-            f"(it serves {kind.group} {', '.join(served)})")
+        return (
+            f"{installed}{cluster}: it serves no {kind.kind} ({kind.describe()}), which {listed(objects)} "
+            f"{'needs' if len(objects) == 1 else 'need'}: {fix}, then run again"
+        )
+    return (
+        f"{option_ref('api_version')}: {json.dumps(request.api_version)} is not served by {cluster} "
+        f"(it serves {kind.group} {', '.join(served)})"
+    )

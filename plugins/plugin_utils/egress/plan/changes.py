@@ -31,7 +31,13 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers imp
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.fields import field_changes, format_change
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import kind_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import (
-    FOREIGN, OTHER_SET, OURS, labels_of, other_owner, owner_of)
+    FOREIGN,
+    OTHER_SET,
+    OURS,
+    labels_of,
+    other_owner,
+    owner_of,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 ACTIONS = ("create", "update", "adopt", "unchanged", "prune", "keep", "withheld", "conflict")
@@ -76,8 +82,10 @@ class Plan:
     @property
     def summary(self):
         counts = self.counts
-        text = (f"{counts['create']} to create, {counts['update']} to update, "
-                f"{counts['adopt']} to adopt, {counts['prune']} to prune, {counts['unchanged']} unchanged")
+        text = (
+            f"{counts['create']} to create, {counts['update']} to update, "
+            f"{counts['adopt']} to adopt, {counts['prune']} to prune, {counts['unchanged']} unchanged"
+        )
         if counts["keep"]:
             text += f", {counts['keep']} no longer declared but kept (prune is off)"
         if counts["withheld"]:
@@ -136,11 +144,19 @@ def _step(resource, obj, owner_labels, adopt):
         return ("create", resource, [])
     owner = owner_of(obj, owner_labels)
     if owner == OTHER_SET:
-        return ("conflict", resource, [f"{describe(obj)} belongs to {other_owner(obj)}; one set never takes over another's resources"])
+        return (
+            "conflict",
+            resource,
+            [f"{describe(obj)} belongs to {other_owner(obj)}; one set never takes over another's resources"],
+        )
     if owner == FOREIGN and not adopt:
         manager = labels_of(obj).get(MANAGED_BY_LABEL)
         managed = f"managed by {manager!r}" if manager else f"not labelled {MANAGED_BY_LABEL}={FIELD_MANAGER}"
-        return ("conflict", resource, [f"{describe(obj)} exists and is {managed}; set {option_ref('adopt')}: true to take it over"])
+        return (
+            "conflict",
+            resource,
+            [f"{describe(obj)} exists and is {managed}; set {option_ref('adopt')}: true to take it over"],
+        )
     roots = kind_of(resource).compared
     details = [line for change in field_changes(resource, obj, FIELD_MANAGER, roots) for line in format_change(change)]
     if owner == FOREIGN:

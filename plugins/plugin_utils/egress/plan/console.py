@@ -32,7 +32,9 @@ def grouped(notes):
 def plan_lines(plan, name, layout_notes=(), check_mode=False, verbosity=0, state="present"):
     """The heading, the summary, what the endpoint data changes, each resource's change and the notes, as lines."""
     served = (plan.get("api_versions") or {}).get(SERVICE_ENTRY.describe()) or f"no {SERVICE_ENTRY.kind} served"
-    heading = f"Egress set {name} on {plan['cluster']}, {served}{' (check mode: nothing is written)' if check_mode else ''}"
+    heading = (
+        f"Egress set {name} on {plan['cluster']}, {served}{' (check mode: nothing is written)' if check_mode else ''}"
+    )
     lines = [heading, plan["summary"], *plan["endpoint_data"]["lines"], *plan["lines"]]
     notes = grouped([*layout_notes, *plan.get("notes", [])])
     if not notes:

@@ -24,7 +24,9 @@ def objects_of(resources):
         except yaml.YAMLError as exc:
             raise NotResources(f"resources: not a YAML stream of Kubernetes objects: {exc}") from None
     if not isinstance(resources, list) or not all(isinstance(item, dict) for item in resources):
-        raise NotResources(f"resources: expected a list of Kubernetes objects or a YAML stream of them, got {type(resources).__name__}")
+        raise NotResources(
+            f"resources: expected a list of Kubernetes objects or a YAML stream of them, got {type(resources).__name__}"
+        )
     return [plain(item) for item in resources]
 
 

@@ -33,11 +33,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers import (
-    BOTOCORE_ANNOTATION, COLLECTION_ANNOTATION, FIELD_MANAGER, REGIONS_ANNOTATION, SERVICES_ANNOTATION)
+    BOTOCORE_ANNOTATION,
+    COLLECTION_ANNOTATION,
+    FIELD_MANAGER,
+    REGIONS_ANNOTATION,
+    SERVICES_ANNOTATION,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import data_version
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.fields import field_changes
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import SERVICE_ENTRY, kind_of
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import OURS, endpoint_data_of, owner_of
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import (
+    OURS,
+    endpoint_data_of,
+    owner_of,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import identity
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety.mesh import Finding
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
@@ -52,12 +61,16 @@ _RECORDS = {("metadata", "annotations", BOTOCORE_ANNOTATION), ("metadata", "anno
 class Report:
     """What the endpoint data alone changes on one cluster."""
 
-    here: dict | None = None  # the versions of this run: {"botocore", "collection"}; None when the resources record none
+    here: dict | None = (
+        None  # the versions of this run: {"botocore", "collection"}; None when the resources record none
+    )
     recorded: list = field(default_factory=list)  # the distinct versions the set's objects on the cluster record
     added: list = field(default_factory=list)  # "host (why)": opened by the endpoint data alone
     removed: list = field(default_factory=list)  # "host (why)": closed by the endpoint data, with consent
     withheld: list = field(default_factory=list)  # "host (why)": closed by the endpoint data, waiting for consent
-    hold: dict = field(default_factory=dict)  # identity of each of our objects whose write waits -> the hosts it would close
+    hold: dict = field(
+        default_factory=dict
+    )  # identity of each of our objects whose write waits -> the hosts it would close
     restamped: int = 0  # objects whose only change is this run's versions
     refusals: list = field(default_factory=list)
     notes: list = field(default_factory=list)
@@ -80,8 +93,10 @@ class Report:
         lines += [f"  - {host}" for host in self.removed]
         lines += [f"  - {host}: withheld" for host in self.withheld]
         if self.withheld:
-            lines.append(f"  the writes that would close withheld hosts wait: accept it ({option_ref('accept')}: [{REMOVAL}]), "
-                         f"or stay on {older}")
+            lines.append(
+                f"  the writes that would close withheld hosts wait: accept it ({option_ref('accept')}: [{REMOVAL}]), "
+                f"or stay on {older}"
+            )
         if self.restamped == 1:
             lines.append("  1 resource changes only its version annotations")
         elif self.restamped:
@@ -124,13 +139,17 @@ def compare(desired, live, owner_labels, accept=()):
         report.withheld = list(closed.values())
         report.hold = _held(ours, desired, set(closed))
     wanted_by_id = {identity(obj): obj for obj in desired}
-    report.restamped = sum(1 for obj in ours if identity(obj) in wanted_by_id and _only_restamped(wanted_by_id[identity(obj)], obj))
+    report.restamped = sum(
+        1 for obj in ours if identity(obj) in wanted_by_id and _only_restamped(wanted_by_id[identity(obj)], obj)
+    )
     had = _pairs(ours)
     for host in sorted(set(wanted_hosts) - set(live_hosts)):
         entries = wanted_hosts[host]
         if report.older and had and _pairs(entries) <= had:
             waits = any(identity(entry) in report.hold for entry in entries)
-            report.added.append(f"{host} ({_asked_by(entries[0])}){': waits with the withheld writes' if waits else ''}")
+            report.added.append(
+                f"{host} ({_asked_by(entries[0])}){': waits with the withheld writes' if waits else ''}"
+            )
     return report
 
 
@@ -190,13 +209,19 @@ def _downgrade(here, recorded):
     if not newest:
         return []
     components = sorted({component for versions in newest for component in data_version.newer(versions, here)})
-    fix = " and ".join(f"{data_version.NAMES[component]} {data_version.newest(v[component] for v in newest)} or newer"
-                       for component in components)
-    return [Finding(
-        f"the egress set's objects on this cluster record {listed(data_version.described(v) for v in newest)}, newer than "
-        f"this run's {data_version.described(here)}: a run with older endpoint data would undo the hosts the newer one "
-        f"opened or closed, and the next run with the newer data would redo them",
-        f"run with {fix} (requirements.txt pins the range the collection is tested with)", DOWNGRADE)]
+    fix = " and ".join(
+        f"{data_version.NAMES[component]} {data_version.newest(v[component] for v in newest)} or newer"
+        for component in components
+    )
+    return [
+        Finding(
+            f"the egress set's objects on this cluster record {listed(data_version.described(v) for v in newest)}, newer than "
+            f"this run's {data_version.described(here)}: a run with older endpoint data would undo the hosts the newer one "
+            f"opened or closed, and the next run with the newer data would redo them",
+            f"run with {fix} (requirements.txt pins the range the collection is tested with)",
+            DOWNGRADE,
+        )
+    ]
 
 
 def _entry_hosts(objects):

@@ -78,11 +78,18 @@ def _field_paths(node, prefix):
 def field_changes(desired, live, manager, roots=COMPARED_ROOTS):
     """FieldChanges that an apply of `desired` would make to `live` under `roots`, sorted by path."""
     wanted = desired_fields(desired, roots)
-    changes = [FieldChange(path, value_at(live, path), value) for path, value in wanted.items() if value_at(live, path) != value]
+    changes = [
+        FieldChange(path, value_at(live, path), value)
+        for path, value in wanted.items()
+        if value_at(live, path) != value
+    ]
     for path in owned_paths(live, manager, roots):
         # An empty map we set (a NetworkPolicy's podSelector {}: every pod) has no leaf, and is still wanted.
-        still_wanted = path in wanted or any(w[: len(path)] == path or path[: len(w)] == w for w in wanted) \
+        still_wanted = (
+            path in wanted
+            or any(w[: len(path)] == path or path[: len(w)] == w for w in wanted)
             or value_at(desired, path) == {}
+        )
         if not still_wanted and value_at(live, path) is not None:
             changes.append(FieldChange(path, value_at(live, path), None))
     return sorted(changes, key=lambda change: change.path)
@@ -112,7 +119,12 @@ def _change_lines(path, old, new):
             if old.get(key) != new.get(key):
                 yield from _change_lines(path + (key,), old.get(key), new.get(key))
         return
-    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new) and all(isinstance(v, dict) for v in old + new):
+    if (
+        isinstance(old, list)
+        and isinstance(new, list)
+        and len(old) == len(new)
+        and all(isinstance(v, dict) for v in old + new)
+    ):
         for index, (before, after) in enumerate(zip(old, new)):
             if before != after:
                 yield from _change_lines(path[:-1] + (f"{path[-1]}[{index}]",), before, after)

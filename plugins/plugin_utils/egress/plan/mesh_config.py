@@ -75,7 +75,11 @@ def _access_logs(mesh):
     said = []
     if mesh.get("accessLogFile"):
         said.append(f"accessLogFile {mesh['accessLogFile']}")
-    providers = (mesh.get("defaultProviders") or {}).get("accessLogging") if isinstance(mesh.get("defaultProviders"), dict) else None
+    providers = (
+        (mesh.get("defaultProviders") or {}).get("accessLogging")
+        if isinstance(mesh.get("defaultProviders"), dict)
+        else None
+    )
     if providers:
         said.append(f"defaultProviders.accessLogging {list(providers)}")
     return tuple(said)

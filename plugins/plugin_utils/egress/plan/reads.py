@@ -18,7 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.api_errors import api_error
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import EgressFailure, status_of_exception
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import (
+    EgressFailure,
+    status_of_exception,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import chosen_version
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import selector
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import identity
@@ -63,9 +66,15 @@ class ClusterReader:
         started = time.monotonic()
         try:
             response = self.api_client.call_api(
-                path, "GET", query_params=list((query or {}).items()), header_params={"Accept": "application/json"},
-                auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
-                _request_timeout=REQUEST_TIMEOUT)
+                path,
+                "GET",
+                query_params=list((query or {}).items()),
+                header_params={"Accept": "application/json"},
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _return_http_data_only=True,
+                _request_timeout=REQUEST_TIMEOUT,
+            )
             self._timed(time.monotonic() - started)
             return json.loads(response.data)
         except ApiException as err:
@@ -75,7 +84,9 @@ class ClusterReader:
                 return None
             raise EgressFailure("read", f"{doing} from {self.cluster}", api_error(err), status=status) from None
         except (HTTPError, OSError) as err:
-            raise EgressFailure("read", f"{doing} from {self.cluster}", api_error(err, self.api_client.configuration.host)) from None
+            raise EgressFailure(
+                "read", f"{doing} from {self.cluster}", api_error(err, self.api_client.configuration.host)
+            ) from None
 
     def _timed(self, seconds):
         if self.round_trip is None or seconds < self.round_trip:
@@ -85,8 +96,11 @@ class ClusterReader:
         """The versions of `kind` the cluster serves ([] without its CustomResourceDefinition)."""
         if kind.crd is None:
             return list(kind.versions)
-        crd = self.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{kind.crd}",
-                       f"reading the CustomResourceDefinition {kind.crd}", missing_ok=True)
+        crd = self.get(
+            f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{kind.crd}",
+            f"reading the CustomResourceDefinition {kind.crd}",
+            missing_ok=True,
+        )
         self.crds[kind.crd] = crd
         if crd is None:
             return []
@@ -94,8 +108,10 @@ class ClusterReader:
 
     def optional_crd(self, name):
         """(read, CRD or None) for a CustomResourceDefinition that only informs a choice: not read when not allowed."""
-        return self._unless_forbidden(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}",
-                                      f"reading the CustomResourceDefinition {name}")
+        return self._unless_forbidden(
+            f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}",
+            f"reading the CustomResourceDefinition {name}",
+        )
 
     def lease(self, namespace, name):
         """(read, lease): the rollout lease as it is now (None: there is none); not read when reading is not allowed.
@@ -103,12 +119,16 @@ class ClusterReader:
         Reading the lease only saves the plan a second round of reads; a user
         without the right is told by the access review that follows.
         """
-        return self._unless_forbidden(f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}",
-                                      f"reading the rollout lease {namespace}/{name}")
+        return self._unless_forbidden(
+            f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}",
+            f"reading the rollout lease {namespace}/{name}",
+        )
 
     def configmap(self, namespace, name):
         """(read, ConfigMap or None): not read when reading is not allowed (the mesh config only informs a note)."""
-        return self._unless_forbidden(f"/api/v1/namespaces/{namespace}/configmaps/{name}", f"reading ConfigMap {namespace}/{name}")
+        return self._unless_forbidden(
+            f"/api/v1/namespaces/{namespace}/configmaps/{name}", f"reading ConfigMap {namespace}/{name}"
+        )
 
     def _unless_forbidden(self, path, doing):
         """(True, object or None when missing), or (False, None) when the user may not read it."""
@@ -117,8 +137,11 @@ class ClusterReader:
     def list(self, kind, version, namespace=None, label_selector=None):
         where = f"in namespace {namespace}" if namespace else "cluster-wide"
         labelled = f" labelled {label_selector}" if label_selector else ""
-        answer = self.get(kind.collection_path(version, namespace), f"listing {kind.plural}.{kind.group or 'core'} {where}{labelled}",
-                          query={"labelSelector": label_selector} if label_selector else None)
+        answer = self.get(
+            kind.collection_path(version, namespace),
+            f"listing {kind.plural}.{kind.group or 'core'} {where}{labelled}",
+            query={"labelSelector": label_selector} if label_selector else None,
+        )
         items = answer.get("items") or []
         for item in items:  # a list's items carry no apiVersion and kind
             item["apiVersion"] = kind.api_version(version)
@@ -136,8 +159,18 @@ def unless_forbidden(read, *args, **kwargs):
         raise
 
 
-def read_live(reader, kinds, desired, owner_labels, pin=None, namespaces=(), services=(), lease=None, crds=(),
-              list_namespaces=False):
+def read_live(
+    reader,
+    kinds,
+    desired,
+    owner_labels,
+    pin=None,
+    namespaces=(),
+    services=(),
+    lease=None,
+    crds=(),
+    list_namespaces=False,
+):
     """Read what a plan needs: the lease, served versions, live objects, namespaces and Services.
 
     `kinds`: the kinds the plan covers (all of them, so that ours are pruned
@@ -156,14 +189,24 @@ def read_live(reader, kinds, desired, owner_labels, pin=None, namespaces=(), ser
         if lease_read:
             state.lease_read, state.lease = lease_read.result()
         choose_versions(state, pin)
-        lists = [pool.submit(reader.list, kind, version, namespace, labels)
-                 for kind, version in state.versions.items()
-                 for namespace, labels in _list_calls(kind, desired, owner_labels)]
-        namespace_reads = {name: pool.submit(reader.get, f"/api/v1/namespaces/{name}", f"reading namespace {name}", missing_ok=True)
-                           for name in sorted(set(namespaces))}
-        service_reads = {key: pool.submit(reader.get, f"/api/v1/namespaces/{key[0]}/services/{key[1]}",
-                                          f"reading Service {key[0]}/{key[1]}", missing_ok=True)
-                         for key in services}
+        lists = [
+            pool.submit(reader.list, kind, version, namespace, labels)
+            for kind, version in state.versions.items()
+            for namespace, labels in _list_calls(kind, desired, owner_labels)
+        ]
+        namespace_reads = {
+            name: pool.submit(reader.get, f"/api/v1/namespaces/{name}", f"reading namespace {name}", missing_ok=True)
+            for name in sorted(set(namespaces))
+        }
+        service_reads = {
+            key: pool.submit(
+                reader.get,
+                f"/api/v1/namespaces/{key[0]}/services/{key[1]}",
+                f"reading Service {key[0]}/{key[1]}",
+                missing_ok=True,
+            )
+            for key in services
+        }
         crd_reads = {name: pool.submit(reader.optional_crd, name) for name in crds}
         namespace_list = list_namespaces and pool.submit(reader.get, "/api/v1/namespaces", "listing namespaces")
         seen = set()

@@ -23,7 +23,10 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.identifiers imp
 from ansible_collections.meshops.aws_egress.plugins.module_utils.kubernetes_core import k8s_failure_status
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.needed_access import plan_checks
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import (
-    EgressFailure, failure_text, write_failure)
+    EgressFailure,
+    failure_text,
+    write_failure,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import RBAC_KINDS, UnknownKind, kind_of
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import rbac_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import build_plan, describe
@@ -43,26 +46,47 @@ def install(resources, cluster, api_client, execute_k8s, check_mode=False, adopt
         except UnknownKind as err:
             raise EgressFailure("refuse", doing, f"resources[{index}]: {err}") from None
         if kind not in RBAC_KINDS:
-            raise EgressFailure("refuse", doing, f"resources[{index}]: {describe(obj)} is not an RBAC object "
-                                                 f"(ClusterRole, ClusterRoleBinding or RoleBinding); nothing was written")
+            raise EgressFailure(
+                "refuse",
+                doing,
+                f"resources[{index}]: {describe(obj)} is not an RBAC object "
+                f"(ClusterRole, ClusterRoleBinding or RoleBinding); nothing was written",
+            )
     labels = rbac_labels()
     state = read_live(ClusterReader(api_client, cluster), RBAC_KINDS, resources, labels)
     plan = build_plan(resources, state.objects, labels, adopt=adopt, prune=False)
     if plan.conflicts:
-        raise EgressFailure("refuse", f"{len(plan.conflicts)} RBAC object(s) on {cluster} are in the way",
-                            "nothing was written:\n" + "\n".join(plan.conflicts))
+        raise EgressFailure(
+            "refuse",
+            f"{len(plan.conflicts)} RBAC object(s) on {cluster} are in the way",
+            "nothing was written:\n" + "\n".join(plan.conflicts),
+        )
     result = {**plan.public(), "cluster": cluster, "changed": plan.changed}
     if check_mode or not plan.changed:
         return result
     check_modules()
     missing = review_all(api_client, plan_checks(plan))[1]
     if missing:
-        raise EgressFailure("access", f"checking the rights of the planned writes on {cluster}",
-                            missing_message(cluster, missing) + "; nothing was written")
-    applied = execute_k8s({"definition": plan.apply, "apply": True,
-                           # Ours alone: the plan refused every object that is not.
-                           "server_side_apply": {"field_manager": FIELD_MANAGER, "force_conflicts": True}})
+        raise EgressFailure(
+            "access",
+            f"checking the rights of the planned writes on {cluster}",
+            missing_message(cluster, missing) + "; nothing was written",
+        )
+    applied = execute_k8s(
+        {
+            "definition": plan.apply,
+            "apply": True,
+            # Ours alone: the plan refused every object that is not.
+            "server_side_apply": {"field_manager": FIELD_MANAGER, "force_conflicts": True},
+        }
+    )
     if applied.get("failed"):
-        raise write_failure("apply", f"applying {len(plan.apply)} RBAC objects to {cluster}", k8s_failure_status(applied),
-                            failure_text(applied), [describe(obj) for obj in plan.apply], server=api_client.configuration.host)
+        raise write_failure(
+            "apply",
+            f"applying {len(plan.apply)} RBAC objects to {cluster}",
+            k8s_failure_status(applied),
+            failure_text(applied),
+            [describe(obj) for obj in plan.apply],
+            server=api_client.configuration.host,
+        )
     return result

@@ -35,18 +35,25 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors im
 WRITE_VERBS = ["get", "create", "patch", "delete"]
 SUBJECT_KINDS = role_options.choices("rbac_subject", "kind", entry_point="rbac")
 
-READ_WHY = ("Read cluster-wide: which versions of each kind are served and what they accept (its CustomResourceDefinition), "
-            "whether the cluster has Istio 1.30's CRDs, every object of the kinds the role writes (the egress set's own "
-            "wherever an earlier run put them, and others' that a plan must not harm), whether the namespaces written to "
-            "exist, and in ambient mode which namespaces are bound to a waypoint.")
+READ_WHY = (
+    "Read cluster-wide: which versions of each kind are served and what they accept (its CustomResourceDefinition), "
+    "whether the cluster has Istio 1.30's CRDs, every object of the kinds the role writes (the egress set's own "
+    "wherever an earlier run put them, and others' that a plan must not harm), whether the namespaces written to "
+    "exist, and in ambient mode which namespaces are bound to a waypoint."
+)
 # Where each writer's rules apply, then what besides the kinds' own (their rbac_reason) it needs there.
 WRITERS = {
-    "entries": ("In the egress set's namespace", "; each with get, patch and create (server-side apply through "
-                "kubernetes.core.k8s, which reads each object before writing it) and get and delete (to prune); and the "
-                "rollout lease (create it once, then get and update it, by name)."),
+    "entries": (
+        "In the egress set's namespace",
+        "; each with get, patch and create (server-side apply through "
+        "kubernetes.core.k8s, which reads each object before writing it) and get and delete (to prune); and the "
+        "rollout lease (create it once, then get and update it, by name).",
+    ),
     "sidecars": ("In each Sidecar namespace of the egress set", "."),
-    "gateway": ("In the egress gateway's namespace (egress_gateway mode), or the waypoint's (ambient mode)",
-                ", and the gateway's Service, which must exist before anything is routed to it."),
+    "gateway": (
+        "In the egress gateway's namespace (egress_gateway mode), or the waypoint's (ambient mode)",
+        ", and the gateway's Service, which must exist before anything is routed to it.",
+    ),
 }
 
 
@@ -63,7 +70,9 @@ def _rules_for(writer):
     for kind in KINDS:
         if writer in kind.writers:
             by_group.setdefault(kind.group, []).append(kind.plural)
-    return [{"apiGroups": [group], "resources": plurals, "verbs": list(WRITE_VERBS)} for group, plurals in by_group.items()]
+    return [
+        {"apiGroups": [group], "resources": plurals, "verbs": list(WRITE_VERBS)} for group, plurals in by_group.items()
+    ]
 
 
 def cluster_roles():
@@ -71,33 +80,63 @@ def cluster_roles():
     listed = {}
     for kind in KINDS:
         listed.setdefault(kind.group, []).append(kind.plural)
-    read = [{"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"],
-             "resourceNames": sorted([kind.crd for kind in KINDS if kind.crd] + [ISTIO_1_30_CRD]), "verbs": ["get"]}]
+    read = [
+        {
+            "apiGroups": ["apiextensions.k8s.io"],
+            "resources": ["customresourcedefinitions"],
+            "resourceNames": sorted([kind.crd for kind in KINDS if kind.crd] + [ISTIO_1_30_CRD]),
+            "verbs": ["get"],
+        }
+    ]
     read += [{"apiGroups": [group], "resources": plurals, "verbs": ["list"]} for group, plurals in listed.items()]
     read += [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list"]}]
-    lease = [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
-             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": [LOCK_NAME], "verbs": ["get", "update"]}]
+    lease = [
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "resourceNames": [LOCK_NAME],
+            "verbs": ["get", "update"],
+        },
+    ]
     gateway_service = [{"apiGroups": [""], "resources": ["services"], "verbs": ["get"]}]
-    roles = {"read": read, "entries": _rules_for("entries") + lease, "sidecars": _rules_for("sidecars"),
-             "gateway": _rules_for("gateway") + gateway_service}
+    roles = {
+        "read": read,
+        "entries": _rules_for("entries") + lease,
+        "sidecars": _rules_for("sidecars"),
+        "gateway": _rules_for("gateway") + gateway_service,
+    }
     return [{"name": f"{RBAC_NAME_PREFIX}-{role}", "why": why(role), "rules": rules} for role, rules in roles.items()]
 
 
 def log_reader_role():
     """The optional read-only ClusterRole for playbooks/diagnose.yml's live logs: kept apart from the role's own four,
     which never read pods (files/rbac-diagnose-log-reader.yaml ships it)."""
-    return {"name": f"{RBAC_NAME_PREFIX}-diagnose-log-reader",
-            "why": "Optional, for playbooks/diagnose.yml without diagnose_logs: list the pods of the proxies (sidecars, egress "
-                   "gateway, waypoint, ztunnel) and read their logs through the API server. Read-only; bind it where they run.",
-            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
-                      {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]}]}
+    return {
+        "name": f"{RBAC_NAME_PREFIX}-diagnose-log-reader",
+        "why": "Optional, for playbooks/diagnose.yml without diagnose_logs: list the pods of the proxies (sidecars, egress "
+        "gateway, waypoint, ztunnel) and read their logs through the API server. Read-only; bind it where they run.",
+        "rules": [
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+            {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+        ],
+    }
 
 
 def rbac(namespace, sidecar_namespaces=(), gateway_namespace=None, subject=None):
     """What templates/rbac.yaml.j2 renders: labels, the subject, ClusterRoles and where they are bound."""
     subject = _subject(subject)
-    subject_id = re.sub(r"^[-.]+|[-.]+$", "", re.sub(r"[^a-z0-9.-]+", "-", "-".join(
-        [subject["kind"]] + ([subject["namespace"]] if "namespace" in subject else []) + [subject["name"]]).lower()))
+    subject_id = re.sub(
+        r"^[-.]+|[-.]+$",
+        "",
+        re.sub(
+            r"[^a-z0-9.-]+",
+            "-",
+            "-".join(
+                [subject["kind"]] + ([subject["namespace"]] if "namespace" in subject else []) + [subject["name"]]
+            ).lower(),
+        ),
+    )
     bindings = [("entries", namespace)] + [("sidecars", name) for name in sorted(set(sidecar_namespaces))]
     if gateway_namespace:
         bindings.append(("gateway", gateway_namespace))
@@ -105,18 +144,34 @@ def rbac(namespace, sidecar_namespaces=(), gateway_namespace=None, subject=None)
         "labels": rbac_labels(),
         "subject": subject,
         "cluster_roles": cluster_roles(),
-        "cluster_role_bindings": [{"name": f"{RBAC_NAME_PREFIX}-read-{subject_id}", "role": f"{RBAC_NAME_PREFIX}-read"}],
-        "role_bindings": [{"name": f"{RBAC_NAME_PREFIX}-{role}-{subject_id}", "role": f"{RBAC_NAME_PREFIX}-{role}", "namespace": where}
-                          for role, where in bindings],
+        "cluster_role_bindings": [
+            {"name": f"{RBAC_NAME_PREFIX}-read-{subject_id}", "role": f"{RBAC_NAME_PREFIX}-read"}
+        ],
+        "role_bindings": [
+            {
+                "name": f"{RBAC_NAME_PREFIX}-{role}-{subject_id}",
+                "role": f"{RBAC_NAME_PREFIX}-{role}",
+                "namespace": where,
+            }
+            for role, where in bindings
+        ],
     }
 
 
 def _subject(subject):
     subject = subject if isinstance(subject, dict) else {}
     kind, name, namespace = subject.get("kind"), subject.get("name"), subject.get("namespace")
-    if kind not in SUBJECT_KINDS or not isinstance(name, str) or not name or (kind == "ServiceAccount" and not namespace):
-        raise input_error("rbac_subject", f"{subject!r} is not a subject to bind (kind User, Group or ServiceAccount, a name, "
-                                          f"and for a ServiceAccount its namespace)")
+    if (
+        kind not in SUBJECT_KINDS
+        or not isinstance(name, str)
+        or not name
+        or (kind == "ServiceAccount" and not namespace)
+    ):
+        raise input_error(
+            "rbac_subject",
+            f"{subject!r} is not a subject to bind (kind User, Group or ServiceAccount, a name, "
+            f"and for a ServiceAccount its namespace)",
+        )
     if kind == "ServiceAccount":
         return {"kind": kind, "name": name, "namespace": namespace}
     return {"kind": kind, "name": name, "apiGroup": CLUSTER_ROLE.group}

@@ -31,8 +31,11 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names im
 
 OVERRIDE = "replace_access_logs"
 _SHOWN = 10
-_UNREAD = {mesh_config.FORBIDDEN: "not read (forbidden)", mesh_config.MISSING: "not found",
-           mesh_config.UNPARSABLE: "holds no readable mesh config"}
+_UNREAD = {
+    mesh_config.FORBIDDEN: "not read (forbidden)",
+    mesh_config.MISSING: "not found",
+    mesh_config.UNPARSABLE: "holds no readable mesh config",
+}
 
 
 def telemetries(objects):
@@ -51,24 +54,37 @@ def check(desired, others, mesh, root_namespace):
     mesh_wide = _mesh_wide(mesh, theirs, root_namespace)
     refusals, notes = [], []
     if mesh is not None and mesh.state != mesh_config.READ:
-        notes.append(f"ConfigMap {mesh.configmap} {_UNREAD[mesh.state]}: whether the mesh config turns on access logs, which "
-                     f"the Telemetries of this egress set would replace, is not known")
+        notes.append(
+            f"ConfigMap {mesh.configmap} {_UNREAD[mesh.state]}: whether the mesh config turns on access logs, which "
+            f"the Telemetries of this egress set would replace, is not known"
+        )
     fix = f"stop setting {option_ref('log_blocked')}"
     for telemetry in ours:
         scope = _scope(telemetry)
         for other in _in_the_way(telemetry, theirs):
-            refusals.append(Finding(
-                f"{scope} already {'has' if scope.startswith('namespace') else 'have'} {describe(other)} ({owner_text(other, of='of ')}); "
-                f"{describe(telemetry)} would replace its access logs there, and Istio applies only the first Telemetry without "
-                f"a selector of a namespace, so one of the two would be ignored",
-                f"{fix}, or merge what that Telemetry does with logging blocked egress", OVERRIDE))
+            refusals.append(
+                Finding(
+                    f"{scope} already {'has' if scope.startswith('namespace') else 'have'} {describe(other)} ({owner_text(other, of='of ')}); "
+                    f"{describe(telemetry)} would replace its access logs there, and Istio applies only the first Telemetry without "
+                    f"a selector of a namespace, so one of the two would be ignored",
+                    f"{fix}, or merge what that Telemetry does with logging blocked egress",
+                    OVERRIDE,
+                )
+            )
         if mesh_wide:
-            refusals.append(Finding(
-                f"the mesh logs every call ({listed(mesh_wide, _SHOWN)}); {describe(telemetry)} would replace that for {scope}, "
-                f"whose proxies would then log blocked egress only", fix, OVERRIDE))
+            refusals.append(
+                Finding(
+                    f"the mesh logs every call ({listed(mesh_wide, _SHOWN)}); {describe(telemetry)} would replace that for {scope}, "
+                    f"whose proxies would then log blocked egress only",
+                    fix,
+                    OVERRIDE,
+                )
+            )
         else:
-            notes.append(f"{describe(telemetry)} logs blocked egress of {scope}; it replaces the mesh's access logs there, "
-                         f"which {'are off' if mesh is not None and mesh.state == mesh_config.READ else 'may be on'} today")
+            notes.append(
+                f"{describe(telemetry)} logs blocked egress of {scope}; it replaces the mesh's access logs there, "
+                f"which {'are off' if mesh is not None and mesh.state == mesh_config.READ else 'may be on'} today"
+            )
     return refusals, notes
 
 
@@ -116,7 +132,9 @@ def _same_workloads(spec, other_spec):
         return bool(refs & other_refs)
     labels = (spec.get("selector") or {}).get("matchLabels") or {}
     other_labels = (other_spec.get("selector") or {}).get("matchLabels") or {}
-    return all(other_labels.get(k) == v for k, v in labels.items()) or all(labels.get(k) == v for k, v in other_labels.items())
+    return all(other_labels.get(k) == v for k, v in labels.items()) or all(
+        labels.get(k) == v for k, v in other_labels.items()
+    )
 
 
 def _refs(spec):

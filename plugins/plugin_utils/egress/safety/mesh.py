@@ -37,7 +37,13 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.cha
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.policies import CLUSTER_SUFFIX
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import (
-    AUTHORIZATION_POLICY, DESTINATION_RULE, ISTIO_GATEWAY, SERVICE_ENTRY, SIDECAR, VIRTUAL_SERVICE)
+    AUTHORIZATION_POLICY,
+    DESTINATION_RULE,
+    ISTIO_GATEWAY,
+    SERVICE_ENTRY,
+    SIDECAR,
+    VIRTUAL_SERVICE,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 ROOT_NAMESPACE = "istio-system"
@@ -55,8 +61,16 @@ class Finding:
         return f"{self.problem}: {self.fix}{accept}"
 
 
-def check(desired, others, gateway=None, services=None, missing_namespaces=(), root_namespace=ROOT_NAMESPACE, excluded_hosts=(),
-          namespace=""):
+def check(
+    desired,
+    others,
+    gateway=None,
+    services=None,
+    missing_namespaces=(),
+    root_namespace=ROOT_NAMESPACE,
+    excluded_hosts=(),
+    namespace="",
+):
     """(refusals, notes) for writing `desired` into a cluster that holds `others` (plan.others_of: not declared, not ours).
 
     `excluded_hosts`: the hosts the set leaves to other owners, whose entries in the set's `namespace` are named first.
@@ -95,31 +109,42 @@ def _missing_namespaces(desired, missing):
     findings = []
     for namespace in missing:
         needing = [describe(obj) for obj in desired if identity(obj)[2] == namespace]
-        findings.append(Finding(f"namespace {namespace} does not exist ({listed(needing, _SHOWN)} would go there)",
-                                "create it first, or stop declaring resources there"))
+        findings.append(
+            Finding(
+                f"namespace {namespace} does not exist ({listed(needing, _SHOWN)} would go there)",
+                "create it first, or stop declaring resources there",
+            )
+        )
     return findings
 
 
 def _second_sidecars(desired, others):
     findings = []
-    unselected = _by_namespace(other for other in _of_kind(others, SIDECAR) if not (other.get("spec") or {}).get("workloadSelector"))
+    unselected = _by_namespace(
+        other for other in _of_kind(others, SIDECAR) if not (other.get("spec") or {}).get("workloadSelector")
+    )
     for ours in _of_kind(desired, SIDECAR):
         if (ours.get("spec") or {}).get("workloadSelector"):
             continue
         namespace = identity(ours)[2]
         for other in unselected.get(namespace, []):
-            findings.append(Finding(
-                f"namespace {namespace} already has {describe(other)} without a workload selector ({owner_text(other, of='of ')}); "
-                f"Istio applies one such Sidecar per namespace and two give undefined behaviour (istioctl analyze IST0111)",
-                f"stop listing {namespace} among the Sidecar namespaces of this egress set, or remove that Sidecar "
-                f"or give it a workloadSelector"))
+            findings.append(
+                Finding(
+                    f"namespace {namespace} already has {describe(other)} without a workload selector ({owner_text(other, of='of ')}); "
+                    f"Istio applies one such Sidecar per namespace and two give undefined behaviour (istioctl analyze IST0111)",
+                    f"stop listing {namespace} among the Sidecar namespaces of this egress set, or remove that Sidecar "
+                    f"or give it a workloadSelector",
+                )
+            )
     return findings
 
 
 def _duplicate_hosts(desired, others):
     findings = []
-    entries = {namespace: [(other, _hosts(other)) for other in objects]
-               for namespace, objects in _by_namespace(_of_kind(others, SERVICE_ENTRY)).items()}
+    entries = {
+        namespace: [(other, _hosts(other)) for other in objects]
+        for namespace, objects in _by_namespace(_of_kind(others, SERVICE_ENTRY)).items()
+    }
     for ours in _of_kind(desired, SERVICE_ENTRY):
         namespace, hosts = identity(ours)[2], _hosts(ours)
         for other, other_hosts in entries.get(namespace, []):
@@ -130,9 +155,13 @@ def _duplicate_hosts(desired, others):
                 fix = "declare each host in one egress set only, or put the egress sets in different namespaces"
             else:  # an entry of no egress set: the host can be left to it
                 fix = f"leave {'it' if len(shared) == 1 else 'them'} to that entry ({option_ref('exclude_hosts')}: {shared}), or remove it"
-            findings.append(Finding(
-                f"{describe(other)} ({owner_text(other, of='of ')}) already declares {', '.join(shared)}, which {describe(ours)} "
-                f"declares too; Istio keeps one ServiceEntry per host and namespace, the older", fix))
+            findings.append(
+                Finding(
+                    f"{describe(other)} ({owner_text(other, of='of ')}) already declares {', '.join(shared)}, which {describe(ours)} "
+                    f"declares too; Istio keeps one ServiceEntry per host and namespace, the older",
+                    fix,
+                )
+            )
     return findings
 
 
@@ -146,10 +175,13 @@ def _duplicate_mesh_routes(desired, others):
         for other, other_hosts in routes:
             shared = sorted(hosts & other_hosts)
             if shared and _seen_together(ours, other):
-                findings.append(Finding(
-                    f"{describe(other)} ({owner_text(other, of='of ')}) already routes {listed(shared, _SHOWN)} for the mesh, where "
-                    f"{describe(ours)} would be seen too; which route applies is undefined (istioctl analyze IST0109)",
-                    "route each host through one egress set only, or give the sets exportTo that do not overlap"))
+                findings.append(
+                    Finding(
+                        f"{describe(other)} ({owner_text(other, of='of ')}) already routes {listed(shared, _SHOWN)} for the mesh, where "
+                        f"{describe(ours)} would be seen too; which route applies is undefined (istioctl analyze IST0109)",
+                        "route each host through one egress set only, or give the sets exportTo that do not overlap",
+                    )
+                )
     return findings
 
 
@@ -185,7 +217,9 @@ def _hidden_entries(desired, others):
     declared = {host for ours in _of_kind(desired, SERVICE_ENTRY) for host in _hosts(ours)}
     for ours in _of_kind(desired, SIDECAR):
         namespace = identity(ours)[2]
-        patterns = [host for egress in (ours.get("spec") or {}).get("egress") or [] for host in egress.get("hosts") or []]
+        patterns = [
+            host for egress in (ours.get("spec") or {}).get("egress") or [] for host in egress.get("hosts") or []
+        ]
         hidden, replaced = [], []
         for entry in entries:
             hosts = entry["spec"].get("hosts") or []
@@ -193,25 +227,33 @@ def _hidden_entries(desired, others):
             if _exported_to(entry, namespace) and cut:
                 (replaced if set(cut) <= declared else hidden).append(f"{describe(entry)} ({', '.join(hosts)})")
         if hidden:
-            notes.append(f"{describe(ours)} hides from namespace {namespace} what it sees today: {listed(hidden, _SHOWN)}; "
-                         f"add what {namespace} needs to the Sidecar hosts of this egress set")
+            notes.append(
+                f"{describe(ours)} hides from namespace {namespace} what it sees today: {listed(hidden, _SHOWN)}; "
+                f"add what {namespace} needs to the Sidecar hosts of this egress set"
+            )
         if replaced:
-            notes.append(f"{describe(ours)} hides from namespace {namespace} {listed(replaced, _SHOWN)}, whose hosts this egress set "
-                         f"declares itself: {namespace} reaches them through the set's entries")
+            notes.append(
+                f"{describe(ours)} hides from namespace {namespace} {listed(replaced, _SHOWN)}, whose hosts this egress set "
+                f"declares itself: {namespace} reaches them through the set's entries"
+            )
     return notes
 
 
 def _left_to_others(excluded_hosts, others, namespace):
     """Who declares each host the set leaves to other owners (in the set's namespace first), or that nobody does."""
-    entries = sorted(_of_kind(others, SERVICE_ENTRY), key=lambda entry: (identity(entry)[2] != namespace, identity(entry)[2:]))
+    entries = sorted(
+        _of_kind(others, SERVICE_ENTRY), key=lambda entry: (identity(entry)[2] != namespace, identity(entry)[2:])
+    )
     notes = []
     for host in excluded_hosts:
         owners = [f"{describe(entry)} ({owner_text(entry, of='of ')})" for entry in entries if host in _hosts(entry)]
         if owners:
             notes.append(f"{option_ref('exclude_hosts')}: {host} is left to {listed(owners, _SHOWN)}")
         else:
-            notes.append(f"{option_ref('exclude_hosts')}: {host} is left to other owners, but no ServiceEntry declares it here: "
-                         f"workloads do not reach it until one does")
+            notes.append(
+                f"{option_ref('exclude_hosts')}: {host} is left to other owners, but no ServiceEntry declares it here: "
+                f"workloads do not reach it until one does"
+            )
     return notes
 
 
@@ -224,7 +266,9 @@ def _admits(patterns, sidecar_namespace, entry_namespace, host):
     """Whether a Sidecar's egress hosts (`namespace/dnsName`) import `host` of `entry_namespace`."""
     for pattern in patterns:
         namespace, dns = pattern.split("/", 1) if "/" in pattern else (pattern, "")
-        namespace_matches = namespace in ("*", entry_namespace) or (namespace == "." and entry_namespace == sidecar_namespace)
+        namespace_matches = namespace in ("*", entry_namespace) or (
+            namespace == "." and entry_namespace == sidecar_namespace
+        )
         host_matches = dns in ("*", host) or (dns.startswith("*.") and host.endswith(dns[1:]))
         if namespace_matches and host_matches:
             return True
@@ -234,25 +278,40 @@ def _admits(patterns, sidecar_namespace, entry_namespace, host):
 def _gateway_service(gateway, service):
     where = f"Service {gateway['namespace']}/{gateway['service']}"
     if service is None:
-        return [Finding(f"the egress gateway's {where} does not exist, so every host routed to the gateway would be black-holed",
-                        "install the egress gateway first, or fix the gateway's namespace and service", "missing_gateway")]
+        return [
+            Finding(
+                f"the egress gateway's {where} does not exist, so every host routed to the gateway would be black-holed",
+                "install the egress gateway first, or fix the gateway's namespace and service",
+                "missing_gateway",
+            )
+        ]
     ports = [port.get("port") for port in (service.get("spec") or {}).get("ports") or []]
     if gateway["port"] not in ports:
-        return [Finding(f"the egress gateway's {where} has no port {gateway['port']} (it has {ports or 'none'}), so every host "
-                        f"routed to the gateway would be black-holed", f"give the gateway Service a port {gateway['port']}",
-                        "missing_gateway")]
+        return [
+            Finding(
+                f"the egress gateway's {where} has no port {gateway['port']} (it has {ports or 'none'}), so every host "
+                f"routed to the gateway would be black-holed",
+                f"give the gateway Service a port {gateway['port']}",
+                "missing_gateway",
+            )
+        ]
     return []
 
 
 def _shadowed_subsets(gateway, others):
     """DestinationRules for the gateway's host outside its namespace: a sidecar of theirs looks there first."""
     host = f"{gateway['service']}.{gateway['namespace']}{CLUSTER_SUFFIX}"
-    shadowing = [describe(rule) for rule in _of_kind(others, DESTINATION_RULE)
-                 if (rule.get("spec") or {}).get("host") == host and identity(rule)[2] != gateway["namespace"]]
+    shadowing = [
+        describe(rule)
+        for rule in _of_kind(others, DESTINATION_RULE)
+        if (rule.get("spec") or {}).get("host") == host and identity(rule)[2] != gateway["namespace"]
+    ]
     if not shadowing:
         return []
-    return [f"{listed(shadowing, _SHOWN)} sets the egress gateway's host for the clients of its namespace, which then do not see our "
-            f"subset: their routed hosts fail; move such rules to {gateway['namespace']}"]
+    return [
+        f"{listed(shadowing, _SHOWN)} sets the egress gateway's host for the clients of its namespace, which then do not see our "
+        f"subset: their routed hosts fail; move such rules to {gateway['namespace']}"
+    ]
 
 
 def _overlaps(selector, labels):
@@ -263,16 +322,31 @@ def _overlaps(selector, labels):
 
 def _shared_gateway(gateway, others, root_namespace):
     """Other Gateways on the same gateway pods, and whether our ALLOW policy would cut them."""
-    bound = [obj for obj in _of_kind(others, ISTIO_GATEWAY) if _overlaps((obj.get("spec") or {}).get("selector"), gateway["selector"])]
+    bound = [
+        obj
+        for obj in _of_kind(others, ISTIO_GATEWAY)
+        if _overlaps((obj.get("spec") or {}).get("selector"), gateway["selector"])
+    ]
     if not bound:
         return [], []
     names = listed([describe(obj) for obj in bound], _SHOWN)
-    allowing = [policy for policy in _of_kind(others, AUTHORIZATION_POLICY)
-                if (policy.get("spec") or {}).get("action", "ALLOW") == "ALLOW"
-                and identity(policy)[2] in (gateway["namespace"], root_namespace)
-                and _overlaps(((policy.get("spec") or {}).get("selector") or {}).get("matchLabels"), gateway["selector"])]
+    allowing = [
+        policy
+        for policy in _of_kind(others, AUTHORIZATION_POLICY)
+        if (policy.get("spec") or {}).get("action", "ALLOW") == "ALLOW"
+        and identity(policy)[2] in (gateway["namespace"], root_namespace)
+        and _overlaps(((policy.get("spec") or {}).get("selector") or {}).get("matchLabels"), gateway["selector"])
+    ]
     if allowing:
-        return [], [f"the egress gateway also serves {names}; ALLOW policies already limit it "
-                    f"({listed([describe(p) for p in allowing], _SHOWN)}), and ours only adds the declared hosts"]
-    return [Finding(f"the egress gateway also serves {names}, and no other ALLOW policy covers it: our ALLOW policy would deny "
-                    f"their traffic", "add an ALLOW AuthorizationPolicy for that traffic first", "cut_shared_gateway")], []
+        return [], [
+            f"the egress gateway also serves {names}; ALLOW policies already limit it "
+            f"({listed([describe(p) for p in allowing], _SHOWN)}), and ours only adds the declared hosts"
+        ]
+    return [
+        Finding(
+            f"the egress gateway also serves {names}, and no other ALLOW policy covers it: our ALLOW policy would deny "
+            f"their traffic",
+            "add an ALLOW AuthorizationPolicy for that traffic first",
+            "cut_shared_gateway",
+        )
+    ], []

@@ -72,10 +72,15 @@ def mesh_effect(policy):
         return RESTRICT, said
     if mode == DYNAMIC_DNS_MODE:
         if policy.release is None:
-            return UNKNOWN, (f"{said}, which names no release: from Istio 1.31 the entries only route (unknown hosts leave "
-                             f"through dynamic DNS); istiod 1.30 and earlier treat it as REGISTRY_ONLY")
+            return UNKNOWN, (
+                f"{said}, which names no release: from Istio 1.31 the entries only route (unknown hosts leave "
+                f"through dynamic DNS); istiod 1.30 and earlier treat it as REGISTRY_ONLY"
+            )
         if policy.release < DYNAMIC_DNS_IN_API_FROM:
-            return UNKNOWN, f"{said}, which Istio {_release(policy.release)}'s mesh config does not know: the outbound policy is not known"
+            return (
+                UNKNOWN,
+                f"{said}, which Istio {_release(policy.release)}'s mesh config does not know: the outbound policy is not known",
+            )
         if policy.release >= DYNAMIC_DNS_HONOURED_FROM:
             return ROUTE, f"{said} (Istio {_release(policy.release)}: unknown hosts leave through dynamic DNS)"
         return RESTRICT, f"{said} (Istio {_release(policy.release)}: istiod treats it as REGISTRY_ONLY)"
@@ -107,7 +112,9 @@ def judge(listed, namespaces, own_sidecars, ours, policies, unread=()):
             verdicts.append(Verdict(name, RESTRICT, f"REGISTRY_ONLY in this set's Sidecar {name}/{ours[name]}"))
         elif _own_policy(own_sidecars.get(name) or []) is not None:
             sidecar, mode = _own_policy(own_sidecars[name])
-            verdicts.append(Verdict(name, RESTRICT if mode == "REGISTRY_ONLY" else ROUTE, f"{mode} in its Sidecar {name}/{sidecar}"))
+            verdicts.append(
+                Verdict(name, RESTRICT if mode == "REGISTRY_ONLY" else ROUTE, f"{mode} in its Sidecar {name}/{sidecar}")
+            )
         else:
             policy = policies.get(mesh_config.configmap_name(mesh_config.revision_of(namespace)))
             effect, said = mesh_effect(policy) if policy else (UNKNOWN, "no mesh config read")
@@ -137,7 +144,9 @@ def notes(verdicts, default):
         groups.setdefault((verdict.effect, verdict.policy), []).append(verdict.namespace)
     for (effect, policy), names in groups.items():
         said = _SAID.get(effect, "what the entries do there is not known")
-        lines.append(f"outbound policy in namespace{'s' if len(names) > 1 else ''} {', '.join(names)}: {policy}: {said}")
+        lines.append(
+            f"outbound policy in namespace{'s' if len(names) > 1 else ''} {', '.join(names)}: {policy}: {said}"
+        )
     return lines
 
 
@@ -150,10 +159,17 @@ def assess(reader, sidecar_kind, sidecar_version, listed, control_plane, ours):
     listed = sorted(set(listed))
     unread = set()
     with ThreadPoolExecutor(max_workers=PARALLEL_READS) as pool:
-        namespace_reads = {name: pool.submit(unless_forbidden, reader.get, f"/api/v1/namespaces/{name}",
-                                             f"reading namespace {name}", missing_ok=True) for name in listed}
-        sidecar_reads = {name: pool.submit(unless_forbidden, reader.list, sidecar_kind, sidecar_version, name)
-                         for name in listed if sidecar_version}
+        namespace_reads = {
+            name: pool.submit(
+                unless_forbidden, reader.get, f"/api/v1/namespaces/{name}", f"reading namespace {name}", missing_ok=True
+            )
+            for name in listed
+        }
+        sidecar_reads = {
+            name: pool.submit(unless_forbidden, reader.list, sidecar_kind, sidecar_version, name)
+            for name in listed
+            if sidecar_version
+        }
         namespaces, own_sidecars = {}, {}
         for name in listed:
             allowed, namespaces[name] = namespace_reads[name].result()
@@ -161,8 +177,11 @@ def assess(reader, sidecar_kind, sidecar_version, listed, control_plane, ours):
             if name in sidecar_reads:
                 allowed, sidecars = sidecar_reads[name].result()
                 unread.update([name] if not allowed else [])
-                own_sidecars[name] = [sidecar for sidecar in sidecars or []
-                                      if (sidecar.get("metadata") or {}).get("name") != ours.get(name)]
+                own_sidecars[name] = [
+                    sidecar
+                    for sidecar in sidecars or []
+                    if (sidecar.get("metadata") or {}).get("name") != ours.get(name)
+                ]
         revisions = {mesh_config.revision_of(namespace) for namespace in namespaces.values()}
         policies = dict(zip(*_parallel(pool, reader.configmap, control_plane, revisions)))
     return judge(listed, namespaces, own_sidecars, ours, policies, unread)
@@ -170,6 +189,8 @@ def assess(reader, sidecar_kind, sidecar_version, listed, control_plane, ours):
 
 def _parallel(pool, configmap, namespace, revisions):
     """(names, MeshPolicies) of the ConfigMaps of `revisions`, read side by side."""
-    names = sorted({mesh_config.configmap_name(None)} | {mesh_config.configmap_name(revision) for revision in revisions})
+    names = sorted(
+        {mesh_config.configmap_name(None)} | {mesh_config.configmap_name(revision) for revision in revisions}
+    )
     reads = [pool.submit(mesh_config.read, configmap, namespace, name) for name in names]
     return names, [future.result() for future in reads]

@@ -32,11 +32,24 @@ import ipaddress
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import owner_text
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import describe, identity
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.policies import CLUSTER_SUFFIX, fqdn_matches
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety.mesh import Finding, _admits, _exported_to, _overlaps
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.layout.policies import (
+    CLUSTER_SUFFIX,
+    fqdn_matches,
+)
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.safety.mesh import (
+    Finding,
+    _admits,
+    _exported_to,
+    _overlaps,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.wording import listed
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.kinds import (
-    CILIUM_NETWORK_POLICY, ISTIO_GATEWAY, NETWORK_POLICY, SERVICE_ENTRY, SIDECAR)
+    CILIUM_NETWORK_POLICY,
+    ISTIO_GATEWAY,
+    NETWORK_POLICY,
+    SERVICE_ENTRY,
+    SIDECAR,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import option_ref
 
 OVERRIDE = "network_policy_cut"
@@ -52,8 +65,11 @@ def check(desired, others):
     refusals, notes = [], []
     for policy in ours:
         namespace, labels = identity(policy)[2], _selected_labels(policy)
-        limiting = [other for other in other_policies if identity(other)[2] == namespace and _limits_egress(other)
-                    and _may_select(_selector_of(other), labels)]
+        limiting = [
+            other
+            for other in other_policies
+            if identity(other)[2] == namespace and _limits_egress(other) and _may_select(_selector_of(other), labels)
+        ]
         if limiting:
             notes.append(_adding_note(policy, limiting, labels))
         if any(_selects_all(_selector_of(other), labels) for other in limiting):
@@ -65,9 +81,14 @@ def check(desired, others):
             cut = _cut_gateways(policy, others)
             fix = "give those Gateways' upstreams an egress policy on the gateway pods first (ours then only adds)"
         if cut:
-            refusals.append(Finding(
-                f"{describe(policy)} would be the first egress policy on {_pods(policy, labels)} and cut what the mesh lets "
-                f"them reach today: {listed(cut)}", fix, OVERRIDE))
+            refusals.append(
+                Finding(
+                    f"{describe(policy)} would be the first egress policy on {_pods(policy, labels)} and cut what the mesh lets "
+                    f"them reach today: {listed(cut)}",
+                    fix,
+                    OVERRIDE,
+                )
+            )
     return refusals, notes
 
 
@@ -88,8 +109,10 @@ def _selector_of(obj):
     if not _is_cilium(obj):
         return selector
     strip = _cilium_key
-    return {"matchLabels": {strip(k): v for k, v in (selector.get("matchLabels") or {}).items()},
-            "matchExpressions": [{**e, "key": strip(e.get("key", ""))} for e in selector.get("matchExpressions") or []]}
+    return {
+        "matchLabels": {strip(k): v for k, v in (selector.get("matchLabels") or {}).items()},
+        "matchExpressions": [{**e, "key": strip(e.get("key", ""))} for e in selector.get("matchExpressions") or []],
+    }
 
 
 def _cilium_key(key):
@@ -106,8 +129,10 @@ def _limits_egress(obj):
     spec = _spec(obj)
     if _is_cilium(obj):
         specs = [spec] + list(spec.get("specs") or [])
-        return any(("egress" in s or "egressDeny" in s) and (s.get("enableDefaultDeny") or {}).get("egress", True) is not False
-                   for s in specs)
+        return any(
+            ("egress" in s or "egressDeny" in s) and (s.get("enableDefaultDeny") or {}).get("egress", True) is not False
+            for s in specs
+        )
     types = spec.get("policyTypes")
     return "Egress" in types if types else "egress" in spec
 
@@ -125,8 +150,9 @@ def _requirement_holds(expression, labels):
 def _selects_all(selector, labels):
     """Whether `selector` selects every pod that our `labels` select."""
     match = selector.get("matchLabels") or {}
-    return all(labels.get(k) == v for k, v in match.items()) and \
-        all(_requirement_holds(e, labels) for e in selector.get("matchExpressions") or [])
+    return all(labels.get(k) == v for k, v in match.items()) and all(
+        _requirement_holds(e, labels) for e in selector.get("matchExpressions") or []
+    )
 
 
 def _may_select(selector, labels):
@@ -134,20 +160,27 @@ def _may_select(selector, labels):
     match = selector.get("matchLabels") or {}
     if any(k in labels and labels[k] != v for k, v in match.items()):
         return False
-    return not any(e.get("operator") == "In" and e.get("key") in labels and labels[e["key"]] not in (e.get("values") or [])
-                   for e in selector.get("matchExpressions") or [])
+    return not any(
+        e.get("operator") == "In" and e.get("key") in labels and labels[e["key"]] not in (e.get("values") or [])
+        for e in selector.get("matchExpressions") or []
+    )
 
 
 def _pods(policy, labels):
     namespace = identity(policy)[2]
-    return f"the pods of namespace {namespace}" if not labels else \
-        f"the pods labelled {', '.join(f'{k}={v}' for k, v in sorted(labels.items()))} in {namespace}"
+    return (
+        f"the pods of namespace {namespace}"
+        if not labels
+        else f"the pods labelled {', '.join(f'{k}={v}' for k, v in sorted(labels.items()))} in {namespace}"
+    )
 
 
 def _adding_note(policy, limiting, labels):
     everything = [describe(other) for other in limiting if _allows_everything(other)]
-    text = (f"egress of {_pods(policy, labels)} is limited already by {listed([_owned(o) for o in limiting])}; allows of all "
-            f"policies on a pod add up, so what those allow stays allowed next to {describe(policy)}")
+    text = (
+        f"egress of {_pods(policy, labels)} is limited already by {listed([_owned(o) for o in limiting])}; allows of all "
+        f"policies on a pod add up, so what those allow stays allowed next to {describe(policy)}"
+    )
     if everything:
         text += f", and {listed(everything)} allow all egress: for the pods they select, ours narrows nothing"
     return text
@@ -159,8 +192,10 @@ def _owned(obj):
 
 def _allows_everything(obj):
     if _is_cilium(obj):
-        return any(rule.get("toEntities") and set(rule["toEntities"]) & {"all", "world"} and not rule.get("toPorts")
-                   for rule in _spec(obj).get("egress") or [])
+        return any(
+            rule.get("toEntities") and set(rule["toEntities"]) & {"all", "world"} and not rule.get("toPorts")
+            for rule in _spec(obj).get("egress") or []
+        )
     return any(not rule.get("to") and not rule.get("ports") for rule in _spec(obj).get("egress") or [])
 
 
@@ -173,7 +208,10 @@ def allows(policy, port, host=None, addresses=()):
     An external host's address is unknown unless the entry gives it: only rules open to any address allow it then.
     """
     rules = _spec(policy).get("egress") or []
-    return any((_cilium_rule_allows if _is_cilium(policy) else _kubernetes_rule_allows)(rule, port, host, addresses) for rule in rules)
+    return any(
+        (_cilium_rule_allows if _is_cilium(policy) else _kubernetes_rule_allows)(rule, port, host, addresses)
+        for rule in rules
+    )
 
 
 def _port_allowed(port, ports):
@@ -218,23 +256,34 @@ def _kubernetes_rule_allows(rule, port, host, addresses):  # pylint: disable=unu
     peers = rule.get("to") or []
     if not peers:
         return True
-    return _covers([(peer.get("ipBlock") or {}).get("cidr") for peer in peers if peer.get("ipBlock")
-                    and not peer["ipBlock"].get("except")], addresses)
+    return _covers(
+        [
+            (peer.get("ipBlock") or {}).get("cidr")
+            for peer in peers
+            if peer.get("ipBlock") and not peer["ipBlock"].get("except")
+        ],
+        addresses,
+    )
 
 
 def _cilium_rule_allows(rule, port, host, addresses):
     ports = [p for to_ports in rule.get("toPorts") or [] for p in to_ports.get("ports") or []]
     if rule.get("toPorts") and not _port_allowed(port, ports):
         return False
-    l3 = [key for key in ("toEndpoints", "toEntities", "toCIDR", "toCIDRSet", "toFQDNs", "toServices", "toGroups", "toNodes")
-          if rule.get(key)]
+    l3 = [
+        key
+        for key in ("toEndpoints", "toEntities", "toCIDR", "toCIDRSet", "toFQDNs", "toServices", "toGroups", "toNodes")
+        if rule.get(key)
+    ]
     if not l3:
         return True
     if set(rule.get("toEntities") or []) & {"all", "world"}:
         return True
     if host and any(fqdn_matches(selector, host) for selector in rule.get("toFQDNs") or []):
         return True
-    cidrs = list(rule.get("toCIDR") or []) + [item.get("cidr") for item in rule.get("toCIDRSet") or [] if not item.get("except")]
+    cidrs = list(rule.get("toCIDR") or []) + [
+        item.get("cidr") for item in rule.get("toCIDRSet") or [] if not item.get("except")
+    ]
     return _covers(cidrs, addresses)
 
 
@@ -245,13 +294,20 @@ def _cut_entries(policy, desired, others):
     """External ServiceEntries the namespace sees and its Sidecar admits, on what `policy` does not allow."""
     namespace = identity(policy)[2]
     sidecars = [obj for obj in desired if identity(obj)[:3] == (*SIDECAR.key, namespace)]
-    patterns = [host for sidecar in sidecars for egress in _spec(sidecar).get("egress") or [] for host in egress.get("hosts") or []]
+    patterns = [
+        host
+        for sidecar in sidecars
+        for egress in _spec(sidecar).get("egress") or []
+        for host in egress.get("hosts") or []
+    ]
     cut = []
     for entry in others:
         if identity(entry)[:2] != SERVICE_ENTRY.key or not _external(entry) or not _exported_to(entry, namespace):
             continue
         spec = _spec(entry)
-        addresses = [e.get("address") for e in spec.get("endpoints") or [] if e.get("address")] or list(spec.get("addresses") or [])
+        addresses = [e.get("address") for e in spec.get("endpoints") or [] if e.get("address")] or list(
+            spec.get("addresses") or []
+        )
         for host in spec.get("hosts") or []:
             if patterns and not _admits(patterns, namespace, identity(entry)[2], host):
                 continue
@@ -284,7 +340,9 @@ def _cut_gateways(policy, others):
             port = server.get("port") or {}
             passthrough = port.get("number") == 443 and str(port.get("protocol", "")).upper() in ("TLS", "HTTPS")
             hosts = [host.partition("/")[2] if "/" in host else host for host in server.get("hosts") or []]
-            blocked = [host for host in hosts if not passthrough or not allows(policy, 443, None if host == "*" else host)]
+            blocked = [
+                host for host in hosts if not passthrough or not allows(policy, 443, None if host == "*" else host)
+            ]
             if blocked:
                 cut.append(f"{listed(blocked)} on port {port.get('number')} of {_owned(gateway)}")
     return cut

@@ -31,6 +31,8 @@ def notes(endpoints, internet_path=True):
     if not stranded:
         return []
     shown = [f"{e['name']} ({', '.join(e['hosts'][:2])}{', ...' if len(e['hosts']) > 2 else ''})" for e in stranded]
-    return [f"this cluster has no internet path ({option_ref('internet_path')}: false), and no VPC endpoint carries "
-            f"{listed(shown, _SHOWN)}: workloads cannot reach those hosts; add the VPC endpoints to the VPC and to "
-            f"{option_ref('vpc_endpoints')}"]
+    return [
+        f"this cluster has no internet path ({option_ref('internet_path')}: false), and no VPC endpoint carries "
+        f"{listed(shown, _SHOWN)}: workloads cannot reach those hosts; add the VPC endpoints to the VPC and to "
+        f"{option_ref('vpc_endpoints')}"
+    ]

@@ -15,14 +15,22 @@ from ansible_collections.meshops.aws_egress.plugins.filter.aws_endpoints import 
 
 def decide(export_to):
     found = aws_endpoints(["sqs"], regions=["us-east-1"], name_prefix="aws-default")
-    return egress_layout(found, name="default", namespace="istio-system", name_prefix="aws-default", export_to=export_to)
+    return egress_layout(
+        found, name="default", namespace="istio-system", name_prefix="aws-default", export_to=export_to
+    )
 
 
-@pytest.mark.parametrize("export_to, message", [
-    (["*", "."], "export_to: '*' (every namespace) cannot be listed with other entries; Istio refuses ['*', '.']"),
-    (["team-a", "*"], "export_to: '*' (every namespace) cannot be listed with other entries; Istio refuses ['*', 'team-a']"),
-    (["~", "."], "export_to: '~' (no namespace) cannot be listed with other entries; Istio refuses ['.', '~']"),
-])
+@pytest.mark.parametrize(
+    "export_to, message",
+    [
+        (["*", "."], "export_to: '*' (every namespace) cannot be listed with other entries; Istio refuses ['*', '.']"),
+        (
+            ["team-a", "*"],
+            "export_to: '*' (every namespace) cannot be listed with other entries; Istio refuses ['*', 'team-a']",
+        ),
+        (["~", "."], "export_to: '~' (no namespace) cannot be listed with other entries; Istio refuses ['.', '~']"),
+    ],
+)
 def test_star_and_tilde_stand_alone(export_to, message):
     with pytest.raises(AnsibleFilterError) as refused:
         decide(export_to)

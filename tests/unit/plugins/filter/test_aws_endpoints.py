@@ -17,7 +17,9 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.meshops.aws_egress.plugins.filter import aws_endpoints as plugin
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.credentials import credential_source_names
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.credentials import (
+    credential_source_names,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.service_spec import FILTER_OPTIONS
 
 PREFIX = "meshops.aws_egress.aws_endpoints: "
@@ -29,16 +31,40 @@ ERRORS = [
     (None, {}, "services: expected a list of service names or dicts, got None"),
     ([3], {"regions": US}, "services[0]: expected a service name or a dict with a 'name' key, got int 3"),
     ([["s3"]], {"regions": US}, "services[0]: expected a service name or a dict with a 'name' key, got list ['s3']"),
-    (["s3", "dynamo"], {"regions": US}, "services[1]: 'dynamo' is not a service botocore knows (use boto3 client names); did you mean 'dynamodb'?"),
-    ([{"name": "dynamo"}], {"regions": US}, "services[0].name: 'dynamo' is not a service botocore knows (use boto3 client names); did you mean 'dynamodb'?"),
+    (
+        ["s3", "dynamo"],
+        {"regions": US},
+        "services[1]: 'dynamo' is not a service botocore knows (use boto3 client names); did you mean 'dynamodb'?",
+    ),
+    (
+        [{"name": "dynamo"}],
+        {"regions": US},
+        "services[0].name: 'dynamo' is not a service botocore knows (use boto3 client names); did you mean 'dynamodb'?",
+    ),
     # Names read in host names, their services' endpoint prefixes: the clients botocore knows by them.
-    ([{"name": "elasticloadbalancing"}], {"regions": US}, "services[0].name: 'elasticloadbalancing' is not a service botocore knows "
-     "(use boto3 client names); 'elasticloadbalancing' is the endpoint prefix of elb, elbv2: did you mean 'elb' or 'elbv2'?"),
-    (["monitoring"], {"regions": US}, "services[0]: 'monitoring' is not a service botocore knows (use boto3 client names); "
-     "'monitoring' is the endpoint prefix of cloudwatch: did you mean 'cloudwatch'?"),
-    (["states"], {"regions": US}, "services[0]: 'states' is not a service botocore knows (use boto3 client names); "
-     "'states' is the endpoint prefix of stepfunctions: did you mean 'stepfunctions'?"),
-    ([{"name": 5}], {"regions": US}, "services[0].name: expected a service name (a boto3 client name such as 'dynamodb'), got int 5"),
+    (
+        [{"name": "elasticloadbalancing"}],
+        {"regions": US},
+        "services[0].name: 'elasticloadbalancing' is not a service botocore knows "
+        "(use boto3 client names); 'elasticloadbalancing' is the endpoint prefix of elb, elbv2: did you mean 'elb' or 'elbv2'?",
+    ),
+    (
+        ["monitoring"],
+        {"regions": US},
+        "services[0]: 'monitoring' is not a service botocore knows (use boto3 client names); "
+        "'monitoring' is the endpoint prefix of cloudwatch: did you mean 'cloudwatch'?",
+    ),
+    (
+        ["states"],
+        {"regions": US},
+        "services[0]: 'states' is not a service botocore knows (use boto3 client names); "
+        "'states' is the endpoint prefix of stepfunctions: did you mean 'stepfunctions'?",
+    ),
+    (
+        [{"name": 5}],
+        {"regions": US},
+        "services[0].name: expected a service name (a boto3 client name such as 'dynamodb'), got int 5",
+    ),
     ([{"regions": US}], {}, "services[0]: the dict has no 'name' key"),
     (
         [{"name": "s3", "region": US}],
@@ -49,7 +75,11 @@ ERRORS = [
     ([{"name": "s3", "regions": []}], {"regions": US}, "services[0].regions: must not be empty"),
     (["s3"], {"regions": "us-east-1"}, "regions: expected a list of region names, got str 'us-east-1'"),
     (["s3"], {"regions": ["us-east-1", 5]}, "regions[1]: expected a string, got int 5"),
-    (["s3", {"name": "s3", "regions": ["eu_west_1"]}], {"regions": US}, "services[1].regions[0]: 'eu_west_1' is not an AWS region; did you mean 'eu-west-1'?"),
+    (
+        ["s3", {"name": "s3", "regions": ["eu_west_1"]}],
+        {"regions": US},
+        "services[1].regions[0]: 'eu_west_1' is not an AWS region; did you mean 'eu-west-1'?",
+    ),
     (["s3"], {"regions": ["Us-East-1"]}, "regions[0]: 'Us-East-1' is not an AWS region; did you mean 'us-east-1'?"),
     (["s3"], {"regions": ["mars-1"]}, "regions[0]: 'mars-1' is not an AWS region"),
     (
@@ -62,16 +92,32 @@ ERRORS = [
         {"regions": ["cn-north-9"]},
         "regions[0]: 'cn-north-9' looks like a region of partition 'aws-cn' but botocore does not list it (a newer botocore may); did you mean 'cn-north-1'?",
     ),
-    (["s3"], {"regions": ["aws-global"]}, "regions[0]: 'aws-global' is a pseudo-region; give real regions (global services are opened once per partition)"),
+    (
+        ["s3"],
+        {"regions": ["aws-global"]},
+        "regions[0]: 'aws-global' is a pseudo-region; give real regions (global services are opened once per partition)",
+    ),
     (["s3"], {"regions": US, "account_ids": ["1234"]}, "account_ids[0]: '1234' is not an AWS account ID (12 digits)"),
-    (["s3"], {"regions": US, "account_ids": ["12345678901a"]}, "account_ids[0]: '12345678901a' is not an AWS account ID (12 digits)"),
+    (
+        ["s3"],
+        {"regions": US, "account_ids": ["12345678901a"]},
+        "account_ids[0]: '12345678901a' is not an AWS account ID (12 digits)",
+    ),
     (
         ["s3"],
         {"regions": US, "account_ids": [123456789012]},
         "account_ids[0]: expected an account ID as a string of 12 digits, got int 123456789012 (quote account IDs in YAML)",
     ),
-    (["s3"], {"regions": US, "account_ids": "123456789012"}, "account_ids: expected a list of account IDs, got str '123456789012'"),
-    ([{"name": "s3", "account_ids": [None]}], {"regions": US}, "services[0].account_ids[0]: expected an account ID as a string of 12 digits, got None"),
+    (
+        ["s3"],
+        {"regions": US, "account_ids": "123456789012"},
+        "account_ids: expected a list of account IDs, got str '123456789012'",
+    ),
+    (
+        [{"name": "s3", "account_ids": [None]}],
+        {"regions": US},
+        "services[0].account_ids[0]: expected an account ID as a string of 12 digits, got None",
+    ),
     (["s3"], {"regions": US, "fips": "yes"}, "fips: expected true or false, got str 'yes'"),
     ([{"name": "s3", "dualstack": 1}], {"regions": US}, "services[0].dualstack: expected true or false, got int 1"),
     (["s3"], {"regions": US, "sts_legacy_global": "true"}, "sts_legacy_global: expected true or false, got str 'true'"),
@@ -81,8 +127,16 @@ ERRORS = [
         "credential_sources[1]: 'imsd' is not a credential source; did you mean 'imds'? "
         "(sources: ecs, eks_pod_identity, eks_pod_identity_ipv6, imds, imds_ipv6, irsa)",
     ),
-    (["s3"], {"regions": US, "credential_sources": "imds"}, "credential_sources: expected a list of credential source names, got str 'imds'"),
-    ([], {"credential_sources": ["irsa"]}, "credential_sources[0]: 'irsa' calls AWS in the workload's region: set the filter's regions"),
+    (
+        ["s3"],
+        {"regions": US, "credential_sources": "imds"},
+        "credential_sources: expected a list of credential source names, got str 'imds'",
+    ),
+    (
+        [],
+        {"credential_sources": ["irsa"]},
+        "credential_sources[0]: 'irsa' calls AWS in the workload's region: set the filter's regions",
+    ),
     (
         [],
         {"credential_sources": ["imds", "eks_pod_identity"]},
@@ -115,8 +169,16 @@ ERRORS = [
         {"regions": US},
         "services[0].buckets[0]: 'xn--abc' is not a valid S3 bucket name: that prefix or suffix is reserved by S3",
     ),
-    ([{"name": "s3", "buckets": "abc"}], {"regions": US}, "services[0].buckets: expected a list of S3 bucket names, got str 'abc'"),
-    ([{"name": "dynamodb", "buckets": ["abc"]}], {"regions": US}, "services[0].buckets: only the s3 service takes buckets, not 'dynamodb'"),
+    (
+        [{"name": "s3", "buckets": "abc"}],
+        {"regions": US},
+        "services[0].buckets: expected a list of S3 bucket names, got str 'abc'",
+    ),
+    (
+        [{"name": "dynamodb", "buckets": ["abc"]}],
+        {"regions": US},
+        "services[0].buckets: only the s3 service takes buckets, not 'dynamodb'",
+    ),
     (
         ["s3"],
         {"regions": US, "name_prefix": "My_Set"},
@@ -177,7 +239,9 @@ def test_unexpected_failures_still_raise_filter_errors(monkeypatch):
         raise KeyError("surprise")
 
     monkeypatch.setattr(plugin, "expand", broken)
-    with pytest.raises(AnsibleFilterError, match=r"^meshops\.aws_egress\.aws_endpoints: unexpected KeyError: 'surprise'$"):
+    with pytest.raises(
+        AnsibleFilterError, match=r"^meshops\.aws_egress\.aws_endpoints: unexpected KeyError: 'surprise'$"
+    ):
         plugin.aws_endpoints(["sts"], regions=US)
 
 
@@ -213,6 +277,8 @@ def test_ansible_doc_renders_the_documentation_and_it_matches_the_code():
     assert set(options) == {"_input", "variable_prefix", *FILTER_OPTIONS}
     assert set(options["credential_sources"]["choices"]) == set(credential_source_names())
     assert options["name_prefix"]["default"] == "aws"
-    returned = set().union(*plugin.aws_endpoints(["sqs"], regions=US, credential_sources=["imds"], vpc_endpoints=[{"service": "sqs"}]))
+    returned = set().union(
+        *plugin.aws_endpoints(["sqs"], regions=US, credential_sources=["imds"], vpc_endpoints=[{"service": "sqs"}])
+    )
     assert set(docs["return"]["_value"]["contains"]) == returned
     assert "meshops.aws_egress.aws_endpoints" in docs["examples"]

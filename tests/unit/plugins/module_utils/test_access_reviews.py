@@ -9,16 +9,30 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.access_reviews 
 
 def test_every_missing_permission_is_named_with_its_purpose():
     missing = [
-        {"verb": "patch", "group": "networking.istio.io", "resource": "serviceentries", "namespace": "istio-system",
-         "permission": "patch serviceentries.networking.istio.io in namespace istio-system", "purpose": "needed to apply 3 resources"},
-        {"verb": "update", "group": "coordination.k8s.io", "resource": "leases", "namespace": "istio-system", "name": "meshops-aws-egress"},
+        {
+            "verb": "patch",
+            "group": "networking.istio.io",
+            "resource": "serviceentries",
+            "namespace": "istio-system",
+            "permission": "patch serviceentries.networking.istio.io in namespace istio-system",
+            "purpose": "needed to apply 3 resources",
+        },
+        {
+            "verb": "update",
+            "group": "coordination.k8s.io",
+            "resource": "leases",
+            "namespace": "istio-system",
+            "name": "meshops-aws-egress",
+        },
     ]
     assert missing_message("prod-use1", missing) == (
         "missing permission on prod-use1: cannot patch serviceentries.networking.istio.io in namespace istio-system "
-        "(needed to apply 3 resources); cannot update leases.coordination.k8s.io meshops-aws-egress in namespace istio-system")
+        "(needed to apply 3 resources); cannot update leases.coordination.k8s.io meshops-aws-egress in namespace istio-system"
+    )
 
 
 def test_a_check_without_text_is_described_from_its_parts():
-    assert describe_check({"verb": "get", "group": "apiextensions.k8s.io", "resource": "customresourcedefinitions"}) == (
-        "get customresourcedefinitions.apiextensions.k8s.io")
+    assert describe_check(
+        {"verb": "get", "group": "apiextensions.k8s.io", "resource": "customresourcedefinitions"}
+    ) == ("get customresourcedefinitions.apiextensions.k8s.io")
     assert describe_check({"verb": "list", "group": "", "resource": "namespaces"}) == "list namespaces"

@@ -31,6 +31,9 @@ def test_the_api_client_is_the_one_kubernetes_core_made_with_the_options_given(m
 
 def test_another_shape_fails_naming_what_was_found_and_the_supported_range(monkeypatch):
     monkeypatch.setattr(k8s_client, "get_api_client", lambda module=None, **auth: SimpleNamespace(client=object()))
-    with pytest.raises(CoreException, match=r"returned a SimpleNamespace whose client\.client is a NoneType, not a "
-                                            r"kubernetes\.client\.ApiClient: .*galaxy\.yml"):
+    with pytest.raises(
+        CoreException,
+        match=r"returned a SimpleNamespace whose client\.client is a NoneType, not a "
+        r"kubernetes\.client\.ApiClient: .*galaxy\.yml",
+    ):
         api_client(context="prod")

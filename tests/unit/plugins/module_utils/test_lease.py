@@ -10,7 +10,13 @@ import datetime
 import pytest
 
 from ansible_collections.meshops.aws_egress.plugins.module_utils.lease import (
-    LeaseHeld, LeaseLock, LeaseLost, describe, is_free_for, micro_time)
+    LeaseHeld,
+    LeaseLock,
+    LeaseLost,
+    describe,
+    is_free_for,
+    micro_time,
+)
 
 T0 = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
 
@@ -71,16 +77,31 @@ class Clock:
 
 
 def lock_for(store, clock):
-    return LeaseLock(store, "meshops-aws-egress", "istio-system", labels={"a": "b"},
-                     clock=clock, sleep=clock.sleep, monotonic=clock.monotonic)
+    return LeaseLock(
+        store,
+        "meshops-aws-egress",
+        "istio-system",
+        labels={"a": "b"},
+        clock=clock,
+        sleep=clock.sleep,
+        monotonic=clock.monotonic,
+    )
 
 
 def held_by(holder, renewed=T0, duration=60):
     stamp = micro_time(renewed)
-    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-            "metadata": {"name": "meshops-aws-egress", "namespace": "istio-system"},
-            "spec": {"holderIdentity": holder, "leaseDurationSeconds": duration,
-                     "acquireTime": stamp, "renewTime": stamp, "leaseTransitions": 0}}
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": "meshops-aws-egress", "namespace": "istio-system"},
+        "spec": {
+            "holderIdentity": holder,
+            "leaseDurationSeconds": duration,
+            "acquireTime": stamp,
+            "renewTime": stamp,
+            "leaseTransitions": 0,
+        },
+    }
 
 
 def test_a_missing_lease_is_created_for_the_holder():
@@ -163,7 +184,9 @@ def test_a_lost_race_is_retried_at_once_and_a_race_lost_to_a_live_holder_waits_f
 
         def replace(self, body):
             if self.lease["spec"]["holderIdentity"] is None:
-                self.lease["spec"].update(holderIdentity="quick", renewTime=micro_time(clock()), leaseDurationSeconds=600)
+                self.lease["spec"].update(
+                    holderIdentity="quick", renewTime=micro_time(clock()), leaseDurationSeconds=600
+                )
                 self.version += 1
             return super().replace(body)
 
@@ -185,9 +208,15 @@ def test_release_frees_only_our_own_lease():
 
 def test_describe_says_who_and_until_when():
     info = describe(held_by("them", duration=90))
-    assert info == {"name": "meshops-aws-egress", "namespace": "istio-system", "holder": "them",
-                    "acquire_time": "2026-01-01T12:00:00.000000Z", "renew_time": "2026-01-01T12:00:00.000000Z",
-                    "duration": 90, "expires": "2026-01-01T12:01:30.000000Z"}
+    assert info == {
+        "name": "meshops-aws-egress",
+        "namespace": "istio-system",
+        "holder": "them",
+        "acquire_time": "2026-01-01T12:00:00.000000Z",
+        "renew_time": "2026-01-01T12:00:00.000000Z",
+        "duration": 90,
+        "expires": "2026-01-01T12:01:30.000000Z",
+    }
 
 
 # --- one write on what the plan read: take, renew and release without reading again ----------

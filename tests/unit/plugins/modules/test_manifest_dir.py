@@ -43,13 +43,21 @@ def test_removes_only_stale_files_it_recognises(tmp_path, capsys):
     (tmp_path / "notes.yaml").write_text(OURS)  # not a name we write
     result = run(capsys, path=str(tmp_path), files={"serviceentry-a.yaml": OURS})
     assert result["removed"] == ["serviceentry-old.yaml"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.yaml", "serviceentry-a.yaml", "serviceentry-batch.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "notes.yaml",
+        "serviceentry-a.yaml",
+        "serviceentry-batch.yaml",
+    ]
 
 
 def test_check_mode_reports_and_touches_nothing(tmp_path, capsys):
     (tmp_path / "serviceentry-old.yaml").write_text(OURS)
     result = run(capsys, check_mode=True, diff=True, path=str(tmp_path), files={"serviceentry-a.yaml": OURS})
-    assert result["changed"] is True and result["written"] == ["serviceentry-a.yaml"] and result["removed"] == ["serviceentry-old.yaml"]
+    assert (
+        result["changed"] is True
+        and result["written"] == ["serviceentry-a.yaml"]
+        and result["removed"] == ["serviceentry-old.yaml"]
+    )
     assert result["diff"]["before"] == "serviceentry-old.yaml\n" and result["diff"]["after"] == "serviceentry-a.yaml\n"
     assert [p.name for p in tmp_path.iterdir()] == ["serviceentry-old.yaml"]
 
@@ -70,4 +78,6 @@ def test_names_with_a_directory_part_are_refused(tmp_path, capsys, name):
 def test_a_bad_pattern_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "serviceentry-x.yaml").write_text(OURS)
     result = run(capsys, path=str(tmp_path), files={}, prune_pattern="(")
-    assert result["failed"] is True and result["msg"].startswith("prune_pattern or prune_marker: not a regular expression")
+    assert result["failed"] is True and result["msg"].startswith(
+        "prune_pattern or prune_marker: not a regular expression"
+    )

@@ -46,6 +46,7 @@ def test_a_filter_takes_the_options_its_documentation_declares_with_their_defaul
 
 def test_aws_endpoints_knows_the_options_its_documentation_declares():
     from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.service_spec import FILTER_OPTIONS
+
     documented = filter_docs.options(_plugin("aws_endpoints").__file__)
     assert FILTER_OPTIONS + ("variable_prefix",) == tuple(documented)
 
@@ -53,12 +54,20 @@ def test_aws_endpoints_knows_the_options_its_documentation_declares():
 LAYOUT = str(FILTERS / "_egress_layout.py")
 
 
-@pytest.mark.parametrize("arguments, message", [
-    ({"name": "a", "namespace": "b", "name_prefix": "c", "mode": "gateway"},
-     "mode: expected one of sidecar, egress_gateway, ambient, got str 'gateway'"),
-    ({"name": "a", "namespace": "b", "name_prefix": "c", "network_policy": 1}, "network_policy: expected one of none, kubernetes, cilium, got int 1"),
-    ({"namespace": "b", "name_prefix": "c"}, "name: required, and not given"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (
+            {"name": "a", "namespace": "b", "name_prefix": "c", "mode": "gateway"},
+            "mode: expected one of sidecar, egress_gateway, ambient, got str 'gateway'",
+        ),
+        (
+            {"name": "a", "namespace": "b", "name_prefix": "c", "network_policy": 1},
+            "network_policy: expected one of none, kubernetes, cilium, got int 1",
+        ),
+        ({"namespace": "b", "name_prefix": "c"}, "name: required, and not given"),
+    ],
+)
 def test_what_the_documentation_refuses_is_refused_naming_the_option(arguments, message):
     with pytest.raises(InputError) as caught:
         filter_docs.check(LAYOUT, arguments)
@@ -68,15 +77,24 @@ def test_what_the_documentation_refuses_is_refused_naming_the_option(arguments, 
 def test_each_item_of_a_list_is_one_of_its_choices():
     with pytest.raises(InputError) as caught:
         filter_docs.check(str(FILTERS / "aws_endpoints.py"), {"credential_sources": ["irsa", "imsd"]})
-    assert input_message(caught.value) == "credential_sources[1]: expected one of irsa, imds, imds_ipv6, eks_pod_identity, eks_pod_identity_ipv6, ecs, got str 'imsd'"
+    assert (
+        input_message(caught.value)
+        == "credential_sources[1]: expected one of irsa, imds, imds_ipv6, eks_pod_identity, eks_pod_identity_ipv6, ecs, got str 'imsd'"
+    )
 
 
 def test_none_and_documented_values_pass():
-    filter_docs.check(LAYOUT, {"name": "a", "namespace": "b", "name_prefix": "c", "mode": "ambient", "network_policy": None})
+    filter_docs.check(
+        LAYOUT, {"name": "a", "namespace": "b", "name_prefix": "c", "mode": "ambient", "network_policy": None}
+    )
 
 
 def test_the_plan_lines_filter_refuses_an_undocumented_state():
     from ansible.errors import AnsibleFilterError
+
     with pytest.raises(AnsibleFilterError) as caught:
         _plugin("_plan_lines").plan_lines_filter({"summary": {}}, "shop", state="gone")
-    assert str(caught.value.message) == "meshops.aws_egress._plan_lines: state: expected one of present, absent, got str 'gone'"
+    assert (
+        str(caught.value.message)
+        == "meshops.aws_egress._plan_lines: state: expected one of present, absent, got str 'gone'"
+    )

@@ -11,8 +11,16 @@ from ansible_collections.meshops.aws_egress.plugins.module_utils.egress_simulate
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import from_role, role_options
 
 P = role_options.PREFIX
-VARIABLES = {f"{P}name": "shop", f"{P}namespace": "aws-egress", f"{P}mode": "{{ chosen }}", f"{P}regions": ["eu-west-1"],
-             f"{P}waypoint": {}, f"{P}gateway": None, f"{P}render_dir": "/tmp/x", "chosen": "ambient"}
+VARIABLES = {
+    f"{P}name": "shop",
+    f"{P}namespace": "aws-egress",
+    f"{P}mode": "{{ chosen }}",
+    f"{P}regions": ["eu-west-1"],
+    f"{P}waypoint": {},
+    f"{P}gateway": None,
+    f"{P}render_dir": "/tmp/x",
+    "chosen": "ambient",
+}
 
 
 class _Templar:
@@ -27,8 +35,15 @@ TEMPLAR = _Templar()
 def test_left_out_options_are_the_role_s_variables_of_their_names_rendered():
     args = from_role.taken({"role_variables": True, "manifests": "/m", "mode": "sidecar"}, VARIABLES, TEMPLAR)
     # The task's own win; unset, None and empty dict variables are left to the option's default; others are not options.
-    assert args == {"role_variables": True, "manifests": "/m", "mode": "sidecar", "name": "shop", "namespace": "aws-egress",
-                    "regions": ["eu-west-1"], "variable_prefix": P}
+    assert args == {
+        "role_variables": True,
+        "manifests": "/m",
+        "mode": "sidecar",
+        "name": "shop",
+        "namespace": "aws-egress",
+        "regions": ["eu-west-1"],
+        "variable_prefix": P,
+    }
     assert from_role.taken({"role_variables": True}, VARIABLES, TEMPLAR)["mode"] == "ambient"
 
 

@@ -45,7 +45,10 @@ def test_the_owning_thread_runs_through_the_action_itself():
 def test_other_threads_each_get_a_shell_of_their_own_and_remove_their_directory():
     action = Action()
     runs, results = ModuleRuns(action), []
-    threads = [threading.Thread(target=lambda: results.append(runs.execute("kubernetes.core.k8s", {}, {}))) for _thread in range(4)]
+    threads = [
+        threading.Thread(target=lambda: results.append(runs.execute("kubernetes.core.k8s", {}, {})))
+        for _thread in range(4)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

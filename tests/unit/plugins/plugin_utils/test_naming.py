@@ -65,8 +65,10 @@ def test_a_name_that_is_not_a_label_is_refused_at_its_path(value):
     with pytest.raises(InputError) as refused:
         naming.check_label(value, "sidecars[1]", "a namespace name")
     assert refused.value.path == "sidecars[1]"
-    assert refused.value.problem == (f"{shown(value)} is not a namespace name (a DNS-1123 label: lowercase letters, digits and '-', "
-                                     f"starting and ending with a letter or digit, at most 63 characters)")
+    assert refused.value.problem == (
+        f"{shown(value)} is not a namespace name (a DNS-1123 label: lowercase letters, digits and '-', "
+        f"starting and ending with a letter or digit, at most 63 characters)"
+    )
 
 
 def test_the_layout_and_ambient_mode_check_names_alike():

@@ -13,7 +13,13 @@ from ansible.errors import AnsibleActionFail, AnsibleFilterError
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.input_errors import input_error
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import (
-    CallerInputError, caller_error, input_message, named_options, named_run, option_ref)
+    CallerInputError,
+    caller_error,
+    input_message,
+    named_options,
+    named_run,
+    option_ref,
+)
 
 PLUGINS = Path(__file__).resolve().parents[4] / "plugins"
 P = "istio_aws_egress_"
@@ -27,7 +33,9 @@ def result():
         "plan": {"endpoint_data": {"lines": (f"accept it ({option_ref('accept')}: [endpoint_data_removal])",)}},
         "fix": {"variables": {option_ref("services"): ["sqs"]}, "yaml": f"{option_ref('services')}:\n- sqs\n"},
         "cause": f"change the {option_ref('*')} variables, or set {option_ref('gateway.selector')}",
-        "count": 3, "changed": False, "none": None,
+        "count": 3,
+        "changed": False,
+        "none": None,
     }
 
 
@@ -38,7 +46,9 @@ def test_marks_are_named_as_the_callers_variables_everywhere_in_a_result():
         "plan": {"endpoint_data": {"lines": ("accept it (istio_aws_egress_accept: [endpoint_data_removal])",)}},
         "fix": {"variables": {"istio_aws_egress_services": ["sqs"]}, "yaml": "istio_aws_egress_services:\n- sqs\n"},
         "cause": "change the istio_aws_egress_* variables, or set istio_aws_egress_gateway.selector",
-        "count": 3, "changed": False, "none": None,
+        "count": 3,
+        "changed": False,
+        "none": None,
     }
 
 
@@ -73,7 +83,9 @@ def test_an_ansible_error_is_named_in_place():
 
 
 def test_an_entry_points_run_is_named_whether_it_returns_or_raises():
-    assert named_run(lambda: {"msg": f"{option_ref('context')} is not set"}, P) == {"msg": "istio_aws_egress_context is not set"}
+    assert named_run(lambda: {"msg": f"{option_ref('context')} is not set"}, P) == {
+        "msg": "istio_aws_egress_context is not set"
+    }
 
     def refuses():
         raise AnsibleActionFail(f"{option_ref('context')} is not set")
@@ -93,14 +105,19 @@ def test_an_input_error_names_its_path_and_options_as_the_variables_or_as_the_fi
     assert isinstance(raised, CallerInputError) and isinstance(raised, AnsibleFilterError)
     assert raised.message == "istio_aws_egress_services[0]: 'sqs' has no regions: set istio_aws_egress_regions"
     assert caller_error(error, "meshops.aws_egress.aws_endpoints").message == (
-        "meshops.aws_egress.aws_endpoints: services[0]: 'sqs' has no regions: set the filter's regions")
+        "meshops.aws_egress.aws_endpoints: services[0]: 'sqs' has no regions: set the filter's regions"
+    )
 
 
 def test_the_logic_never_learns_the_callers_prefix():
     """Only the entry points know how the caller spells an option: the logic marks it (option_ref)."""
-    threaded = [f"{path.relative_to(PLUGINS)}:{number}"
-                for path in sorted((PLUGINS / "plugin_utils").rglob("*.py")) if path.name != "option_names.py"
-                for number, line in enumerate(path.read_text().splitlines(), 1) if "variable_prefix" in line]
+    threaded = [
+        f"{path.relative_to(PLUGINS)}:{number}"
+        for path in sorted((PLUGINS / "plugin_utils").rglob("*.py"))
+        if path.name != "option_names.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "variable_prefix" in line
+    ]
     assert threaded == []
 
 
@@ -110,6 +127,9 @@ def test_every_action_with_a_variable_prefix_names_its_options_once():
     for path in sorted((PLUGINS / "action").glob("*.py")):
         source = path.read_text()
         options = re.search(r"module_utils\.(\w+_options) import", source)
-        if options and "variable_prefix" in importlib.import_module(f"{MODULE_UTILS}.{options.group(1)}").argument_spec():
+        if (
+            options
+            and "variable_prefix" in importlib.import_module(f"{MODULE_UTILS}.{options.group(1)}").argument_spec()
+        ):
             actions[path.stem] = source.count("named_run(")
     assert len(actions) == 7 and set(actions.values()) == {1}, actions

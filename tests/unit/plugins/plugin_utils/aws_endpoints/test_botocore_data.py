@@ -32,7 +32,16 @@ def test_service_names_are_the_boto3_client_names(reference_loader):
 
 def test_a_service_is_known_by_its_own_directory_as_by_the_listing(reference_loader):
     data = Path(botocore.loaders.BOTOCORE_ROOT) / "data"
-    names = {p.name for p in data.iterdir()} | {"S3", "s3 ", "", ".", "..", "s3/2006-03-01", "../data/s3", "no-such-service"}
+    names = {p.name for p in data.iterdir()} | {
+        "S3",
+        "s3 ",
+        "",
+        ".",
+        "..",
+        "s3/2006-03-01",
+        "../data/s3",
+        "no-such-service",
+    }
     assert {name for name in names if botocore_data.is_service(name)} == botocore_data.service_names()
 
 
@@ -60,13 +69,16 @@ def test_arn_inputs_that_pick_hosts_all_have_a_template():
 
 def test_rulesets_are_botocores(reference_loader):
     provider = botocore_data.endpoint_provider("ecr")
-    assert provider.resolve_endpoint(Region="eu-west-1", UseFIPS=False, UseDualStack=False).url == "https://api.ecr.eu-west-1.amazonaws.com"
+    assert (
+        provider.resolve_endpoint(Region="eu-west-1", UseFIPS=False, UseDualStack=False).url
+        == "https://api.ecr.eu-west-1.amazonaws.com"
+    )
 
 
 def requirement(path, package):
     """The specifier `path` gives `package`."""
     (line,) = [line for line in path.read_text().splitlines() if re.match(rf"{package}\b", line)]
-    return SpecifierSet(line[len(package):].split("#")[0].strip())
+    return SpecifierSet(line[len(package) :].split("#")[0].strip())
 
 
 def test_a_botocore_older_than_the_filter_works_with_is_refused_by_name(monkeypatch):
@@ -75,9 +87,11 @@ def test_a_botocore_older_than_the_filter_works_with_is_refused_by_name(monkeypa
     try:
         with pytest.raises(AnsibleFilterError) as caught:
             botocore_data._botocore()  # pylint: disable=protected-access
-        assert caught.value.message == ("botocore 1.40.0 is older than 1.43.14, the oldest the aws_endpoints filter works with: "
-                                        "pip install 'botocore>=1.43.14' (requirements.txt names the range this collection is "
-                                        "tested with)")
+        assert caught.value.message == (
+            "botocore 1.40.0 is older than 1.43.14, the oldest the aws_endpoints filter works with: "
+            "pip install 'botocore>=1.43.14' (requirements.txt names the range this collection is "
+            "tested with)"
+        )
     finally:
         botocore_data._botocore.cache_clear()  # pylint: disable=protected-access
 

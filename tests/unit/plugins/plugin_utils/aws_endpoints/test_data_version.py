@@ -18,9 +18,14 @@ ROOT = Path(__file__).resolve().parents[5]
 
 
 def test_the_versions_are_botocore_s_and_the_collection_s():
-    assert data_version.current() == {"botocore": botocore.__version__,
-                                      "collection": yaml.safe_load((ROOT / "galaxy.yml").read_text())["version"]}
-    assert data_version.described({"botocore": "1.44.8", "collection": "0.1.0"}) == "botocore 1.44.8, meshops.aws_egress 0.1.0"
+    assert data_version.current() == {
+        "botocore": botocore.__version__,
+        "collection": yaml.safe_load((ROOT / "galaxy.yml").read_text())["version"],
+    }
+    assert (
+        data_version.described({"botocore": "1.44.8", "collection": "0.1.0"})
+        == "botocore 1.44.8, meshops.aws_egress 0.1.0"
+    )
 
 
 def test_an_installed_collection_reads_its_version_from_its_manifest(tmp_path, monkeypatch):
@@ -37,7 +42,14 @@ def test_an_installed_collection_reads_its_version_from_its_manifest(tmp_path, m
 
 
 def test_newer_compares_each_component_as_a_version():
-    assert data_version.newer({"botocore": "1.44.10", "collection": "0.1.0"}, {"botocore": "1.44.9", "collection": "0.1.0"}) == ["botocore"]
-    assert data_version.newer({"botocore": "1.44.8", "collection": "1.0.0"}, {"botocore": "1.44.8", "collection": "0.10.0"}) == ["collection"]
-    assert data_version.newer({"botocore": "dev", "collection": "0.1.0"}, {"botocore": "1.44.8", "collection": "0.1.0"}) == []
+    assert data_version.newer(
+        {"botocore": "1.44.10", "collection": "0.1.0"}, {"botocore": "1.44.9", "collection": "0.1.0"}
+    ) == ["botocore"]
+    assert data_version.newer(
+        {"botocore": "1.44.8", "collection": "1.0.0"}, {"botocore": "1.44.8", "collection": "0.10.0"}
+    ) == ["collection"]
+    assert (
+        data_version.newer({"botocore": "dev", "collection": "0.1.0"}, {"botocore": "1.44.8", "collection": "0.1.0"})
+        == []
+    )
     assert data_version.newest(["1.43.14", "1.44.10", "1.44.9"]) == "1.44.10"

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.endpoints import Contribution, admits, build_endpoints
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.endpoints import (
+    Contribution,
+    admits,
+    build_endpoints,
+)
 
 
 def _c(host, service="svc", region="us-east-1", regional=True, source=None, partition="aws"):
@@ -45,7 +49,9 @@ def test_exact_and_wildcard_hosts_never_share_an_entry():
 
 def test_exact_host_under_a_wildcard_is_left_to_the_wildcard_with_its_sources():
     endpoints = build_endpoints([_c("a.b.us-east-1.x", service="one"), _c("*.b.us-east-1.x", service="two")], (), "aws")
-    assert [(e["name"], e["hosts"], e["sources"]) for e in endpoints] == [("aws-two-us-east-1-wildcard", ["*.b.us-east-1.x"], ["one", "two"])]
+    assert [(e["name"], e["hosts"], e["sources"]) for e in endpoints] == [
+        ("aws-two-us-east-1-wildcard", ["*.b.us-east-1.x"], ["one", "two"])
+    ]
 
 
 def test_narrow_wildcards_are_left_to_the_broadest():
@@ -55,7 +61,9 @@ def test_narrow_wildcards_are_left_to_the_broadest():
 
 def test_a_host_of_two_services_belongs_to_the_first_by_name():
     endpoints = build_endpoints([_c("h.us-east-1.x", service="elbv2"), _c("h.us-east-1.x", service="elb")], (), "aws")
-    assert [(e["name"], e["service"], e["sources"]) for e in endpoints] == [("aws-elb-us-east-1", "elb", ["elb", "elbv2"])]
+    assert [(e["name"], e["service"], e["sources"]) for e in endpoints] == [
+        ("aws-elb-us-east-1", "elb", ["elb", "elbv2"])
+    ]
 
 
 def test_a_host_of_several_regions_or_not_regional_is_the_partitions():
@@ -71,7 +79,9 @@ def test_a_host_of_several_regions_or_not_regional_is_the_partitions():
 
 
 def test_regions_of_an_entry_are_all_regions_that_asked_for_its_hosts():
-    (endpoint,) = build_endpoints([_c("g.x", region="us-east-1", regional=False), _c("g.x", region="ap-south-1", regional=False)], (), "aws")
+    (endpoint,) = build_endpoints(
+        [_c("g.x", region="us-east-1", regional=False), _c("g.x", region="ap-south-1", regional=False)], (), "aws"
+    )
     assert endpoint["regions"] == ["ap-south-1", "us-east-1"]
 
 

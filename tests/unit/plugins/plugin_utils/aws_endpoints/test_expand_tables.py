@@ -28,8 +28,14 @@ TABLE = [
         ["dynamodb"],
         {"regions": ["eu-west-1"]},
         {
-            "aws-dynamodb-eu-west-1": ("DNS", ["dynamodb.eu-west-1.amazonaws.com", "search-dynamodb.eu-west-1.amazonaws.com"]),
-            "aws-dynamodb-eu-west-1-wildcard": ("NONE", ["*.ddb.eu-west-1.amazonaws.com", "*.search-ddb.eu-west-1.amazonaws.com"]),
+            "aws-dynamodb-eu-west-1": (
+                "DNS",
+                ["dynamodb.eu-west-1.amazonaws.com", "search-dynamodb.eu-west-1.amazonaws.com"],
+            ),
+            "aws-dynamodb-eu-west-1-wildcard": (
+                "NONE",
+                ["*.ddb.eu-west-1.amazonaws.com", "*.search-ddb.eu-west-1.amazonaws.com"],
+            ),
         },
         id="dynamodb-without-accounts-opens-account-hosts-as-wildcards",
     ),
@@ -161,10 +167,16 @@ TABLE = [
         ["dynamodb", "sts", "ec2", "s3", "kms"],
         {"regions": US, "fips": True},
         {
-            "aws-dynamodb-us-east-1": ("DNS", ["dynamodb-fips.us-east-1.amazonaws.com", "search-dynamodb-fips.us-east-1.amazonaws.com"]),
+            "aws-dynamodb-us-east-1": (
+                "DNS",
+                ["dynamodb-fips.us-east-1.amazonaws.com", "search-dynamodb-fips.us-east-1.amazonaws.com"],
+            ),
             "aws-ec2-us-east-1": ("DNS", ["ec2-fips.us-east-1.amazonaws.com"]),
             "aws-kms-us-east-1": ("DNS", ["kms-fips.us-east-1.amazonaws.com"]),
-            "aws-s3-us-east-1": ("DNS", ["s3-fips.us-east-1.amazonaws.com", "s3express-control-fips.us-east-1.amazonaws.com"]),
+            "aws-s3-us-east-1": (
+                "DNS",
+                ["s3-fips.us-east-1.amazonaws.com", "s3express-control-fips.us-east-1.amazonaws.com"],
+            ),
             "aws-s3-us-east-1-wildcard": ("NONE", ["*.s3-fips.us-east-1.amazonaws.com"]),
             "aws-sts-us-east-1": ("DNS", ["sts-fips.us-east-1.amazonaws.com"]),
         },
@@ -187,7 +199,10 @@ TABLE = [
             "aws-dynamodb-us-east-1": ("DNS", ["dynamodb.us-east-1.api.aws", "search-dynamodb.us-east-1.api.aws"]),
             "aws-dynamodb-us-east-1-wildcard": ("NONE", ["*.ddb.us-east-1.api.aws", "*.search-ddb.us-east-1.api.aws"]),
             "aws-ec2-us-east-1": ("DNS", ["ec2.us-east-1.api.aws"]),
-            "aws-s3-us-east-1": ("DNS", ["s3.dualstack.us-east-1.amazonaws.com", "s3express-control.dualstack.us-east-1.amazonaws.com"]),
+            "aws-s3-us-east-1": (
+                "DNS",
+                ["s3.dualstack.us-east-1.amazonaws.com", "s3express-control.dualstack.us-east-1.amazonaws.com"],
+            ),
             "aws-s3-us-east-1-wildcard": ("NONE", ["*.s3.dualstack.us-east-1.amazonaws.com"]),
             "aws-sts-us-east-1": ("DNS", ["sts.us-east-1.api.aws"]),
         },
@@ -212,7 +227,10 @@ TABLE = [
             "aws-kms-us-east-1": ("DNS", ["kms.us-east-1.amazonaws.com"]),
             "aws-s3-aws-global": ("DNS", ["s3.amazonaws.com"]),
             "aws-s3-aws-global-wildcard": ("NONE", ["*.s3.amazonaws.com"]),
-            "aws-s3-cn-north-1": ("DNS", ["s3.cn-north-1.amazonaws.com.cn", "s3express-control.cn-north-1.amazonaws.com.cn"]),
+            "aws-s3-cn-north-1": (
+                "DNS",
+                ["s3.cn-north-1.amazonaws.com.cn", "s3express-control.cn-north-1.amazonaws.com.cn"],
+            ),
             "aws-s3-cn-north-1-wildcard": ("NONE", ["*.s3.cn-north-1.amazonaws.com.cn"]),
             "aws-s3-us-east-1": ("DNS", ["s3.us-east-1.amazonaws.com", "s3express-control.us-east-1.amazonaws.com"]),
             "aws-s3-us-east-1-wildcard": ("NONE", ["*.s3.us-east-1.amazonaws.com"]),
@@ -229,13 +247,25 @@ TABLE = [
             "aws-kms-eusc-de-east-1": ("DNS", ["kms.eusc-de-east-1.amazonaws.eu"]),
             "aws-kms-us-isob-east-1": ("DNS", ["kms.us-isob-east-1.sc2s.sgov.gov"]),
             "aws-kms-us-isof-south-1": ("DNS", ["kms.us-isof-south-1.csp.hci.ic.gov"]),
-            "aws-s3-eu-isoe-west-1": ("DNS", ["s3.eu-isoe-west-1.cloud.adc-e.uk", "s3express-control.eu-isoe-west-1.cloud.adc-e.uk"]),
+            "aws-s3-eu-isoe-west-1": (
+                "DNS",
+                ["s3.eu-isoe-west-1.cloud.adc-e.uk", "s3express-control.eu-isoe-west-1.cloud.adc-e.uk"],
+            ),
             "aws-s3-eu-isoe-west-1-wildcard": ("NONE", ["*.s3.eu-isoe-west-1.cloud.adc-e.uk"]),
-            "aws-s3-eusc-de-east-1": ("DNS", ["s3.eusc-de-east-1.amazonaws.eu", "s3express-control.eusc-de-east-1.amazonaws.eu"]),
+            "aws-s3-eusc-de-east-1": (
+                "DNS",
+                ["s3.eusc-de-east-1.amazonaws.eu", "s3express-control.eusc-de-east-1.amazonaws.eu"],
+            ),
             "aws-s3-eusc-de-east-1-wildcard": ("NONE", ["*.s3.eusc-de-east-1.amazonaws.eu"]),
-            "aws-s3-us-isob-east-1": ("DNS", ["s3.us-isob-east-1.sc2s.sgov.gov", "s3express-control.us-isob-east-1.sc2s.sgov.gov"]),
+            "aws-s3-us-isob-east-1": (
+                "DNS",
+                ["s3.us-isob-east-1.sc2s.sgov.gov", "s3express-control.us-isob-east-1.sc2s.sgov.gov"],
+            ),
             "aws-s3-us-isob-east-1-wildcard": ("NONE", ["*.s3.us-isob-east-1.sc2s.sgov.gov"]),
-            "aws-s3-us-isof-south-1": ("DNS", ["s3.us-isof-south-1.csp.hci.ic.gov", "s3express-control.us-isof-south-1.csp.hci.ic.gov"]),
+            "aws-s3-us-isof-south-1": (
+                "DNS",
+                ["s3.us-isof-south-1.csp.hci.ic.gov", "s3express-control.us-isof-south-1.csp.hci.ic.gov"],
+            ),
             "aws-s3-us-isof-south-1-wildcard": ("NONE", ["*.s3.us-isof-south-1.csp.hci.ic.gov"]),
             "aws-sts-eu-isoe-west-1": ("DNS", ["sts.eu-isoe-west-1.cloud.adc-e.uk"]),
             "aws-sts-eusc-de-east-1": ("DNS", ["sts.eusc-de-east-1.amazonaws.eu"]),
@@ -248,10 +278,16 @@ TABLE = [
         ["logs", "stepfunctions", "neptune-graph"],
         {"regions": ["eu-central-1"]},
         {
-            "aws-logs-eu-central-1": ("DNS", ["logs.eu-central-1.amazonaws.com", "stream-logs.eu-central-1.amazonaws.com"]),
+            "aws-logs-eu-central-1": (
+                "DNS",
+                ["logs.eu-central-1.amazonaws.com", "stream-logs.eu-central-1.amazonaws.com"],
+            ),
             "aws-neptune-graph-eu-central-1": ("DNS", ["neptune-graph.eu-central-1.amazonaws.com"]),
             "aws-neptune-graph-eu-central-1-wildcard": ("NONE", ["*.eu-central-1.neptune-graph.amazonaws.com"]),
-            "aws-stepfunctions-eu-central-1": ("DNS", ["states.eu-central-1.amazonaws.com", "sync-states.eu-central-1.amazonaws.com"]),
+            "aws-stepfunctions-eu-central-1": (
+                "DNS",
+                ["states.eu-central-1.amazonaws.com", "sync-states.eu-central-1.amazonaws.com"],
+            ),
         },
         id="operation-host-prefixes",
     ),
@@ -277,7 +313,11 @@ TABLE = [
             # 111122223333.control-kinesis... is left to *.control-kinesis... (channel ARNs).
             "aws-kinesis-us-east-1": (
                 "DNS",
-                ["111122223333.data-kinesis.us-east-1.amazonaws.com", "kinesis-queues.us-east-1.amazonaws.com", "kinesis.us-east-1.amazonaws.com"],
+                [
+                    "111122223333.data-kinesis.us-east-1.amazonaws.com",
+                    "kinesis-queues.us-east-1.amazonaws.com",
+                    "kinesis.us-east-1.amazonaws.com",
+                ],
             ),
             "aws-kinesis-us-east-1-wildcard": (
                 "NONE",
@@ -293,7 +333,10 @@ TABLE = [
     pytest.param([], {}, {}, id="nothing-in-nothing-out"),
     pytest.param(
         ["sts"],
-        {"regions": ["eu-west-1"], "credential_sources": ["imds", "irsa", "eks_pod_identity", "ecs", "imds_ipv6", "eks_pod_identity_ipv6"]},
+        {
+            "regions": ["eu-west-1"],
+            "credential_sources": ["imds", "irsa", "eks_pod_identity", "ecs", "imds_ipv6", "eks_pod_identity_ipv6"],
+        },
         {
             "aws-credentials-ecs": ("STATIC", ["ecs.aws.internal"]),
             "aws-credentials-eks-pod-identity": ("STATIC", ["eks-pod-identity.aws.internal"]),
@@ -385,7 +428,10 @@ def test_link_local_entries_hold_one_host_and_one_bare_ip(source, host, address)
 
 def test_long_names_are_cut_with_a_hash_of_the_full_name():
     prefix = "p" * 40
-    names = [e["name"] for e in expand(["route53-recovery-control-config"], regions=["ap-southeast-2"], name_prefix=prefix).endpoints]
+    names = [
+        e["name"]
+        for e in expand(["route53-recovery-control-config"], regions=["ap-southeast-2"], name_prefix=prefix).endpoints
+    ]
     full = f"{prefix}-route53-recovery-control-config-aws-global"
     assert names == [full[:54] + "-" + hashlib.sha256(full.encode()).hexdigest()[:8]]
     assert all(len(n) <= 63 for n in names)
@@ -432,7 +478,9 @@ WARNINGS = [
     pytest.param(
         ["opensearchmemory"],
         {"regions": US, "fips": True},
-        ["opensearchmemory in us-east-1: the SDK cannot resolve an endpoint: Invalid Configuration: FIPS is not supported with OpenSearch Memory."],
+        [
+            "opensearchmemory in us-east-1: the SDK cannot resolve an endpoint: Invalid Configuration: FIPS is not supported with OpenSearch Memory."
+        ],
         id="ruleset-refuses-the-configuration",
     ),
 ]

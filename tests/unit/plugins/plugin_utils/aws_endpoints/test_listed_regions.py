@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.listed_regions import unlisted_regions_warning
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.listed_regions import (
+    unlisted_regions_warning,
+)
 
 
 def test_listed_region_no_warning():
@@ -29,7 +31,10 @@ def test_unlisted_regions_warn_once_and_keep_the_hosts():
 
 
 def test_services_endpoints_json_does_not_know_are_not_warned_about():
-    assert unlisted_regions_warning("bedrock-runtime", {"ap-southeast-7": "bedrock-runtime.ap-southeast-7.amazonaws.com"}) is None
+    assert (
+        unlisted_regions_warning("bedrock-runtime", {"ap-southeast-7": "bedrock-runtime.ap-southeast-7.amazonaws.com"})
+        is None
+    )
 
 
 def test_global_hosts_and_unresolved_regions_are_not_warned_about():

@@ -15,17 +15,35 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.meshops.aws_egress.plugins.filter import aws_endpoints as plugin
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import botocore_data, credentials, partitions
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints import (
+    botocore_data,
+    credentials,
+    partitions,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils import naming
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.endpoints import admits
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.expand import expand
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.service_spec import FILTER_OPTIONS, SERVICE_KEYS
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.aws_endpoints.service_spec import (
+    FILTER_OPTIONS,
+    SERVICE_KEYS,
+)
 
 SERVICES = sorted(botocore_data.service_names())
 REGIONS = list(partitions.all_regions())
 SOURCES = list(credentials.credential_source_names())
 # Services whose hosts depend on more than the region: drawn more often.
-SPECIAL = ["s3", "dynamodb", "dynamodbstreams", "kinesis", "s3control", "sts", "iam", "neptune-graph", "timestream-query", "eventbridgev2"]
+SPECIAL = [
+    "s3",
+    "dynamodb",
+    "dynamodbstreams",
+    "kinesis",
+    "s3control",
+    "sts",
+    "iam",
+    "neptune-graph",
+    "timestream-query",
+    "eventbridgev2",
+]
 
 accounts = st.lists(st.from_regex(r"\A[0-9]{12}\Z"), max_size=3)
 regions = st.lists(st.sampled_from(REGIONS), min_size=1, max_size=4)
@@ -49,7 +67,9 @@ options = st.fixed_dictionaries(
     },
 )
 
-SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 def _is_ip(text):
@@ -93,7 +113,9 @@ def test_valid_input_properties(services, options, data):
             assert not any(wildcards) and "addresses" not in endpoint
         else:
             assert endpoint["resolution"] == "STATIC" and len(hosts) == 1 and len(endpoint["addresses"]) == 1
-            assert endpoint["endpoints"] == [{"address": endpoint["addresses"][0]}] and "/" not in endpoint["addresses"][0]
+            assert (
+                endpoint["endpoints"] == [{"address": endpoint["addresses"][0]}] and "/" not in endpoint["addresses"][0]
+            )
         assert (endpoint["port"], endpoint["protocol"]) in ((443, "TLS"), (80, "HTTP"))
 
     # No host is admitted by two entries on the same port.
@@ -104,9 +126,18 @@ def test_valid_input_properties(services, options, data):
 
 
 junk = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12) | st.binary(max_size=4)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=12)
+    | st.binary(max_size=4)
     | st.sampled_from(SERVICES[:20] + REGIONS[:10] + ["s3", "imds", "123456789012"]),
-    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner) | st.dictionaries(st.sampled_from(SERVICE_KEYS) | st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner)
+        | st.dictionaries(st.sampled_from(SERVICE_KEYS) | st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 junk_options = st.dictionaries(st.sampled_from(FILTER_OPTIONS) | st.text(max_size=8), junk, max_size=4)

@@ -106,8 +106,13 @@ def not_identified(hosts, service, region, settings):
     for host in hosts:
         identity = identify(host)
         candidates = identity.as_dict()["candidates"] if identity else []
-        if not any(c["service"] == service and c["region"] in (region, None) and c["fips"] <= settings.get("fips", False)
-                   and c["dualstack"] <= settings.get("dualstack", False) for c in candidates):
+        if not any(
+            c["service"] == service
+            and c["region"] in (region, None)
+            and c["fips"] <= settings.get("fips", False)
+            and c["dualstack"] <= settings.get("dualstack", False)
+            for c in candidates
+        ):
             wrong.append((host, candidates))
     return wrong
 
@@ -121,8 +126,25 @@ def _operations(service):
 
 # Listed at collection time, before the environment is cleared: no session yet.
 ALL_SERVICES = botocore.loaders.create_loader().list_available_services("service-2")
-AWS_REGIONS = ["eu-central-1", "ap-southeast-2", "sa-east-1", "us-west-2", "ap-northeast-1", "ca-central-1", "eu-west-2", "ap-south-1"]
-OTHER_PARTITION_REGIONS = ["cn-north-1", "us-gov-west-1", "us-iso-east-1", "cn-northwest-1", "us-gov-east-1", "eusc-de-east-1", "us-isob-east-1"]
+AWS_REGIONS = [
+    "eu-central-1",
+    "ap-southeast-2",
+    "sa-east-1",
+    "us-west-2",
+    "ap-northeast-1",
+    "ca-central-1",
+    "eu-west-2",
+    "ap-south-1",
+]
+OTHER_PARTITION_REGIONS = [
+    "cn-north-1",
+    "us-gov-west-1",
+    "us-iso-east-1",
+    "cn-northwest-1",
+    "us-gov-east-1",
+    "eusc-de-east-1",
+    "us-isob-east-1",
+]
 # Each service runs in us-east-1, one more aws region and one region of another
 # partition, with settings rotating so that every combination is exercised.
 SETTINGS = [
@@ -136,7 +158,11 @@ SETTINGS = [
 
 def _plan(index, service):
     digest = zlib.crc32(service.encode())
-    regions = ["us-east-1", AWS_REGIONS[digest % len(AWS_REGIONS)], OTHER_PARTITION_REGIONS[index % len(OTHER_PARTITION_REGIONS)]]
+    regions = [
+        "us-east-1",
+        AWS_REGIONS[digest % len(AWS_REGIONS)],
+        OTHER_PARTITION_REGIONS[index % len(OTHER_PARTITION_REGIONS)],
+    ]
     return regions, SETTINGS[index % len(SETTINGS)]
 
 
@@ -158,7 +184,12 @@ def _check_service(service, regions, settings, operations=None, answers=None):
             reasons.append(reason)
             if reason and reason.startswith("no endpoint"):
                 # The SDK refused this configuration; the filter must have said so too.
-                assert any(w.startswith(f"{service} in {region}: ") for w in expansion.warnings), (service, region, operation, reason)
+                assert any(w.startswith(f"{service} in {region}: ") for w in expansion.warnings), (
+                    service,
+                    region,
+                    operation,
+                    reason,
+                )
         sent += len(recorder.urls)
         assert not_admitted(recorder.hosts, expansion.endpoints) == [], (service, region, settings)
         assert not_identified(recorder.hosts, service, region, settings) == [], (service, region, settings)
@@ -172,23 +203,44 @@ def test_every_service_contacts_only_admitted_hosts(index, service):
     regions, settings = _plan(index, service)
     if not _check_service(service, regions, settings):
         # Nothing sent: the SDK refused every region, and the filter said so for each.
-        warnings = expand([service], regions=regions, fips=settings.get("fips", False), dualstack=settings.get("dualstack", False)).warnings
-        assert all(any(w.startswith(f"{service} in {r}: the SDK cannot resolve") for w in warnings) for r in regions), warnings
+        warnings = expand(
+            [service], regions=regions, fips=settings.get("fips", False), dualstack=settings.get("dualstack", False)
+        ).warnings
+        assert all(any(w.startswith(f"{service} in {r}: the SDK cannot resolve") for w in warnings) for r in regions), (
+            warnings
+        )
 
 
 # --- every operation of the services with unusual hosts -----------------------------
 
-DEEP_SERVICES = ["s3", "s3control", "dynamodb", "dynamodbstreams", "kinesis", "sts", "cloudfront-keyvaluestore", "eventbridgev2", "neptune-graph", "location"]
+DEEP_SERVICES = [
+    "s3",
+    "s3control",
+    "dynamodb",
+    "dynamodbstreams",
+    "kinesis",
+    "sts",
+    "cloudfront-keyvaluestore",
+    "eventbridgev2",
+    "neptune-graph",
+    "location",
+]
 DEEP_REGIONS = ["us-east-1", "eu-west-1", "cn-north-1", "us-gov-west-1"]
 
 
 @pytest.mark.parametrize("region", DEEP_REGIONS)
 @pytest.mark.parametrize("service", DEEP_SERVICES)
-@pytest.mark.parametrize("settings", [{}, {"account_id": ACCOUNT}, {"fips": True}, {"dualstack": True}], ids=["plain", "account", "fips", "dualstack"])
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"account_id": ACCOUNT}, {"fips": True}, {"dualstack": True}],
+    ids=["plain", "account", "fips", "dualstack"],
+)
 def test_every_operation_contacts_only_admitted_hosts(service, region, settings):
     sent = _check_service(service, [region], settings, operations=_operations(service))
     # Nothing sent only where the SDK cannot resolve an endpoint (S3 FIPS in China, ...).
-    assert sent or any("cannot resolve" in w for w in expand([service], regions=[region], fips=settings.get("fips", False)).warnings)
+    assert sent or any(
+        "cannot resolve" in w for w in expand([service], regions=[region], fips=settings.get("fips", False)).warnings
+    )
 
 
 def attempt(method, **params):
@@ -214,7 +266,9 @@ def _all_s3_hosts(region, **settings):
 @pytest.mark.parametrize("settings", [{}, {"dualstack": True}], ids=["plain", "dualstack"])
 def test_s3_buckets_open_exactly_the_hosts_the_sdk_contacts(region, settings):
     contacted = _all_s3_hosts(region, **settings)
-    endpoints = expand([{"name": "s3", "buckets": list(BUCKETS)}], regions=[region], dualstack=settings.get("dualstack", False)).endpoints
+    endpoints = expand(
+        [{"name": "s3", "buckets": list(BUCKETS)}], regions=[region], dualstack=settings.get("dualstack", False)
+    ).endpoints
     assert {e["resolution"] for e in endpoints} == {"DNS"}, "no wildcard where buckets are given"
     opened = {h for e in endpoints for h in e["hosts"]}
     # Every host opened is contacted by some operation, with the legacy or the regional us-east-1 setting.
@@ -223,7 +277,12 @@ def test_s3_buckets_open_exactly_the_hosts_the_sdk_contacts(region, settings):
 
 def test_s3_us_east_1_contacts_both_legacy_global_and_regional_hosts():
     contacted = _all_s3_hosts("us-east-1")
-    assert {"amzn-egress-test.s3.amazonaws.com", "s3.amazonaws.com", "amzn-egress-test.s3.us-east-1.amazonaws.com", "s3.us-east-1.amazonaws.com"} <= contacted
+    assert {
+        "amzn-egress-test.s3.amazonaws.com",
+        "s3.amazonaws.com",
+        "amzn-egress-test.s3.us-east-1.amazonaws.com",
+        "s3.us-east-1.amazonaws.com",
+    } <= contacted
     # The dotted bucket goes path-style: no host of its own.
     assert not any(h.startswith("egress.test.dotted") for h in contacted)
 
@@ -252,8 +311,14 @@ def test_dynamodb_account_hosts_are_the_sdks():
 def test_dynamodb_streams_account_hosts_are_the_sdks():
     client, recorder = make_client("dynamodbstreams", "us-west-2", account_id=ACCOUNT)
     attempt(client.list_streams)
-    attempt(client.describe_stream, StreamArn=f"arn:aws:dynamodb:us-west-2:{OTHER_ACCOUNT}:table/t/stream/2024-01-01T00:00:00.000")
-    assert recorder.hosts == {f"{ACCOUNT}.streams-ddb.us-west-2.amazonaws.com", f"{OTHER_ACCOUNT}.streams-ddb.us-west-2.amazonaws.com"}
+    attempt(
+        client.describe_stream,
+        StreamArn=f"arn:aws:dynamodb:us-west-2:{OTHER_ACCOUNT}:table/t/stream/2024-01-01T00:00:00.000",
+    )
+    assert recorder.hosts == {
+        f"{ACCOUNT}.streams-ddb.us-west-2.amazonaws.com",
+        f"{OTHER_ACCOUNT}.streams-ddb.us-west-2.amazonaws.com",
+    }
     endpoints = expand(["dynamodbstreams"], regions=["us-west-2"], account_ids=[ACCOUNT, OTHER_ACCOUNT]).endpoints
     assert not_admitted(recorder.hosts, endpoints) == []
 
@@ -271,7 +336,12 @@ def test_sts_legacy_global_setting(region):
 
 def test_irsa_opens_the_sts_host_assume_role_with_web_identity_uses():
     client, recorder = make_client("sts", "eu-north-1")
-    attempt(client.assume_role_with_web_identity, RoleArn=f"arn:aws:iam::{ACCOUNT}:role/role", RoleSessionName="session", WebIdentityToken="token")
+    attempt(
+        client.assume_role_with_web_identity,
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/role",
+        RoleSessionName="session",
+        WebIdentityToken="token",
+    )
     assert not_admitted(recorder.hosts, expand([], regions=["eu-north-1"], credential_sources=["irsa"]).endpoints) == []
 
 
@@ -279,14 +349,22 @@ def test_eks_pod_identity_opens_eks_auth():
     client, recorder = make_client("eks-auth", "eu-west-1")
     attempt(client.assume_role_for_pod_identity, clusterName="c", token="t")
     assert recorder.hosts == {"eks-auth.eu-west-1.api.aws"}
-    assert not_admitted(recorder.hosts, expand([], regions=["eu-west-1"], credential_sources=["eks_pod_identity"]).endpoints) == []
+    assert (
+        not_admitted(
+            recorder.hosts, expand([], regions=["eu-west-1"], credential_sources=["eks_pod_identity"]).endpoints
+        )
+        == []
+    )
 
 
 def test_timestream_cells_found_by_endpoint_discovery_are_admitted():
     cell = b'{"Endpoints": [{"Address": "query-cell2.timestream.us-east-1.amazonaws.com", "CachePeriodInMinutes": 1}]}'
     client, recorder = make_client("timestream-query", "us-east-1", answers={"DescribeEndpoints": cell})
     attempt(client.query, QueryString="SELECT 1")
-    assert recorder.hosts == {"query.timestream.us-east-1.amazonaws.com", "query-cell2.timestream.us-east-1.amazonaws.com"}
+    assert recorder.hosts == {
+        "query.timestream.us-east-1.amazonaws.com",
+        "query-cell2.timestream.us-east-1.amazonaws.com",
+    }
     assert not_admitted(recorder.hosts, expand(["timestream-query"], regions=["us-east-1"]).endpoints) == []
 
 
@@ -313,5 +391,7 @@ def test_representative_calls(service, region, settings, operation, params):
     client, recorder = make_client(service, region, **settings)
     attempt(getattr(client, operation), **params)
     assert recorder.urls
-    endpoints = expand([service], regions=[region], fips=settings.get("fips", False), dualstack=settings.get("dualstack", False)).endpoints
+    endpoints = expand(
+        [service], regions=[region], fips=settings.get("fips", False), dualstack=settings.get("dualstack", False)
+    ).endpoints
     assert not_admitted(recorder.hosts, endpoints) == []

@@ -33,7 +33,9 @@ def test_a_json_line_gives_back_every_key_and_empty_values_as_text_writes_them()
     values = distinct_values()
     record = formats.envoy_json(access_logs.envoy_json(formats.ENVOY_JSON_FORMAT, values))
     assert record == {KEY_OF[operator]: value for operator, value in values.items()}
-    sparse = formats.envoy_json(access_logs.envoy_json(formats.ENVOY_JSON_FORMAT, {"%UPSTREAM_CLUSTER_RAW%": "BlackHoleCluster"}))
+    sparse = formats.envoy_json(
+        access_logs.envoy_json(formats.ENVOY_JSON_FORMAT, {"%UPSTREAM_CLUSTER_RAW%": "BlackHoleCluster"})
+    )
     assert sparse["upstream_cluster"] == "BlackHoleCluster" and sparse["requested_server_name"] == "-"
 
 
@@ -44,21 +46,36 @@ def test_lines_of_other_shapes_are_not_records():
 
 
 def test_ztunnel_events_are_read_from_both_of_its_formats():
-    values = access_logs.ztunnel_denied("orders", "orders-api-5f6d7c8b9-abcde", "sqs.us-east-1.amazonaws.com", "240.240.0.5:443",
-                                        'connection closed due to policy rejection: "quoted" \\ and a backslash')
-    for line in (access_logs.ztunnel_event(values, "2026-12-01T10:00:00.100Z"),
-                 access_logs.ztunnel_event_json(values, "2026-12-01T10:00:00.100Z")):
+    values = access_logs.ztunnel_denied(
+        "orders",
+        "orders-api-5f6d7c8b9-abcde",
+        "sqs.us-east-1.amazonaws.com",
+        "240.240.0.5:443",
+        'connection closed due to policy rejection: "quoted" \\ and a backslash',
+    )
+    for line in (
+        access_logs.ztunnel_event(values, "2026-12-01T10:00:00.100Z"),
+        access_logs.ztunnel_event_json(values, "2026-12-01T10:00:00.100Z"),
+    ):
         event = formats.ztunnel(line)
         assert {key: event[key] for key in values} == {key: str(value) for key, value in values.items()}, line
-        assert (event["time"], event["level"], event["message"]) == ("2026-12-01T10:00:00.100Z", "error", "connection complete")
+        assert (event["time"], event["level"], event["message"]) == (
+            "2026-12-01T10:00:00.100Z",
+            "error",
+            "connection complete",
+        )
 
 
 def test_ztunnel_lines_of_other_targets_are_not_access_events():
-    assert formats.ztunnel("2026-12-01T10:00:00.000000Z\tinfo\txds{id=1}\treceived response type=Address size=12") is None
+    assert (
+        formats.ztunnel("2026-12-01T10:00:00.000000Z\tinfo\txds{id=1}\treceived response type=Address size=12") is None
+    )
     assert formats.ztunnel('{"level":"info","time":"2026-12-01T10:00:00Z","scope":"xds","message":"connected"}') is None
 
 
 def test_the_proxies_own_lines_are_recognised():
     assert formats.is_proxy_log("2026-12-01T10:00:00.000000Z\tinfo\txdsproxy\tconnected to upstream XDS server")
-    assert formats.is_proxy_log("[2026-12-01 10:00:00.000][15][info][main] [external/envoy/source/server/server.cc:1] starting")
+    assert formats.is_proxy_log(
+        "[2026-12-01 10:00:00.000][15][info][main] [external/envoy/source/server/server.cc:1] starting"
+    )
     assert not formats.is_proxy_log("Traceback (most recent call last):")

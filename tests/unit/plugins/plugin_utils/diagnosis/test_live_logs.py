@@ -26,10 +26,18 @@ def test_a_bad_duration_is_named(since):
 
 
 def test_sources_are_the_sidecar_namespaces_the_gateway_the_waypoint_and_ztunnel():
-    assert live_logs.sources(["orders", "billing", "orders"], {"namespace": "egress", "selector": {"istio": "egressgateway", "a": "b"}},
-                             {"namespace": "aws", "name": "waypoint", "create": True}, "istio-system") == [
-        live_logs.Source("billing"), live_logs.Source("orders"), live_logs.Source("egress", "a=b,istio=egressgateway"),
-        live_logs.Source("aws", "gateway.networking.k8s.io/gateway-name=waypoint"), live_logs.Source("istio-system", "app=ztunnel")]
+    assert live_logs.sources(
+        ["orders", "billing", "orders"],
+        {"namespace": "egress", "selector": {"istio": "egressgateway", "a": "b"}},
+        {"namespace": "aws", "name": "waypoint", "create": True},
+        "istio-system",
+    ) == [
+        live_logs.Source("billing"),
+        live_logs.Source("orders"),
+        live_logs.Source("egress", "a=b,istio=egressgateway"),
+        live_logs.Source("aws", "gateway.networking.k8s.io/gateway-name=waypoint"),
+        live_logs.Source("istio-system", "app=ztunnel"),
+    ]
 
 
 def test_a_gateway_without_its_pods_labels_is_named():
@@ -43,8 +51,10 @@ def _pod(name, *containers):
 
 def test_each_proxy_log_is_read_with_the_bounds_and_what_is_not_read_is_said(tmp_path):
     asked = []
-    pods = {"/api/v1/namespaces/orders/pods": [_pod("api-0", "app", "istio-proxy"), _pod("batch-0", "batch")],
-            "/api/v1/namespaces/egress/pods": [_pod("gw-0", "istio-proxy"), _pod("api-0", "istio-proxy")]}
+    pods = {
+        "/api/v1/namespaces/orders/pods": [_pod("api-0", "app", "istio-proxy"), _pod("batch-0", "batch")],
+        "/api/v1/namespaces/egress/pods": [_pod("gw-0", "istio-proxy"), _pod("api-0", "istio-proxy")],
+    }
 
     def api(path, query):
         asked.append((path, query))
@@ -58,15 +68,27 @@ def test_each_proxy_log_is_read_with_the_bounds_and_what_is_not_read_is_said(tmp
 
     where = [live_logs.Source("orders"), live_logs.Source("egress", "istio=egressgateway"), live_logs.Source("secret")]
     read = live_logs.read(api, where, 900, 50, tmp_path / "logs")
-    assert ("/api/v1/namespaces/orders/pods/api-0/log", {"container": "istio-proxy", "sinceSeconds": "900", "tailLines": "50"}) in asked
+    assert (
+        "/api/v1/namespaces/orders/pods/api-0/log",
+        {"container": "istio-proxy", "sinceSeconds": "900", "tailLines": "50"},
+    ) in asked
     assert ("/api/v1/namespaces/egress/pods", {"labelSelector": "istio=egressgateway"}) in asked
-    assert read.files == [str(tmp_path / "logs" / "orders" / "api-0.log"), str(tmp_path / "logs" / "egress" / "gw-0.log")]
-    assert (tmp_path / "logs" / "orders" / "api-0.log").read_text() == "log of /api/v1/namespaces/orders/pods/api-0/log\n"
-    assert read.notes == ["pod orders/batch-0 has no istio-proxy container: not read",
-                          "log of pod egress/api-0 not read: HTTP 500: dial tcp: connection refused",
-                          "pods of namespace secret not listed (forbidden)"]
+    assert read.files == [
+        str(tmp_path / "logs" / "orders" / "api-0.log"),
+        str(tmp_path / "logs" / "egress" / "gw-0.log"),
+    ]
+    assert (
+        tmp_path / "logs" / "orders" / "api-0.log"
+    ).read_text() == "log of /api/v1/namespaces/orders/pods/api-0/log\n"
+    assert read.notes == [
+        "pod orders/batch-0 has no istio-proxy container: not read",
+        "log of pod egress/api-0 not read: HTTP 500: dial tcp: connection refused",
+        "pods of namespace secret not listed (forbidden)",
+    ]
 
 
 def test_a_pod_list_that_fails_otherwise_fails_the_read(tmp_path):
     with pytest.raises(live_logs.LiveLogError, match="listing the pods of namespace orders: HTTP 500: etcd down"):
-        live_logs.read(lambda path, query: (500, b'{"message": "etcd down"}'), [live_logs.Source("orders")], 60, 10, tmp_path)
+        live_logs.read(
+            lambda path, query: (500, b'{"message": "etcd down"}'), [live_logs.Source("orders")], 60, 10, tmp_path
+        )

@@ -23,7 +23,13 @@ def envoy(values, proxy="sidecar"):
 
 def test_tls_to_an_unknown_host_is_blocked_at_the_black_hole_with_its_sni():
     call = envoy(access_logs.black_hole("sqs.us-east-2.amazonaws.com", "52.94.0.1:443", CLIENT, TIME))
-    assert (call.destination, call.port, call.protocol, call.proxy, call.time) == ("sqs.us-east-2.amazonaws.com", 443, "tls", "sidecar", TIME)
+    assert (call.destination, call.port, call.protocol, call.proxy, call.time) == (
+        "sqs.us-east-2.amazonaws.com",
+        443,
+        "tls",
+        "sidecar",
+        TIME,
+    )
     assert call.how == "BlackHoleCluster (UH)" and call.caller == CALLER
 
 
@@ -38,12 +44,25 @@ def test_http_to_an_unknown_host_is_the_proxys_own_502_on_block_all():
 
 
 def test_denials_and_missing_filter_chains_are_blocked_and_a_waypoint_knows_itself_by_its_clusters():
-    denied = envoy(access_logs.rbac_denied("sqs.us-east-1.amazonaws.com", "inbound-vip|443|tcp|sqs.us-east-1.amazonaws.com",
-                                           "240.240.0.5:443", "envoy://internal_client_address/", TIME))
+    denied = envoy(
+        access_logs.rbac_denied(
+            "sqs.us-east-1.amazonaws.com",
+            "inbound-vip|443|tcp|sqs.us-east-1.amazonaws.com",
+            "240.240.0.5:443",
+            "envoy://internal_client_address/",
+            TIME,
+        )
+    )
     assert (denied.proxy, denied.destination) == ("waypoint", "sqs.us-east-1.amazonaws.com")
     assert denied.how == "denied by an AuthorizationPolicy: rbac_access_denied_matched_policy[none]"
-    at_gateway = envoy(access_logs.no_filter_chain("sns.us-east-1.amazonaws.com", "10.244.0.9:8443", CLIENT, TIME), proxy="gateway")
-    assert (at_gateway.proxy, at_gateway.port, at_gateway.how) == ("gateway", 443, "no filter chain for it (NR filter_chain_not_found)")
+    at_gateway = envoy(
+        access_logs.no_filter_chain("sns.us-east-1.amazonaws.com", "10.244.0.9:8443", CLIENT, TIME), proxy="gateway"
+    )
+    assert (at_gateway.proxy, at_gateway.port, at_gateway.how) == (
+        "gateway",
+        443,
+        "no filter chain for it (NR filter_chain_not_found)",
+    )
 
 
 def test_calls_that_left_are_not_blocked():
@@ -57,14 +76,24 @@ def test_a_call_with_neither_name_is_named_by_its_address():
 
 
 def test_ztunnel_events_that_failed_are_blocked_with_the_callers_identity():
-    values = access_logs.ztunnel_denied("shipping", "shipping-api-5f6d7c8b9-abcde", "sqs.us-east-1.amazonaws.com", "240.240.0.5:443",
-                                        "connection closed due to policy rejection: allow policies exist, but none allowed")
-    call = blocked.from_ztunnel(formats.ztunnel(access_logs.ztunnel_event(values, TIME)), blocked.Caller(file="ztunnel.log"))
+    values = access_logs.ztunnel_denied(
+        "shipping",
+        "shipping-api-5f6d7c8b9-abcde",
+        "sqs.us-east-1.amazonaws.com",
+        "240.240.0.5:443",
+        "connection closed due to policy rejection: allow policies exist, but none allowed",
+    )
+    call = blocked.from_ztunnel(
+        formats.ztunnel(access_logs.ztunnel_event(values, TIME)), blocked.Caller(file="ztunnel.log")
+    )
     assert (call.destination, call.port, call.proxy) == ("sqs.us-east-1.amazonaws.com", 443, "ztunnel")
-    assert call.caller == blocked.Caller("shipping", "shipping-api-5f6d7c8b9-abcde", "spiffe://cluster.local/ns/shipping/sa/shipping-api",
-                                         "ztunnel.log")
+    assert call.caller == blocked.Caller(
+        "shipping", "shipping-api-5f6d7c8b9-abcde", "spiffe://cluster.local/ns/shipping/sa/shipping-api", "ztunnel.log"
+    )
     assert call.caller.shown == "shipping/shipping-api-5f6d7c8b9-abcde"
-    fine = formats.ztunnel(access_logs.ztunnel_event({k: v for k, v in values.items() if k != "error"}, TIME, level="info"))
+    fine = formats.ztunnel(
+        access_logs.ztunnel_event({k: v for k, v in values.items() if k != "error"}, TIME, level="info")
+    )
     assert blocked.from_ztunnel(fine, blocked.Caller()) is None
 
 
@@ -90,38 +119,71 @@ def test_every_line_is_counted_and_only_blocked_ones_are_read_in_full(tmp_path):
     (tmp_path / "orders").mkdir()
     (tmp_path / "orders" / "api-1.log").write_text("\n".join(lines) + "\n")
     counts, found = scanned(tmp_path)
-    assert counts.as_dict() == {"files": 1, "lines": 10, "access": 5, "proxy": 3, "other": 2, "unreadable": 1, "blocked": 2, "skipped": []}
+    assert counts.as_dict() == {
+        "files": 1,
+        "lines": 10,
+        "access": 5,
+        "proxy": 3,
+        "other": 2,
+        "unreadable": 1,
+        "blocked": 2,
+        "skipped": [],
+    }
     assert [(c.destination, c.caller.shown, c.caller.namespace) for c in found] == [
-        ("sns.us-east-1.amazonaws.com", "orders/api-1", "orders"), ("kms.us-east-1.amazonaws.com", "orders/api-1", "orders")]
+        ("sns.us-east-1.amazonaws.com", "orders/api-1", "orders"),
+        ("kms.us-east-1.amazonaws.com", "orders/api-1", "orders"),
+    ]
 
 
 def test_kubectl_and_kubelet_prefixes_are_read_past(tmp_path):
-    line = access_logs.envoy_text(T, access_logs.black_hole("sns.us-east-1.amazonaws.com", "52.94.0.1:443", CLIENT, TIME))
-    (tmp_path / "all.log").write_text("\n".join([
-        f"[pod/orders-api-7d9f/istio-proxy] {line}",
-        f"2026-12-01T10:00:00.123456789Z {line}",
-        f"[pod/istio-egressgateway-5c7d/istio-proxy] 2026-12-01T10:00:00.123456789Z {line}",
-        f"2026-12-01T10:00:00.123456789Z stdout F {line}",
-    ]) + "\n")
+    line = access_logs.envoy_text(
+        T, access_logs.black_hole("sns.us-east-1.amazonaws.com", "52.94.0.1:443", CLIENT, TIME)
+    )
+    (tmp_path / "all.log").write_text(
+        "\n".join(
+            [
+                f"[pod/orders-api-7d9f/istio-proxy] {line}",
+                f"2026-12-01T10:00:00.123456789Z {line}",
+                f"[pod/istio-egressgateway-5c7d/istio-proxy] 2026-12-01T10:00:00.123456789Z {line}",
+                f"2026-12-01T10:00:00.123456789Z stdout F {line}",
+            ]
+        )
+        + "\n"
+    )
     counts, found = scanned(tmp_path / "all.log")
     assert counts.blocked == 4 and counts.other == 0
-    assert [(c.caller.pod, c.proxy) for c in found] == [("orders-api-7d9f", "sidecar"), ("", "sidecar"),
-                                                        ("istio-egressgateway-5c7d", "gateway"), ("", "sidecar")]
+    assert [(c.caller.pod, c.proxy) for c in found] == [
+        ("orders-api-7d9f", "sidecar"),
+        ("", "sidecar"),
+        ("istio-egressgateway-5c7d", "gateway"),
+        ("", "sidecar"),
+    ]
 
 
-@pytest.mark.parametrize("relative, namespace, pod, proxy", [
-    ("orders-api-7d9f-x2x4k_orders_istio-proxy-" + "a" * 64 + ".log", "orders", "orders-api-7d9f-x2x4k", "sidecar"),
-    ("orders_orders-api-7d9f-x2x4k_0b1c2d3e-0000-4000-8000-000000000001/istio-proxy/0.log", "orders", "orders-api-7d9f-x2x4k", "sidecar"),
-    ("billing/billing-api-6c8d.log.gz", "billing", "billing-api-6c8d", "sidecar"),
-    ("istio-system/istio-egressgateway-5c7d.log", "", "istio-egressgateway-5c7d", "gateway"),
-    ("aws-egress/aws-staging-waypoint-6b7c.log", "", "aws-staging-waypoint-6b7c", "waypoint"),
-    ("istio-system/ztunnel-x7k2p.log", "", "ztunnel-x7k2p", "ztunnel"),
-    ("sidecar.log", "", "", "sidecar"),
-])
+@pytest.mark.parametrize(
+    "relative, namespace, pod, proxy",
+    [
+        ("orders-api-7d9f-x2x4k_orders_istio-proxy-" + "a" * 64 + ".log", "orders", "orders-api-7d9f-x2x4k", "sidecar"),
+        (
+            "orders_orders-api-7d9f-x2x4k_0b1c2d3e-0000-4000-8000-000000000001/istio-proxy/0.log",
+            "orders",
+            "orders-api-7d9f-x2x4k",
+            "sidecar",
+        ),
+        ("billing/billing-api-6c8d.log.gz", "billing", "billing-api-6c8d", "sidecar"),
+        ("istio-system/istio-egressgateway-5c7d.log", "", "istio-egressgateway-5c7d", "gateway"),
+        ("aws-egress/aws-staging-waypoint-6b7c.log", "", "aws-staging-waypoint-6b7c", "waypoint"),
+        ("istio-system/ztunnel-x7k2p.log", "", "ztunnel-x7k2p", "ztunnel"),
+        ("sidecar.log", "", "", "sidecar"),
+    ],
+)
 def test_the_path_says_who_called_and_which_proxy_logged(tmp_path, relative, namespace, pod, proxy):
     path = tmp_path / relative
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = (access_logs.envoy_text(T, access_logs.black_hole("sns.us-east-1.amazonaws.com", "52.94.0.1:443", CLIENT, TIME)) + "\n").encode()
+    line = (
+        access_logs.envoy_text(T, access_logs.black_hole("sns.us-east-1.amazonaws.com", "52.94.0.1:443", CLIENT, TIME))
+        + "\n"
+    ).encode()
     path.write_bytes(gzip.compress(line) if relative.endswith(".gz") else line)
     counts, [call] = scanned(tmp_path)
     assert (call.caller.namespace, call.caller.pod, call.proxy, call.caller.file) == (namespace, pod, proxy, relative)

@@ -19,17 +19,23 @@ POLICY = kinds.kind_of({"apiVersion": "security.istio.io/v1beta1", "kind": "Auth
 
 
 def an(kind, namespace="ns"):
-    return {"apiVersion": kind.api_version(kind.versions[0]), "kind": kind.kind,
-            "metadata": {"name": f"x-{kind.plural}", **({"namespace": namespace} if kind.namespaced else {})}}
+    return {
+        "apiVersion": kind.api_version(kind.versions[0]),
+        "kind": kind.kind,
+        "metadata": {"name": f"x-{kind.plural}", **({"namespace": namespace} if kind.namespaced else {})},
+    }
 
 
-@pytest.mark.parametrize("served, pin, networking, security", [
-    (["v1", "v1beta1", "v1alpha3"], "auto", "v1", "v1"),
-    (["v1beta1", "v1alpha3"], "auto", "v1beta1", "v1beta1"),
-    (["v1", "v1beta1", "v1alpha3"], "v1alpha3", "v1alpha3", "v1beta1"),
-    (["v1", "v1beta1", "v1alpha3"], "v1beta1", "v1beta1", "v1beta1"),
-    (["v1beta1", "v1alpha3"], "v1", None, None),
-])
+@pytest.mark.parametrize(
+    "served, pin, networking, security",
+    [
+        (["v1", "v1beta1", "v1alpha3"], "auto", "v1", "v1"),
+        (["v1beta1", "v1alpha3"], "auto", "v1beta1", "v1beta1"),
+        (["v1", "v1beta1", "v1alpha3"], "v1alpha3", "v1alpha3", "v1beta1"),
+        (["v1", "v1beta1", "v1alpha3"], "v1beta1", "v1beta1", "v1beta1"),
+        (["v1beta1", "v1alpha3"], "v1", None, None),
+    ],
+)
 def test_the_version_written_is_the_newest_served_or_the_pinned_one(served, pin, networking, security):
     assert kinds.chosen_version(SERVICE_ENTRY, served, pin) == networking
     assert kinds.chosen_version(POLICY, [v for v in served if v != "v1alpha3"], pin) == security
@@ -46,7 +52,10 @@ def test_a_kind_is_known_by_group_and_kind_not_version():
 
 
 def test_paths_are_built_from_the_table():
-    assert SERVICE_ENTRY.collection_path("v1", "istio-system") == "/apis/networking.istio.io/v1/namespaces/istio-system/serviceentries"
+    assert (
+        SERVICE_ENTRY.collection_path("v1", "istio-system")
+        == "/apis/networking.istio.io/v1/namespaces/istio-system/serviceentries"
+    )
     assert SERVICE_ENTRY.collection_path("v1") == "/apis/networking.istio.io/v1/serviceentries"
     role = kinds.kind_of({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole"})
     assert role.collection_path("v1", "ignored") == "/apis/rbac.authorization.k8s.io/v1/clusterroles"
@@ -63,22 +72,31 @@ def test_every_kind_is_in_the_rbac_and_the_access_checks(kind):
     else:  # built into Kubernetes: served whatever is installed, and no CRD to read
         assert kind.group.endswith(".k8s.io") and not any(crd.startswith(f"{kind.plural}.") for crd in crds)
     for writer in kind.writers:
-        written = [rule for rule in roles[writer] if kind.plural in rule["resources"] and kind.group in rule["apiGroups"]]
+        written = [
+            rule for rule in roles[writer] if kind.plural in rule["resources"] and kind.group in rule["apiGroups"]
+        ]
         assert written and set(written[0]["verbs"]) == {"get", "create", "patch", "delete"}, writer
 
     checks = plan_checks(Plan(apply=[an(kind)], create=[f"{kind.kind} ns/x-{kind.plural}"], prune=[an(kind)]))
-    assert {check["verb"] for check in checks if check["resource"] == kind.plural and check["group"] == kind.group} == \
-        {"get", "patch", "create", "delete"}
+    assert {check["verb"] for check in checks if check["resource"] == kind.plural and check["group"] == kind.group} == {
+        "get",
+        "patch",
+        "create",
+        "delete",
+    }
 
 
 @pytest.mark.parametrize("kind", kinds.KINDS, ids=lambda k: f"{k.group}/{k.kind}")
 def test_every_kind_renders_to_a_file_that_a_later_run_can_prune(kind):
-    rendered = files.render_files([{**an(kind), "metadata": {**an(kind)["metadata"], "labels": {"meshops.io/egress-set": "s"}}}], "s")
-    (name, text), = rendered["files"].items()
+    rendered = files.render_files(
+        [{**an(kind), "metadata": {**an(kind)["metadata"], "labels": {"meshops.io/egress-set": "s"}}}], "s"
+    )
+    ((name, text),) = rendered["files"].items()
     assert name == f"{kind.file_prefix}-ns-x-{kind.plural}.yaml"
     # Two kinds never write the same file name.
     assert [k.file_prefix for k in kinds.KINDS].count(kind.file_prefix) == 1
     import re
+
     assert re.fullmatch(rendered["prune_pattern"], name)
     assert re.search(rendered["prune_marker"], text, re.MULTILINE)
     assert not re.search(files.render_files([], "other")["prune_marker"], text, re.MULTILINE)
@@ -87,9 +105,14 @@ def test_every_kind_renders_to_a_file_that_a_later_run_can_prune(kind):
 def test_the_rbac_subject_is_checked_and_named():
     from ansible.errors import AnsibleFilterError
 
-    with pytest.raises(AnsibleFilterError, match=r"^rbac_subject: \{'kind': 'ServiceAccount', 'name': 'ci'\} is not a subject"):
+    with pytest.raises(
+        AnsibleFilterError, match=r"^rbac_subject: \{'kind': 'ServiceAccount', 'name': 'ci'\} is not a subject"
+    ):
         rbac.rbac("istio-system", subject={"kind": "ServiceAccount", "name": "ci"})
     bound = rbac.rbac("istio-system", ["orders", "orders"], "gateways", {"kind": "User", "name": "CI Bot"})
     assert [(b["role"], b["namespace"]) for b in bound["role_bindings"]] == [
-        ("meshops-aws-egress-entries", "istio-system"), ("meshops-aws-egress-sidecars", "orders"), ("meshops-aws-egress-gateway", "gateways")]
+        ("meshops-aws-egress-entries", "istio-system"),
+        ("meshops-aws-egress-sidecars", "orders"),
+        ("meshops-aws-egress-gateway", "gateways"),
+    ]
     assert bound["cluster_role_bindings"][0]["name"] == "meshops-aws-egress-read-user-ci-bot"

@@ -81,36 +81,60 @@ def _literals(path):
     skipped = set()
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+        ):
             skipped.add(id(body[0].value))
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") in ("DOCUMENTATION", "EXAMPLES", "RETURN")
-                                                for t in node.targets):
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", "") in ("DOCUMENTATION", "EXAMPLES", "RETURN") for t in node.targets
+        ):
             skipped.update(id(inner) for inner in ast.walk(node.value))
-    return [(node.lineno, node.value) for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skipped]
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skipped
+    ]
 
 
 def _spelled(text):
     """What in `text` spells a kind or a group of the table (a label such as gateway.istio.io/managed is not one)."""
     if text in {kind.kind for kind in EVERY_KIND} or text == kinds.ISTIO_GROUP_SUFFIX:
         return text
-    return next((group for group in sorted({kind.group for kind in EVERY_KIND if kind.group}, key=len, reverse=True)
-                 if group in text), None)
+    return next(
+        (
+            group
+            for group in sorted({kind.group for kind in EVERY_KIND if kind.group}, key=len, reverse=True)
+            if group in text
+        ),
+        None,
+    )
 
 
 def test_no_kind_or_group_is_spelled_outside_the_table():
     table = ROOT / "plugins" / "plugin_utils" / "egress" / "kinds.py"
-    found = [f"{path.relative_to(ROOT)}:{line}: {text!r} spells {_spelled(text)!r}"
-             for path in sorted((ROOT / "plugins").rglob("*.py")) if path != table
-             for line, text in _literals(path) if _spelled(text)]
+    found = [
+        f"{path.relative_to(ROOT)}:{line}: {text!r} spells {_spelled(text)!r}"
+        for path in sorted((ROOT / "plugins").rglob("*.py"))
+        if path != table
+        for line, text in _literals(path)
+        if _spelled(text)
+    ]
     assert not found, "name the constants of kinds.py instead:\n" + "\n".join(found)
 
 
 def test_the_literal_check_finds_what_it_looks_for(tmp_path):
     module = tmp_path / "m.py"
-    module.write_text('"""A docstring about networking.istio.io is prose."""\n'
-                      'DOCUMENTATION = "group: networking.istio.io"\n'
-                      'A = ("networking.istio.io", "ServiceEntry")\n'
-                      'B = f"{x}.cilium.io/{y}"\n')
+    module.write_text(
+        '"""A docstring about networking.istio.io is prose."""\n'
+        'DOCUMENTATION = "group: networking.istio.io"\n'
+        'A = ("networking.istio.io", "ServiceEntry")\n'
+        'B = f"{x}.cilium.io/{y}"\n'
+    )
     assert [(line, _spelled(text)) for line, text in _literals(module) if _spelled(text)] == [
-        (3, "networking.istio.io"), (3, "ServiceEntry"), (4, "cilium.io")]
+        (3, "networking.istio.io"),
+        (3, "ServiceEntry"),
+        (4, "cilium.io"),
+    ]

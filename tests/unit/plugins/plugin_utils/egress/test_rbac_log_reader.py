@@ -16,7 +16,10 @@ FILES = Path(__file__).resolve().parents[5] / "roles" / "istio_aws_egress" / "fi
 def test_the_shipped_file_is_the_log_reader_role():
     [shipped] = [doc for doc in yaml.safe_load_all((FILES / "rbac-diagnose-log-reader.yaml").read_text()) if doc]
     role = rbac.log_reader_role()
-    assert shipped["kind"] == "ClusterRole" and shipped["metadata"]["name"] == role["name"] == "meshops-aws-egress-diagnose-log-reader"
+    assert (
+        shipped["kind"] == "ClusterRole"
+        and shipped["metadata"]["name"] == role["name"] == "meshops-aws-egress-diagnose-log-reader"
+    )
     assert shipped["metadata"]["labels"] == rbac.rbac_labels()
     assert shipped["rules"] == role["rules"]
 

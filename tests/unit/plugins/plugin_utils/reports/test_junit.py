@@ -21,14 +21,33 @@ def schema():
 
 
 def test_suites_count_their_cases_and_the_document_validates(schema):
-    text = document("plan", [Suite("a", [Case("plan", output="1 to create"), Case("conflict: x", failure="x\nmore"),
-                                         Case("note: y", output="y")], timestamp="2026-01-01T00:00:00Z"),
-                             Suite("b", [Case("plan", skipped="no report")])])
+    text = document(
+        "plan",
+        [
+            Suite(
+                "a",
+                [
+                    Case("plan", output="1 to create"),
+                    Case("conflict: x", failure="x\nmore"),
+                    Case("note: y", output="y"),
+                ],
+                timestamp="2026-01-01T00:00:00Z",
+            ),
+            Suite("b", [Case("plan", skipped="no report")]),
+        ],
+    )
     schema.validate(text)
     root = ET.fromstring(text)
     assert root.attrib == {"name": "plan", "tests": "4", "failures": "1", "errors": "0"}
     a, b = root.findall("testsuite")
-    assert a.attrib == {"name": "a", "tests": "3", "failures": "1", "errors": "0", "skipped": "0", "timestamp": "2026-01-01T00:00:00Z"}
+    assert a.attrib == {
+        "name": "a",
+        "tests": "3",
+        "failures": "1",
+        "errors": "0",
+        "skipped": "0",
+        "timestamp": "2026-01-01T00:00:00Z",
+    }
     failure = a.find("testcase[@name='conflict: x']/failure")
     assert failure.attrib["message"] == "x" and failure.text == "x\nmore"
     assert a.find("testcase[@name='plan']").attrib["classname"] == "plan.a"

@@ -93,7 +93,10 @@ def test_a_first_use_builds_once_into_the_cache_keyed_by_source_and_go(source, c
 def test_runs_started_together_build_once_and_never_see_half_a_binary(source, cache, tmp_path, monkeypatch):
     calls = fake_go(tmp_path, monkeypatch)
     found = []
-    threads = [threading.Thread(target=lambda: found.append(build.find_or_build(lambda message: None, source))) for run in range(4)]
+    threads = [
+        threading.Thread(target=lambda: found.append(build.find_or_build(lambda message: None, source)))
+        for run in range(4)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -123,7 +126,9 @@ def test_without_go_an_earlier_build_of_the_same_source_serves(source, cache, tm
 
 def test_a_go_older_than_the_harness_needs_is_named(source, cache, tmp_path, monkeypatch):
     fake_go(tmp_path, monkeypatch, version="go1.25.3")
-    with pytest.raises(build.BuildError, match=r"needs Go 1\.26 or newer to build, and `.*go env GOVERSION` says go1\.25\.3"):
+    with pytest.raises(
+        build.BuildError, match=r"needs Go 1\.26 or newer to build, and `.*go env GOVERSION` says go1\.25\.3"
+    ):
         build.find_or_build(print, source)
 
 
@@ -138,7 +143,8 @@ def test_a_binary_of_other_source_is_refused_naming_both_hashes(source, cache, t
     assert str(err.value) == (
         f"xds-simulate at {built} was built from harness source {build.built_from(built)}, and this collection's is "
         f"{build.source_hash(source)}: use one built from this collection (unset XDS_SIMULATE to have it built on first use, "
-        f"or {build.PREBUILT})")
+        f"or {build.PREBUILT})"
+    )
 
 
 def test_a_binary_that_cannot_say_its_source_is_refused(tmp_path):
@@ -153,7 +159,9 @@ def test_the_runner_refuses_a_missing_or_foreign_binary_in_one_line(tmp_path, mo
     monkeypatch.setenv("XDS_SIMULATE", str(tmp_path / "nowhere"))
     with pytest.raises(harness.HarnessError) as err:
         harness.binary_for()
-    assert str(err.value).startswith(f"xds-simulate not found at {tmp_path / 'nowhere'} (XDS_SIMULATE or the harness option)")
+    assert str(err.value).startswith(
+        f"xds-simulate not found at {tmp_path / 'nowhere'} (XDS_SIMULATE or the harness option)"
+    )
     foreign = tmp_path / "foreign"
     foreign.write_text('#!/bin/sh\necho \'{"source": "0123456789ab"}\'\n')
     foreign.chmod(0o755)

@@ -14,10 +14,22 @@ GATEWAY = {"namespace": "istio-system", "service": "istio-egressgateway", "selec
 
 
 def prod_like(**overrides):
-    options = {"gateway": GATEWAY, "sidecars": ["orders", "default"], "sidecar_hosts": ["*/*.svc.cluster.local"],
-               "regions": ["eu-west-1"], "account_ids": ["123456789012"], "credential_sources": ["irsa", "imds"], **overrides}
-    return declared([{"name": "s3", "buckets": ["invoices"]}, "dynamodb", "sqs"], "prod", "istio-system", overrides.get("mode", "egress_gateway"),
-                    **{k: v for k, v in options.items() if k != "mode"})
+    options = {
+        "gateway": GATEWAY,
+        "sidecars": ["orders", "default"],
+        "sidecar_hosts": ["*/*.svc.cluster.local"],
+        "regions": ["eu-west-1"],
+        "account_ids": ["123456789012"],
+        "credential_sources": ["irsa", "imds"],
+        **overrides,
+    }
+    return declared(
+        [{"name": "s3", "buckets": ["invoices"]}, "dynamodb", "sqs"],
+        "prod",
+        "istio-system",
+        overrides.get("mode", "egress_gateway"),
+        **{k: v for k, v in options.items() if k != "mode"},
+    )
 
 
 def matrix(declaration, services=()):
@@ -27,8 +39,12 @@ def matrix(declaration, services=()):
 def test_callers_are_the_sidecar_namespaces_one_unlisted_namespace_and_the_gateway():
     found = calls.callers(prod_like())
     # "default" is listed, so the unlisted caller takes the next name.
-    assert [(c.name, c.role) for c in found] == [("default", "listed"), ("orders", "listed"), ("unlisted", "unlisted"),
-                                                 ("egress gateway", "gateway")]
+    assert [(c.name, c.role) for c in found] == [
+        ("default", "listed"),
+        ("orders", "listed"),
+        ("unlisted", "unlisted"),
+        ("egress gateway", "gateway"),
+    ]
     assert [c.role for c in calls.callers(prod_like(mode="sidecar"))] == ["listed", "listed", "unlisted"]
 
 
@@ -38,10 +54,19 @@ def test_undeclared_targets_are_admitted_by_nothing_declared_and_cover_service_r
     undeclared = [t for t in targets if t.kind in ("aws", "non-aws") and not t.declared]
     assert undeclared and not any(declaration.admits(t.host) for t in undeclared)
     whys = " / ".join(t.why for t in undeclared)
-    for expected in ("not declared", "a bucket not declared", "an account not declared", "a region not declared", "not an AWS host"):
+    for expected in (
+        "not declared",
+        "a bucket not declared",
+        "an account not declared",
+        "a region not declared",
+        "not an AWS host",
+    ):
         assert expected in whys
-    assert {t.host for t in undeclared} >= {"undeclared-bucket.s3.eu-west-1.amazonaws.com", "999999999999.ddb.eu-west-1.amazonaws.com",
-                                            "example.com"}
+    assert {t.host for t in undeclared} >= {
+        "undeclared-bucket.s3.eu-west-1.amazonaws.com",
+        "999999999999.ddb.eu-west-1.amazonaws.com",
+        "example.com",
+    }
 
 
 def test_without_buckets_or_accounts_a_wildcard_is_called_by_a_concrete_name_and_no_other_bucket_is_undeclared():
@@ -56,7 +81,10 @@ def test_every_credential_endpoint_is_called_and_only_the_declared_ones_should_l
     targets = {t.host: t for t in calls.targets(prod_like()) if t.kind == "credentials"}
     assert set(targets) == {"169.254.169.254", "[fd00:ec2::254]", "169.254.170.23", "[fd00:ec2::23]", "169.254.170.2"}
     assert [h for h, t in targets.items() if t.declared] == ["169.254.169.254"]
-    assert targets["[fd00:ec2::254]"].address == "fd00:ec2::254" and targets["[fd00:ec2::254]"].endpoint == "[fd00:ec2::254]:80"
+    assert (
+        targets["[fd00:ec2::254]"].address == "fd00:ec2::254"
+        and targets["[fd00:ec2::254]"].endpoint == "[fd00:ec2::254]:80"
+    )
 
 
 def test_expectations():
@@ -74,7 +102,10 @@ def test_expectations():
     assert found[("orders", "169.254.170.2")].expect == calls.STAY
     assert found[("orders", "frontend.shop.svc.cluster.local")].expect == calls.REACH
     # The gateway is not called for credential endpoints or in-mesh Services, the unlisted namespace not for the mesh.
-    assert ("egress gateway", "169.254.169.254") not in found and ("unlisted", "api.orders.svc.cluster.local") not in found
+    assert ("egress gateway", "169.254.169.254") not in found and (
+        "unlisted",
+        "api.orders.svc.cluster.local",
+    ) not in found
 
 
 def test_in_mesh_expectations_follow_the_sidecar_hosts_and_unlisted_ones_follow_export_to():
@@ -87,25 +118,42 @@ def test_in_mesh_expectations_follow_the_sidecar_hosts_and_unlisted_ones_follow_
     assert found[("unlisted", "sqs.eu-west-1.amazonaws.com")].expect == ""
 
 
-@pytest.mark.parametrize("role, address, port", [("listed", calls.PUBLIC_ADDRESS, 443), ("gateway", mesh.GATEWAY_POD_IP, 8443)])
+@pytest.mark.parametrize(
+    "role, address, port", [("listed", calls.PUBLIC_ADDRESS, 443), ("gateway", mesh.GATEWAY_POD_IP, 8443)]
+)
 def test_a_tls_call_goes_to_any_public_address_from_a_sidecar_and_to_the_listener_at_the_gateway(role, address, port):
     caller = calls.Caller("x", "p", role, "ns")
     target = calls.Target("sqs.eu-west-1.amazonaws.com", "aws", True, "", calls.PUBLIC_ADDRESS, 443, "tls")
     request = calls.Call("id", caller, target, calls.LEAVE, "gateway").request(mesh.gateway(GATEWAY, []))
-    assert request == {"id": "id", "proxy": "p", "address": address, "port": port, "protocol": "tcp", "tls": True,
-                       "sni": "sqs.eu-west-1.amazonaws.com"}
+    assert request == {
+        "id": "id",
+        "proxy": "p",
+        "address": address,
+        "port": port,
+        "protocol": "tcp",
+        "tls": True,
+        "sni": "sqs.eu-west-1.amazonaws.com",
+    }
 
 
 def staging_like(**overrides):
-    options = {"regions": ["eu-west-1"], "account_ids": ["444455556666"], "credential_sources": ["eks_pod_identity"],
-               "caller_namespaces": ["orders", "billing"], **overrides}
+    options = {
+        "regions": ["eu-west-1"],
+        "account_ids": ["444455556666"],
+        "credential_sources": ["eks_pod_identity"],
+        "caller_namespaces": ["orders", "billing"],
+        **overrides,
+    }
     return declared([{"name": "s3", "buckets": ["archive"]}, "sqs"], "staging", "aws-egress", "ambient", **options)
 
 
 def test_in_ambient_mode_the_caller_namespaces_and_one_other_call_from_the_waypoint():
     found = calls.callers(staging_like())
-    assert [(c.name, c.role, c.proxy) for c in found] == [("billing", "listed", "waypoint"), ("orders", "listed", "waypoint"),
-                                                          ("default", "unlisted", "waypoint")]
+    assert [(c.name, c.role, c.proxy) for c in found] == [
+        ("billing", "listed", "waypoint"),
+        ("orders", "listed", "waypoint"),
+        ("default", "unlisted", "waypoint"),
+    ]
     assert all(c.at_waypoint for c in found)
 
 
@@ -129,8 +177,15 @@ def test_in_ambient_mode_a_wildcard_goes_through_the_waypoint_with_dynamic_dns_o
     declaration = declared(["s3"], "dev", "aws-egress", "ambient", regions=["eu-west-1"], caller_namespaces=["orders"])
     assert calls.not_through_waypoint(declaration) == ["*.s3.eu-west-1.amazonaws.com"]
     assert "simulated.s3.eu-west-1.amazonaws.com" not in {t.host for t in calls.targets(declaration)}
-    dynamic = declared(["s3"], "dev", "aws-egress", "ambient", regions=["eu-west-1"], caller_namespaces=["orders"],
-                       wildcard_resolution="dynamic_dns")
+    dynamic = declared(
+        ["s3"],
+        "dev",
+        "aws-egress",
+        "ambient",
+        regions=["eu-west-1"],
+        caller_namespaces=["orders"],
+        wildcard_resolution="dynamic_dns",
+    )
     assert calls.not_through_waypoint(dynamic) == []
     # The wildcard's chain resolves whatever name is asked for: undeclared names are tried on its address.
     assert {t.sent_to for t in calls.targets(dynamic) if t.sent_to} == {"simulated.s3.eu-west-1.amazonaws.com"}
@@ -149,5 +204,11 @@ def test_a_call_at_the_waypoint_goes_to_the_address_of_the_entry_that_serves_its
     assert request("b.s3.eu-west-1.amazonaws.com")["address"] == "240.240.0.2"
     assert request("ec2.eu-west-1.amazonaws.com")["address"] == waypoint.UNALLOCATED_VIP
     assert request("ec2.eu-west-1.amazonaws.com", "sqs.eu-west-1.amazonaws.com") == {
-        "id": "id", "proxy": "waypoint", "address": "240.240.0.1", "port": 443, "protocol": "tcp", "tls": True,
-        "sni": "ec2.eu-west-1.amazonaws.com"}
+        "id": "id",
+        "proxy": "waypoint",
+        "address": "240.240.0.1",
+        "port": 443,
+        "protocol": "tcp",
+        "tls": True,
+        "sni": "ec2.eu-west-1.amazonaws.com",
+    }

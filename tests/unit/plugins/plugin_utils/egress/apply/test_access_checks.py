@@ -23,8 +23,12 @@ LABELS = {"app.kubernetes.io/managed-by": "meshops.aws_egress", "meshops.io/egre
 
 
 def resource(kind, name, namespace="istio-system", group="networking.istio.io", **spec):
-    return {"apiVersion": f"{group}/v1", "kind": kind,
-            "metadata": {"name": name, "namespace": namespace, "labels": dict(LABELS)}, "spec": {"hosts": ["a.example.com"], **spec}}
+    return {
+        "apiVersion": f"{group}/v1",
+        "kind": kind,
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(LABELS)},
+        "spec": {"hosts": ["a.example.com"], **spec},
+    }
 
 
 def live(obj, **spec):
@@ -47,7 +51,10 @@ def test_apply_needs_get_patch_and_create_only_for_new_objects():
     assert checks(plan) == {
         ("get", "get serviceentries.networking.istio.io in namespace istio-system"): "needed to apply 2 resources",
         ("patch", "patch serviceentries.networking.istio.io in namespace istio-system"): "needed to apply 2 resources",
-        ("create", "create serviceentries.networking.istio.io in namespace istio-system"): "needed to create 1 resource",
+        (
+            "create",
+            "create serviceentries.networking.istio.io in namespace istio-system",
+        ): "needed to create 1 resource",
     }
 
 
@@ -63,14 +70,19 @@ def test_prune_needs_delete_per_resource_and_namespace():
     policy = resource("AuthorizationPolicy", "aws-default-egress-gateway", group="security.istio.io")
     plan = egress_plan([live(kept, hosts=["c.example.com"])], [kept, gone, sidecar, policy], set_name="default")
     assert checks(plan) == {
-        ("get", "get serviceentries.networking.istio.io in namespace istio-system"):
-            "needed to apply 1 resource and prune 1 resource",
+        (
+            "get",
+            "get serviceentries.networking.istio.io in namespace istio-system",
+        ): "needed to apply 1 resource and prune 1 resource",
         ("patch", "patch serviceentries.networking.istio.io in namespace istio-system"): "needed to apply 1 resource",
         ("delete", "delete serviceentries.networking.istio.io in namespace istio-system"): "needed to prune 1 resource",
         ("get", "get sidecars.networking.istio.io in namespace orders"): "needed to prune 1 resource",
         ("delete", "delete sidecars.networking.istio.io in namespace orders"): "needed to prune 1 resource",
         ("get", "get authorizationpolicies.security.istio.io in namespace istio-system"): "needed to prune 1 resource",
-        ("delete", "delete authorizationpolicies.security.istio.io in namespace istio-system"): "needed to prune 1 resource",
+        (
+            "delete",
+            "delete authorizationpolicies.security.istio.io in namespace istio-system",
+        ): "needed to prune 1 resource",
     }
 
 
@@ -80,7 +92,12 @@ def test_the_lease_needs_get_and_update_of_its_name_and_create():
     assert [(c["verb"], c["name"], c["permission"], c["purpose"]) for c in found] == [
         ("get", "lock", "get leases.coordination.k8s.io lock in namespace mesh", "needed to hold the rollout lease"),
         ("create", None, "create leases.coordination.k8s.io in namespace mesh", "needed to hold the rollout lease"),
-        ("update", "lock", "update leases.coordination.k8s.io lock in namespace mesh", "needed to hold the rollout lease"),
+        (
+            "update",
+            "lock",
+            "update leases.coordination.k8s.io lock in namespace mesh",
+            "needed to hold the rollout lease",
+        ),
     ]
     assert all(c["group"] == "coordination.k8s.io" for c in found)
 
@@ -92,4 +109,6 @@ def test_a_plan_without_writes_needs_nothing():
 
 def test_a_kind_the_role_never_writes():
     with pytest.raises(UnknownKind, match="no kind 'ConfigMap' in group 'core' is written by this collection"):
-        plan_checks(Plan(apply=[{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "y"}}]))
+        plan_checks(
+            Plan(apply=[{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "y"}}])
+        )

@@ -74,7 +74,9 @@ def test_the_waypoint_and_the_gateways_targets_come_before_the_entries_and_the_f
     assert by_kind[("networking.istio.io", "DestinationRule")] < by_kind[("networking.istio.io", "VirtualService")]
     assert by_kind[("security.istio.io", "AuthorizationPolicy")] < by_kind[("networking.istio.io", "VirtualService")]
     assert by_kind[("networking.istio.io", "Gateway")] < by_kind[("networking.istio.io", "VirtualService")]
-    assert by_kind[("networking.istio.io", "Sidecar")] == by_kind[("networking.k8s.io", "NetworkPolicy")] == PHASE_FENCES
+    assert (
+        by_kind[("networking.istio.io", "Sidecar")] == by_kind[("networking.k8s.io", "NetworkPolicy")] == PHASE_FENCES
+    )
 
 
 def test_split_keeps_the_order_and_sizes_within_one():

@@ -40,14 +40,21 @@ SCRIPT = textwrap.dedent("""
 
 @pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
 def test_a_signal_stops_the_child_lets_the_run_finish_its_step_then_takes_its_course(name):
-    done = subprocess.run([sys.executable, "-c", SCRIPT, name],
-                          capture_output=True, text=True, timeout=60, check=False,
-                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, name],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
     signum = getattr(signal, name)
     lines = done.stdout.splitlines()
-    assert lines == [f"child ended by {signum}",
-                     f"interrupted applying failed: stopped by {name}: nothing more is written, and the rollout lease is released "
-                     f"(a rerun plans from what is there and converges)",
-                     "still here, releasing the lease"], done.stderr
+    assert lines == [
+        f"child ended by {signum}",
+        f"interrupted applying failed: stopped by {name}: nothing more is written, and the rollout lease is released "
+        f"(a rerun plans from what is there and converges)",
+        "still here, releasing the lease",
+    ], done.stderr
     # The handler it replaced (Python's: KeyboardInterrupt for SIGINT) ends the process, as the signal would have.
     assert done.returncode == -signum

@@ -33,16 +33,22 @@ HOLDER = "me@here/1"
 
 
 def entry(name):
-    return {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
-            "metadata": {"name": name, "namespace": NAMESPACE, "labels": ownership_labels("mine")},
-            "spec": {"hosts": [f"{name}.amazonaws.com"]}}
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "ServiceEntry",
+        "metadata": {"name": name, "namespace": NAMESPACE, "labels": ownership_labels("mine")},
+        "spec": {"hosts": [f"{name}.amazonaws.com"]},
+    }
 
 
 def lease(holder, version):
     stamp = micro_time(T0)
-    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-            "metadata": {"name": LOCK_NAME, "namespace": NAMESPACE, "resourceVersion": str(version)},
-            "spec": {"holderIdentity": holder, "leaseDurationSeconds": 3600, "acquireTime": stamp, "renewTime": stamp}}
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": LOCK_NAME, "namespace": NAMESPACE, "resourceVersion": str(version)},
+        "spec": {"holderIdentity": holder, "leaseDurationSeconds": 3600, "acquireTime": stamp, "renewTime": stamp},
+    }
 
 
 class Clock:
@@ -91,9 +97,11 @@ class Cluster:
     # -- the plan's reads, at the lease as the cluster holds it then
     def read_live(self, reader, kinds, desired, owner_labels, lease=None, **_options):
         self.clock.sleep(self.read_seconds)
-        state = LiveState(served={kind: list(kind.versions) for kind in kinds},
-                          versions={kind: kind.versions[0] for kind in kinds},
-                          objects=[entry("stale")])
+        state = LiveState(
+            served={kind: list(kind.versions) for kind in kinds},
+            versions={kind: kind.versions[0] for kind in kinds},
+            objects=[entry("stale")],
+        )
         if lease:
             state.lease_read, state.lease = True, self.read()
         return state
@@ -108,20 +116,37 @@ class Cluster:
 
 class StubbedRun(rollout.Run):
     def _lock(self):
-        return LeaseLock(self.api_client, LOCK_NAME, NAMESPACE, clock=self.api_client.clock.utc, sleep=self.api_client.clock.sleep,
-                         monotonic=self.api_client.clock)
+        return LeaseLock(
+            self.api_client,
+            LOCK_NAME,
+            NAMESPACE,
+            clock=self.api_client.clock.utc,
+            sleep=self.api_client.clock.sleep,
+            monotonic=self.api_client.clock,
+        )
 
 
 @pytest.fixture()
 def run_on(monkeypatch):
     def run_on(cluster, say=None, signals=SignalsDeferred, **changes):
         monkeypatch.setattr(rollout, "read_live", cluster.read_live)
-        monkeypatch.setattr(rollout, "review_all", lambda api_client, checks: ([check["permission"] for check in checks], []))
-        request = rollout.Request(name="mine", namespace=NAMESPACE, resources=[entry("fresh")], cluster="prod",
-                                  lock_duration=LOCK_DURATION, lock_timeout=600)
+        monkeypatch.setattr(
+            rollout, "review_all", lambda api_client, checks: ([check["permission"] for check in checks], [])
+        )
+        request = rollout.Request(
+            name="mine",
+            namespace=NAMESPACE,
+            resources=[entry("fresh")],
+            cluster="prod",
+            lock_duration=LOCK_DURATION,
+            lock_timeout=600,
+        )
         for key, value in changes.items():
             setattr(request, key, value)
-        return StubbedRun(request, cluster, cluster.execute_k8s, HOLDER, clock=cluster.clock, say=say, signals=signals).run()
+        return StubbedRun(
+            request, cluster, cluster.execute_k8s, HOLDER, clock=cluster.clock, say=say, signals=signals
+        ).run()
+
     return run_on
 
 
@@ -173,7 +198,9 @@ def test_every_value_a_run_returns_is_documented_with_its_type(run_on):
     documented = yaml.safe_load(egress_set.RETURN)
     types = {"bool": bool, "dict": dict, "str": str, "list": list, "float": float, "int": int}
     assert {key for key, doc in documented.items() if doc["returned"] in ("always", "success")} == set(result)
-    assert {key: types[documented[key]["type"]] for key in result} == {key: type(value) for key, value in result.items()}
+    assert {key: types[documented[key]["type"]] for key in result} == {
+        key: type(value) for key, value in result.items()
+    }
     assert result["api_versions"]["serviceentries.networking.istio.io"] == "networking.istio.io/v1"
     assert result["cluster"] == "prod"
 
@@ -228,6 +255,8 @@ def test_a_run_waiting_for_the_lease_says_once_who_holds_it_and_until_when(run_o
     cluster.lease["spec"]["leaseDurationSeconds"] = 30
     said = []
     run_on(cluster, say=said.append)
-    assert said == [f"prod: waiting up to 600s for rollout lease {NAMESPACE}/{LOCK_NAME}, held by deploy@bastion/1 since "
-                    f"{micro_time(T0)}; it expires {micro_time(T0 + datetime.timedelta(seconds=30))} unless its holder renews it"]
+    assert said == [
+        f"prod: waiting up to 600s for rollout lease {NAMESPACE}/{LOCK_NAME}, held by deploy@bastion/1 since "
+        f"{micro_time(T0)}; it expires {micro_time(T0 + datetime.timedelta(seconds=30))} unless its holder renews it"
+    ]
     assert steps(cluster)[0] == ("lease", HOLDER)

@@ -13,8 +13,16 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names im
 
 def kubeconfig(tmp_path, *contexts):
     path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": contexts[0] if contexts else "",
-                                    "contexts": [{"name": name, "context": {"cluster": name}} for name in contexts]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": contexts[0] if contexts else "",
+                "contexts": [{"name": name, "context": {"cluster": name}} for name in contexts],
+            }
+        )
+    )
     return str(path)
 
 
@@ -34,7 +42,9 @@ def named_check(auth, variable_prefix="istio_aws_egress_"):
 
 
 def test_several_contexts_and_none_named_is_refused(tmp_path):
-    with pytest.raises(ClusterNotNamed, match=r"^istio_aws_egress_context is not set, and .*kubeconfig has 2 contexts \(a, b\)"):
+    with pytest.raises(
+        ClusterNotNamed, match=r"^istio_aws_egress_context is not set, and .*kubeconfig has 2 contexts \(a, b\)"
+    ):
         named_check({"kubeconfig": kubeconfig(tmp_path, "a", "b")})
 
 
@@ -65,10 +75,14 @@ def test_a_context_the_kubeconfig_lacks_is_named_with_the_contexts_it_has(tmp_pa
     path = kubeconfig(tmp_path, "local-a", "local-a-proxied", "local-b")
     with pytest.raises(ClusterNotNamed) as refused:
         named_check({"kubeconfig": path, "context": "local-c"})
-    assert str(refused.value) == (f'istio_aws_egress_context: "local-c" is not a context of {path} (its contexts: local-a, '
-                                  f'local-a-proxied, local-b); nothing was read or written')
+    assert str(refused.value) == (
+        f'istio_aws_egress_context: "local-c" is not a context of {path} (its contexts: local-a, '
+        f'local-a-proxied, local-b); nothing was read or written'
+    )
 
 
 def test_a_context_without_any_kubeconfig_is_named(tmp_path):
-    with pytest.raises(ClusterNotNamed, match=r'^context: "prod" is not a context of ~/.kube/config \(it has no context\)'):
+    with pytest.raises(
+        ClusterNotNamed, match=r'^context: "prod" is not a context of ~/.kube/config \(it has no context\)'
+    ):
         named_check({"context": "prod"}, "")

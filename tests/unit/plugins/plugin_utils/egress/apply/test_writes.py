@@ -11,7 +11,11 @@ import time
 import pytest
 
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.failures import EgressFailure
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.writes import combined, retry_after, write_waves
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.apply.writes import (
+    combined,
+    retry_after,
+    write_waves,
+)
 
 MARK = contextvars.ContextVar("mark")
 
@@ -31,8 +35,13 @@ class Recorder:
             time.sleep(self.seconds)
             if self.busy.get(name):
                 self.busy[name] -= 1
-                raise EgressFailure("apply", "applying", "429 TooManyRequests", obj=name,
-                                    status={"code": 429, "details": {"retryAfterSeconds": 2}})
+                raise EgressFailure(
+                    "apply",
+                    "applying",
+                    "429 TooManyRequests",
+                    obj=name,
+                    status={"code": 429, "details": {"retryAfterSeconds": 2}},
+                )
             if name in self.fail:
                 raise EgressFailure("apply", "applying", "connection reset", obj=name, converges=True)
             self.done.append(name)

@@ -29,7 +29,9 @@ def test_off_by_default():
 def test_one_per_sidecar_namespace_without_a_selector():
     telemetries = layout(sidecars=["orders", "billing", "orders"], log_blocked=True)["telemetries"]
     assert [(t["namespace"], t["name"], t["selector"], t["target_refs"]) for t in telemetries] == [
-        ("billing", "aws-shop-log-blocked", None, None), ("orders", "aws-shop-log-blocked", None, None)]
+        ("billing", "aws-shop-log-blocked", None, None),
+        ("orders", "aws-shop-log-blocked", None, None),
+    ]
     assert {t["filter"] for t in telemetries} == {access_logs.BLOCKED_FILTER}
     assert {t["provider"] for t in telemetries} == {"envoy"}
     assert telemetries[0]["annotations"]["meshops.io/aws-services"] == "sqs"
@@ -37,7 +39,10 @@ def test_one_per_sidecar_namespace_without_a_selector():
 
 def test_the_egress_gateway_gets_one_selecting_its_pods():
     telemetries = layout(sidecars=["orders"], mode="egress_gateway", gateway=GATEWAY, log_blocked=True)["telemetries"]
-    assert [(t["namespace"], t["selector"]) for t in telemetries] == [("orders", None), ("egress", {"istio": "egressgateway"})]
+    assert [(t["namespace"], t["selector"]) for t in telemetries] == [
+        ("orders", None),
+        ("egress", {"istio": "egressgateway"}),
+    ]
 
 
 def test_a_listed_gateway_namespace_is_covered_by_its_own_telemetry():
@@ -48,7 +53,8 @@ def test_a_listed_gateway_namespace_is_covered_by_its_own_telemetry():
 def test_the_waypoint_gets_one_bound_to_it():
     telemetries = layout(mode="ambient", caller_namespaces=["orders"], log_blocked=True)["telemetries"]
     assert [(t["namespace"], t["target_refs"]) for t in telemetries] == [
-        ("aws-egress", [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "aws-shop-waypoint"}])]
+        ("aws-egress", [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "aws-shop-waypoint"}])
+    ]
 
 
 def test_the_filter_is_each_clause_or_the_next():

@@ -20,8 +20,15 @@ ENTRY_CRD = "serviceentries.networking.istio.io"
 
 
 def entry_crd(*served, resolutions=("NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN", "DYNAMIC_DNS")):
-    schema = {"openAPIV3Schema": {"properties": {"spec": {"properties": {"resolution": {"type": "string", "enum": list(resolutions)}}}}}}
-    return {"metadata": {"name": ENTRY_CRD}, "spec": {"versions": [{"name": v, "served": True, "schema": schema} for v in served]}}
+    schema = {
+        "openAPIV3Schema": {
+            "properties": {"spec": {"properties": {"resolution": {"type": "string", "enum": list(resolutions)}}}}
+        }
+    }
+    return {
+        "metadata": {"name": ENTRY_CRD},
+        "spec": {"versions": [{"name": v, "served": True, "schema": schema} for v in served]},
+    }
 
 
 class Reader:
@@ -47,9 +54,17 @@ class Reader:
 
 
 def entry(name, hosts, resolution):
-    return {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry", "metadata": {"name": name, "namespace": "aws"},
-            "spec": {"hosts": hosts, "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}], "location": "MESH_EXTERNAL",
-                     "resolution": resolution}}
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "ServiceEntry",
+        "metadata": {"name": name, "namespace": "aws"},
+        "spec": {
+            "hosts": hosts,
+            "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}],
+            "location": "MESH_EXTERNAL",
+            "resolution": resolution,
+        },
+    }
 
 
 BUCKETS = entry("aws-x-s3-wildcard", ["*.s3.eu-west-1.amazonaws.com"], "NONE")
@@ -69,26 +84,38 @@ def decide(crds, resources=(BUCKETS, SQS), **asked):
 
 
 def test_on_istio_1_30_the_wildcards_resolve_dynamically_in_the_newest_version_served_reading_crds_only():
-    decided, refusals, notes, reads = decide({ENTRY_CRD: entry_crd("v1beta1", "v1"), wildcards.ISTIO_1_30_CRD: ISTIO_1_30})
-    assert [(o["apiVersion"], o["spec"]["resolution"]) for o in decided] == [("networking.istio.io/v1", "DYNAMIC_DNS"),
-                                                                             ("networking.istio.io/v1", "DNS")]
+    decided, refusals, notes, reads = decide(
+        {ENTRY_CRD: entry_crd("v1beta1", "v1"), wildcards.ISTIO_1_30_CRD: ISTIO_1_30}
+    )
+    assert [(o["apiVersion"], o["spec"]["resolution"]) for o in decided] == [
+        ("networking.istio.io/v1", "DYNAMIC_DNS"),
+        ("networking.istio.io/v1", "DNS"),
+    ]
     assert (refusals, notes) == ([], [])
     assert sorted(reads) == [("crd", wildcards.ISTIO_1_30_CRD), ("served", ENTRY_CRD)]
     assert BUCKETS["spec"]["resolution"] == "NONE", "the given resources are not changed in place"
 
 
 def test_before_istio_1_30_the_wildcards_stay_none_and_the_version_follows_the_cluster():
-    decided, refusals, notes, _reads = decide({ENTRY_CRD: entry_crd("v1alpha3", "v1beta1", resolutions=("NONE", "DNS"))})
-    assert [(o["apiVersion"], o["spec"]["resolution"]) for o in decided] == [("networking.istio.io/v1beta1", "NONE"),
-                                                                             ("networking.istio.io/v1beta1", "DNS")]
+    decided, refusals, notes, _reads = decide(
+        {ENTRY_CRD: entry_crd("v1alpha3", "v1beta1", resolutions=("NONE", "DNS"))}
+    )
+    assert [(o["apiVersion"], o["spec"]["resolution"]) for o in decided] == [
+        ("networking.istio.io/v1beta1", "NONE"),
+        ("networking.istio.io/v1beta1", "DNS"),
+    ]
     assert refusals == []
-    assert notes == ["wildcard hosts keep resolution NONE (istio_aws_egress_wildcard_resolution: auto): its ServiceEntry CRD "
-                     "does not accept DYNAMIC_DNS (Istio before 1.28)"]
+    assert notes == [
+        "wildcard hosts keep resolution NONE (istio_aws_egress_wildcard_resolution: auto): its ServiceEntry CRD "
+        "does not accept DYNAMIC_DNS (Istio before 1.28)"
+    ]
 
 
 @pytest.mark.parametrize("choice", ["none", "dynamic_dns", "declared"])
 def test_declared_choices_read_no_more_than_the_kinds(choice):
-    _decided, _refusals, _notes, reads = decide({ENTRY_CRD: entry_crd("v1")}, resources=(SQS,), wildcard_resolution=choice)
+    _decided, _refusals, _notes, reads = decide(
+        {ENTRY_CRD: entry_crd("v1")}, resources=(SQS,), wildcard_resolution=choice
+    )
     assert reads == [("served", ENTRY_CRD)]
 
 
@@ -99,23 +126,35 @@ def test_a_cluster_without_istio_is_refused_as_site_refuses_it():
 
 
 def test_a_kind_the_cluster_does_not_serve_names_the_option_that_does_without_it():
-    cilium = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy", "metadata": {"name": "x", "namespace": "orders"}}
+    cilium = {
+        "apiVersion": "cilium.io/v2",
+        "kind": "CiliumNetworkPolicy",
+        "metadata": {"name": "x", "namespace": "orders"},
+    }
     with pytest.raises(EgressFailure) as err:
         decide({}, resources=(cilium,))
     assert err.value.reason == (
         "Cilium is not installed on prod-euw1: it serves no CiliumNetworkPolicy (ciliumnetworkpolicies.cilium.io), which "
         "CiliumNetworkPolicy orders/x needs: install Cilium (its CustomResourceDefinition ciliumnetworkpolicies.cilium.io), "
-        "or set istio_aws_egress_network_policy: kubernetes (or none), then run again")
+        "or set istio_aws_egress_network_policy: kubernetes (or none), then run again"
+    )
 
 
 def test_a_pinned_version_the_cluster_does_not_serve_is_refused():
     with pytest.raises(EgressFailure) as err:
         decide({ENTRY_CRD: entry_crd("v1beta1")}, api_version="v1")
-    assert 'istio_aws_egress_api_version: "v1" is not served by prod-euw1 (it serves networking.istio.io v1beta1)' in err.value.message
+    assert (
+        'istio_aws_egress_api_version: "v1" is not served by prod-euw1 (it serves networking.istio.io v1beta1)'
+        in err.value.message
+    )
 
 
 def test_files_decided_by_a_cluster_assume_nothing():
-    assumed = named_options(files.render_files([BUCKETS], "x", wildcard_resolution="auto")["assumed"], "istio_aws_egress_")
-    assert [line.split(" (")[0] for line in assumed] == ["1 wildcard ServiceEntry assumed with resolution NONE",
-                                                         "Istio resources assumed in version v1"]
+    assumed = named_options(
+        files.render_files([BUCKETS], "x", wildcard_resolution="auto")["assumed"], "istio_aws_egress_"
+    )
+    assert [line.split(" (")[0] for line in assumed] == [
+        "1 wildcard ServiceEntry assumed with resolution NONE",
+        "Istio resources assumed in version v1",
+    ]
     assert files.render_files([BUCKETS], "x", wildcard_resolution="auto", decided_by="prod-euw1")["assumed"] == []

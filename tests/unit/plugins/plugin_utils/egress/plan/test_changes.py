@@ -11,7 +11,12 @@ import copy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.fields import FieldChange, format_change, format_path, owned_paths
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.fields import (
+    FieldChange,
+    format_change,
+    format_path,
+    owned_paths,
+)
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownership import ownership_labels
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.changes import build_plan, reference
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_options
@@ -24,22 +29,38 @@ def entry(name, hosts=("sqs.us-east-1.amazonaws.com",), labels=None, version="v1
     return {
         "apiVersion": f"networking.istio.io/{version}",
         "kind": "ServiceEntry",
-        "metadata": {"name": name, "namespace": namespace, "labels": dict(OUR_LABELS if labels is None else labels),
-                     "annotations": {"meshops.io/aws-services": "sqs"}},
-        "spec": {"hosts": list(hosts), "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}],
-                 "location": "MESH_EXTERNAL", "resolution": "DNS", "exportTo": ["*"], **spec},
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": dict(OUR_LABELS if labels is None else labels),
+            "annotations": {"meshops.io/aws-services": "sqs"},
+        },
+        "spec": {
+            "hosts": list(hosts),
+            "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}],
+            "location": "MESH_EXTERNAL",
+            "resolution": "DNS",
+            "exportTo": ["*"],
+            **spec,
+        },
     }
 
 
 def _fields_v1(obj):
     """managedFields as the API server records them for a server-side apply of `obj`."""
+
     def walk(value):
         if isinstance(value, dict):
             return {f"f:{key}": walk(item) for key, item in value.items()}
         return {}
-    fields = {"f:metadata": {"f:labels": walk(obj["metadata"].get("labels", {})),
-                             "f:annotations": walk(obj["metadata"].get("annotations", {}))},
-              "f:spec": walk(obj["spec"])}
+
+    fields = {
+        "f:metadata": {
+            "f:labels": walk(obj["metadata"].get("labels", {})),
+            "f:annotations": walk(obj["metadata"].get("annotations", {})),
+        },
+        "f:spec": walk(obj["spec"]),
+    }
     if "ports" in obj["spec"]:
         fields["f:spec"]["f:ports"] = {'k:{"name":"tls"}': {".": {}, "f:name": {}, "f:number": {}, "f:protocol": {}}}
     return fields
@@ -48,23 +69,49 @@ def _fields_v1(obj):
 def served(obj, manager=MANAGER):
     """`obj` as the API server returns it after we applied it: extra metadata, managedFields."""
     live = copy.deepcopy(obj)
-    live["metadata"].update({"uid": "0f1e", "resourceVersion": "1234", "generation": 1, "creationTimestamp": "2026-01-01T00:00:00Z",
-                             "managedFields": [{"manager": manager, "operation": "Apply", "apiVersion": obj["apiVersion"],
-                                                "fieldsType": "FieldsV1", "fieldsV1": _fields_v1(obj)}]})
+    live["metadata"].update(
+        {
+            "uid": "0f1e",
+            "resourceVersion": "1234",
+            "generation": 1,
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+            "managedFields": [
+                {
+                    "manager": manager,
+                    "operation": "Apply",
+                    "apiVersion": obj["apiVersion"],
+                    "fieldsType": "FieldsV1",
+                    "fieldsV1": _fields_v1(obj),
+                }
+            ],
+        }
+    )
     return live
 
 
 def plan(desired, live, variable_prefix="", **options):
     """The plan as plain data: whole objects to apply, references to prune; options named after `variable_prefix`."""
     result = build_plan(desired, live, ownership_labels(options.pop("set_name", "default")), **options)
-    return named_options({
-        "apply": result.apply, "prune": [reference(obj) for obj in result.prune], "create": result.create,
-        "conflicts": result.conflicts, "counts": result.counts, "lines": result.lines, "summary": result.summary,
-        "changed": result.changed, "public": result.public()}, variable_prefix)
+    return named_options(
+        {
+            "apply": result.apply,
+            "prune": [reference(obj) for obj in result.prune],
+            "create": result.create,
+            "conflicts": result.conflicts,
+            "counts": result.counts,
+            "lines": result.lines,
+            "summary": result.summary,
+            "changed": result.changed,
+            "public": result.public(),
+        },
+        variable_prefix,
+    )
 
 
 def test_what_is_reported_names_objects_and_never_echoes_them():
-    result = plan([entry("a"), entry("b")], [served(entry("b", hosts=["x.amazonaws.com"])), served(entry("old"))])["public"]
+    result = plan([entry("a"), entry("b")], [served(entry("b", hosts=["x.amazonaws.com"])), served(entry("old"))])[
+        "public"
+    ]
     assert result["apply"] == ["ServiceEntry istio-system/a", "ServiceEntry istio-system/b"]
     assert result["prune"] == ["ServiceEntry istio-system/old"]
     assert result["create"] == ["ServiceEntry istio-system/a"]
@@ -92,7 +139,9 @@ def test_what_the_server_adds_is_not_a_change():
     live["status"] = {"conditions": []}
     live["metadata"]["labels"]["team"] = "payments"  # another manager's label
     live["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"] = "{}"
-    live["metadata"]["managedFields"].append({"manager": "kubectl-edit", "operation": "Update", "fieldsV1": {"f:metadata": {"f:labels": {"f:team": {}}}}})
+    live["metadata"]["managedFields"].append(
+        {"manager": "kubectl-edit", "operation": "Update", "fieldsV1": {"f:metadata": {"f:labels": {"f:team": {}}}}}
+    )
     result = plan([entry("a")], [live])
     assert result["counts"]["unchanged"] == 1
     assert result["apply"] == [] and result["prune"] == [] and result["lines"] == []
@@ -131,27 +180,43 @@ def test_a_field_we_set_before_and_no_longer_want_is_removed():
 
 def test_an_empty_map_we_set_is_kept_and_one_we_no_longer_set_is_removed():
     # A NetworkPolicy's podSelector {} selects every pod: no leaf, but a field we own and still set.
-    policy = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-              "metadata": {"name": "a", "namespace": "orders", "labels": dict(OUR_LABELS)},
-              "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [{"namespaceSelector": {}}]}]}}
+    policy = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "a", "namespace": "orders", "labels": dict(OUR_LABELS)},
+        "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [{"namespaceSelector": {}}]}]},
+    }
     assert plan([policy], [served(policy)])["counts"]["unchanged"] == 1
     narrowed = served({**policy, "spec": {**policy["spec"], "podSelector": {"matchLabels": {"app": "cart"}}}})
     result = plan([policy], [narrowed])
-    assert result["counts"]["update"] == 1 and '    spec.podSelector.matchLabels.app: "cart" -> (removed)' in result["lines"]
+    assert (
+        result["counts"]["update"] == 1
+        and '    spec.podSelector.matchLabels.app: "cart" -> (removed)' in result["lines"]
+    )
 
 
 def test_a_field_another_manager_added_is_left_alone():
     live = served(entry("a"))
     live["spec"]["subjectAltNames"] = ["x"]
-    live["metadata"]["managedFields"].append({"manager": "kubectl", "operation": "Update", "fieldsV1": {"f:spec": {"f:subjectAltNames": {}}}})
+    live["metadata"]["managedFields"].append(
+        {"manager": "kubectl", "operation": "Update", "fieldsV1": {"f:spec": {"f:subjectAltNames": {}}}}
+    )
     assert plan([entry("a")], [live])["counts"]["unchanged"] == 1
 
 
 def test_the_same_object_under_another_version_is_the_same_object():
     live = served(entry("a", version="v1beta1"))
     result = plan([entry("a", version="v1")], [live])
-    assert result["counts"] == {"create": 0, "update": 0, "adopt": 0, "unchanged": 1, "prune": 0, "keep": 0, "withheld": 0,
-                                "conflict": 0}
+    assert result["counts"] == {
+        "create": 0,
+        "update": 0,
+        "adopt": 0,
+        "unchanged": 1,
+        "prune": 0,
+        "keep": 0,
+        "withheld": 0,
+        "conflict": 0,
+    }
 
 
 def test_an_object_of_another_egress_set_is_a_conflict_even_when_adopting():
@@ -159,20 +224,30 @@ def test_an_object_of_another_egress_set_is_a_conflict_even_when_adopting():
     for adopt in (False, True):
         result = plan([entry("a")], [other], adopt=adopt)
         assert result["apply"] == [] and result["prune"] == []
-        assert result["conflicts"] == ["ServiceEntry istio-system/a belongs to egress set 'batch'; one set never takes over another's resources"]
+        assert result["conflicts"] == [
+            "ServiceEntry istio-system/a belongs to egress set 'batch'; one set never takes over another's resources"
+        ]
         assert result["counts"]["conflict"] == 1
 
 
 def test_an_object_that_is_not_ours_is_a_conflict_unless_adopted():
     foreign = served(entry("a", labels={"app.kubernetes.io/managed-by": "Helm"}), manager="helm")
     result = plan([entry("a"), entry("b")], [foreign], variable_prefix="istio_aws_egress_")
-    assert result["conflicts"] == ["ServiceEntry istio-system/a exists and is managed by 'Helm'; set istio_aws_egress_adopt: true to take it over"]
+    assert result["conflicts"] == [
+        "ServiceEntry istio-system/a exists and is managed by 'Helm'; set istio_aws_egress_adopt: true to take it over"
+    ]
     # The option as the caller names it: the module's own, or another role's variable.
-    assert plan([entry("a")], [foreign])["conflicts"] == ["ServiceEntry istio-system/a exists and is managed by 'Helm'; "
-                                                          "set adopt: true to take it over"]
-    assert plan([entry("a")], [foreign], variable_prefix="team_egress_")["conflicts"][0].endswith("set team_egress_adopt: true to take it over")
+    assert plan([entry("a")], [foreign])["conflicts"] == [
+        "ServiceEntry istio-system/a exists and is managed by 'Helm'; set adopt: true to take it over"
+    ]
+    assert plan([entry("a")], [foreign], variable_prefix="team_egress_")["conflicts"][0].endswith(
+        "set team_egress_adopt: true to take it over"
+    )
     unlabelled = served(entry("a", labels={}), manager="kubectl-client-side-apply")
-    assert "not labelled app.kubernetes.io/managed-by=meshops.aws_egress" in plan([entry("a")], [unlabelled])["conflicts"][0]
+    assert (
+        "not labelled app.kubernetes.io/managed-by=meshops.aws_egress"
+        in plan([entry("a")], [unlabelled])["conflicts"][0]
+    )
 
     adopted = plan([entry("a")], [unlabelled], adopt=True)
     assert adopted["conflicts"] == [] and adopted["counts"]["adopt"] == 1
@@ -186,7 +261,13 @@ def test_only_our_objects_of_this_set_are_pruned():
     other_set = served(entry("batch-old", labels={**OUR_LABELS, "meshops.io/egress-set": "batch"}))
     foreign = served(entry("hand-made", labels={}), manager="kubectl")
     result = plan([entry("a")], [ours, other_set, foreign, served(entry("a"))])
-    assert result["prune"] == [{"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry", "metadata": {"name": "old", "namespace": "istio-system"}}]
+    assert result["prune"] == [
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "ServiceEntry",
+            "metadata": {"name": "old", "namespace": "istio-system"},
+        }
+    ]
     assert result["lines"] == ["- prune ServiceEntry istio-system/old"]
 
 
@@ -205,7 +286,9 @@ def test_nothing_declared_prunes_everything_of_the_set():
 
 
 def test_lists_of_maps_are_shown_item_by_item():
-    change = FieldChange(("spec", "egress"), [{"hosts": ["istio-system/*", "ns/a"]}], [{"hosts": ["istio-system/*", "ns/b"]}])
+    change = FieldChange(
+        ("spec", "egress"), [{"hosts": ["istio-system/*", "ns/a"]}], [{"hosts": ["istio-system/*", "ns/b"]}]
+    )
     assert format_change(change) == ['spec.egress[0].hosts: +["ns/b"] -["ns/a"]']
     reordered = FieldChange(("spec", "hosts"), ["a", "b"], ["b", "a"])
     assert format_change(reordered) == ['spec.hosts: order ["a", "b"] -> ["b", "a"]']
@@ -226,7 +309,8 @@ NAMES = st.sampled_from([f"aws-default-svc{i}" for i in range(8)])
 HOSTS = st.lists(st.sampled_from([f"h{i}.amazonaws.com" for i in range(6)]), min_size=1, max_size=3, unique=True)
 EXPORTS = st.sampled_from([["*"], ["."], ["istio-system", "orders"]])
 RESOURCES = st.dictionaries(NAMES, st.tuples(HOSTS, EXPORTS), max_size=6).map(
-    lambda specs: [entry(name, hosts=hosts, exportTo=export) for name, (hosts, export) in sorted(specs.items())])
+    lambda specs: [entry(name, hosts=hosts, exportTo=export) for name, (hosts, export) in sorted(specs.items())]
+)
 
 
 def _server_after(plan_result, live):

@@ -17,19 +17,38 @@ OWNED_HOSTS = {"f:spec": {"f:hosts": {}, "f:resolution": {}}}
 
 
 def entry(name, hosts, **spec):
-    return {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
-            "metadata": {"name": name, "namespace": "istio-system", "labels": dict(OURS)}, "spec": {"hosts": hosts, **spec}}
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "ServiceEntry",
+        "metadata": {"name": name, "namespace": "istio-system", "labels": dict(OURS)},
+        "spec": {"hosts": hosts, **spec},
+    }
 
 
 def live(obj, owned=None):
     """`obj` as the API server returns it: its bookkeeping, a status and our field manager's fields."""
-    metadata = {**obj["metadata"], "resourceVersion": "7", "uid": "u-1", "creationTimestamp": "2026-12-01T00:00:00Z",
-                "managedFields": [{"manager": "meshops.aws_egress", "operation": "Apply", "fieldsType": "FieldsV1", "fieldsV1": owned or OWNED_HOSTS}]}
+    metadata = {
+        **obj["metadata"],
+        "resourceVersion": "7",
+        "uid": "u-1",
+        "creationTimestamp": "2026-12-01T00:00:00Z",
+        "managedFields": [
+            {
+                "manager": "meshops.aws_egress",
+                "operation": "Apply",
+                "fieldsType": "FieldsV1",
+                "fieldsV1": owned or OWNED_HOSTS,
+            }
+        ],
+    }
     return {**obj, "metadata": metadata, "status": {"conditions": []}}
 
 
 def test_a_create_and_a_prune_show_the_whole_object_and_an_update_its_changes():
-    keep, gone = entry("sqs", ["sqs.us-east-1.amazonaws.com"], resolution="DNS"), entry("sns", ["sns.us-east-1.amazonaws.com"])
+    keep, gone = (
+        entry("sqs", ["sqs.us-east-1.amazonaws.com"], resolution="DNS"),
+        entry("sns", ["sns.us-east-1.amazonaws.com"]),
+    )
     new = entry("kms", ["kms.us-east-1.amazonaws.com"])
     wanted = entry("sqs", ["sqs.us-east-1.amazonaws.com", "sqs-fips.us-east-1.amazonaws.com"], resolution="DNS")
     cluster = [live(keep), live(gone)]

@@ -17,8 +17,12 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.ownershi
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.egress.plan.reads import ClusterReader, read_live
 from kubernetes_errors import api_exception, status
 
-ENTRY = {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry", "metadata": {"name": "aws-mine-sqs", "namespace": "aws"},
-         "spec": {"hosts": ["sqs.us-east-1.amazonaws.com"]}}
+ENTRY = {
+    "apiVersion": "networking.istio.io/v1",
+    "kind": "ServiceEntry",
+    "metadata": {"name": "aws-mine-sqs", "namespace": "aws"},
+    "spec": {"hosts": ["sqs.us-east-1.amazonaws.com"]},
+}
 
 
 class RecordingReader:
@@ -61,9 +65,17 @@ class RecordingReader:
 
 def test_the_lease_is_read_before_any_list_and_beside_the_served_versions():
     reader = RecordingReader()
-    state = read_live(reader, KINDS, [ENTRY], ownership_labels("mine"), namespaces={"aws"},
-                      services=[("istio-system", "istio-egressgateway")], lease=("aws", "meshops-aws-egress"),
-                      crds=["trafficextensions.extensions.istio.io"], list_namespaces=True)
+    state = read_live(
+        reader,
+        KINDS,
+        [ENTRY],
+        ownership_labels("mine"),
+        namespaces={"aws"},
+        services=[("istio-system", "istio-egressgateway")],
+        lease=("aws", "meshops-aws-egress"),
+        crds=["trafficextensions.extensions.istio.io"],
+        list_namespaces=True,
+    )
     assert state.lease_read and state.lease["metadata"]["resourceVersion"] == "7"
     kinds = [call[0] for call in reader.calls]
     lease_read = kinds.index("lease")
@@ -94,27 +106,43 @@ class FailingClient:
         raise self.error
 
 
-FORBIDDEN = status(403, "Forbidden", 'sidecars.networking.istio.io is forbidden: User "ci" cannot list resource "sidecars"', kind="sidecars")
+FORBIDDEN = status(
+    403,
+    "Forbidden",
+    'sidecars.networking.istio.io is forbidden: User "ci" cannot list resource "sidecars"',
+    kind="sidecars",
+)
 
 
 def failed_read(error, **options):
     with pytest.raises(EgressFailure) as failed:
-        ClusterReader(FailingClient(error), "prod").get("/apis/networking.istio.io/v1/sidecars", "listing sidecars", **options)
+        ClusterReader(FailingClient(error), "prod").get(
+            "/apis/networking.istio.io/v1/sidecars", "listing sidecars", **options
+        )
     return failed.value
 
 
 def test_a_refused_read_names_what_was_read_and_the_api_status():
     failure = failed_read(api_exception(403, "Forbidden", FORBIDDEN))
-    assert failure.message == ('listing sidecars from prod failed: 403 Forbidden: sidecars.networking.istio.io is forbidden: '
-                               'User "ci" cannot list resource "sidecars"')
-    assert failure.status == {"code": 403, "reason": "Forbidden", "details": {"kind": "sidecars"},
-                              "message": 'sidecars.networking.istio.io is forbidden: User "ci" cannot list resource "sidecars"'}
+    assert failure.message == (
+        'listing sidecars from prod failed: 403 Forbidden: sidecars.networking.istio.io is forbidden: '
+        'User "ci" cannot list resource "sidecars"'
+    )
+    assert failure.status == {
+        "code": 403,
+        "reason": "Forbidden",
+        "details": {"kind": "sidecars"},
+        "message": 'sidecars.networking.istio.io is forbidden: User "ci" cannot list resource "sidecars"',
+    }
     assert failure.step == "read" and not failure.converges
 
 
 def test_a_missing_object_is_none_only_where_that_is_fine():
     not_found = api_exception(404, "Not Found", status(404, "NotFound", 'namespaces "orders" not found'))
-    assert ClusterReader(FailingClient(not_found), "prod").get("/api/v1/namespaces/orders", "reading", missing_ok=True) is None
+    assert (
+        ClusterReader(FailingClient(not_found), "prod").get("/api/v1/namespaces/orders", "reading", missing_ok=True)
+        is None
+    )
     assert failed_read(not_found).reason == '404 NotFound: namespaces "orders" not found'
 
 
@@ -128,6 +156,10 @@ def test_a_connection_broken_mid_read_names_the_server():
 
 
 def test_an_unreadable_lease_only_costs_the_plan_a_second_round_of_reads():
-    assert ClusterReader(FailingClient(api_exception(403, "Forbidden", FORBIDDEN)), "prod").lease("aws", "meshops-aws-egress") == (False, None)
+    assert ClusterReader(FailingClient(api_exception(403, "Forbidden", FORBIDDEN)), "prod").lease(
+        "aws", "meshops-aws-egress"
+    ) == (False, None)
     with pytest.raises(EgressFailure):
-        ClusterReader(FailingClient(api_exception(500, "Internal Server Error")), "prod").lease("aws", "meshops-aws-egress")
+        ClusterReader(FailingClient(api_exception(500, "Internal Server Error")), "prod").lease(
+            "aws", "meshops-aws-egress"
+        )

@@ -23,13 +23,25 @@ from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names im
 def rendered():
     """The objects templates/rbac.yaml.j2 renders, built from the same data (rbac.py)."""
     data = rbac("aws", ["orders"], subject={"kind": "User", "name": "operator"})
-    roles = [{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-              "metadata": {"name": role["name"], "labels": dict(data["labels"])}, "rules": role["rules"]}
-             for role in data["cluster_roles"]]
-    bindings = [{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-                 "metadata": {"name": binding["name"], "namespace": binding["namespace"], "labels": dict(data["labels"])},
-                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": binding["role"]},
-                 "subjects": [data["subject"]]} for binding in data["role_bindings"]]
+    roles = [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": role["name"], "labels": dict(data["labels"])},
+            "rules": role["rules"],
+        }
+        for role in data["cluster_roles"]
+    ]
+    bindings = [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": binding["name"], "namespace": binding["namespace"], "labels": dict(data["labels"])},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": binding["role"]},
+            "subjects": [data["subject"]],
+        }
+        for binding in data["role_bindings"]
+    ]
     return roles + bindings
 
 
@@ -43,8 +55,11 @@ class Cluster:
 
     def read_live(self, reader, kinds, desired, owner_labels, lease=None, **_options):
         self.reads.append({"kinds": kinds, "labels": owner_labels, "lease": lease})
-        return LiveState(served={kind: ["v1"] for kind in kinds}, versions={kind: "v1" for kind in kinds},
-                         objects=copy.deepcopy(self.objects))
+        return LiveState(
+            served={kind: ["v1"] for kind in kinds},
+            versions={kind: "v1" for kind in kinds},
+            objects=copy.deepcopy(self.objects),
+        )
 
     def review_all(self, api_client, checks):
         self.reviews.extend(checks)
@@ -62,6 +77,7 @@ def install(monkeypatch):
         monkeypatch.setattr(rbac_install, "read_live", cluster.read_live)
         monkeypatch.setattr(rbac_install, "review_all", cluster.review_all)
         return rbac_install.install(resources, "prod", api_client=None, execute_k8s=cluster.execute_k8s, **options)
+
     return install
 
 
@@ -97,11 +113,18 @@ def test_ours_no_longer_declared_is_kept_never_pruned(install):
     assert cluster.writes == []
 
 
-@pytest.mark.parametrize("labels, adopt, refused", [
-    ({"app.kubernetes.io/managed-by": "someone-else"}, False, "exists and is managed by 'someone-else'; set istio_aws_egress_adopt"),
-    (ownership_labels("prod"), False, "belongs to egress set 'prod'; one set never takes over"),
-    (ownership_labels("prod"), True, "belongs to egress set 'prod'; one set never takes over"),
-])
+@pytest.mark.parametrize(
+    "labels, adopt, refused",
+    [
+        (
+            {"app.kubernetes.io/managed-by": "someone-else"},
+            False,
+            "exists and is managed by 'someone-else'; set istio_aws_egress_adopt",
+        ),
+        (ownership_labels("prod"), False, "belongs to egress set 'prod'; one set never takes over"),
+        (ownership_labels("prod"), True, "belongs to egress set 'prod'; one set never takes over"),
+    ],
+)
 def test_another_owners_object_is_refused_before_any_write(install, labels, adopt, refused):
     theirs = copy.deepcopy(rendered()[0])
     theirs["metadata"]["labels"] = labels
@@ -125,13 +148,19 @@ def test_a_missing_right_fails_before_any_write_naming_it(install):
     cluster = Cluster(denied={"create"})
     with pytest.raises(EgressFailure) as failed:
         install(cluster, rendered())
-    assert failed.value.step == "access" and "cannot create clusterroles.rbac.authorization.k8s.io" in failed.value.reason
+    assert (
+        failed.value.step == "access" and "cannot create clusterroles.rbac.authorization.k8s.io" in failed.value.reason
+    )
     assert cluster.writes == []
 
 
 def test_what_is_not_rbac_is_refused_before_any_read(install):
     cluster = Cluster()
-    entry = {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry", "metadata": {"name": "x", "namespace": "aws"}}
+    entry = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "ServiceEntry",
+        "metadata": {"name": "x", "namespace": "aws"},
+    }
     with pytest.raises(EgressFailure, match=r"resources\[6\]: ServiceEntry aws/x is not an RBAC object"):
         install(cluster, rendered() + [entry])
     assert cluster.reads == [] and cluster.writes == []
@@ -140,6 +169,7 @@ def test_what_is_not_rbac_is_refused_before_any_read(install):
 def test_the_python_that_runs_modules_is_checked_before_the_first_write(install):
     def no_kubernetes():
         raise EgressFailure("target", "checking the Python that runs modules for prod", "no kubernetes client")
+
     cluster = Cluster()
     with pytest.raises(EgressFailure, match="no kubernetes client"):
         install(cluster, rendered(), check_modules=no_kubernetes)

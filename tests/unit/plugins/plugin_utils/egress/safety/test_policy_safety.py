@@ -21,34 +21,69 @@ GATEWAY = {"selector": {"istio": "egressgateway"}, "namespace": "egress", "servi
 def desired(network_policy="kubernetes", services=("sqs",), **options):
     """Our resources as the role declares them: the policies and the Sidecars, as objects."""
     found = aws_endpoints(list(services), regions=["eu-west-1"], credential_sources=["imds"], name_prefix="aws-shop")
-    result = egress_layout(found, name="shop", namespace="aws-egress", name_prefix="aws-shop", sidecars=["orders"],
-                           network_policy=network_policy, **options)
-    objects = [{"apiVersion": "networking.istio.io/v1", "kind": "Sidecar",
-                "metadata": {"name": s["name"], "namespace": s["namespace"], "labels": OURS}, "spec": {"egress": [{"hosts": s["hosts"]}]}}
-               for s in result["sidecars"]]
+    result = egress_layout(
+        found,
+        name="shop",
+        namespace="aws-egress",
+        name_prefix="aws-shop",
+        sidecars=["orders"],
+        network_policy=network_policy,
+        **options,
+    )
+    objects = [
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "Sidecar",
+            "metadata": {"name": s["name"], "namespace": s["namespace"], "labels": OURS},
+            "spec": {"egress": [{"hosts": s["hosts"]}]},
+        }
+        for s in result["sidecars"]
+    ]
     for policy in result["network_policies"]:
         cilium = policy["kind"] == "CiliumNetworkPolicy"
         spec = {"endpointSelector" if cilium else "podSelector": policy["selector"], "egress": policy["egress"]}
         if not cilium:
             spec["policyTypes"] = ["Egress"]
-        objects.append({"apiVersion": "cilium.io/v2" if cilium else "networking.k8s.io/v1", "kind": policy["kind"],
-                        "metadata": {"name": policy["name"], "namespace": policy["namespace"], "labels": OURS}, "spec": spec})
+        objects.append(
+            {
+                "apiVersion": "cilium.io/v2" if cilium else "networking.k8s.io/v1",
+                "kind": policy["kind"],
+                "metadata": {"name": policy["name"], "namespace": policy["namespace"], "labels": OURS},
+                "spec": spec,
+            }
+        )
     return objects
 
 
 def entry(namespace, name, hosts, port, protocol="TLS", labels=None, **spec):
-    return {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry", "metadata": {"name": name, "namespace": namespace,
-            "labels": labels or {}}, "spec": {"hosts": hosts, "ports": [{"number": port, "name": "p", "protocol": protocol}], **spec}}
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "ServiceEntry",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
+        "spec": {"hosts": hosts, "ports": [{"number": port, "name": "p", "protocol": protocol}], **spec},
+    }
 
 
 def network_policy(namespace, name, selector=None, egress=None, types=("Egress",)):
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": name, "namespace": namespace},
-            "spec": {"podSelector": selector or {}, "policyTypes": list(types), "egress": egress if egress is not None else []}}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "podSelector": selector or {},
+            "policyTypes": list(types),
+            "egress": egress if egress is not None else [],
+        },
+    }
 
 
 def gateway(namespace, name, servers, labels=None, selector=None):
-    return {"apiVersion": "networking.istio.io/v1", "kind": "Gateway", "metadata": {"name": name, "namespace": namespace,
-            "labels": labels or {}}, "spec": {"selector": selector or {"istio": "egressgateway"}, "servers": servers}}
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
+        "spec": {"selector": selector or {"istio": "egressgateway"}, "servers": servers},
+    }
 
 
 def server(port, protocol, hosts):
@@ -74,24 +109,43 @@ def test_an_external_entry_the_sidecar_admits_on_a_port_the_policy_closes_is_ref
         "NetworkPolicy orders/aws-shop-egress would be the first egress policy on the pods of namespace orders and cut what the "
         "mesh lets them reach today: db.partner.example:5432 (ServiceEntry data/orders-db (not managed by meshops.aws_egress)): "
         "allow it with a rule in istio_aws_egress_network_policy_egress, or stop listing orders, or accept it "
-        "(istio_aws_egress_accept: [network_policy_cut])"]
+        "(istio_aws_egress_accept: [network_policy_cut])"
+    ]
     assert notes == []
 
 
 def test_what_the_sidecar_hides_already_is_not_ours_to_cut():
     # The default Sidecar hosts admit in-cluster names only: the mesh cuts the database already.
     assert check(desired(), [DATABASE]) == ([], [])
-    assert check(desired(sidecar_hosts=["data/*"]), [entry("data", "local", ["db.data.svc.cluster.local"], 5432, "TCP")]) == ([], [])
+    assert check(
+        desired(sidecar_hosts=["data/*"]), [entry("data", "local", ["db.data.svc.cluster.local"], 5432, "TCP")]
+    ) == ([], [])
 
 
 def test_an_entry_the_policy_allows_is_no_cut():
     # 443 at any address (sidecar mode), and the declared link-local endpoint on 80.
-    imds_elsewhere = entry("other", "imds", ["imds.other.internal"], 80, "HTTP", addresses=["169.254.169.254"],
-                           endpoints=[{"address": "169.254.169.254"}], resolution="STATIC")
+    imds_elsewhere = entry(
+        "other",
+        "imds",
+        ["imds.other.internal"],
+        80,
+        "HTTP",
+        addresses=["169.254.169.254"],
+        endpoints=[{"address": "169.254.169.254"}],
+        resolution="STATIC",
+    )
     assert check(desired(sidecar_hosts=["*/*"]), [PARTNER_API, imds_elsewhere]) == ([], [])
     # The user's own rule opens the database.
     extra = [{"to": [{"ipBlock": {"cidr": "10.20.0.0/16"}}], "ports": [{"protocol": "TCP", "port": 5432}]}]
-    static_db = entry("data", "orders-db", ["db.partner.example"], 5432, "TCP", resolution="STATIC", endpoints=[{"address": "10.20.1.5"}])
+    static_db = entry(
+        "data",
+        "orders-db",
+        ["db.partner.example"],
+        5432,
+        "TCP",
+        resolution="STATIC",
+        endpoints=[{"address": "10.20.1.5"}],
+    )
     assert check(desired(sidecar_hosts=["*/*"], network_policy_egress=extra), [static_db]) == ([], [])
     assert check(desired(sidecar_hosts=["*/*"], network_policy_egress=extra), [DATABASE])[0]  # its address is unknown
 
@@ -100,7 +154,9 @@ def test_cilium_cuts_external_hosts_it_does_not_name():
     refused = check(desired("cilium", sidecar_hosts=["*/*"]), [PARTNER_API])[0]
     assert len(refused) == 1 and "api.partner.example:443 (ServiceEntry data/partner-api" in refused[0]
     # Named among the Sidecar hosts, Cilium opens it by name.
-    assert check(desired("cilium", sidecar_hosts=["*/*.svc.cluster.local", "data/api.partner.example"]), [PARTNER_API]) == ([], [])
+    assert check(
+        desired("cilium", sidecar_hosts=["*/*.svc.cluster.local", "data/api.partner.example"]), [PARTNER_API]
+    ) == ([], [])
 
 
 def test_pods_another_policy_limits_already_only_gain_and_a_note_says_so():
@@ -112,14 +168,18 @@ def test_pods_another_policy_limits_already_only_gain_and_a_note_says_so():
         "egress of the pods of namespace orders is limited already by NetworkPolicy orders/default-deny (not managed by "
         "meshops.aws_egress), NetworkPolicy orders/allow-all (not managed by meshops.aws_egress); allows of all policies on a "
         "pod add up, so what those allow stays allowed next to NetworkPolicy orders/aws-shop-egress, and NetworkPolicy "
-        "orders/allow-all allow all egress: for the pods they select, ours narrows nothing"]
+        "orders/allow-all allow all egress: for the pods they select, ours narrows nothing"
+    ]
 
 
-@pytest.mark.parametrize("other, covers_all", [
-    (network_policy("orders", "some", selector={"matchLabels": {"app": "cart"}}), False),
-    (network_policy("orders", "ingress-only", types=("Ingress",)), None),
-    (network_policy("billing", "elsewhere"), None),
-])
+@pytest.mark.parametrize(
+    "other, covers_all",
+    [
+        (network_policy("orders", "some", selector={"matchLabels": {"app": "cart"}}), False),
+        (network_policy("orders", "ingress-only", types=("Ingress",)), None),
+        (network_policy("billing", "elsewhere"), None),
+    ],
+)
 def test_a_policy_on_some_pods_or_no_egress_leaves_the_rest_to_ours(other, covers_all):
     refused, notes = check(desired(sidecar_hosts=["*/*"]), [DATABASE, other])
     assert len(refused) == 1  # the database is still cut for the pods no other policy limits
@@ -127,8 +187,12 @@ def test_a_policy_on_some_pods_or_no_egress_leaves_the_rest_to_ours(other, cover
 
 
 def test_a_cilium_policy_counts_like_a_networkpolicy():
-    theirs = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy", "metadata": {"name": "lockdown", "namespace": "orders"},
-              "spec": {"endpointSelector": {}, "egress": [{"toEntities": ["world"]}]}}
+    theirs = {
+        "apiVersion": "cilium.io/v2",
+        "kind": "CiliumNetworkPolicy",
+        "metadata": {"name": "lockdown", "namespace": "orders"},
+        "spec": {"endpointSelector": {}, "egress": [{"toEntities": ["world"]}]},
+    }
     refused, notes = check(desired("cilium", sidecar_hosts=["*/*"]), [PARTNER_API, theirs])
     assert refused == [] and "CiliumNetworkPolicy orders/lockdown allow all egress" in notes[0]
     no_default_deny = {**theirs, "spec": {**theirs["spec"], "enableDefaultDeny": {"egress": False}}}
@@ -146,10 +210,13 @@ def test_other_gateways_on_the_gateway_pods_lose_what_our_policy_does_not_allow(
         "NetworkPolicy egress/aws-shop-egress-gateway would be the first egress policy on the pods labelled istio=egressgateway in "
         "egress and cut what the mesh lets them reach today: httpbin.example on port 80 of Gateway legacy/legacy-egress (not "
         "managed by meshops.aws_egress): give those Gateways' upstreams an egress policy on the gateway pods first (ours then "
-        "only adds), or accept it (istio_aws_egress_accept: [network_policy_cut])"]
+        "only adds), or accept it (istio_aws_egress_accept: [network_policy_cut])"
+    ]
     # TLS passthrough on 443: the NetworkPolicy opens 443 anywhere; Cilium only the routed hosts.
     assert gateway_policy_case("kubernetes", [server(443, "TLS", ["api.partner.example"])]) == ([], [])
-    refused = gateway_policy_case("cilium", [server(443, "TLS", ["api.partner.example", "sqs.eu-west-1.amazonaws.com"])])[0]
+    refused = gateway_policy_case(
+        "cilium", [server(443, "TLS", ["api.partner.example", "sqs.eu-west-1.amazonaws.com"])]
+    )[0]
     assert len(refused) == 1 and "api.partner.example on port 443 of Gateway legacy/legacy-egress" in refused[0]
     assert "sqs.eu-west-1" not in refused[0]
 
@@ -161,9 +228,19 @@ def test_gateways_on_other_pods_are_not_ours_to_cut():
 
 
 def test_allows_reads_our_rules_as_the_cni_would():
-    (ours,) = [o for o in desired("kubernetes", network_policy_egress=[
-        {"to": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}], "ports": [{"protocol": "TCP", "port": 6000, "endPort": 6010}]}])
-        if o["kind"] == "NetworkPolicy"]
+    (ours,) = [
+        o
+        for o in desired(
+            "kubernetes",
+            network_policy_egress=[
+                {
+                    "to": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}],
+                    "ports": [{"protocol": "TCP", "port": 6000, "endPort": 6010}],
+                }
+            ],
+        )
+        if o["kind"] == "NetworkPolicy"
+    ]
     assert policy_safety.allows(ours, 443)  # any address
     assert not policy_safety.allows(ours, 80)
     assert policy_safety.allows(ours, 80, addresses=["169.254.169.254"])
