@@ -131,160 +131,58 @@ ISTIO_TELEMETRY = ("v1", "v1alpha1")
 # Not written: a CRD that says the cluster runs Istio 1.30 or later (layout/wildcards.py).
 ISTIO_1_30_CRD = "trafficextensions.extensions.istio.io"
 
+# One row a kind, kept as a table (not as the formatter would lay it out).
+# fmt: off
 SERVICE_ENTRY = Kind(
-    "ServiceEntry",
-    "networking.istio.io",
-    "serviceentries",
-    ISTIO_NETWORKING,
-    "serviceentries.networking.istio.io",
-    writer="entries",
-    read="cluster",
-    product=ISTIO,
-    simulation="proxy",
-    phase=PHASE_ENTRIES,
-    rbac_reason="its ServiceEntries",
-)
+    "ServiceEntry", "networking.istio.io", "serviceentries", ISTIO_NETWORKING, "serviceentries.networking.istio.io",
+    writer="entries", read="cluster", product=ISTIO, simulation="proxy", phase=PHASE_ENTRIES,
+    rbac_reason="its ServiceEntries")
 ISTIO_GATEWAY = Kind(
-    "Gateway",
-    "networking.istio.io",
-    "gateways",
-    ISTIO_NETWORKING,
-    "gateways.networking.istio.io",
-    writer="entries",
-    read="cluster",
-    product=ISTIO,
-    simulation="proxy",
-    phase=PHASE_TARGETS,
-    rbac_reason="the Gateway that binds the egress gateway",
-)
+    "Gateway", "networking.istio.io", "gateways", ISTIO_NETWORKING, "gateways.networking.istio.io",
+    writer="entries", read="cluster", product=ISTIO, simulation="proxy", phase=PHASE_TARGETS,
+    rbac_reason="the Gateway that binds the egress gateway")
 DESTINATION_RULE = Kind(
-    "DestinationRule",
-    "networking.istio.io",
-    "destinationrules",
-    ISTIO_NETWORKING,
-    "destinationrules.networking.istio.io",
-    writer="gateway",
-    read="cluster",
-    product=ISTIO,
-    simulation="proxy",
-    phase=PHASE_TARGETS,
-    rbac_reason="the egress gateway's subset (DestinationRule)",
-)
+    "DestinationRule", "networking.istio.io", "destinationrules", ISTIO_NETWORKING,
+    "destinationrules.networking.istio.io", writer="gateway", read="cluster", product=ISTIO, simulation="proxy",
+    phase=PHASE_TARGETS, rbac_reason="the egress gateway's subset (DestinationRule)")
 VIRTUAL_SERVICE = Kind(
-    "VirtualService",
-    "networking.istio.io",
-    "virtualservices",
-    ISTIO_NETWORKING,
-    "virtualservices.networking.istio.io",
-    writer="entries",
-    read="cluster",
-    product=ISTIO,
-    simulation="proxy",
-    phase=PHASE_ROUTES,
-    rbac_reason="the VirtualService that routes through the gateway",
-)
+    "VirtualService", "networking.istio.io", "virtualservices", ISTIO_NETWORKING, "virtualservices.networking.istio.io",
+    writer="entries", read="cluster", product=ISTIO, simulation="proxy", phase=PHASE_ROUTES,
+    rbac_reason="the VirtualService that routes through the gateway")
 SIDECAR = Kind(
-    "Sidecar",
-    "networking.istio.io",
-    "sidecars",
-    ISTIO_NETWORKING,
-    "sidecars.networking.istio.io",
-    writer="sidecars",
-    read="cluster",
-    product=ISTIO,
-    simulation="proxy",
-    phase=PHASE_FENCES,
-    rbac_reason="the namespace's Sidecar",
-)
+    "Sidecar", "networking.istio.io", "sidecars", ISTIO_NETWORKING, "sidecars.networking.istio.io",
+    writer="sidecars", read="cluster", product=ISTIO, simulation="proxy", phase=PHASE_FENCES,
+    rbac_reason="the namespace's Sidecar")
 AUTHORIZATION_POLICY = Kind(
-    "AuthorizationPolicy",
-    "security.istio.io",
-    "authorizationpolicies",
-    ISTIO_SECURITY,
-    "authorizationpolicies.security.istio.io",
-    writer="gateway",
-    read="cluster",
-    phase=PHASE_TARGETS,
-    rbac_reason="the AuthorizationPolicy of the egress gateway or the waypoint",
-    product=ISTIO,
-    simulation="proxy",
-)
+    "AuthorizationPolicy", "security.istio.io", "authorizationpolicies", ISTIO_SECURITY,
+    "authorizationpolicies.security.istio.io", writer="gateway", read="cluster", phase=PHASE_TARGETS,
+    rbac_reason="the AuthorizationPolicy of the egress gateway or the waypoint", product=ISTIO, simulation="proxy")
 # Network policies (istio_aws_egress_network_policy): one per listed namespace and one for the
 # egress gateway's pods. Read cluster-wide: others' policies on the same pods add up with ours.
 NETWORK_POLICY = Kind(
-    "NetworkPolicy",
-    "networking.k8s.io",
-    "networkpolicies",
-    ("v1",),
-    None,
-    writer=("sidecars", "gateway"),
-    read="cluster",
-    product=KUBERNETES,
-    enforced_by="cni",
-    phase=PHASE_FENCES,
-    simulation="cni",
-    rbac_reason="a NetworkPolicy when istio_aws_egress_network_policy asks for one",
-)
+    "NetworkPolicy", "networking.k8s.io", "networkpolicies", ("v1",), None, writer=("sidecars", "gateway"),
+    read="cluster", product=KUBERNETES, enforced_by="cni", phase=PHASE_FENCES, simulation="cni",
+    rbac_reason="a NetworkPolicy when istio_aws_egress_network_policy asks for one")
 CILIUM_NETWORK_POLICY = Kind(
-    "CiliumNetworkPolicy",
-    "cilium.io",
-    "ciliumnetworkpolicies",
-    ("v2",),
-    "ciliumnetworkpolicies.cilium.io",
-    writer=("sidecars", "gateway"),
-    read="cluster",
-    product=CILIUM,
-    installed_by="Cilium",
-    alternative="network_policy: kubernetes (or none)",
-    enforced_by="cni",
-    phase=PHASE_FENCES,
-    simulation="cni",
-    rbac_reason="a CiliumNetworkPolicy when istio_aws_egress_network_policy asks for one",
-)
+    "CiliumNetworkPolicy", "cilium.io", "ciliumnetworkpolicies", ("v2",), "ciliumnetworkpolicies.cilium.io",
+    writer=("sidecars", "gateway"), read="cluster", product=CILIUM, installed_by="Cilium",
+    alternative="network_policy: kubernetes (or none)", enforced_by="cni", phase=PHASE_FENCES, simulation="cni",
+    rbac_reason="a CiliumNetworkPolicy when istio_aws_egress_network_policy asks for one")
 # Access logs of blocked egress (istio_aws_egress_log_blocked): one per listed namespace, and one at the egress gateway
 # or the waypoint. Read cluster-wide: a namespace's own Telemetry, or the root namespace's, is what ours would replace.
 TELEMETRY = Kind(
-    "Telemetry",
-    "telemetry.istio.io",
-    "telemetries",
-    ISTIO_TELEMETRY,
-    "telemetries.telemetry.istio.io",
-    writer=("sidecars", "gateway"),
-    read="cluster",
-    phase=PHASE_TARGETS,
-    product=ISTIO,
-    simulation="logs",
-    rbac_reason="a Telemetry when istio_aws_egress_log_blocked asks for one",
-)
+    "Telemetry", "telemetry.istio.io", "telemetries", ISTIO_TELEMETRY, "telemetries.telemetry.istio.io",
+    writer=("sidecars", "gateway"), read="cluster", phase=PHASE_TARGETS, product=ISTIO, simulation="logs",
+    rbac_reason="a Telemetry when istio_aws_egress_log_blocked asks for one")
 # Ambient mode's waypoint; read cluster-wide, since a waypoint the set uses may be another owner's.
 WAYPOINT = Kind(
-    "Gateway",
-    GATEWAY_API_GROUP,
-    "gateways",
-    GATEWAY_API,
-    f"gateways.{GATEWAY_API_GROUP}",
-    writer="entries",
-    read="cluster",
-    product=GATEWAY_API_PRODUCT,
-    file_kind="gatewayapi-gateway",
-    crd_source="the Gateway API's standard channel",
-    phase=PHASE_TARGETS,
-    simulation="waypoint",
-    rbac_reason="the waypoint (a Gateway API Gateway) when the set creates it",
-)
+    "Gateway", GATEWAY_API_GROUP, "gateways", GATEWAY_API, f"gateways.{GATEWAY_API_GROUP}",
+    writer="entries", read="cluster", product=GATEWAY_API_PRODUCT, file_kind="gatewayapi-gateway",
+    crd_source="the Gateway API's standard channel", phase=PHASE_TARGETS, simulation="waypoint",
+    rbac_reason="the waypoint (a Gateway API Gateway) when the set creates it")
 
-KINDS = (
-    SERVICE_ENTRY,
-    ISTIO_GATEWAY,
-    DESTINATION_RULE,
-    VIRTUAL_SERVICE,
-    SIDECAR,
-    AUTHORIZATION_POLICY,
-    NETWORK_POLICY,
-    CILIUM_NETWORK_POLICY,
-    TELEMETRY,
-    WAYPOINT,
-)
+KINDS = (SERVICE_ENTRY, ISTIO_GATEWAY, DESTINATION_RULE, VIRTUAL_SERVICE, SIDECAR, AUTHORIZATION_POLICY, NETWORK_POLICY,
+         CILIUM_NETWORK_POLICY, TELEMETRY, WAYPOINT)
 
 # The role's templates/resources.yaml.j2 is generated from this (`make generated`), in this order: what each kind
 # is rendered from, and by which template.
@@ -297,61 +195,23 @@ RENDERINGS = (
     (WAYPOINT, Rendering("waypoint.yaml.j2", "[layout.waypoint]", "waypoint", "waypoint and waypoint.create")),
     (AUTHORIZATION_POLICY, Rendering("waypoint_policy.yaml.j2", "[layout.waypoint]", "waypoint", "waypoint")),
     (SIDECAR, Rendering("sidecar.yaml.j2", "layout.sidecars", "sidecar")),
-    (
-        NETWORK_POLICY,
-        Rendering(
-            "network_policy.yaml.j2", "layout.network_policies", "policy", f"policy.kind == {NETWORK_POLICY.kind!r}"
-        ),
-    ),
-    (
-        CILIUM_NETWORK_POLICY,
-        Rendering(
-            "cilium_network_policy.yaml.j2",
-            "layout.network_policies",
-            "policy",
-            f"policy.kind == {CILIUM_NETWORK_POLICY.kind!r}",
-        ),
-    ),
+    (NETWORK_POLICY, Rendering("network_policy.yaml.j2", "layout.network_policies", "policy",
+                               f"policy.kind == {NETWORK_POLICY.kind!r}")),
+    (CILIUM_NETWORK_POLICY, Rendering("cilium_network_policy.yaml.j2", "layout.network_policies", "policy",
+                                      f"policy.kind == {CILIUM_NETWORK_POLICY.kind!r}")),
     (TELEMETRY, Rendering("telemetry.yaml.j2", "layout.telemetries", "telemetry")),
 )
 
 # The RBAC the role installs for its user; written by an administrator's run.
-CLUSTER_ROLE = Kind(
-    "ClusterRole",
-    "rbac.authorization.k8s.io",
-    "clusterroles",
-    ("v1",),
-    None,
-    writer="rbac",
-    read="cluster",
-    product=KUBERNETES,
-    compared=(("rules",),) + OUR_METADATA,
-    namespaced=False,
-)
-CLUSTER_ROLE_BINDING = Kind(
-    "ClusterRoleBinding",
-    "rbac.authorization.k8s.io",
-    "clusterrolebindings",
-    ("v1",),
-    None,
-    writer="rbac",
-    read="cluster",
-    product=KUBERNETES,
-    compared=(("roleRef",), ("subjects",)) + OUR_METADATA,
-    namespaced=False,
-)
-ROLE_BINDING = Kind(
-    "RoleBinding",
-    "rbac.authorization.k8s.io",
-    "rolebindings",
-    ("v1",),
-    None,
-    writer="rbac",
-    read="namespaces",
-    product=KUBERNETES,
-    compared=(("roleRef",), ("subjects",)) + OUR_METADATA,
-)
+CLUSTER_ROLE = Kind("ClusterRole", "rbac.authorization.k8s.io", "clusterroles", ("v1",), None, writer="rbac",
+                    read="cluster", product=KUBERNETES, compared=(("rules",),) + OUR_METADATA, namespaced=False)
+CLUSTER_ROLE_BINDING = Kind("ClusterRoleBinding", "rbac.authorization.k8s.io", "clusterrolebindings", ("v1",), None,
+                            writer="rbac", read="cluster", product=KUBERNETES,
+                            compared=(("roleRef",), ("subjects",)) + OUR_METADATA, namespaced=False)
+ROLE_BINDING = Kind("RoleBinding", "rbac.authorization.k8s.io", "rolebindings", ("v1",), None, writer="rbac",
+                    read="namespaces", product=KUBERNETES, compared=(("roleRef",), ("subjects",)) + OUR_METADATA)
 RBAC_KINDS = (CLUSTER_ROLE, CLUSTER_ROLE_BINDING, ROLE_BINDING)
+# fmt: on
 
 
 def is_istio_group(group):
