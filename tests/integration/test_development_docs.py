@@ -104,6 +104,16 @@ def test_the_generated_files_as_documented(tmp_path):
         assert (repo.path / "roles" / "istio_aws_egress" / name).read_text() == ours, name
 
 
+def test_make_format_as_documented(tmp_path):
+    # The checkout is formatted as `make lint` wants it: the documented command, in a clone, changes nothing.
+    repo = Clone(clone(tmp_path))
+    [command] = inline(r"make format$")
+    sources = sorted(path.relative_to(repo.path) for path in repo.path.rglob("*.py") if ".venv" not in path.parts)
+    before = {path: (repo.path / path).read_bytes() for path in sources}
+    repo.ok(command)
+    assert [path for path in sources if (repo.path / path).read_bytes() != before[path]] == []
+
+
 def test_the_local_control_plane_as_documented(checkout):  # pylint: disable=redefined-outer-name
     block = commands(section(DEVELOPMENT, "The local control plane"))
     assert block[0] == "make cluster-up" and block[-1].startswith("make cluster-down")
