@@ -37,11 +37,12 @@ CHILD = r"""
 import json, resource, sys, tempfile, time
 start = time.perf_counter()
 from ansible_collections.meshops.aws_egress.plugins.plugin_utils.diagnosis.diagnose import diagnose
+from ansible_collections.meshops.aws_egress.plugins.plugin_utils.option_names import named_options
 options = {"name": "bench", "namespace": "istio-system", "mode": "sidecar", "gateway": None, "sidecars": ["orders"],
            "sidecar_hosts": ["*/*.svc.cluster.local"], "export_to": ["*"], "waypoint": None, "caller_namespaces": [],
            "wildcard_resolution": "auto", "services": ["s3", "sqs", "dynamodb"], "regions": ["us-east-1"], "account_ids": [],
            "credential_sources": ["irsa"], "fips": False, "dualstack": False, "sts_legacy_global": False, "vpc_endpoints": []}
-report = diagnose(sys.argv[1], options, tempfile.mkdtemp(), prefix="istio_aws_egress_")
+report = named_options(diagnose(sys.argv[1], options, tempfile.mkdtemp()), "istio_aws_egress_")
 done = time.perf_counter()
 print(json.dumps({"seconds": done - start, "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "counts": report["counts"], "findings": len(report["findings"]),
