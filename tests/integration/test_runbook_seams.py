@@ -72,12 +72,16 @@ def test_site_check_diff_prints_the_plan_once_and_exits_0(runbook):
 
 
 def through_the_proxy(clusters, tmp_path, **settings) -> Runbook:
-    """An egress set on local-a alone, reached through its proxy, where the test's latency acts."""
+    """An egress set on local-a alone, reached through its proxy, where the test's latency acts.
+
+    One write at a time: concurrent runs (the default, 8) write the ten entries at once, in about one round trip of
+    each run, so the apply could end between its first write and the signal, and "midway" would not be tested.
+    """
     return Runbook(
         {"local-a": clusters["local-a"]},
         tmp_path,
         {"local-a": {"context": "local-a-proxied", "aws_region": "us-east-1"}},
-        **settings,
+        **{"istio_aws_egress_apply_concurrency": 1, **settings},
     )
 
 
