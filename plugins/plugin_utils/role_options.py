@@ -7,7 +7,7 @@
 Code that checks or defaults a role variable reads it here, by the name without the prefix
 (`choices("mode")`, `default("network_policy_peers", "dns")`). Copies that must stay literal (module
 documentation and module_utils, which ansible-test checks against each other; the role's
-defaults/main.yml, which Ansible applies) are tied to this file by tests/unit/test_vocabulary.py.
+defaults/main.yml, which Ansible applies) are tied to this file by tests/unit/plugins/plugin_utils/test_role_options.py.
 """
 
 from __future__ import annotations
